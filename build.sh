@@ -1,0 +1,32 @@
+#!/bin/sh
+# Builds tasktrace from a fresh clone and runs the demo or the test suite.
+#   ./build.sh demo    build everything, then dump the task tree of a live example
+#   ./build.sh check   build everything and run the whole test suite
+# Missing Debian packages are installed with apt-get (as root, or with sudo).
+set -eu
+cd "$(dirname "$0")"
+what=${1:-demo}
+case "$what" in demo|check|distcheck) ;; *) echo "usage: $0 demo|check|distcheck" >&2; exit 64 ;; esac
+
+packages="build-essential autoconf automake libtool pkg-config libdw-dev libelf-dev check elfutils python3"
+missing=
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "build.sh: installing:$missing"
+    sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+fi
+
+[ -x configure ] && [ configure -nt configure.ac ] && [ Makefile.in -nt Makefile.am ] || autoreconf -fi
+[ -f Makefile ] && [ Makefile -nt configure ] || ./configure --enable-werror ${CONFIGURE_FLAGS:-}
+jobs=$(nproc 2>/dev/null || echo 2)
+make -j"$jobs"
+case "$what" in
+demo) make demo ;;
+check) make -j"$jobs" check || { cat test-suite.log; exit 1; } ;;
+distcheck) make -j"$jobs" distcheck ;;
+esac

@@ -1,0 +1,87 @@
+/* A multi-producer ring of fixed-size records with ever-growing 64-bit
+ * positions.  Each record's stamp is 0 while it is written and position + 1
+ * once whole, published with release ordering; a reader checks the stamp
+ * before and after copying the payload, and the record's checksum. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ring.h"
+
+static uint64_t pow2_at_least(uint64_t n)
+{
+    uint64_t p = 64;
+    while (p < n && p < (1ull << 40))
+        p <<= 1;
+    return p;
+}
+
+size_t trt__ring_bytes(uint64_t capacity)
+{
+    return sizeof(struct trt_ring) + pow2_at_least(capacity) * sizeof(struct trt_record);
+}
+
+static struct trt_record *records(struct trt_ring *r)
+{
+    return (struct trt_record *)(r + 1);
+}
+
+struct trt_ring *trt__ring_new(uint64_t capacity)
+{
+    capacity = pow2_at_least(capacity);
+    /* Reserved, not committed: pages cost memory only once a dump writes. */
+    struct trt_ring *r = mmap(NULL, trt__ring_bytes(capacity), PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED)
+        return NULL;
+    r->magic = TRT_RING_MAGIC;
+    r->version = TRT_PROTOCOL_VERSION;
+    r->size = sizeof(struct trt_ring);
+    r->capacity = capacity;
+    r->record_size = sizeof(struct trt_record);
+    return r;
+}
+
+void trt__ring_free(struct trt_ring *r)
+{
+    if (r)
+        munmap(r, trt__ring_bytes(r->capacity));
+}
+
+void trt__ring_begin_gen(struct trt_ring *r, uint32_t gen)
+{
+    uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+    /* Give back the pages the last generation dirtied, except the first,
+     * which holds the header.  A record zeroed under a straggling writer of
+     * an old generation only fails its stamp check. */
+    if (head != __atomic_load_n(&r->gen_start, __ATOMIC_RELAXED)) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t bytes = trt__ring_bytes(r->capacity);
+        if (bytes > page)
+            madvise((char *)r + page, bytes - page, MADV_DONTNEED);
+    }
+    __atomic_store_n(&r->gen, gen, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->gen_start, head, __ATOMIC_RELEASE);
+}
+
+int trt__ring_write(struct trt_ring *r, uint32_t gen, uint64_t task_id,
+                    uint32_t flags, const uint64_t *pcs, uint32_t n)
+{
+    uint64_t pos = __atomic_fetch_add(&r->head, 1, __ATOMIC_ACQ_REL);
+    struct trt_record *rec = &records(r)[pos & (r->capacity - 1)];
+    if (n > TRT_RECORD_MAX_PCS)
+        n = TRT_RECORD_MAX_PCS;
+    __atomic_store_n(&rec->stamp, 0, __ATOMIC_RELAXED);
+    /* The zero stamp must be visible before any byte of the new payload. */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    rec->gen = gen;
+    rec->npc = n;
+    rec->task_id = task_id;
+    rec->flags = flags;
+    memcpy(rec->pc, pcs, n * sizeof(*pcs));
+    rec->check = trt_record_check(rec);
+    __atomic_store_n(&rec->stamp, pos + 1, __ATOMIC_RELEASE);
+    uint64_t start = __atomic_load_n(&r->gen_start, __ATOMIC_ACQUIRE);
+    return pos >= start + r->capacity ? 1 : 0;
+}

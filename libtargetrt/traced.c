@@ -1,0 +1,183 @@
+/* Traced tasks: the wrapper future an executor polls in place of the task's
+ * own future.  A normal poll updates the task's slot and calls the inner
+ * future: no syscall, no allocation, no lock.  A poll of a task that owes a
+ * dump generation passes a tracing waker instead, whose clone and
+ * wake_by_ref record the stack before forwarding to the real waker. */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "rt_internal.h"
+
+uint64_t trt__now_coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+pid_t trt__tid(void)
+{
+    static __thread pid_t tid __attribute__((tls_model("initial-exec")));
+    if (tid == 0)
+        tid = (pid_t)syscall(SYS_gettid);
+    return tid;
+}
+
+/* The tracing waker's data: lives on the stack of one traced poll. */
+struct tracer {
+    const trt_waker *real;
+    uint64_t task_id;
+    uint32_t gen;
+    uint32_t records;
+};
+
+static trt_waker trt__tracer_clone(const void *data);
+static void trt__tracer_wake(const void *data);
+static void trt__tracer_wake_by_ref(const void *data);
+static void trt__tracer_drop(const void *data);
+
+static const trt_waker_vtable tracer_vtable = {
+    trt__tracer_clone, trt__tracer_wake, trt__tracer_wake_by_ref, trt__tracer_drop,
+};
+
+/* noinline keeps these as named frames the tool can cut the stack at. */
+__attribute__((noinline)) static trt_waker trt__tracer_clone(const void *data)
+{
+    struct tracer *tr = (struct tracer *)data;
+    if (trt__capture(tr->gen, tr->task_id, 0) != -ENOMEM)
+        tr->records++;
+    /* The leaf keeps the real waker: nothing refers to this poll's stack
+     * once it returns. */
+    return trt_waker_clone(tr->real);
+}
+
+__attribute__((noinline)) static void trt__tracer_wake_by_ref(const void *data)
+{
+    struct tracer *tr = (struct tracer *)data;
+    if (trt__capture(tr->gen, tr->task_id, TRT_RECORD_F_WAKE) != -ENOMEM)
+        tr->records++;
+    trt_waker_wake_by_ref(tr->real);
+}
+
+/* The context's waker is borrowed, so consuming it is a caller's error;
+ * treat it as wake_by_ref so the task still wakes. */
+static void trt__tracer_wake(const void *data)
+{
+    trt__tracer_wake_by_ref(data);
+}
+
+static void trt__tracer_drop(const void *data)
+{
+    (void)data;
+}
+
+static void task_set_waker(struct trt__task *t, const trt_waker *w)
+{
+    trt_waker fresh = trt_waker_clone(w);
+    while (atomic_flag_test_and_set_explicit(&t->lock, memory_order_acquire))
+        ;
+    trt_waker old = t->waker;
+    t->waker = fresh;
+    atomic_flag_clear_explicit(&t->lock, memory_order_release);
+    if (old.vtable)
+        trt_waker_drop(old);
+}
+
+/* The poll under a dump generation.  Not counted as an executor poll, so the
+ * slot's poll count and times still describe the task as it was. */
+__attribute__((noinline)) static trt_poll trt__traced_poll_tracing(struct trt__task *t,
+                                                              trt_context *cx,
+                                                              uint32_t gen)
+{
+    struct trt_task_slot *s = t->slot;
+    struct tracer tr = {cx->waker, TRT_LOAD(&s->id), gen, 0};
+    trt_waker tw = {&tr, &tracer_vtable};
+    trt_context tcx = {&tw};
+    TRT_STORE(&s->tid, trt__tid());
+    TRT_STORE(&s->state, TRT_TASK_POLLING);
+    trt_poll r = t->inner->poll(t->inner, &tcx);
+    TRT_STORE(&s->traced_records, tr.records);
+    uint32_t flags = TRT_LOAD(&s->flags) & ~TRT_TASK_F_SUSPECT;
+    if (r == TRT_PENDING && tr.records == 0)
+        flags |= TRT_TASK_F_SUSPECT;
+    TRT_STORE(&s->flags, flags);
+    TRT_STORE(&s->traced_gen, gen);
+    TRT_STORE(&s->tid, 0);
+    TRT_STORE(&s->state, r == TRT_READY ? TRT_TASK_DONE : TRT_TASK_IDLE);
+    uint32_t owed = gen;
+    if (__atomic_compare_exchange_n(&s->pending_gen, &owed, 0, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+        trt__gen_finish_one(gen);
+    return r;
+}
+
+trt_poll trt__traced_poll(trt_future *f, trt_context *cx)
+{
+    struct trt__task *t = (struct trt__task *)f;
+    struct trt_task_slot *s = t->slot;
+    if (!trt_waker_will_wake(&t->waker, cx->waker))
+        task_set_waker(t, cx->waker);
+    uint32_t gen = __atomic_load_n(&s->pending_gen, __ATOMIC_ACQUIRE);
+    if (gen != 0)
+        return trt__traced_poll_tracing(t, cx, gen);
+    TRT_STORE(&s->tid, trt__tid());
+    TRT_STORE(&s->poll_start_ns, trt__now_coarse_ns());
+    TRT_STORE(&s->state, TRT_TASK_POLLING);
+    trt_poll r = t->inner->poll(t->inner, cx);
+    TRT_STORE(&s->poll_end_ns, trt__now_coarse_ns());
+    TRT_STORE(&s->polls, s->polls + 1);
+    TRT_STORE(&s->tid, 0);
+    TRT_STORE(&s->state, r == TRT_READY ? TRT_TASK_DONE : TRT_TASK_IDLE);
+    return r;
+}
+
+trt_future *trt_traced_new(trt_future *inner, const char *name)
+{
+    if (!inner || !inner->poll) {
+        errno = EINVAL;
+        return NULL;
+    }
+    struct trt__task *t = calloc(1, sizeof(*t));
+    if (!t) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    t->base.poll = trt__traced_poll;
+    t->inner = inner;
+    atomic_flag_clear(&t->lock);
+    int err = trt__registry_add(t, name);
+    if (err < 0) {
+        free(t);
+        errno = -err;
+        return NULL;
+    }
+    /* A process whose doorbell cannot start still runs its tasks; it only
+     * cannot be dumped, which the tool reports. */
+    (void)trt__doorbell_ensure();
+    return &t->base;
+}
+
+void trt_traced_free(trt_future *traced)
+{
+    if (!traced || traced->poll != trt__traced_poll)
+        return;
+    struct trt__task *t = (struct trt__task *)traced;
+    uint32_t owed = trt__registry_remove(t);
+    if (owed)
+        trt__gen_finish_one(owed);
+    /* Out of the registry now, so the doorbell cannot be cloning it. */
+    if (t->waker.vtable)
+        trt_waker_drop(t->waker);
+    free(t);
+}
+
+unsigned long long trt_traced_id(const trt_future *traced)
+{
+    if (!traced || traced->poll != trt__traced_poll)
+        return 0;
+    const struct trt__task *t = (const struct trt__task *)traced;
+    return TRT_LOAD(&t->slot->id);
+}

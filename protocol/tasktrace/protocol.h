@@ -1,0 +1,189 @@
+/* The protocol between libtargetrt (inside the target) and tasktrace-attach
+ * (outside it).  Every struct that crosses the process boundary is here:
+ * fixed-width fields only, a magic/version/size prefix, reserved space for
+ * growth, offsets pinned with _Static_assert.  docs/protocol.md is the prose
+ * twin of this header; change both together.
+ *
+ * Everything the tool reads through these structs is untrusted: it bounds
+ * every count and checks every address it follows.
+ */
+#ifndef TASKTRACE_PROTOCOL_H
+#define TASKTRACE_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The name of the exported control block object. */
+#define TRT_CONTROL_SYMBOL "tasktrace_control"
+/* The doorbell thread's name (comm). */
+#define TRT_DOORBELL_NAME "tasktrace"
+
+#define TRT_PROTOCOL_VERSION 1u
+
+/* "TRTCTRL1", "TRTREGS1", "TRTRING1" read as little-endian u64. */
+#define TRT_CONTROL_MAGIC 0x314c525443545254ull
+#define TRT_REGISTRY_MAGIC 0x3153474552545254ull
+#define TRT_RING_MAGIC 0x31474e4952545254ull
+
+/* Control block: one per process, exported as TRT_CONTROL_SYMBOL.
+ *
+ * Dump protocol: the tool writes request = G (any value different from
+ * active, normally active + 1; never 0), then makes the doorbell thread
+ * re-check the word (see docs/protocol.md).  The runtime sets active = G,
+ * marks every live task as owing generation G, wakes them, and sets done = G
+ * once each has been traced, completed or freed.  */
+struct trt_control {
+    uint64_t magic;           /* TRT_CONTROL_MAGIC */
+    uint32_t version;         /* TRT_PROTOCOL_VERSION */
+    uint32_t size;            /* sizeof(struct trt_control) */
+    uint32_t request;         /* futex word: generation requested by a tool */
+    uint32_t active;          /* generation being (or last) started */
+    uint32_t done;            /* last generation completed */
+    int32_t doorbell_tid;     /* tid of the doorbell thread, 0 if none */
+    uint64_t registry_addr;   /* struct trt_registry * */
+    uint64_t ring_addr;       /* struct trt_ring *, 0 before the first dump */
+    uint64_t records_written; /* records written, all generations */
+    uint64_t records_lost;    /* records overwritten before their dump ended */
+    uint64_t gen_pending;     /* (active << 32) | tasks still owing it */
+    uint64_t gen_start_ns;    /* CLOCK_MONOTONIC when `active` started */
+    uint64_t gen_done_ns;     /* CLOCK_MONOTONIC when `done` was published */
+    uint32_t gen_tasks;       /* tasks live when `active` started */
+    uint32_t flags;           /* none defined yet */
+    uint64_t reserved[20];
+};
+
+_Static_assert(offsetof(struct trt_control, request) == 16, "protocol");
+_Static_assert(offsetof(struct trt_control, active) == 20, "protocol");
+_Static_assert(offsetof(struct trt_control, done) == 24, "protocol");
+_Static_assert(offsetof(struct trt_control, doorbell_tid) == 28, "protocol");
+_Static_assert(offsetof(struct trt_control, registry_addr) == 32, "protocol");
+_Static_assert(offsetof(struct trt_control, ring_addr) == 40, "protocol");
+_Static_assert(offsetof(struct trt_control, records_written) == 48, "protocol");
+_Static_assert(offsetof(struct trt_control, records_lost) == 56, "protocol");
+_Static_assert(offsetof(struct trt_control, gen_pending) == 64, "protocol");
+_Static_assert(offsetof(struct trt_control, gen_start_ns) == 72, "protocol");
+_Static_assert(offsetof(struct trt_control, gen_done_ns) == 80, "protocol");
+_Static_assert(offsetof(struct trt_control, gen_tasks) == 88, "protocol");
+_Static_assert(sizeof(struct trt_control) == 256, "protocol");
+
+/* Task states in trt_task_slot.state. */
+enum {
+    TRT_TASK_FREE = 0,    /* slot unused */
+    TRT_TASK_IDLE = 1,    /* registered, not being polled */
+    TRT_TASK_POLLING = 2, /* a poll is in progress on thread `tid` */
+    TRT_TASK_DONE = 3     /* returned TRT_READY, not yet freed */
+};
+
+/* trt_task_slot.flags */
+#define TRT_TASK_F_SUSPECT 0x1u /* last traced poll: PENDING, no waker use */
+
+#define TRT_TASK_NAME_MAX 64
+
+/* One registered task.  Written by the thread polling the task, read from
+ * outside without locks: fields may be momentarily inconsistent. */
+struct trt_task_slot {
+    uint64_t id;             /* never reused; 0 = free slot */
+    uint64_t polls;          /* executor polls (dump re-polls not counted) */
+    uint64_t created_ns;     /* CLOCK_MONOTONIC */
+    uint64_t poll_start_ns;  /* start of the last executor poll, 0 if none */
+    uint64_t poll_end_ns;    /* end of the last executor poll, 0 if none */
+    uint32_t state;          /* TRT_TASK_* */
+    int32_t tid;             /* polling thread while state == POLLING */
+    uint32_t pending_gen;    /* generation this task still owes, 0 if none */
+    uint32_t traced_gen;     /* last generation it was traced in */
+    uint32_t traced_records; /* records its last traced poll wrote */
+    uint32_t flags;          /* TRT_TASK_F_* */
+    char name[TRT_TASK_NAME_MAX]; /* NUL-terminated unless corrupt */
+};
+
+_Static_assert(offsetof(struct trt_task_slot, state) == 40, "protocol");
+_Static_assert(offsetof(struct trt_task_slot, pending_gen) == 48, "protocol");
+_Static_assert(offsetof(struct trt_task_slot, name) == 64, "protocol");
+_Static_assert(sizeof(struct trt_task_slot) == 128, "protocol");
+
+#define TRT_REGISTRY_CHUNK_SLOTS 4096u
+#define TRT_REGISTRY_MAX_CHUNKS 1024u
+
+/* The registry: slots in chunks of TRT_REGISTRY_CHUNK_SLOTS, allocated on
+ * demand and never freed; chunks[0 .. nchunks) are valid. */
+struct trt_registry {
+    uint64_t magic;       /* TRT_REGISTRY_MAGIC */
+    uint32_t version;     /* TRT_PROTOCOL_VERSION */
+    uint32_t size;        /* sizeof(struct trt_registry) */
+    uint32_t chunk_slots; /* TRT_REGISTRY_CHUNK_SLOTS */
+    uint32_t slot_size;   /* sizeof(struct trt_task_slot) */
+    uint32_t nchunks;     /* chunks published */
+    uint32_t max_chunks;  /* TRT_REGISTRY_MAX_CHUNKS */
+    uint64_t live;        /* registered tasks */
+    uint64_t next_id;     /* next task id to hand out */
+    uint64_t reserved[10];
+    uint64_t chunks[TRT_REGISTRY_MAX_CHUNKS]; /* struct trt_task_slot * */
+};
+
+_Static_assert(offsetof(struct trt_registry, nchunks) == 24, "protocol");
+_Static_assert(offsetof(struct trt_registry, live) == 32, "protocol");
+_Static_assert(offsetof(struct trt_registry, chunks) == 128, "protocol");
+
+#define TRT_RECORD_MAX_PCS 60
+
+/* trt_record.flags */
+#define TRT_RECORD_F_TRUNCATED 0x1u /* the stack was deeper than pc[] */
+#define TRT_RECORD_F_WAKE 0x2u      /* captured in wake_by_ref, not clone */
+
+/* One captured stack.  stamp is position + 1 once the record is whole and 0
+ * while it is being written; a record is accepted only if its stamp equals
+ * position + 1 both before and after its payload was copied. */
+struct trt_record {
+    uint64_t stamp;
+    uint32_t gen;
+    uint32_t npc;      /* valid entries in pc[], <= TRT_RECORD_MAX_PCS */
+    uint64_t task_id;
+    uint32_t flags;    /* TRT_RECORD_F_* */
+    uint32_t check;    /* trt_record_check() of the fields above and pc[] */
+    uint64_t pc[TRT_RECORD_MAX_PCS]; /* return addresses, innermost first */
+};
+
+_Static_assert(offsetof(struct trt_record, task_id) == 16, "protocol");
+_Static_assert(offsetof(struct trt_record, pc) == 32, "protocol");
+_Static_assert(sizeof(struct trt_record) == 512, "protocol");
+
+/* The record's checksum: a 64-bit multiply-xor hash over gen, npc, task_id,
+ * flags and the valid PCs, folded to 32 bits.  It catches a payload torn by
+ * a writer that was lapped by the ring, which the stamp alone cannot see. */
+static inline uint32_t trt_record_check(const struct trt_record *r)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    uint32_t n = r->npc <= TRT_RECORD_MAX_PCS ? r->npc : TRT_RECORD_MAX_PCS;
+    h = (h ^ (((uint64_t)r->gen << 32) | r->npc)) * 0x100000001b3ull;
+    h = (h ^ r->task_id) * 0x100000001b3ull;
+    h = (h ^ r->flags) * 0x100000001b3ull;
+    for (uint32_t i = 0; i < n; i++) {
+        h = (h ^ r->pc[i]) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The ring: `capacity` records (a power of two) follow the header.  Writers
+ * reserve positions with a fetch-add on `head`; position p lives in slot
+ * p & (capacity - 1).  Records of generation `gen` are at positions
+ * [gen_start, head). */
+struct trt_ring {
+    uint64_t magic;       /* TRT_RING_MAGIC */
+    uint32_t version;     /* TRT_PROTOCOL_VERSION */
+    uint32_t size;        /* sizeof(struct trt_ring), the records' offset */
+    uint64_t capacity;    /* records, a power of two */
+    uint32_t record_size; /* sizeof(struct trt_record) */
+    uint32_t gen;         /* generation that gen_start belongs to */
+    uint64_t gen_start;   /* first position of generation `gen` */
+    uint64_t head;        /* next position to reserve */
+    uint64_t users;       /* writers inside the ring (runtime-private) */
+    uint64_t reserved[9];
+};
+
+_Static_assert(offsetof(struct trt_ring, capacity) == 16, "protocol");
+_Static_assert(offsetof(struct trt_ring, gen_start) == 32, "protocol");
+_Static_assert(offsetof(struct trt_ring, head) == 40, "protocol");
+_Static_assert(sizeof(struct trt_ring) == 128, "protocol");
+
+#endif

@@ -1,0 +1,74 @@
+/* PTRACE_SEIZE + PTRACE_INTERRUPT of the doorbell thread alone, a write of
+ * the request word, PTRACE_DETACH.  The interrupted FUTEX_WAIT restarts on
+ * detach, finds the word changed and returns to the runtime's loop.  If this
+ * process dies at any point, the kernel detaches and the thread resumes. */
+#include <errno.h>
+#include <stddef.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include <tasktrace/protocol.h>
+
+#include "bell.h"
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Waits for the interrupt stop, up to a second: a thread in uninterruptible
+ * sleep must not hang the tool. */
+static int wait_stop(pid_t tid)
+{
+    uint64_t deadline = mono_ns() + 1000000000u;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
+        if (r == tid) {
+            if (WIFEXITED(st) || WIFSIGNALED(st))
+                return -ESRCH;
+            if (WIFSTOPPED(st))
+                return 0;
+            continue;
+        }
+        if (r < 0)
+            return errno == ECHILD ? -ESRCH : -errno;
+        if (mono_ns() > deadline)
+            return -ETIMEDOUT;
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int bell_ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t gen,
+              unsigned hold_ms, uint64_t *stopped_ns)
+{
+    int err;
+    *stopped_ns = 0;
+    if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
+        return -errno;
+    uint64_t t0 = mono_ns();
+    if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+        err = -errno;
+        goto detach;
+    }
+    err = wait_stop(tid);
+    if (err < 0)
+        goto detach;
+    if (hold_ms) {
+        struct timespec hold = {hold_ms / 1000, (long)(hold_ms % 1000) * 1000000};
+        nanosleep(&hold, NULL);
+    }
+    err = proc_write(t, control_addr + offsetof(struct trt_control, request), &gen, sizeof(gen));
+detach:
+    /* Detaching from a thread that is not stopped fails with ESRCH; the
+     * kernel still drops the tie when this process exits, so the target
+     * never stays stopped because of us. */
+    ptrace(PTRACE_DETACH, tid, 0, 0);
+    *stopped_ns = mono_ns() - t0;
+    return err;
+}

@@ -1,0 +1,23 @@
+/* Ringing the runtime's doorbell from outside the process. */
+#ifndef TT_BELL_H
+#define TT_BELL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proc.h"
+
+/* Requests dump generation `gen` from the target whose control block is at
+ * `control_addr`: seizes only the doorbell thread `tid`, interrupts its
+ * futex wait, writes the request word and detaches.  The thread is stopped
+ * for the time of one memory write.  Seizing also keeps a second tool from
+ * ringing at the same moment.
+ * Returns 0; -EPERM (not permitted, or already traced), -ESRCH (thread or
+ * process gone), -ETIMEDOUT (the thread did not stop within a second), or
+ * another -errno.  *stopped_ns receives how long the thread was stopped.
+ * `hold_ms` keeps the thread stopped that much longer before the write: a
+ * test hook for killing the tool at its worst moment; 0 in normal use. */
+int bell_ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t gen,
+              unsigned hold_ms, uint64_t *stopped_ns);
+
+#endif

@@ -1,0 +1,534 @@
+/* tasktrace-attach: dump the await trees of every traced task of a live
+ * process.
+ *
+ * Exit codes: 0 complete dump; 1 partial dump (timeout, lost records, a
+ * --task that matched nothing while others did); 2 could not dump (no such
+ * process, not permitted, not a tasktrace process, corrupt runtime data,
+ * target exited); 64 usage error. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tasktrace/protocol.h>
+
+#include "bell.h"
+#include "model.h"
+#include "proc.h"
+#include "render.h"
+#include "snap.h"
+#include "sym.h"
+
+enum { EXIT_COMPLETE = 0, EXIT_PARTIAL = 1, EXIT_FATAL = 2, EXIT_USAGE = 64 };
+
+#define MAX_TASK_FILTERS 64
+
+struct options {
+    pid_t pid;
+    double timeout;
+    bool raw, no_source, json;
+    int color; /* -1 auto, 0 never, 1 always */
+    const char *tasks[MAX_TASK_FILTERS];
+    bool task_matched[MAX_TASK_FILTERS];
+    int ntasks;
+};
+
+static const char *progname = "tasktrace-attach";
+
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void msg(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "%s: ", progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: %s [OPTIONS] PID\n"
+            "Dump the await tree of every traced task in process PID.\n"
+            "\n"
+            "  -t, --timeout SECONDS  wait at most this long for the tasks to report\n"
+            "                         (default 2); then print what was captured\n"
+            "  -r, --raw              keep every frame: executor, runtime and ABI helpers\n"
+            "  -n, --no-source        print function names without file:line:column\n"
+            "  -T, --task ID|NAME     dump only this task (repeatable)\n"
+            "  -j, --json             print one JSON document (see docs/json.md)\n"
+            "      --color=WHEN       colour the text output: auto, always or never\n"
+            "  -h, --help             print this help and exit\n"
+            "  -V, --version          print the version and exit\n"
+            "\n"
+            "Exit status:\n"
+            "  0   complete dump: every task reported\n"
+            "  1   partial dump: timeout, lost records, or a --task that matched nothing\n"
+            "  2   could not dump: no such process, not permitted, not a tasktrace\n"
+            "      process, corrupt runtime data, or the process exited\n"
+            "  64  usage error\n",
+            progname);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"timeout", required_argument, NULL, 't'}, {"raw", no_argument, NULL, 'r'},
+        {"no-source", no_argument, NULL, 'n'},     {"task", required_argument, NULL, 'T'},
+        {"json", no_argument, NULL, 'j'},          {"color", required_argument, NULL, 'C'},
+        {"colour", required_argument, NULL, 'C'},  {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+    };
+    int c;
+    char *end;
+    o->timeout = 2.0;
+    o->color = -1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":t:rnT:jhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            errno = 0;
+            o->timeout = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(o->timeout > 0) || o->timeout > 3600) {
+                msg("bad --timeout '%s': give seconds, more than 0 and at most 3600", optarg);
+                return -1;
+            }
+            break;
+        case 'r': o->raw = true; break;
+        case 'n': o->no_source = true; break;
+        case 'j': o->json = true; break;
+        case 'T':
+            if (o->ntasks == MAX_TASK_FILTERS) {
+                msg("too many --task options (at most %d)", MAX_TASK_FILTERS);
+                return -1;
+            }
+            o->tasks[o->ntasks++] = optarg;
+            break;
+        case 'C':
+            if (strcmp(optarg, "auto") == 0)
+                o->color = -1;
+            else if (strcmp(optarg, "always") == 0)
+                o->color = 1;
+            else if (strcmp(optarg, "never") == 0)
+                o->color = 0;
+            else {
+                msg("bad --color '%s': use auto, always or never", optarg);
+                return -1;
+            }
+            break;
+        case 'h': usage(stdout); exit(EXIT_COMPLETE);
+        case 'V': printf("%s %s\n", progname, TT_VERSION); exit(EXIT_COMPLETE);
+        case ':': msg("option '%s' needs a value; see --help", argv[optind - 1]); return -1;
+        default:
+            msg("unknown option '%s'; see --help", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind != argc - 1) {
+        msg(optind >= argc ? "no PID given; usage: %s [OPTIONS] PID"
+                           : "too many arguments; usage: %s [OPTIONS] PID",
+            progname);
+        return -1;
+    }
+    errno = 0;
+    long pid = strtol(argv[optind], &end, 10);
+    if (errno || end == argv[optind] || *end || pid <= 0 || pid > INT_MAX) {
+        msg("bad PID '%s': give a positive process id", argv[optind]);
+        return -1;
+    }
+    o->pid = (pid_t)pid;
+    return 0;
+}
+
+static uint64_t mono_ns(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Says why the target cannot be read or traced, and returns EXIT_FATAL. */
+static int fail_access(pid_t pid, pid_t tid, const char *what, int err)
+{
+    if (err == -ESRCH) {
+        msg("%s PID %d: the process exited", what, (int)pid);
+    } else if (err == -EPERM || err == -EACCES) {
+        char why[256];
+        proc_explain_eperm(pid, tid, why, sizeof(why));
+        msg("%s PID %d: not permitted: %s", what, (int)pid, why);
+    } else {
+        msg("%s PID %d: %s", what, (int)pid, strerror(-err));
+    }
+    return EXIT_FATAL;
+}
+
+static bool task_selected(struct options *o, const struct trt_task_slot *s)
+{
+    if (o->ntasks == 0)
+        return true;
+    bool any = false;
+    for (int i = 0; i < o->ntasks; i++) {
+        char *end;
+        unsigned long long id = strtoull(o->tasks[i], &end, 10);
+        bool hit = (*end == '\0' && end != o->tasks[i] && id == s->id) ||
+                   strcmp(o->tasks[i], s->name) == 0;
+        if (hit) {
+            o->task_matched[i] = true;
+            any = true;
+        }
+    }
+    return any;
+}
+
+static int slot_cmp(const void *a, const void *b)
+{
+    const struct trt_task_slot *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static bool same_pcs(const struct trt_record *a, const struct trt_record *b)
+{
+    return a->npc == b->npc && memcmp(a->pc, b->pc, a->npc * sizeof(a->pc[0])) == 0;
+}
+
+/* Turns one task's records into root-first symbolized stacks. */
+static int task_add_stacks(struct tt_task *task, sym_ctx *sym, struct trt_record *recs,
+                           size_t nrecs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nrecs; i++)
+        n += recs[i].task_id == task->id;
+    if (n == 0)
+        return 0;
+    task->stacks = calloc(n, sizeof(*task->stacks));
+    if (!task->stacks)
+        return -ENOMEM;
+    const struct trt_record *seen[n];
+    size_t nseen = 0;
+    for (size_t i = 0; i < nrecs; i++) {
+        const struct trt_record *r = &recs[i];
+        if (r->task_id != task->id)
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < nseen && !dup; k++)
+            dup = same_pcs(seen[k], r);
+        if (dup)
+            continue;
+        seen[nseen++] = r;
+        /* Each PC may expand to several frames (inlined calls). */
+        size_t cap = 0, len = 0;
+        const struct sym_frame **frames = NULL;
+        for (uint32_t k = r->npc; k-- > 0;) {
+            const struct sym_frame *const *f;
+            size_t nf;
+            if (sym_lookup(sym, r->pc[k], true, &f, &nf) < 0)
+                continue;
+            if (len + nf > cap) {
+                cap = (len + nf) * 2 + 16;
+                const struct sym_frame **grown = realloc(frames, cap * sizeof(*frames));
+                if (!grown) {
+                    free(frames);
+                    return -ENOMEM;
+                }
+                frames = grown;
+            }
+            for (size_t j = 0; j < nf; j++)
+                frames[len++] = f[j];
+        }
+        struct tt_stack *st = &task->stacks[task->nstacks++];
+        st->frames = frames;
+        st->n = len;
+        st->truncated = (r->flags & TRT_RECORD_F_TRUNCATED) != 0;
+    }
+    return 0;
+}
+
+static void dump_free(struct tt_dump *d)
+{
+    for (size_t i = 0; i < d->ntasks; i++) {
+        for (size_t k = 0; k < d->tasks[i].nstacks; k++)
+            free(d->tasks[i].stacks[k].frames);
+        free(d->tasks[i].stacks);
+    }
+    free(d->tasks);
+}
+
+static const char *state_name(uint32_t s)
+{
+    switch (s) {
+    case TRT_TASK_IDLE: return "idle";
+    case TRT_TASK_POLLING: return "polling";
+    case TRT_TASK_DONE: return "done";
+    default: return "unknown";
+    }
+}
+
+/* Names the tasks that did not report, a few of them, on stderr. */
+static void report_missing(const struct tt_dump *d, double timeout)
+{
+    size_t missing = 0;
+    for (size_t i = 0; i < d->ntasks; i++)
+        missing += !d->tasks[i].reported;
+    if (missing == 0)
+        return;
+    char list[512] = "";
+    size_t used = 0, shown = 0;
+    for (size_t i = 0; i < d->ntasks && shown < 8; i++) {
+        const struct tt_task *t = &d->tasks[i];
+        if (t->reported)
+            continue;
+        int w = snprintf(list + used, sizeof(list) - used, "%s%llu \"%.40s\" (%s)",
+                         shown ? ", " : "", (unsigned long long)t->id, t->name,
+                         state_name(t->state));
+        if (w < 0 || (size_t)w >= sizeof(list) - used)
+            break;
+        used += (size_t)w;
+        shown++;
+    }
+    msg("timed out after %.3g s: %zu of %zu tasks did not report: %s%s; their executor did "
+        "not poll them after the wake-up (is it blocked or busy?)",
+        timeout, missing, d->ntasks, list, missing > shown ? ", ..." : "");
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    struct proc_target t = {.pid = 0, .memfd = -1};
+    struct trt_control ctl;
+    struct trt_task_slot *slots = NULL;
+    size_t nslots = 0;
+    struct ringread_result ring = {0};
+    struct tt_dump d = {0};
+    Dwfl *dwfl = NULL;
+    sym_ctx *sym = NULL;
+    char why[256] = "";
+    int rc = EXIT_FATAL, err;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (parse_options(argc, argv, &o) < 0)
+        return EXIT_USAGE;
+    uint64_t t_start = mono_ns(CLOCK_MONOTONIC);
+
+    if ((err = proc_open(&t, o.pid)) < 0) {
+        if (err == -ESRCH)
+            msg("no process with PID %d (check the PID; is it still running?)", (int)o.pid);
+        else
+            fail_access(o.pid, 0, "cannot inspect", err);
+        goto out;
+    }
+    dwfl = sym_dwfl_open_pid(o.pid, &err);
+    if (!dwfl) {
+        fail_access(o.pid, 0, "cannot read the modules of", err);
+        goto out;
+    }
+    uint64_t control_addr;
+    if (snap_locate(dwfl, &control_addr) < 0) {
+        char comm[64] = "?";
+        proc_thread_comm(o.pid, 0, comm, sizeof(comm));
+        if (!proc_alive(o.pid))
+            msg("PID %d exited while its modules were read", (int)o.pid);
+        else
+            msg("PID %d (%s) is not a tasktrace process: no '%s' symbol in its executable or "
+                "libraries (link it with libtargetrt; a stripped static executable needs "
+                "-Wl,--export-dynamic-symbol=%s)",
+                (int)o.pid, comm, TRT_CONTROL_SYMBOL, TRT_CONTROL_SYMBOL);
+        goto out;
+    }
+    if ((err = snap_read_control(&t, control_addr, &ctl, why, sizeof(why))) < 0) {
+        if (err == -EPROTO)
+            msg("PID %d: the tasktrace control block at 0x%llx is unusable: %s", (int)o.pid,
+                (unsigned long long)control_addr, why);
+        else
+            fail_access(o.pid, 0, "cannot read", err);
+        goto out;
+    }
+
+    uint32_t gen = 0;
+    bool complete = false;
+    pid_t tid = ctl.doorbell_tid;
+    if (tid > 0) {
+        char comm[64];
+        if (proc_thread_comm(o.pid, tid, comm, sizeof(comm)) < 0 ||
+            strcmp(comm, TRT_DOORBELL_NAME) != 0) {
+            msg("PID %d: the runtime's doorbell thread %d is gone; the process cannot be "
+                "dumped",
+                (int)o.pid, (int)tid);
+            goto out;
+        }
+        /* Past any request still pending, so the runtime sees a change. */
+        gen = (int32_t)(ctl.request - ctl.active) > 0 ? ctl.request + 1 : ctl.active + 1;
+        if (gen == 0)
+            gen = 1;
+        uint64_t stopped_ns;
+        /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see bell_ring. */
+        const char *hold = getenv("TASKTRACE_ATTACH_HOLD_STOPPED_MS");
+        unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
+        err = bell_ring(&t, tid, control_addr, gen, hold_ms > 60000 ? 60000 : hold_ms,
+                        &stopped_ns);
+        if (err == -ETIMEDOUT) {
+            msg("PID %d: the doorbell thread %d did not stop within 1 s (uninterruptible "
+                "sleep?); try again",
+                (int)o.pid, (int)tid);
+            goto out;
+        }
+        if (err < 0) {
+            fail_access(o.pid, tid, "cannot ring the doorbell of", err);
+            goto out;
+        }
+        uint64_t deadline = mono_ns(CLOCK_MONOTONIC) + (uint64_t)(o.timeout * 1e9);
+        long nap = 100000;
+        for (;;) {
+            if ((err = snap_read_control(&t, control_addr, &ctl, why, sizeof(why))) < 0) {
+                if (err == -ESRCH)
+                    msg("PID %d exited during the dump; nothing was captured", (int)o.pid);
+                else
+                    fail_access(o.pid, 0, "lost track of", err == -EPROTO ? -EIO : err);
+                goto out;
+            }
+            if ((int32_t)(ctl.done - gen) >= 0) {
+                complete = true;
+                break;
+            }
+            if (mono_ns(CLOCK_MONOTONIC) >= deadline)
+                break;
+            struct timespec ts = {0, nap};
+            nanosleep(&ts, NULL);
+            if (nap < 5000000)
+                nap *= 2;
+        }
+    } else {
+        /* No doorbell: the process never created a traced task. */
+        complete = true;
+    }
+
+    /* No registry address: the process never created a traced task. */
+    if (ctl.registry_addr != 0 &&
+        (err = snap_read_registry(&t, ctl.registry_addr, &slots, &nslots, why, sizeof(why))) <
+            0) {
+        if (err == -EPROTO)
+            msg("PID %d: %s", (int)o.pid, why);
+        else
+            fail_access(o.pid, 0, "cannot read the task registry of", err);
+        goto out;
+    }
+    if (gen != 0 && ctl.ring_addr != 0) {
+        err = snap_read_ring(&t, ctl.ring_addr, gen, &ring);
+        if (err == -ESTALE) {
+            msg("PID %d: another dump of this process started while this one ran; try again",
+                (int)o.pid);
+            goto out;
+        }
+        if (err == -EPROTO) {
+            msg("PID %d: the capture ring at 0x%llx is corrupt", (int)o.pid,
+                (unsigned long long)ctl.ring_addr);
+            goto out;
+        }
+        if (err < 0) {
+            fail_access(o.pid, 0, "cannot read the capture ring of", err);
+            goto out;
+        }
+    }
+
+    sym = sym_new(dwfl);
+    if (!sym) {
+        msg("cannot set up symbolization: %s", strerror(errno));
+        goto out;
+    }
+    qsort(slots, nslots, sizeof(*slots), slot_cmp);
+    d.tasks = calloc(nslots ? nslots : 1, sizeof(*d.tasks));
+    if (!d.tasks) {
+        msg("out of memory");
+        goto out;
+    }
+    d.pid = o.pid;
+    d.generation = gen;
+    d.records_lost = ring.lost;
+    uint64_t now = mono_ns(CLOCK_MONOTONIC_COARSE);
+    size_t late = 0;
+    for (size_t i = 0; i < nslots; i++) {
+        const struct trt_task_slot *s = &slots[i];
+        bool reported = gen != 0 && s->traced_gen == gen;
+        bool owing = gen != 0 && s->pending_gen == gen;
+        /* Tasks created during the dump, or finished and not yet freed,
+         * were not part of it. */
+        if (gen != 0 && !reported && !owing) {
+            late++;
+            continue;
+        }
+        if (!task_selected(&o, s))
+            continue;
+        struct tt_task *task = &d.tasks[d.ntasks++];
+        task->id = s->id;
+        snprintf(task->name, sizeof(task->name), "%s", s->name);
+        task->state = s->state;
+        task->polls = s->polls;
+        task->idle_ns = s->poll_end_ns == 0 ? -1
+                        : now > s->poll_end_ns ? (int64_t)(now - s->poll_end_ns)
+                                               : 0;
+        task->tid = s->state == TRT_TASK_POLLING ? s->tid : 0;
+        task->reported = reported || gen == 0;
+        task->suspect = reported && (s->flags & TRT_TASK_F_SUSPECT);
+        if (task_add_stacks(task, sym, ring.recs, ring.n) < 0) {
+            msg("out of memory");
+            goto out;
+        }
+    }
+    (void)late;
+    d.complete = complete && ring.lost == 0;
+    rc = d.complete ? EXIT_COMPLETE : EXIT_PARTIAL;
+
+    int filters_hit = 0;
+    for (int i = 0; i < o.ntasks; i++)
+        filters_hit += o.task_matched[i];
+    if (o.ntasks > 0 && filters_hit == 0) {
+        msg("PID %d has no task with id or name '%s'%s", (int)o.pid, o.tasks[0],
+            o.ntasks > 1 ? " (nor any other --task given)" : "");
+        rc = EXIT_FATAL;
+        goto out;
+    }
+
+    struct render_opts ro = {
+        .raw = o.raw,
+        .no_source = o.no_source,
+        .color = o.color == 1 || (o.color == -1 && isatty(STDOUT_FILENO) &&
+                                  !getenv("NO_COLOR") &&
+                                  !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0)),
+    };
+    err = o.json ? render_json(stdout, &d, &ro) : render_text(stdout, &d, &ro);
+    if (err < 0 || fflush(stdout) != 0 || ferror(stdout)) {
+        msg("cannot write the output: %s", strerror(err < 0 ? -err : errno));
+        rc = EXIT_FATAL;
+        goto out;
+    }
+    for (int i = 0; i < o.ntasks; i++)
+        if (!o.task_matched[i]) {
+            msg("no task with id or name '%s' in PID %d", o.tasks[i], (int)o.pid);
+            rc = EXIT_PARTIAL;
+        }
+    if (!complete)
+        report_missing(&d, o.timeout);
+    if (ring.lost)
+        msg("%llu captured stacks were lost: the capture ring was too small for this dump",
+            (unsigned long long)ring.lost);
+    if (getenv("TASKTRACE_ATTACH_STATS"))
+        msg("dump took %.1f ms", (mono_ns(CLOCK_MONOTONIC) - t_start) / 1e6);
+out:
+    dump_free(&d);
+    free(ring.recs);
+    free(slots);
+    if (sym)
+        sym_free(sym);
+    if (dwfl)
+        dwfl_end(dwfl);
+    proc_close(&t);
+    return rc;
+}

@@ -1,0 +1,202 @@
+/* Target memory access: process_vm_readv first (one syscall, no stop), then
+ * /proc/PID/mem where that is unavailable. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include "proc.h"
+
+int proc_open(struct proc_target *t, pid_t pid)
+{
+    char path[64];
+    struct stat st;
+    t->pid = pid;
+    t->memfd = -1;
+    snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+    if (stat(path, &st) < 0)
+        return errno == ENOENT ? -ESRCH : -errno;
+    return proc_alive(pid) ? 0 : -ESRCH;
+}
+
+void proc_close(struct proc_target *t)
+{
+    if (t->memfd >= 0)
+        close(t->memfd);
+    t->memfd = -1;
+}
+
+int proc_alive(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* The state follows the last ')' of the command name. */
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return 0;
+    return p[2] != 'Z' && p[2] != 'X';
+}
+
+static int memfd_get(struct proc_target *t, int flags)
+{
+    if (t->memfd >= 0)
+        return t->memfd;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)t->pid);
+    t->memfd = open(path, flags | O_CLOEXEC);
+    if (t->memfd < 0)
+        return -errno;
+    return t->memfd;
+}
+
+static int fail_errno(struct proc_target *t, int err)
+{
+    /* A vanished target reads as EFAULT or ESRCH depending on timing. */
+    if (!proc_alive(t->pid))
+        return -ESRCH;
+    return err;
+}
+
+int proc_read(struct proc_target *t, uint64_t addr, void *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        struct iovec local = {(char *)buf + done, len - done};
+        struct iovec remote = {(void *)(uintptr_t)(addr + done), len - done};
+        ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            return fail_errno(t, -EFAULT);
+        if (errno != ENOSYS && errno != EPERM)
+            return fail_errno(t, -errno);
+        int fd = memfd_get(t, O_RDONLY);
+        if (fd < 0)
+            return fail_errno(t, fd);
+        ssize_t m = pread(fd, (char *)buf + done, len - done, (off_t)(addr + done));
+        if (m <= 0)
+            return fail_errno(t, m == 0 ? -EFAULT : (errno == EIO ? -EFAULT : -errno));
+        done += (size_t)m;
+    }
+    return 0;
+}
+
+int proc_write(struct proc_target *t, uint64_t addr, const void *buf, size_t len)
+{
+    struct iovec local = {(void *)buf, len};
+    struct iovec remote = {(void *)(uintptr_t)addr, len};
+    ssize_t n = process_vm_writev(t->pid, &local, 1, &remote, 1, 0);
+    if (n == (ssize_t)len)
+        return 0;
+    if (n >= 0)
+        return fail_errno(t, -EFAULT);
+    if (errno != ENOSYS && errno != EPERM)
+        return fail_errno(t, -errno);
+    /* /proc/PID/mem writes work where process_vm_writev is refused, e.g.
+     * on read-only-looking mappings; the file needs its own descriptor. */
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)t->pid);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail_errno(t, -errno);
+    ssize_t m = pwrite(fd, buf, len, (off_t)addr);
+    int err = m == (ssize_t)len ? 0 : (m < 0 ? -errno : -EFAULT);
+    close(fd);
+    return err ? fail_errno(t, err) : 0;
+}
+
+static long status_field(pid_t pid, pid_t tid, const char *key)
+{
+    char path[96], line[256];
+    size_t klen = strlen(key);
+    long v = -1;
+    if (tid > 0)
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    else
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            v = strtol(line + klen + 1, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+    char path[96];
+    if (tid > 0)
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    else
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, len - 1);
+    int err = n < 0 ? -errno : 0;
+    close(fd);
+    if (n < 0)
+        return err;
+    buf[n] = '\0';
+    char *nl = strchr(buf, '\n');
+    if (nl)
+        *nl = '\0';
+    return 0;
+}
+
+void proc_explain_eperm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+    long tracer = status_field(pid, tid, "TracerPid");
+    if (tracer > 0) {
+        char comm[64] = "?";
+        proc_thread_comm((pid_t)tracer, 0, comm, sizeof(comm));
+        snprintf(buf, len, "it is already traced by PID %ld (%s); detach that debugger first",
+                 tracer, comm);
+        return;
+    }
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+    if (stat(path, &st) == 0 && st.st_uid != geteuid()) {
+        snprintf(buf, len,
+                 "it belongs to uid %u and you are uid %u; run as that user or with "
+                 "CAP_SYS_PTRACE (e.g. sudo)",
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        return;
+    }
+    FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+    int scope = -1;
+    if (f) {
+        if (fscanf(f, "%d", &scope) != 1)
+            scope = -1;
+        fclose(f);
+    }
+    if (scope >= 1) {
+        snprintf(buf, len,
+                 "kernel.yama.ptrace_scope is %d, which forbids tracing non-descendants; "
+                 "run with CAP_SYS_PTRACE (e.g. sudo) or set it to 0%s",
+                 scope, scope == 3 ? " (3 cannot be lowered without a reboot)" : "");
+        return;
+    }
+    snprintf(buf, len, "the kernel refused ptrace access (a security module, or the target "
+                       "is not dumpable); try with CAP_SYS_PTRACE");
+}

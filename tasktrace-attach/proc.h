@@ -1,0 +1,37 @@
+/* Reading and writing a target process's memory, and explaining why an
+ * access was refused. */
+#ifndef TT_PROC_H
+#define TT_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_target {
+    pid_t pid;
+    int memfd; /* /proc/PID/mem, opened on first fallback; -1 before */
+};
+
+/* Checks that `pid` exists.  Returns 0, -ESRCH, or another -errno. */
+int proc_open(struct proc_target *t, pid_t pid);
+void proc_close(struct proc_target *t);
+
+/* Copies `len` bytes at `addr` in the target into `buf`.  Returns 0, -EFAULT
+ * for an unmapped or short range, -ESRCH once the target is gone, -EPERM. */
+int proc_read(struct proc_target *t, uint64_t addr, void *buf, size_t len);
+/* Writes `len` bytes at `addr`; same returns as proc_read. */
+int proc_write(struct proc_target *t, uint64_t addr, const void *buf, size_t len);
+
+/* True while the process exists and is not a zombie. */
+int proc_alive(pid_t pid);
+
+/* Writes into buf one sentence saying why tracing `tid` of `pid` was refused:
+ * another tracer (with its PID and name), a different owner without
+ * CAP_SYS_PTRACE, or kernel.yama.ptrace_scope. */
+void proc_explain_eperm(pid_t pid, pid_t tid, char *buf, size_t len);
+
+/* Reads /proc/PID/task/TID/comm into buf (NUL-terminated, newline removed).
+ * Returns 0 or -errno. */
+int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);
+
+#endif

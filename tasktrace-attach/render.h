@@ -1,0 +1,66 @@
+/* Renderers of a dump: a human-readable await tree per task
+ * (render_text.c) and one JSON document (render_json.c).
+ *
+ * Both only read the dump; they are thread-safe as long as no one writes
+ * to the dump or the FILE concurrently. */
+#ifndef TT_RENDER_H
+#define TT_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model.h"
+
+struct render_opts {
+    bool raw;       /* keep every captured frame (no tree_trim_stack) */
+    bool no_source; /* text: omit " at file:line:col" */
+    bool color;     /* text: ANSI SGR styling; false writes no escapes */
+};
+
+/* Writes every task of DUMP to F: a header line such as
+ *   task 1 "foo" idle 1.52s since last poll, 3 polls
+ * then the task's await tree, one frame per line, with a blank line
+ * between tasks.  Task names and every string from the target's debug
+ * info are escaped so that they can't drive the terminal: control bytes,
+ * DEL, invalid UTF-8 and C1 controls as \xNN; in names also \" and \\.
+ * OPTS may be NULL (all options off).
+ * Returns 0, or -errno of the first failed write (-EIO if errno was not
+ * set), or -ENOMEM; output may be partial then. */
+int render_text(FILE *f, const struct tt_dump *dump,
+                const struct render_opts *opts);
+
+/* Writes DUMP to F as one JSON document followed by a newline:
+ *   {"pid":..,"complete":..,"generation":..,"records_lost":..,"tasks":[
+ *    {"id":..,"name":..,"state":..,"polls":..,"idle_ns":..,"tid":..,
+ *     "reported":..,"suspect":..,"stacks":[[frame, ...], ...]}, ...]}
+ * with frames {"function","file","line","column","inlined","module","pc"}
+ * in that key order.  Each stack is root first and trimmed as in the text
+ * view unless OPTS->raw.  Unknown values are null (idle_ns < 0, line or
+ * column 0, tid unless polling, NULL strings); pc is a "0x..." string.
+ * Strings are valid JSON whatever bytes they hold: '"', '\\' and control
+ * characters are escaped, and each byte that is not part of a valid UTF-8
+ * sequence becomes U+FFFD ("\ufffd"), so the output is always valid UTF-8.
+ * OPTS may be NULL.  Returns as render_text. */
+int render_json(FILE *f, const struct tt_dump *dump,
+                const struct render_opts *opts);
+
+/* Longest string render_duration writes, NUL included. */
+#define RENDER_DURATION_MAX 32
+
+/* Formats NS for humans into BUF: "420us", "850ms", "1.52s", "3m12s",
+ * "2h05m", "3d04h" (truncated, not rounded); "unknown" if NS < 0.
+ * Returns BUF. */
+const char *render_duration(int64_t ns, char buf[RENDER_DURATION_MAX]);
+
+/* The lowercase name of a TRT_TASK_* state ("idle", "polling", "done",
+ * "free"), or "unknown".  A static string. */
+const char *render_state_name(uint32_t state);
+
+/* Internal to the renderers: the length (1-4) of the valid UTF-8
+ * sequence at S, which has N bytes left, or 0 if S[0] does not start one
+ * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
+size_t render__utf8_seq(const unsigned char *s, size_t n);
+
+#endif

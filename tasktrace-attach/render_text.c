@@ -1,0 +1,336 @@
+/* The text view: a header line per task, then its await tree drawn with
+ * box characters, like
+ *   ╼ foo_poll at /src/taskdump.c:41:12
+ *     └╼ trt_join_poll at /src/combine.c:30:17
+ *        ├╼ fiz_poll at /src/taskdump.c:60:5
+ *        └╼ buz_poll at /src/taskdump.c:66:5
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <tasktrace/protocol.h>
+
+#include "render.h"
+#include "tree.h"
+
+/* SGR sequences; written only when colour is on. */
+#define RT_BOLD "1"
+#define RT_DIM "2"
+#define RT_RED "31"
+#define RT_YELLOW "33"
+
+/* Longest tree prefix: one 5-byte "│  " per level, plus the connector. */
+#define RT_PREFIX_MAX (TREE_MAX_DEPTH * 5 + 16)
+
+struct rt_out {
+    FILE *f;
+    const struct render_opts *opts;
+    int err; /* first write error; once set, nothing more is written */
+    char prefix[RT_PREFIX_MAX];
+    size_t prefix_len;
+};
+
+static void rt_fail(struct rt_out *o)
+{
+    if (o->err == 0)
+        o->err = errno != 0 ? -errno : -EIO;
+}
+
+static void rt_printf(struct rt_out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void rt_printf(struct rt_out *o, const char *fmt, ...)
+{
+    if (o->err != 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    errno = 0;
+    if (vfprintf(o->f, fmt, ap) < 0)
+        rt_fail(o);
+    va_end(ap);
+}
+
+static void rt_write(struct rt_out *o, const char *s, size_t len)
+{
+    if (o->err != 0 || len == 0)
+        return;
+    errno = 0;
+    if (fwrite(s, 1, len, o->f) != len)
+        rt_fail(o);
+}
+
+static void rt_puts(struct rt_out *o, const char *s)
+{
+    rt_write(o, s, strlen(s));
+}
+
+static void rt_sgr(struct rt_out *o, const char *code)
+{
+    if (o->opts->color)
+        rt_printf(o, "\033[%sm", code);
+}
+
+static void rt_reset(struct rt_out *o)
+{
+    if (o->opts->color)
+        rt_puts(o, "\033[0m");
+}
+
+/* Writes S[0 .. LEN) so that it can't drive a terminal: control bytes,
+ * DEL, bytes outside valid UTF-8 and UTF-8-encoded C1 controls (U+0080 ..
+ * U+009F, which some terminals obey) become \xNN; with QUOTE, '"' and '\'
+ * are backslash-escaped too.  Valid UTF-8 passes through. */
+static void rt_escaped(struct rt_out *o, const char *s, size_t len,
+                       bool quote)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len && o->err == 0) {
+        size_t run = i;
+        /* Pass plain runs through in one write. */
+        while (run < len && p[run] >= 0x20 && p[run] < 0x7f &&
+               !(quote && (p[run] == '"' || p[run] == '\\')))
+            run++;
+        rt_write(o, s + i, run - i);
+        i = run;
+        if (i == len)
+            break;
+        unsigned char c = p[i];
+        size_t seq = c >= 0x80 ? render__utf8_seq(p + i, len - i) : 0;
+        if (seq == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+            rt_printf(o, "\\x%02x\\x%02x", c, p[i + 1]);
+            i += 2;
+        } else if (seq > 0) {
+            rt_write(o, s + i, seq);
+            i += seq;
+        } else if (quote && (c == '"' || c == '\\')) {
+            rt_printf(o, "\\%c", c);
+            i++;
+        } else {
+            rt_printf(o, "\\x%02x", c);
+            i++;
+        }
+    }
+}
+
+static void rt_escaped_str(struct rt_out *o, const char *s)
+{
+    rt_escaped(o, s, strlen(s), false);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+size_t render__utf8_seq(const unsigned char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    unsigned char c = s[0];
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of s[1] */
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong */
+        else if (c == 0xed)
+            hi = 0x9f; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xf4)
+            hi = 0x8f; /* past U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+const char *render_state_name(uint32_t state)
+{
+    switch (state) {
+    case TRT_TASK_FREE:
+        return "free";
+    case TRT_TASK_IDLE:
+        return "idle";
+    case TRT_TASK_POLLING:
+        return "polling";
+    case TRT_TASK_DONE:
+        return "done";
+    default:
+        return "unknown";
+    }
+}
+
+const char *render_duration(int64_t ns, char buf[RENDER_DURATION_MAX])
+{
+    const int64_t us = 1000, ms = 1000 * us, s = 1000 * ms;
+    const int64_t min = 60 * s, h = 60 * min, d = 24 * h;
+    if (ns < 0)
+        snprintf(buf, RENDER_DURATION_MAX, "unknown");
+    else if (ns < us)
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "ns", ns);
+    else if (ns < ms)
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "us", ns / us);
+    else if (ns < s)
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "ms", ns / ms);
+    else if (ns < min)
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 ".%02" PRId64 "s",
+                 ns / s, ns % s / (10 * ms));
+    else if (ns < h)
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "m%02" PRId64 "s",
+                 ns / min, ns % min / s);
+    else if (ns < d)
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "h%02" PRId64 "m",
+                 ns / h, ns % h / min);
+    else
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "d%02" PRId64 "h",
+                 ns / d, ns % d / h);
+    return buf;
+}
+
+/* ------------------------------------------------------------ the view */
+
+static void rt_header(struct rt_out *o, const struct tt_task *t)
+{
+    char dur[RENDER_DURATION_MAX];
+    rt_printf(o, "task %" PRIu64 " \"", t->id);
+    rt_escaped(o, t->name, strnlen(t->name, sizeof(t->name)), true);
+    rt_printf(o, "\" %s", render_state_name(t->state));
+    if (t->state == TRT_TASK_POLLING)
+        rt_printf(o, " on thread %" PRId32, t->tid);
+    if (t->idle_ns >= 0)
+        rt_printf(o, " %s since last poll,",
+                  render_duration(t->idle_ns, dur));
+    else if (t->polls == 0)
+        rt_puts(o, " never polled,");
+    else
+        rt_puts(o, ","); /* polled, but when is unknown */
+    rt_printf(o, " %" PRIu64 " %s", t->polls, t->polls == 1 ? "poll" : "polls");
+    if (t->suspect) {
+        rt_puts(o, " ");
+        rt_sgr(o, RT_YELLOW);
+        rt_puts(o, "[lost wake-up suspect: pending without waker]");
+        rt_reset(o);
+    }
+    if (!t->reported) {
+        rt_puts(o, " ");
+        rt_sgr(o, RT_RED);
+        rt_puts(o, "[did not report]");
+        rt_reset(o);
+    }
+    rt_puts(o, "\n");
+}
+
+static const char *rt_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL && slash[1] != '\0' ? slash + 1 : path;
+}
+
+static void rt_frame(struct rt_out *o, const struct sym_frame *f)
+{
+    if (f->function != NULL) {
+        rt_sgr(o, RT_BOLD);
+        rt_escaped_str(o, f->function);
+        rt_reset(o);
+    } else if (f->module != NULL) {
+        rt_escaped_str(o, rt_basename(f->module));
+        rt_printf(o, "+0x%" PRIx64, f->module_off);
+    } else {
+        rt_printf(o, "0x%" PRIx64, f->pc);
+    }
+    if (!o->opts->no_source && f->file != NULL) {
+        rt_puts(o, " at ");
+        rt_sgr(o, RT_DIM);
+        rt_escaped_str(o, f->file);
+        if (f->line > 0) {
+            rt_printf(o, ":%d", f->line);
+            if (f->column > 0)
+                rt_printf(o, ":%d", f->column);
+        }
+        rt_reset(o);
+    }
+    if (f->inlined) {
+        rt_puts(o, " ");
+        rt_sgr(o, RT_DIM);
+        rt_puts(o, "[inlined]");
+        rt_reset(o);
+    }
+    rt_puts(o, "\n");
+}
+
+/* Writes NODE's children, each under o->prefix; the prefix grows by one
+ * column group per level and is restored on return.  Depth is bounded by
+ * TREE_MAX_DEPTH, so is the recursion. */
+static void rt_children(struct rt_out *o, const struct tree_node *node)
+{
+    size_t saved = o->prefix_len;
+    for (size_t i = 0; i < node->nchildren && o->err == 0; i++) {
+        bool last = i + 1 == node->nchildren;
+        rt_write(o, o->prefix, saved);
+        rt_puts(o, last ? "└╼ " : "├╼ ");
+        rt_frame(o, node->children[i].frame);
+        const char *more = last ? "   " : "│  ";
+        size_t len = strlen(more);
+        if (saved + len < sizeof(o->prefix)) {
+            memcpy(o->prefix + saved, more, len);
+            o->prefix_len = saved + len;
+        }
+        rt_children(o, &node->children[i]);
+        o->prefix_len = saved;
+    }
+}
+
+static int rt_task(struct rt_out *o, const struct tt_task *t)
+{
+    struct tree tree;
+    rt_header(o, t);
+    if (t->nstacks == 0) {
+        rt_puts(o, "  (no stacks captured)\n");
+        return 0;
+    }
+    int err = tree_build(t->stacks, t->nstacks, o->opts->raw, &tree);
+    if (err != 0)
+        return err;
+    if (tree.nroots == 0)
+        rt_puts(o, "  (every captured frame was trimmed)\n");
+    for (size_t i = 0; i < tree.nroots && o->err == 0; i++) {
+        rt_puts(o, "╼ ");
+        rt_frame(o, tree.roots[i].frame);
+        memcpy(o->prefix, "  ", 2);
+        o->prefix_len = 2;
+        rt_children(o, &tree.roots[i]);
+    }
+    tree_free(&tree);
+    return 0;
+}
+
+int render_text(FILE *f, const struct tt_dump *dump,
+                const struct render_opts *opts)
+{
+    static const struct render_opts defaults;
+    struct rt_out o = { .f = f, .opts = opts != NULL ? opts : &defaults };
+    for (size_t i = 0; i < dump->ntasks && o.err == 0; i++) {
+        if (i > 0)
+            rt_puts(&o, "\n");
+        int err = rt_task(&o, &dump->tasks[i]);
+        if (err != 0)
+            return err;
+    }
+    errno = 0;
+    if (o.err == 0 && fflush(f) == EOF)
+        rt_fail(&o);
+    return o.err;
+}

@@ -1,0 +1,470 @@
+/* The symbolizer: address -> frames through libdwfl, with inlined callees
+ * expanded the way eu-addr2line -i does, and every answer cached.
+ *
+ * Two open-addressing tables live in a sym_ctx: the entries, keyed by
+ * (pc, return_address), and interned strings, so that the thousands of
+ * frames of a large dump share one copy of each path and function name and
+ * nothing we hand out points into libdw's memory. */
+#include <dwarf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <elfutils/libdw.h>
+
+#include "sym.h"
+
+/* One cached lookup.  ptrs[] is the root-first array sym_lookup hands out;
+ * it points into frames[], and both live in this one allocation. */
+struct sym_entry {
+    uint64_t pc;
+    bool return_address;
+    size_t n;
+    const struct sym_frame **ptrs;
+    struct sym_frame frames[];
+};
+
+struct sym_ctx {
+    Dwfl *dwfl;
+    struct sym_entry **entries; /* open addressing, linear probing */
+    size_t entries_cap;         /* a power of two */
+    size_t entries_used;
+    char **strs;                /* interned strings, same scheme */
+    size_t strs_cap;
+    size_t strs_used;
+};
+
+/* A frame as libdw describes it, innermost first; strings borrowed from
+ * libdw until they are interned. */
+struct sym_raw {
+    const char *function;
+    const char *file;
+    int line;
+    int column;
+    bool inlined;
+};
+
+#define SYM_INITIAL_CAP 256u
+
+/* libdwfl reads the path through this pointer; NULL means its default
+ * (".debug" next to the file, then /usr/lib/debug, by build-id too). */
+static char *sym_debuginfo_path;
+
+static const Dwfl_Callbacks sym_proc_callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &sym_debuginfo_path,
+};
+
+Dwfl *sym_dwfl_open_pid(pid_t pid, int *err)
+{
+    int e = 0;
+    Dwfl *dwfl = dwfl_begin(&sym_proc_callbacks);
+    if (dwfl == NULL) {
+        e = -ENOMEM;
+        goto out;
+    }
+    dwfl_report_begin(dwfl);
+    int r = dwfl_linux_proc_report(dwfl, pid);
+    if (r != 0) {
+        /* A positive value is the errno of opening /proc files, -1 a
+         * libdwfl failure; a missing /proc entry means no such process. */
+        e = r > 0 ? -r : -EIO;
+        if (e == -ENOENT)
+            e = -ESRCH;
+        goto out;
+    }
+    if (dwfl_report_end(dwfl, NULL, NULL) != 0)
+        e = -EIO;
+out:
+    if (e != 0) {
+        dwfl_end(dwfl);
+        dwfl = NULL;
+        errno = -e;
+    }
+    if (err != NULL)
+        *err = e;
+    return dwfl;
+}
+
+sym_ctx *sym_new(Dwfl *dwfl)
+{
+    if (dwfl == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    sym_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        goto fail;
+    ctx->dwfl = dwfl;
+    ctx->entries_cap = SYM_INITIAL_CAP;
+    ctx->entries = calloc(ctx->entries_cap, sizeof(*ctx->entries));
+    ctx->strs_cap = SYM_INITIAL_CAP;
+    ctx->strs = calloc(ctx->strs_cap, sizeof(*ctx->strs));
+    if (ctx->entries == NULL || ctx->strs == NULL)
+        goto fail;
+    return ctx;
+fail:
+    sym_free(ctx);
+    errno = ENOMEM;
+    return NULL;
+}
+
+void sym_free(sym_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    if (ctx->entries != NULL)
+        for (size_t i = 0; i < ctx->entries_cap; i++)
+            free(ctx->entries[i]);
+    if (ctx->strs != NULL)
+        for (size_t i = 0; i < ctx->strs_cap; i++)
+            free(ctx->strs[i]);
+    free(ctx->entries);
+    free(ctx->strs);
+    free(ctx);
+}
+
+/* ------------------------------------------------------------ hash tables */
+
+static size_t sym_hash_pc(uint64_t pc, bool return_address)
+{
+    uint64_t h = (pc ^ (return_address ? 0x5bd1e995u : 0)) *
+                 0x9e3779b97f4a7c15ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static size_t sym_hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return (size_t)(h ^ (h >> 32));
+}
+
+static struct sym_entry *sym_cache_find(const sym_ctx *ctx, uint64_t pc,
+                                        bool return_address)
+{
+    size_t mask = ctx->entries_cap - 1;
+    for (size_t i = sym_hash_pc(pc, return_address) & mask;;
+         i = (i + 1) & mask) {
+        struct sym_entry *e = ctx->entries[i];
+        if (e == NULL)
+            return NULL;
+        if (e->pc == pc && e->return_address == return_address)
+            return e;
+    }
+}
+
+static void sym_cache_place(struct sym_entry **table, size_t cap,
+                            struct sym_entry *e)
+{
+    size_t i = sym_hash_pc(e->pc, e->return_address) & (cap - 1);
+    while (table[i] != NULL)
+        i = (i + 1) & (cap - 1);
+    table[i] = e;
+}
+
+/* Takes ownership of E on success only. */
+static int sym_cache_insert(sym_ctx *ctx, struct sym_entry *e)
+{
+    /* Keep the load at or under one half so probes stay short. */
+    if ((ctx->entries_used + 1) * 2 > ctx->entries_cap) {
+        size_t cap = ctx->entries_cap * 2;
+        struct sym_entry **table = calloc(cap, sizeof(*table));
+        if (table == NULL)
+            return -ENOMEM;
+        for (size_t i = 0; i < ctx->entries_cap; i++)
+            if (ctx->entries[i] != NULL)
+                sym_cache_place(table, cap, ctx->entries[i]);
+        free(ctx->entries);
+        ctx->entries = table;
+        ctx->entries_cap = cap;
+    }
+    sym_cache_place(ctx->entries, ctx->entries_cap, e);
+    ctx->entries_used++;
+    return 0;
+}
+
+static void sym_strs_place(char **table, size_t cap, char *s)
+{
+    size_t i = sym_hash_str(s) & (cap - 1);
+    while (table[i] != NULL)
+        i = (i + 1) & (cap - 1);
+    table[i] = s;
+}
+
+/* Sets *OUT to the context's copy of S (NULL stays NULL). */
+static int sym_intern(sym_ctx *ctx, const char *s, const char **out)
+{
+    if (s == NULL) {
+        *out = NULL;
+        return 0;
+    }
+    size_t mask = ctx->strs_cap - 1;
+    for (size_t i = sym_hash_str(s) & mask; ctx->strs[i] != NULL;
+         i = (i + 1) & mask) {
+        if (strcmp(ctx->strs[i], s) == 0) {
+            *out = ctx->strs[i];
+            return 0;
+        }
+    }
+    if ((ctx->strs_used + 1) * 2 > ctx->strs_cap) {
+        size_t cap = ctx->strs_cap * 2;
+        char **table = calloc(cap, sizeof(*table));
+        if (table == NULL)
+            return -ENOMEM;
+        for (size_t i = 0; i < ctx->strs_cap; i++)
+            if (ctx->strs[i] != NULL)
+                sym_strs_place(table, cap, ctx->strs[i]);
+        free(ctx->strs);
+        ctx->strs = table;
+        ctx->strs_cap = cap;
+    }
+    char *copy = strdup(s);
+    if (copy == NULL)
+        return -ENOMEM;
+    sym_strs_place(ctx->strs, ctx->strs_cap, copy);
+    ctx->strs_used++;
+    *out = copy;
+    return 0;
+}
+
+/* ------------------------------------------------------------ libdw */
+
+/* The DIE's name, following DW_AT_abstract_origin / DW_AT_specification:
+ * an inlined instance or an out-of-line copy carries no name itself. */
+static const char *sym_die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+}
+
+static int sym_die_int(Dwarf_Die *die, unsigned int name)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word val;
+    if (dwarf_formudata(dwarf_attr(die, name, &attr), &val) != 0 ||
+        val > INT32_MAX)
+        return 0;
+    return (int)val;
+}
+
+/* The call site of the inlined instance DIE, read into CALLER. */
+static void sym_call_site(Dwarf_Die *die, Dwarf_Files *files,
+                          struct sym_raw *caller)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word idx;
+    if (files != NULL &&
+        dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &idx) == 0) {
+        const char *file = dwarf_filesrc(files, idx, NULL, NULL);
+        /* Before DWARF 5, index 0 means "no file"; libdw names it ???. */
+        if (file != NULL && strcmp(file, "???") != 0)
+            caller->file = file;
+    }
+    caller->line = sym_die_int(die, DW_AT_call_line);
+    caller->column = sym_die_int(die, DW_AT_call_column);
+}
+
+static bool sym_is_function(Dwarf_Die *die)
+{
+    int tag = dwarf_tag(die);
+    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+           tag == DW_TAG_entry_point;
+}
+
+/* Fills OUT[0 .. return value) innermost first with the functions whose
+ * code contains ADDR, and *LOC with the line table's entry for ADDR.
+ * Returns 0 frames when the module has no DWARF for ADDR or no function
+ * DIE covers it (hand-written assembly); *LOC may still be set then. */
+static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
+                               struct sym_raw *out, size_t cap,
+                               struct sym_raw *loc)
+{
+    size_t n = 0;
+    Dwarf_Die *scopes = NULL, *chain = NULL;
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+    if (cudie == NULL)
+        return 0;
+
+    Dwarf_Line *line = dwarf_getsrc_die(cudie, addr - bias);
+    if (line != NULL) {
+        loc->file = dwarf_linesrc(line, NULL, NULL);
+        if (dwarf_lineno(line, &loc->line) != 0 || loc->line < 0)
+            loc->line = 0;
+        if (dwarf_linecol(line, &loc->column) != 0 || loc->column < 0)
+            loc->column = 0;
+    }
+
+    int nscopes = dwarf_getscopes(cudie, addr - bias, &scopes);
+    if (nscopes <= 0)
+        goto out;
+    /* Past an inlined instance dwarf_getscopes continues with the scopes
+     * of its abstract definition; walking up from the innermost scope in
+     * the concrete tree instead yields each inlined instance followed by
+     * the function it was inlined into, as eu-addr2line -i does. */
+    int nchain = dwarf_getscopes_die(&scopes[0], &chain);
+    if (nchain <= 0) {
+        free(chain);
+        chain = scopes;
+        scopes = NULL;
+        nchain = nscopes;
+    }
+
+    Dwarf_Die cu;
+    Dwarf_Files *files = NULL;
+    if (dwarf_diecu(&chain[0], &cu, NULL, NULL) == NULL ||
+        dwarf_getsrcfiles(&cu, &files, NULL) != 0)
+        files = NULL;
+
+    Dwarf_Die *callee = NULL; /* the last inlined instance seen */
+    for (int i = 0; i < nchain && n < cap; i++) {
+        Dwarf_Die *die = &chain[i];
+        if (!sym_is_function(die))
+            continue;
+        struct sym_raw *f = &out[n++];
+        *f = (struct sym_raw){ .function = sym_die_name(die) };
+        if (callee == NULL) {
+            f->file = loc->file;
+            f->line = loc->line;
+            f->column = loc->column;
+        } else {
+            sym_call_site(callee, files, f);
+        }
+        if (dwarf_tag(die) != DW_TAG_inlined_subroutine)
+            break; /* the out-of-line function: the root */
+        f->inlined = true;
+        callee = die;
+    }
+out:
+    free(scopes);
+    free(chain);
+    return n;
+}
+
+/* ------------------------------------------------------------ lookups */
+
+static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address,
+                       struct sym_entry **out)
+{
+    struct sym_raw raw[SYM_MAX_FRAMES];
+    struct sym_raw loc = { 0 };
+    const char *module = NULL;
+    uint64_t module_off = 0;
+    char *symname = NULL;
+    struct sym_entry *e = NULL;
+    size_t n = 0;
+    int err = 0;
+
+    /* A return address is the instruction after the call, which may
+     * already belong to the next line or even the next function. */
+    Dwarf_Addr addr = return_address && pc > 0 ? pc - 1 : pc;
+    Dwarf_Addr start = 0, end = 0;
+    Dwfl_Module *mod = dwfl_addrmodule(ctx->dwfl, addr);
+    /* libdwfl 0.188 hands out the last module for any address above it
+     * (the stack, [vsyscall], garbage): check the range ourselves. */
+    if (mod != NULL &&
+        (dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL,
+                          NULL) == NULL ||
+         addr < start || addr >= end))
+        mod = NULL;
+    if (mod != NULL) {
+        n = sym_dwarf_frames(mod, addr, raw, SYM_MAX_FRAMES, &loc);
+        if (n == 0 || raw[n - 1].function == NULL) {
+            GElf_Off off = 0;
+            GElf_Sym sym;
+            const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym,
+                                                    NULL, NULL, NULL);
+            if (name != NULL && n > 0) {
+                raw[n - 1].function = name;
+            } else if (name != NULL) {
+                /* The offset is reported from the original pc, like the
+                 * frame's other fields. */
+                size_t len = strlen(name) + sizeof("+0x") + 16;
+                symname = malloc(len);
+                if (symname == NULL) {
+                    err = -ENOMEM;
+                    goto out;
+                }
+                snprintf(symname, len, "%s+0x%" PRIx64, name,
+                         (uint64_t)(off + (pc - addr)));
+            }
+            if (n == 0) {
+                raw[0] = loc;
+                raw[0].function = symname;
+                n = 1;
+            }
+        }
+        /* Asked after the lookups above, which load the ELF file: before
+         * that, mainfile is not known yet. */
+        const char *mainfile = NULL;
+        const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL,
+                                            NULL, &mainfile, NULL);
+        module = name != NULL && name[0] == '/' ? name :
+                 mainfile != NULL ? mainfile : name;
+        module_off = pc - start;
+    } else {
+        raw[0] = (struct sym_raw){ 0 };
+        n = 1;
+    }
+
+    e = calloc(1, sizeof(*e) + n * (sizeof(e->frames[0]) +
+                                    sizeof(e->ptrs[0])));
+    if (e == NULL) {
+        err = -ENOMEM;
+        goto out;
+    }
+    e->pc = pc;
+    e->return_address = return_address;
+    e->n = n;
+    /* Frames have 8-byte alignment and a size that is a multiple of it, so
+     * the pointer array right after them is aligned. */
+    e->ptrs = (const struct sym_frame **)(void *)&e->frames[n];
+    if ((err = sym_intern(ctx, module, &module)) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        /* raw[] is innermost first; the entry is root first. */
+        const struct sym_raw *r = &raw[n - 1 - i];
+        struct sym_frame *f = &e->frames[i];
+        if ((err = sym_intern(ctx, r->function, &f->function)) != 0 ||
+            (err = sym_intern(ctx, r->file, &f->file)) != 0)
+            goto out;
+        f->line = r->line;
+        f->column = r->column;
+        f->inlined = r->inlined;
+        f->module = module;
+        f->pc = pc;
+        f->module_off = module_off;
+        e->ptrs[i] = f;
+    }
+    *out = e;
+    e = NULL;
+out:
+    free(e);
+    free(symname);
+    return err;
+}
+
+int sym_lookup(sym_ctx *ctx, uint64_t pc, bool return_address,
+               const struct sym_frame *const **frames, size_t *nframes)
+{
+    if (ctx == NULL || frames == NULL || nframes == NULL)
+        return -EINVAL;
+    struct sym_entry *e = sym_cache_find(ctx, pc, return_address);
+    if (e == NULL) {
+        int err = sym_resolve(ctx, pc, return_address, &e);
+        if (err != 0)
+            return err;
+        if ((err = sym_cache_insert(ctx, e)) != 0) {
+            free(e);
+            return err;
+        }
+    }
+    *frames = e->ptrs;
+    *nframes = e->n;
+    return 0;
+}

@@ -1,0 +1,69 @@
+/* Await trees: the captured leaf stacks of one task, trimmed to the part
+ * that belongs to the task and merged into a forest where each path from a
+ * root to a leaf is one captured stack.
+ *
+ * Nothing here is thread-safe per object; distinct trees are independent. */
+#ifndef TT_TREE_H
+#define TT_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+
+/* Deepest path kept; frames beyond it on the leaf side are dropped. */
+#define TREE_MAX_DEPTH 512
+
+/* One frame of the forest.  Children are in first-seen order. */
+struct tree_node {
+    const struct sym_frame *frame; /* borrowed from the symbolizer */
+    struct tree_node *children;    /* nchildren nodes, owned */
+    size_t nchildren;
+    size_t children_cap;
+    size_t leaves; /* stacks passing through or ending at this node */
+};
+
+/* A caller-allocated forest; zero-initialize or fill with tree_build. */
+struct tree {
+    struct tree_node *roots; /* nroots nodes, owned */
+    size_t nroots;
+    size_t roots_cap;
+    size_t leaves; /* stacks with at least one visible frame */
+    size_t empty;  /* stacks trimmed down to nothing */
+};
+
+/* Copies the visible frames of STACK, root first, to OUT, which must have
+ * room for STACK->n pointers (the result is never longer), and returns
+ * how many it wrote.  Unless RAW, trimming keeps what belongs to the task:
+ *  1. drop every frame up to and including the last `trt__traced_poll`
+ *     (nothing if there is none, e.g. a capture truncated at the root);
+ *  2. then drop the first frame named `trt__*` (the runtime's capture code)
+ *     and everything after it (the unwinder);
+ *  3. hide the ABI helpers (trt_future_poll, trt_waker_clone, ...)
+ *     wherever they stand, called or inlined.
+ * A frame matches a name also when its function reads "name+0x..." (from
+ * the symbol table) or "name.suffix" (a compiler clone).
+ * RAW copies every frame.  NULL entries are skipped; frames are borrowed,
+ * not copied. */
+size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
+                       const struct sym_frame **out);
+
+/* Whether two frames are one node when merging: same function, file, line,
+ * column, inlined flag and module, or, for frames without a function name,
+ * same module and module offset.  NULL strings equal only NULL. */
+bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b);
+
+/* Builds into *OUT (whose previous content is ignored) the forest of the
+ * NSTACKS stacks, each trimmed by tree_trim_stack(RAW) and cut to
+ * TREE_MAX_DEPTH frames.  Stacks that share a root-side prefix share its
+ * nodes; stacks whose first frames differ make separate roots.
+ * Returns 0, or -ENOMEM with *OUT left empty; free with tree_free either
+ * way. */
+int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,
+               struct tree *out);
+
+/* Frees everything the forest owns and leaves it empty; the struct itself
+ * is the caller's.  NULL is allowed. */
+void tree_free(struct tree *tree);
+
+#endif

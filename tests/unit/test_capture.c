@@ -1,0 +1,112 @@
+/* A capture's stack holds the leaf's callers: symbolized with libdw, the
+ * record runs from the traced wrapper through every future to the leaf. */
+#include <string.h>
+#include <unistd.h>
+
+#include "../../libtargetrt/rt_internal.h"
+#include "../../tasktrace-attach/ringread.h"
+#include "../../tasktrace-attach/sym.h"
+#include "gen_util.h"
+#include "suites.h"
+
+struct chain {
+    trt_future base;
+    trt_future *next;
+};
+
+static volatile int sink;
+
+/* noinline and work after the call: each stays a real frame. */
+__attribute__((noinline)) static trt_poll capture_outer_poll(trt_future *f, trt_context *cx)
+{
+    trt_poll r = trt_future_poll(((struct chain *)f)->next, cx);
+    sink++;
+    return r;
+}
+
+__attribute__((noinline)) static trt_poll capture_middle_poll(trt_future *f, trt_context *cx)
+{
+    trt_poll r = trt_future_poll(((struct chain *)f)->next, cx);
+    sink++;
+    return r;
+}
+
+__attribute__((noinline)) static trt_poll capture_leaf_poll(trt_future *f, trt_context *cx)
+{
+    struct chain *c = (struct chain *)f;
+    trt_waker w = trt_waker_clone(cx->waker);
+    trt_waker_drop(w);
+    sink++;
+    (void)c;
+    return TRT_PENDING;
+}
+
+static int mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+    (void)ctx;
+    memcpy(buf, (const void *)(uintptr_t)addr, len);
+    return 0;
+}
+
+static int index_of(const char **names, size_t n, const char *want)
+{
+    for (size_t i = 0; i < n; i++)
+        if (names[i] && strcmp(names[i], want) == 0)
+            return (int)i;
+    return -1;
+}
+
+START_TEST(stack_contains_callers)
+{
+    struct chain leaf = {{capture_leaf_poll}, NULL};
+    struct chain middle = {{capture_middle_poll}, &leaf.base};
+    struct chain outer = {{capture_outer_poll}, &middle.base};
+    struct ttask task = {.inner = &outer.base};
+    task.traced = trt_traced_new(&outer.base, "capture");
+    ttask_poll(&task);
+    uint32_t gen = trt__dump_request();
+    ck_assert_int_eq(ttask_run_until_done(&task, 1, gen, 5000), 0);
+    struct ringread_result res;
+    ck_assert_int_eq(ringread_collect(mem_read, NULL, tasktrace_control.ring_addr, gen, &res), 0);
+    ck_assert_uint_eq(res.n, 1);
+    int err;
+    Dwfl *dwfl = sym_dwfl_open_pid(getpid(), &err);
+    ck_assert_ptr_nonnull(dwfl);
+    sym_ctx *sym = sym_new(dwfl);
+    const char *names[256];
+    size_t n = 0;
+    /* Innermost first in the record; list the frames root first. */
+    for (uint32_t k = res.recs[0].npc; k-- > 0;) {
+        const struct sym_frame *const *f;
+        size_t nf;
+        if (sym_lookup(sym, res.recs[0].pc[k], true, &f, &nf) < 0)
+            continue;
+        for (size_t j = 0; j < nf && n < 256; j++)
+            names[n++] = f[j]->function;
+    }
+    int wrapper = index_of(names, n, "trt__traced_poll_tracing");
+    int outer_i = index_of(names, n, "capture_outer_poll");
+    int middle_i = index_of(names, n, "capture_middle_poll");
+    int leaf_i = index_of(names, n, "capture_leaf_poll");
+    int clone_i = index_of(names, n, "trt__tracer_clone");
+    ck_assert_int_ge(wrapper, 0);
+    ck_assert_int_gt(outer_i, wrapper);
+    ck_assert_int_gt(middle_i, outer_i);
+    ck_assert_int_gt(leaf_i, middle_i);
+    ck_assert_int_gt(clone_i, leaf_i);
+    sym_free(sym);
+    dwfl_end(dwfl);
+    free(res.recs);
+    trt_traced_free(task.traced);
+}
+END_TEST
+
+Suite *suite_capture(void)
+{
+    Suite *s = suite_create("capture");
+    TCase *tc = tcase_create("capture");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, stack_contains_callers);
+    suite_add_tcase(s, tc);
+    return s;
+}

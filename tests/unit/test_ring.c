@@ -1,0 +1,147 @@
+/* The ring: two writers and a concurrent reader that must never accept a
+ * torn record. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../libtargetrt/ring.h"
+#include "../../tasktrace-attach/ringread.h"
+#include "suites.h"
+
+#define WRITES 1000000
+
+struct writer {
+    struct trt_ring *ring;
+    uint64_t base; /* task ids of this writer: base + i */
+};
+
+/* Every record's content is a function of its task id. */
+static uint32_t npc_of(uint64_t id)
+{
+    return 1 + (uint32_t)(id % TRT_RECORD_MAX_PCS);
+}
+
+static uint64_t pc_of(uint64_t id, uint32_t i)
+{
+    return id * 1000003u + i;
+}
+
+static void *write_many(void *arg)
+{
+    struct writer *w = arg;
+    uint64_t pcs[TRT_RECORD_MAX_PCS];
+    for (uint64_t i = 0; i < WRITES; i++) {
+        uint64_t id = w->base + i;
+        for (uint32_t k = 0; k < npc_of(id); k++)
+            pcs[k] = pc_of(id, k);
+        trt__ring_write(w->ring, 1, id, 0, pcs, npc_of(id));
+    }
+    return NULL;
+}
+
+static int mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+    (void)ctx;
+    memcpy(buf, (const void *)(uintptr_t)addr, len);
+    return 0;
+}
+
+START_TEST(two_writers_one_reader)
+{
+    struct trt_ring *r = trt__ring_new(256);
+    ck_assert_ptr_nonnull(r);
+    trt__ring_begin_gen(r, 1);
+    struct writer w[2] = {{r, 1}, {r, 1ull << 40}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, write_many, &w[i]), 0);
+    uint64_t accepted = 0, torn = 0, reads = 0;
+    while (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) < 2ull * WRITES) {
+        struct ringread_result res;
+        ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &res), 0);
+        for (size_t i = 0; i < res.n; i++) {
+            const struct trt_record *rec = &res.recs[i];
+            ck_assert_uint_eq(rec->npc, npc_of(rec->task_id));
+            for (uint32_t k = 0; k < rec->npc; k++)
+                ck_assert_uint_eq(rec->pc[k], pc_of(rec->task_id, k));
+        }
+        accepted += res.n;
+        torn += res.torn;
+        reads++;
+        free(res.recs);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_uint_eq(r->head, 2ull * WRITES);
+    ck_assert_uint_gt(reads, 0);
+    ck_assert_uint_gt(accepted, 0);
+    /* Once the writers are done, everything still in the ring is whole. */
+    struct ringread_result fin;
+    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &fin), 0);
+    ck_assert_uint_eq(fin.n, r->capacity);
+    ck_assert_uint_eq(fin.torn, 0);
+    ck_assert_uint_eq(fin.lost, 2ull * WRITES - r->capacity);
+    free(fin.recs);
+    trt__ring_free(r);
+}
+END_TEST
+
+START_TEST(reader_rejects_corruption)
+{
+    struct trt_ring *r = trt__ring_new(64);
+    trt__ring_begin_gen(r, 7);
+    uint64_t pcs[3] = {1, 2, 3};
+    for (int i = 0; i < 4; i++)
+        trt__ring_write(r, 7, 100 + i, 0, pcs, 3);
+    struct trt_record *recs = (struct trt_record *)(r + 1);
+    recs[1].pc[2] = 99;        /* payload changed: checksum fails */
+    recs[2].stamp = 12345;     /* stamp of another position */
+    recs[3].npc = 1000;        /* out of bounds */
+    struct ringread_result res;
+    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
+    ck_assert_uint_eq(res.n, 1);
+    ck_assert_uint_eq(res.recs[0].task_id, 100);
+    ck_assert_uint_eq(res.torn, 3);
+    free(res.recs);
+    /* Another generation's ring, and a header that is not a ring. */
+    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 8, &res), -ESTALE);
+    r->capacity = 1000;
+    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
+    r->capacity = 64;
+    r->head = r->gen_start - 1;
+    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
+    r->head = 4;
+    trt__ring_free(r);
+}
+END_TEST
+
+START_TEST(generation_filters_records)
+{
+    struct trt_ring *r = trt__ring_new(64);
+    uint64_t pcs[1] = {42};
+    trt__ring_begin_gen(r, 1);
+    trt__ring_write(r, 1, 1, 0, pcs, 1);
+    trt__ring_begin_gen(r, 2);
+    trt__ring_write(r, 2, 2, 0, pcs, 1);
+    trt__ring_write(r, 1, 3, 0, pcs, 1); /* a straggler of generation 1 */
+    struct ringread_result res;
+    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 2, &res), 0);
+    ck_assert_uint_eq(res.n, 1);
+    ck_assert_uint_eq(res.recs[0].task_id, 2);
+    free(res.recs);
+    trt__ring_free(r);
+}
+END_TEST
+
+Suite *suite_ring(void)
+{
+    Suite *s = suite_create("ring");
+    TCase *tc = tcase_create("ring");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, two_writers_one_reader);
+    tcase_add_test(tc, reader_rejects_corruption);
+    tcase_add_test(tc, generation_filters_records);
+    suite_add_tcase(s, tc);
+    return s;
+}
