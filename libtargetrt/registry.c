@@ -55,7 +55,8 @@ static int chunk_add(void)
     uint32_t c = registry.nchunks;
     if (c >= TRT_REGISTRY_MAX_CHUNKS)
         return -ENOSPC;
-    size_t need = nfree + TRT_REGISTRY_CHUNK_SLOTS;
+    /* Room for every slot there will be, so that a removal never fails. */
+    size_t need = (size_t)(c + 1) * TRT_REGISTRY_CHUNK_SLOTS;
     if (need > free_cap) {
         uint32_t *grown = realloc(free_slots, need * sizeof(*grown));
         if (!grown)

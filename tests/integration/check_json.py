@@ -86,7 +86,7 @@ def main():
             fail("task keys %s" % list(jt.keys()))
         if jt["id"] != tt["id"] or jt["state"] != tt["state"]:
             fail("task %s header differs: %s vs %s" % (jt["id"], jt, tt))
-        if jt["name"].isprintable() and '"' not in jt["name"] and "\\" not in jt["name"] \
+        if jt["name"].isascii() and jt["name"].isprintable() and '"' not in jt["name"] and "\\" not in jt["name"] \
                 and jt["name"] != tt["name"]:
             fail("task %s name %r vs %r" % (jt["id"], jt["name"], tt["name"]))
         for stack in jt["stacks"]:

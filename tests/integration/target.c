@@ -8,7 +8,7 @@
  *   notask            links the runtime, never creates a task
  *   names             tasks whose names hold quotes, control bytes, bad UTF-8
  *   corrupt-control   the control block's version is wrong
- *   corrupt-registry  the registry claims too many chunks
+ *   corrupt-registry  the registry's slot size is wrong
  * Prints "pid N" and runs until killed. */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
         tasktrace_control.version = 99;
     } else if (strcmp(mode, "corrupt-registry") == 0) {
         spawn("foo", leaf_poll);
-        trt__registry_get()->nchunks = 5000;
+        trt__registry_get()->slot_size = 7;
     } else if (strcmp(mode, "notask") != 0) {
         fprintf(stderr, "target: unknown mode %s\n", mode);
         return 64;

@@ -1,5 +1,6 @@
 /* A capture's stack holds the leaf's callers: symbolized with libdw, the
  * record runs from the traced wrapper through every future to the leaf. */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 

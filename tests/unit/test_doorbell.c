@@ -1,5 +1,7 @@
 /* The doorbell thread, rung from a child process through ptrace exactly as
  * tasktrace-attach rings it. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>

@@ -1,5 +1,6 @@
 /* A whole dump generation inside one process: request, every task traced,
  * done published; tasks freed mid-dump; a task that waits without a waker. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -109,8 +109,15 @@ START_TEST(reader_rejects_corruption)
     r->capacity = 1000;
     ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
     r->capacity = 64;
-    r->head = r->gen_start - 1;
+    r->gen_start = r->head + 1;
     ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
+    /* A head far past the ring only counts as lost records. */
+    r->gen_start = 0;
+    r->head = 1ull << 62;
+    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
+    ck_assert_uint_eq(res.n, 0);
+    ck_assert_uint_eq(res.lost, (1ull << 62) - 64);
+    free(res.recs);
     r->head = 4;
     trt__ring_free(r);
 }

@@ -1,0 +1,65 @@
+#!/bin/sh
+# examples/taskdump: the seed's tree, from outside the process.
+. "$top_srcdir/tests/integration/lib.sh"
+require_ptrace
+start taskdump "$top_builddir/examples/taskdump"
+
+attach --no-source "$PID"
+expect_rc 0
+[ -z "$ERR" ] || fail "stderr on a complete dump: $ERR"
+printf '%s\n' "$OUT" | sed 's/ idle .* since last poll, [0-9]* polls\{0,1\}$/ idle/' >"$TMP/got"
+cat >"$TMP/want" <<'TREE'
+task 1 "foo" idle
+╼ foo_poll
+  └╼ bar_poll
+     └╼ trt_join_poll
+        ├╼ fiz_poll
+        │  └╼ pending_poll
+        └╼ buz_poll
+           └╼ baz_poll
+              └╼ pending_poll
+TREE
+diff -u "$TMP/want" "$TMP/got" || fail "the tree does not have the seed's shape"
+
+# With sources: every frame names its file, line and column.
+attach "$PID"
+expect_rc 0
+printf '%s\n' "$OUT" | grep '╼' >"$TMP/frames"
+[ "$(wc -l <"$TMP/frames")" -eq 8 ] || fail "expected 8 frames: $OUT"
+grep -v -E '╼ [a-z_]+ at /.+\.c:[0-9]+:[0-9]+$' "$TMP/frames" && fail "frame without file:line:col"
+grep -q "╼ foo_poll at $top_srcdir/examples/taskdump.c:" "$TMP/frames" ||
+    grep -q '╼ foo_poll at .*examples/taskdump.c:' "$TMP/frames" || fail "foo_poll location: $OUT"
+# Runtime and ABI frames are trimmed by default, kept with --raw.
+printf '%s\n' "$OUT" | grep -E '╼ (trt__|trt_waker|trt_future_poll|main |trt_exec)' && fail "runtime frames shown"
+attach --raw --no-source "$PID"
+expect_rc 0
+for f in main trt__traced_poll_tracing trt__tracer_clone trt__capture; do
+    printf '%s\n' "$OUT" | grep -q "╼ $f" || fail "--raw lacks $f: $OUT"
+done
+
+# Exactly two leaves, one per pending_poll.
+attach --json "$PID"
+expect_rc 0
+printf '%s\n' "$OUT" | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+t = d["tasks"]
+assert d["complete"] is True, d
+assert len(t) == 1 and t[0]["name"] == "foo", t
+stacks = t[0]["stacks"]
+assert len(stacks) == 2, len(stacks)
+names = sorted(" ".join(f["function"] for f in s) for s in stacks)
+assert names == ["foo_poll bar_poll trt_join_poll buz_poll baz_poll pending_poll",
+                 "foo_poll bar_poll trt_join_poll fiz_poll pending_poll"], names
+' || fail "JSON stacks"
+
+# Colour only when asked (stdout is a file here).
+attach --color=always "$PID"
+printf '%s\n' "$OUT" | grep -q "$(printf '\033')\[" || fail "--color=always has no escapes"
+attach "$PID"
+printf '%s\n' "$OUT" | grep -q "$(printf '\033')" && fail "auto colour into a file"
+
+# The target keeps running and stays dumpable, dump after dump.
+for _ in 1 2 3; do attach "$PID"; expect_rc 0; done
+kill -0 "$PID" || fail "target died"
+exit 0
