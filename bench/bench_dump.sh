@@ -29,6 +29,7 @@ command -v "$PYTHON" >/dev/null 2>&1 || die "needs $PYTHON to time the runs"
 
 TMP=$(mktemp -d) || die "mktemp failed"
 KILL=""
+# shellcheck disable=SC2317 # called through the trap
 cleanup() {
     for p in $KILL; do kill "$p" 2>/dev/null || true; done
     rm -rf "$TMP"
@@ -55,6 +56,20 @@ start() {
     KILL="$KILL $PID"
 }
 
+# alive NAME: says so when the target died during the runs above.
+alive() {
+    kill -0 "$PID" 2>/dev/null ||
+        echo "warning: $1 (pid $PID) exited during the runs: $(cat "$TMP/$1.err")"
+}
+
+# stats: one more dump of $PID, printing the tool's own figures
+# (TASKTRACE_ATTACH_STATS): its wall time and how long the doorbell thread
+# was stopped.
+stats() {
+    TASKTRACE_ATTACH_STATS=1 "$ATTACH" "$PID" 2>&1 >/dev/null |
+        sed -n 's/^tasktrace-attach: dump took /tool'"'"'s own figures: /p'
+}
+
 # timeruns RUNS LABEL CMD [LABEL CMD ...]: runs each shell command CMD in
 # turn, RUNS rounds, stdout discarded, and prints per LABEL the median, min
 # and max wall time and how many runs exited non-zero.  With STATS_DIR set,
@@ -66,16 +81,19 @@ runs = int(sys.argv[1])
 pairs = list(zip(sys.argv[2::2], sys.argv[3::2]))
 times = {label: [] for label, _ in pairs}
 fails = {label: 0 for label, _ in pairs}
+first_err = {}
 keep = os.environ.get("STATS_DIR")
 for r in range(runs):
     for label, cmd in pairs:
         out = subprocess.PIPE if keep and r == runs - 1 else subprocess.DEVNULL
         t0 = time.perf_counter()
-        p = subprocess.run(cmd, shell=True, stdout=out, stderr=subprocess.DEVNULL)
+        p = subprocess.run(cmd, shell=True, stdout=out, stderr=subprocess.PIPE)
         t1 = time.perf_counter()
         times[label].append((t1 - t0) * 1e3)
         if p.returncode != 0:
             fails[label] += 1
+            first_err.setdefault(label, "exit %d: %s" % (
+                p.returncode, p.stderr.decode(errors="replace").strip()[:300]))
         if out is subprocess.PIPE:
             with open(os.path.join(keep, label), "wb") as f:
                 f.write(p.stdout)
@@ -88,10 +106,12 @@ for label, _ in pairs:
     else:
         print("%-*s  median %7.1f ms  (min %.1f, max %.1f; %d runs)%s"
               % (width, label, statistics.median(t), min(t), max(t), len(t), note))
+    if label in first_err:
+        print("%-*s  first failure: %s" % (width, "", first_err[label]))
 EOF
 }
 
-echo "machine: $(nproc) CPUs, $(uname -sr), ptrace_scope $(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo '?')"
+echo "machine: $(nproc) CPUs, $(uname -sr), ptrace_scope $(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 'n/a (no Yama)')"
 
 # ---------------------------------------------------------------- 1. taskdump
 start taskdump "$build/examples/taskdump"
@@ -105,6 +125,8 @@ else
     timeruns "$RUNS" "tasktrace-attach" "'$ATTACH' $PID"
     echo "eu-stack: not installed (Debian package elfutils), skipped"
 fi
+stats
+alive taskdump
 
 # ---------------------------------------------------------------- 2. many_tasks
 start many_tasks "$build/examples/many_tasks" --tasks "$TASKS"
@@ -123,6 +145,6 @@ if [ -x /usr/bin/time ]; then
 else
     echo "tool max RSS: /usr/bin/time not installed (Debian package time), skipped"
 fi
-TASKTRACE_ATTACH_STATS=1 "$ATTACH" "$PID" 2>&1 >/dev/null |
-    sed -n 's/^tasktrace-attach: dump took /tool'"'"'s own figure: /p'
+stats
+alive many_tasks
 exit 0

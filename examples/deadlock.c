@@ -23,15 +23,20 @@ struct party {
     trt_chan_recv rx;
 };
 
-/* Shared by both parties: the message arrived, or the channel closed. */
-static trt_poll party_step(struct party *p, trt_context *cx)
+/* Starts the receive unless one is under way. */
+static void party_start(struct party *p)
 {
     if (!p->receiving) {
         trt_chan_recv_init(&p->rx, p->in);
         p->receiving = true;
     }
-    trt_poll r = trt_future_poll(&p->rx.base, cx);
-    KEEP_FRAME();
+}
+
+/* After the receive's poll: passes the message on once it arrived.  The
+ * receive is polled by alice_poll and bob_poll themselves, so that a dump
+ * shows them directly above trt_chan_recv_poll. */
+static trt_poll party_finish(struct party *p, trt_poll r)
+{
     if (r == TRT_PENDING)
         return TRT_PENDING;
     p->receiving = false;
@@ -42,16 +47,20 @@ static trt_poll party_step(struct party *p, trt_context *cx)
 
 static POLL_FN trt_poll alice_poll(trt_future *f, trt_context *cx)
 {
-    trt_poll r = party_step((struct party *)f, cx);
+    struct party *p = (struct party *)f;
+    party_start(p);
+    trt_poll r = trt_future_poll(&p->rx.base, cx);
     KEEP_FRAME();
-    return r;
+    return party_finish(p, r);
 }
 
 static POLL_FN trt_poll bob_poll(trt_future *f, trt_context *cx)
 {
-    trt_poll r = party_step((struct party *)f, cx);
+    struct party *p = (struct party *)f;
+    party_start(p);
+    trt_poll r = trt_future_poll(&p->rx.base, cx);
     KEEP_FRAME();
-    return r;
+    return party_finish(p, r);
 }
 
 static trt_poll started_poll(trt_future *f, trt_context *cx)

@@ -48,22 +48,16 @@ struct listener {
     trt_exec *ex;
 };
 
-/* Polls the readiness wait, starting one when none is pending.  READY means
- * it is worth trying the read or write again.  Inlined, so that the dump
- * shows which of conn_read_poll and conn_write_poll waits. */
-static inline __attribute__((always_inline)) trt_poll conn_wait(struct conn *c, trt_context *cx, bool writable)
+/* Starts a readiness wait unless one is pending. */
+static void conn_wait_start(struct conn *c, bool writable)
 {
-    if (!c->waiting) {
-        if (writable)
-            trt_fd_writable_init(&c->wait, c->ex, c->fd);
-        else
-            trt_fd_readable_init(&c->wait, c->ex, c->fd);
-        c->waiting = true;
-    }
-    if (trt_future_poll(&c->wait.base, cx) == TRT_PENDING)
-        return TRT_PENDING;
-    c->waiting = false;
-    return TRT_READY;
+    if (c->waiting)
+        return;
+    if (writable)
+        trt_fd_writable_init(&c->wait, c->ex, c->fd);
+    else
+        trt_fd_readable_init(&c->wait, c->ex, c->fd);
+    c->waiting = true;
 }
 
 /* Reads into buf; READY with len > 0 for data, len == 0 at end of file or
@@ -83,10 +77,12 @@ static POLL_FN trt_poll conn_read_poll(struct conn *c, trt_context *cx)
             c->len = 0;
             return TRT_READY;
         }
-        trt_poll r = conn_wait(c, cx, false);
+        conn_wait_start(c, false);
+        trt_poll r = trt_future_poll(&c->wait.base, cx);
         KEEP_FRAME();
         if (r == TRT_PENDING)
             return TRT_PENDING;
+        c->waiting = false;
     }
 }
 
@@ -106,10 +102,12 @@ static POLL_FN trt_poll conn_write_poll(struct conn *c, trt_context *cx)
             c->off = c->len = 0;
             return TRT_READY;
         }
-        trt_poll r = conn_wait(c, cx, true);
+        conn_wait_start(c, true);
+        trt_poll r = trt_future_poll(&c->wait.base, cx);
         KEEP_FRAME();
         if (r == TRT_PENDING)
             return TRT_PENDING;
+        c->waiting = false;
     }
     return TRT_READY;
 }

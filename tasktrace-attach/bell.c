@@ -3,6 +3,7 @@
  * detach, finds the word changed and returns to the runtime's loop.  If this
  * process dies at any point, the kernel detaches and the thread resumes. */
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,10 +38,17 @@ static int wait_stop(pid_t tid)
         }
         if (r < 0)
             return errno == ECHILD ? -ESRCH : -errno;
-        if (mono_ns() > deadline)
+        uint64_t now = mono_ns();
+        if (now > deadline)
             return -ETIMEDOUT;
-        struct timespec ts = {0, 20000};
-        nanosleep(&ts, NULL);
+        /* The stop normally comes within microseconds: yield first, sleep
+         * only if it is slow. */
+        if (now + 999000000u > deadline) {
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+        } else {
+            sched_yield();
+        }
     }
 }
 
@@ -49,26 +57,30 @@ int bell_ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t 
 {
     int err;
     *stopped_ns = 0;
+    /* Seize first: it fails while another tool holds the thread, so two
+     * tools never interleave their requests. */
     if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
         return -errno;
+    /* The write goes before the interrupt, so the thread is stopped only
+     * for the time it takes to notice the stop and be let go. */
+    err = proc_write(t, control_addr + offsetof(struct trt_control, request), &gen, sizeof(gen));
+    if (err < 0)
+        goto detach;
     uint64_t t0 = mono_ns();
     if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
         err = -errno;
         goto detach;
     }
     err = wait_stop(tid);
-    if (err < 0)
-        goto detach;
-    if (hold_ms) {
+    if (err == 0 && hold_ms) {
         struct timespec hold = {hold_ms / 1000, (long)(hold_ms % 1000) * 1000000};
         nanosleep(&hold, NULL);
     }
-    err = proc_write(t, control_addr + offsetof(struct trt_control, request), &gen, sizeof(gen));
+    *stopped_ns = mono_ns() - t0;
 detach:
     /* Detaching from a thread that is not stopped fails with ESRCH; the
      * kernel still drops the tie when this process exits, so the target
      * never stays stopped because of us. */
     ptrace(PTRACE_DETACH, tid, 0, 0);
-    *stopped_ns = mono_ns() - t0;
     return err;
 }

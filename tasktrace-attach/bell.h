@@ -8,10 +8,10 @@
 #include "proc.h"
 
 /* Requests dump generation `gen` from the target whose control block is at
- * `control_addr`: seizes only the doorbell thread `tid`, interrupts its
- * futex wait, writes the request word and detaches.  The thread is stopped
- * for the time of one memory write.  Seizing also keeps a second tool from
- * ringing at the same moment.
+ * `control_addr`: seizes only the doorbell thread `tid`, writes the request
+ * word, interrupts the thread's futex wait and detaches as soon as it has
+ * stopped.  Seizing also keeps a second tool from ringing at the same
+ * moment.
  * Returns 0; -EPERM (not permitted, or already traced), -ESRCH (thread or
  * process gone), -ETIMEDOUT (the thread did not stop within a second), or
  * another -errno.  *stopped_ns receives how long the thread was stopped.

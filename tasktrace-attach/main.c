@@ -25,6 +25,7 @@
 #include "render.h"
 #include "snap.h"
 #include "sym.h"
+#include "tree.h"
 
 enum { EXIT_COMPLETE = 0, EXIT_PARTIAL = 1, EXIT_FATAL = 2, EXIT_USAGE = 64 };
 
@@ -200,54 +201,75 @@ static bool same_pcs(const struct trt_record *a, const struct trt_record *b)
     return a->npc == b->npc && memcmp(a->pc, b->pc, a->npc * sizeof(a->pc[0])) == 0;
 }
 
-/* Turns one task's records into root-first symbolized stacks. */
-static int task_add_stacks(struct tt_task *task, sym_ctx *sym, struct trt_record *recs,
-                           size_t nrecs)
+/* Symbolizes one record, root first.  Unless `raw`, the PCs are looked up
+ * from the leaf outward only as far as the task wrapper: the executor's
+ * frames above it would be trimmed anyway, and skipping them spares loading
+ * the debug information of libc and the executor.  Returns the number of
+ * frames in *out (malloc'd), or -ENOMEM. */
+static long record_frames(sym_ctx *sym, const struct trt_record *r, bool raw,
+                          const struct sym_frame ***out)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < nrecs; i++)
-        n += recs[i].task_id == task->id;
+    const struct sym_frame *const *per_pc[TRT_RECORD_MAX_PCS];
+    size_t nper[TRT_RECORD_MAX_PCS];
+    uint32_t used = 0;
+    size_t total = 0;
+    for (uint32_t k = 0; k < r->npc; k++) {
+        if (sym_lookup(sym, r->pc[k], true, &per_pc[used], &nper[used]) < 0)
+            continue;
+        total += nper[used];
+        bool wrapper = false;
+        for (size_t j = 0; j < nper[used]; j++)
+            wrapper = wrapper || tree_frame_is_wrapper(per_pc[used][j]);
+        used++;
+        if (wrapper && !raw)
+            break;
+    }
+    const struct sym_frame **frames = malloc((total ? total : 1) * sizeof(*frames));
+    if (!frames)
+        return -ENOMEM;
+    size_t len = 0;
+    for (uint32_t k = used; k-- > 0;)
+        for (size_t j = 0; j < nper[k]; j++)
+            frames[len++] = per_pc[k][j];
+    *out = frames;
+    return (long)len;
+}
+
+/* Orders records by task, then by position, so each task's records are one
+ * run in capture order. */
+static int record_cmp(const void *a, const void *b)
+{
+    const struct trt_record *x = a, *y = b;
+    if (x->task_id != y->task_id)
+        return x->task_id < y->task_id ? -1 : 1;
+    return x->stamp < y->stamp ? -1 : x->stamp > y->stamp;
+}
+
+/* Turns one task's run of records (sorted, all of this task) into
+ * root-first symbolized stacks. */
+static int task_add_stacks(struct tt_task *task, sym_ctx *sym, const struct trt_record *recs,
+                           size_t n, bool raw)
+{
     if (n == 0)
         return 0;
     task->stacks = calloc(n, sizeof(*task->stacks));
     if (!task->stacks)
         return -ENOMEM;
-    const struct trt_record *seen[n];
-    size_t nseen = 0;
-    for (size_t i = 0; i < nrecs; i++) {
-        const struct trt_record *r = &recs[i];
-        if (r->task_id != task->id)
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        /* A leaf that clones twice in one poll records the same stack. */
         bool dup = false;
-        for (size_t k = 0; k < nseen && !dup; k++)
-            dup = same_pcs(seen[k], r);
+        for (size_t k = 0; k < i && !dup; k++)
+            dup = same_pcs(&recs[k], &recs[i]);
         if (dup)
             continue;
-        seen[nseen++] = r;
-        /* Each PC may expand to several frames (inlined calls). */
-        size_t cap = 0, len = 0;
-        const struct sym_frame **frames = NULL;
-        for (uint32_t k = r->npc; k-- > 0;) {
-            const struct sym_frame *const *f;
-            size_t nf;
-            if (sym_lookup(sym, r->pc[k], true, &f, &nf) < 0)
-                continue;
-            if (len + nf > cap) {
-                cap = (len + nf) * 2 + 16;
-                const struct sym_frame **grown = realloc(frames, cap * sizeof(*frames));
-                if (!grown) {
-                    free(frames);
-                    return -ENOMEM;
-                }
-                frames = grown;
-            }
-            for (size_t j = 0; j < nf; j++)
-                frames[len++] = f[j];
-        }
+        const struct sym_frame **frames;
+        long len = record_frames(sym, &recs[i], raw, &frames);
+        if (len < 0)
+            return (int)len;
         struct tt_stack *st = &task->stacks[task->nstacks++];
         st->frames = frames;
-        st->n = len;
-        st->truncated = (r->flags & TRT_RECORD_F_TRUNCATED) != 0;
+        st->n = (size_t)len;
+        st->truncated = (recs[i].flags & TRT_RECORD_F_TRUNCATED) != 0;
     }
     return 0;
 }
@@ -353,6 +375,7 @@ int main(int argc, char **argv)
     }
 
     uint32_t gen = 0;
+    uint64_t stopped_ns = 0;
     bool complete = false;
     pid_t tid = ctl.doorbell_tid;
     if (tid > 0) {
@@ -368,7 +391,6 @@ int main(int argc, char **argv)
         gen = (int32_t)(ctl.request - ctl.active) > 0 ? ctl.request + 1 : ctl.active + 1;
         if (gen == 0)
             gen = 1;
-        uint64_t stopped_ns;
         /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see bell_ring. */
         const char *hold = getenv("TASKTRACE_ATTACH_HOLD_STOPPED_MS");
         unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
@@ -443,7 +465,11 @@ int main(int argc, char **argv)
         msg("cannot set up symbolization: %s", strerror(errno));
         goto out;
     }
-    qsort(slots, nslots, sizeof(*slots), slot_cmp);
+    if (nslots)
+        qsort(slots, nslots, sizeof(*slots), slot_cmp);
+    if (ring.n)
+        qsort(ring.recs, ring.n, sizeof(*ring.recs), record_cmp);
+    size_t rec = 0;
     d.tasks = calloc(nslots ? nslots : 1, sizeof(*d.tasks));
     if (!d.tasks) {
         msg("out of memory");
@@ -477,7 +503,13 @@ int main(int argc, char **argv)
         task->tid = s->state == TRT_TASK_POLLING ? s->tid : 0;
         task->reported = reported || gen == 0;
         task->suspect = reported && (s->flags & TRT_TASK_F_SUSPECT);
-        if (task_add_stacks(task, sym, ring.recs, ring.n) < 0) {
+        /* Both lists are sorted by task id: walk them together. */
+        while (rec < ring.n && ring.recs[rec].task_id < s->id)
+            rec++;
+        size_t run = 0;
+        while (rec + run < ring.n && ring.recs[rec + run].task_id == s->id)
+            run++;
+        if (task_add_stacks(task, sym, ring.recs + rec, run, o.raw) < 0) {
             msg("out of memory");
             goto out;
         }
@@ -520,7 +552,8 @@ int main(int argc, char **argv)
         msg("%llu captured stacks were lost: the capture ring was too small for this dump",
             (unsigned long long)ring.lost);
     if (getenv("TASKTRACE_ATTACH_STATS"))
-        msg("dump took %.1f ms", (mono_ns(CLOCK_MONOTONIC) - t_start) / 1e6);
+        msg("dump took %.1f ms; the doorbell thread was stopped for %.1f us",
+            (mono_ns(CLOCK_MONOTONIC) - t_start) / 1e6, stopped_ns / 1e3);
 out:
     dump_free(&d);
     free(ring.recs);

@@ -37,7 +37,7 @@ static bool tree_frame_is(const struct sym_frame *f, const char *name)
            (fn[len] == '\0' || fn[len] == '+' || fn[len] == '.');
 }
 
-static bool tree_frame_is_wrapper(const struct sym_frame *f)
+bool tree_frame_is_wrapper(const struct sym_frame *f)
 {
     for (size_t i = 0; i < sizeof(tree_wrappers) / sizeof(tree_wrappers[0]); i++)
         if (tree_frame_is(f, tree_wrappers[i]))

@@ -48,6 +48,9 @@ struct tree {
 size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
                        const struct sym_frame **out);
 
+/* Whether F is the runtime's task wrapper, where a trimmed stack begins. */
+bool tree_frame_is_wrapper(const struct sym_frame *f);
+
 /* Whether two frames are one node when merging: same function, file, line,
  * column, inlined flag and module, or, for frames without a function name,
  * same module and module offset.  NULL strings equal only NULL. */

@@ -48,9 +48,8 @@ static __thread trt_exec *current;
 
 static void exec_unref(trt_exec *ex)
 {
-    if (atomic_fetch_sub_explicit(&ex->refs, 1, memory_order_release) != 1)
+    if (atomic_fetch_sub_explicit(&ex->refs, 1, memory_order_acq_rel) != 1)
         return;
-    atomic_thread_fence(memory_order_acquire);
     pthread_mutex_destroy(&ex->lock);
     close(ex->efd);
     free(ex);
@@ -75,9 +74,8 @@ static trt_waker task_clone(const void *data)
 static void task_drop(const void *data)
 {
     struct trt__exec_task *t = (struct trt__exec_task *)data;
-    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_release) != 1)
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
         return;
-    atomic_thread_fence(memory_order_acquire);
     exec_unref(t->ex);
     free(t);
 }
@@ -330,7 +328,7 @@ static void block_on_done(void *arg, int status)
 int trt_exec_block_on(trt_exec *ex, trt_future *fut, const char *name)
 {
     bool done = false;
-    struct trt__exec_task *t;
+    struct trt__exec_task *t = NULL;
     int err = task_spawn(ex, fut, name, block_on_done, &done, &t);
     if (err < 0)
         return err;
@@ -341,10 +339,10 @@ int trt_exec_block_on(trt_exec *ex, trt_future *fut, const char *name)
     return err;
 }
 
-int trt__exec_io_add(trt_exec *ex, int fd, uint32_t events, trt_exec_io *io, bool mod)
+int trt__exec_io_add(trt_exec *ex, int fd, uint32_t events, trt_exec_io *io)
 {
     struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.ptr = io};
-    if (epoll_ctl(ex->epfd, mod ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
+    if (epoll_ctl(ex->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
         return -errno;
     return 0;
 }

@@ -9,10 +9,10 @@
 #include <tasktrace/exec.h>
 #include <tasktrace/rt.h>
 
-/* Registers `fd` with the executor's epoll for `events` (EPOLLONESHOT is
- * added), reporting to `io`.  `mod` re-arms an fd already registered.
- * Returns 0 or -errno. */
-int trt__exec_io_add(trt_exec *ex, int fd, uint32_t events, trt_exec_io *io, bool mod);
+/* Registers `fd` with the executor's epoll for one report of `events`
+ * (EPOLLONESHOT), made to `io`.  Returns 0 or -errno (EEXIST when the fd is
+ * already registered). */
+int trt__exec_io_add(trt_exec *ex, int fd, uint32_t events, trt_exec_io *io);
 /* Deregisters `fd`; errors are ignored (the fd may already be closed). */
 void trt__exec_io_del(trt_exec *ex, int fd);
 

@@ -76,7 +76,7 @@ static int sleep_arm(trt_sleep *s)
         err = -errno;
         goto fail;
     }
-    err = trt__exec_io_add(s->ex, s->tfd, EPOLLIN, &s->io, false);
+    err = trt__exec_io_add(s->ex, s->tfd, EPOLLIN, &s->io);
     if (err < 0)
         goto fail;
     return 0;
@@ -139,35 +139,42 @@ void trt_fd_wait_drop(trt_fd_wait *w)
     trt__exec_waker_forget(&w->io.waker);
 }
 
-/* Inlined into each direction's poll so that the waker clone, and so the
- * dump, shows trt_fd_readable_poll or trt_fd_writable_poll. */
-static inline __attribute__((always_inline)) trt_poll fd_wait_poll(trt_fd_wait *w,
-                                                                   trt_context *cx,
-                                                                   uint32_t events)
+/* Whether the wait is over: epoll reported the fd, or registering it
+ * failed.  Registers the fd the first time.  The waker clone stays in each
+ * direction's own poll function, so a dump ends there. */
+static bool fd_wait_over(trt_fd_wait *w, uint32_t events)
 {
     if (w->io.revents) {
         w->revents = w->io.revents;
-        goto ready;
+        return true;
     }
     if (!w->registered) {
-        w->err = trt__exec_io_add(w->ex, w->fd, events, &w->io, false);
+        w->err = trt__exec_io_add(w->ex, w->fd, events, &w->io);
         if (w->err < 0)
-            goto ready;
+            return true;
         w->registered = true;
     }
-    trt__exec_waker_keep(&w->io.waker, cx->waker);
-    return TRT_PENDING;
-ready:
-    trt_fd_wait_drop(w);
-    return TRT_READY;
+    return false;
 }
 
 __attribute__((noinline)) trt_poll trt_fd_readable_poll(trt_future *f, trt_context *cx)
 {
-    return fd_wait_poll((trt_fd_wait *)f, cx, EPOLLIN | EPOLLRDHUP);
+    trt_fd_wait *w = (trt_fd_wait *)f;
+    if (fd_wait_over(w, EPOLLIN | EPOLLRDHUP)) {
+        trt_fd_wait_drop(w);
+        return TRT_READY;
+    }
+    trt__exec_waker_keep(&w->io.waker, cx->waker);
+    return TRT_PENDING;
 }
 
 __attribute__((noinline)) trt_poll trt_fd_writable_poll(trt_future *f, trt_context *cx)
 {
-    return fd_wait_poll((trt_fd_wait *)f, cx, EPOLLOUT);
+    trt_fd_wait *w = (trt_fd_wait *)f;
+    if (fd_wait_over(w, EPOLLOUT)) {
+        trt_fd_wait_drop(w);
+        return TRT_READY;
+    }
+    trt__exec_waker_keep(&w->io.waker, cx->waker);
+    return TRT_PENDING;
 }

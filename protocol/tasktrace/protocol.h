@@ -85,7 +85,9 @@ struct trt_task_slot {
     uint64_t id;             /* never reused; 0 = free slot */
     uint64_t polls;          /* executor polls (dump re-polls not counted) */
     uint64_t created_ns;     /* CLOCK_MONOTONIC */
-    uint64_t poll_start_ns;  /* start of the last executor poll, 0 if none */
+    uint64_t poll_start_ns;  /* at or before the start of the last executor
+                                poll: the polling thread's previous clock
+                                reading; 0 if never polled */
     uint64_t poll_end_ns;    /* end of the last executor poll, 0 if none */
     uint32_t state;          /* TRT_TASK_* */
     int32_t tid;             /* polling thread while state == POLLING */

@@ -81,6 +81,40 @@ START_TEST(rung_by_child_through_ptrace)
 }
 END_TEST
 
+START_TEST(forked_child_gets_its_own_doorbell)
+{
+    struct tleaf l;
+    tleaf_init(&l);
+    struct ttask task = {.inner = &l.base};
+    task.traced = trt_traced_new(&l.base, "forked");
+    ttask_poll(&task);
+    pid_t parent_tid = wait_doorbell();
+    ck_assert_int_gt(parent_tid, 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        /* The parent's tasks came along; so must a doorbell to dump them. */
+        pid_t tid = wait_doorbell();
+        char comm[64];
+        if (tid <= 0 || tid == parent_tid)
+            _exit(10);
+        if (proc_thread_comm(getpid(), tid, comm, sizeof(comm)) < 0 ||
+            strcmp(comm, TRT_DOORBELL_NAME) != 0)
+            _exit(11);
+        uint32_t gen = trt__dump_request();
+        if (ttask_run_until_done(&task, 1, gen, 5000) < 0)
+            _exit(12);
+        _exit(((struct trt__task *)task.traced)->slot->traced_gen == gen ? 0 : 13);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(child, &st, 0), child);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    tleaf_drop(&l);
+    trt_traced_free(task.traced);
+}
+END_TEST
+
 Suite *suite_doorbell(void)
 {
     Suite *s = suite_create("doorbell");
@@ -88,6 +122,7 @@ Suite *suite_doorbell(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, doorbell_thread_named_and_blocked);
     tcase_add_test(tc, rung_by_child_through_ptrace);
+    tcase_add_test(tc, forked_child_gets_its_own_doorbell);
     suite_add_tcase(s, tc);
     return s;
 }
