@@ -4,7 +4,7 @@
  * Exit codes: 0 complete dump; 1 partial dump (timeout, lost records, a
  * --task that matched nothing while others did); 2 could not dump (no such
  * process, not permitted, not a tasktrace process, corrupt runtime data,
- * target exited); 64 usage error. */
+ * target exited, no task matched --task); 64 usage error. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -75,7 +75,8 @@ static void usage(FILE *f)
             "  0   complete dump: every task reported\n"
             "  1   partial dump: timeout, lost records, or a --task that matched nothing\n"
             "  2   could not dump: no such process, not permitted, not a tasktrace\n"
-            "      process, corrupt runtime data, or the process exited\n"
+            "      process, corrupt runtime data, the process exited, or no task\n"
+            "      matched --task\n"
             "  64  usage error\n",
             progname);
 }

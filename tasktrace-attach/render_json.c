@@ -182,7 +182,10 @@ static int rj_task(struct rj_out *o, const struct tt_task *t, bool raw)
         }
         rj_puts(o, "]");
     }
-    rj_puts(o, "]}");
+    bool truncated = false;
+    for (size_t s = 0; s < t->nstacks; s++)
+        truncated = truncated || t->stacks[s].truncated;
+    rj_printf(o, "],\"truncated\":%s}", truncated ? "true" : "false");
 out:
     free(buf);
     return err;
@@ -194,7 +197,7 @@ int render_json(FILE *f, const struct tt_dump *dump,
     struct rj_out o = { .f = f };
     bool raw = opts != NULL && opts->raw;
     rj_printf(&o,
-              "{\"pid\":%d,\"complete\":%s,\"generation\":%" PRIu32
+              "{\"version\":1,\"pid\":%d,\"complete\":%s,\"generation\":%" PRIu32
               ",\"records_lost\":%" PRIu64 ",\"tasks\":[",
               dump->pid, dump->complete ? "true" : "false",
               dump->generation, dump->records_lost);

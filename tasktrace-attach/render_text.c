@@ -224,6 +224,15 @@ static void rt_header(struct rt_out *o, const struct tt_task *t)
         rt_puts(o, "[lost wake-up suspect: pending without waker]");
         rt_reset(o);
     }
+    bool truncated = false;
+    for (size_t i = 0; i < t->nstacks; i++)
+        truncated = truncated || t->stacks[i].truncated;
+    if (truncated) {
+        rt_puts(o, " ");
+        rt_sgr(o, RT_YELLOW);
+        rt_puts(o, "[stack cut at the root: deeper than 60 frames]");
+        rt_reset(o);
+    }
     if (!t->reported) {
         rt_puts(o, " ");
         rt_sgr(o, RT_RED);

@@ -6,6 +6,7 @@
  *   exit              the process exits inside its dump poll
  *   nowaker           "lazy" returns pending without using the waker
  *   notask            links the runtime, never creates a task
+ *   deep              a task awaiting through 80 nested futures
  *   names             tasks whose names hold quotes, control bytes, bad UTF-8
  *   corrupt-control   the control block's version is wrong
  *   corrupt-registry  the registry's slot size is wrong
@@ -104,6 +105,16 @@ __attribute__((noinline)) static trt_poll foo_poll(trt_future *f, trt_context *c
     return r;
 }
 
+#define DEEP 80
+static struct fut deep[DEEP];
+
+__attribute__((noinline)) static trt_poll deep_poll(trt_future *f, trt_context *cx)
+{
+    trt_poll r = trt_future_poll(((struct fut *)f)->next, cx);
+    sink++;
+    return r;
+}
+
 static struct fut leaves[MAXT], bars[MAXT], foos[MAXT];
 static trt_future *tasks[MAXT];
 static int ntasks;
@@ -133,6 +144,13 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "nowaker") == 0) {
         spawn("lazy", lazy_leaf_poll);
         spawn("fine", leaf_poll);
+    } else if (strcmp(mode, "deep") == 0) {
+        spawn("deep", leaf_poll);
+        /* foo -> bar -> deep_poll x DEEP -> leaf */
+        deep[DEEP - 1] = (struct fut){{deep_poll}, &leaves[0].base, 0};
+        for (int i = DEEP - 1; i-- > 0;)
+            deep[i] = (struct fut){{deep_poll}, &deep[i + 1].base, 0};
+        bars[0].next = &deep[0].base;
     } else if (strcmp(mode, "names") == 0) {
         spawn("quote\"back\\slash", leaf_poll);
         spawn("ctl\x01\x1b[31mred", leaf_poll);

@@ -25,4 +25,23 @@ PY
 # The text view escapes what could steer a terminal.
 grep -q "$(printf '\033')" "$TMP/n.txt" && fail "raw ESC from a task name reached the terminal"
 grep -qF 'task 2 "ctl\x01\x1b[31mred"' "$TMP/n.txt" || fail "control bytes not escaped: $(cat "$TMP/n.txt")"
+
+# A stack deeper than the runtime records: its root side is cut, and said so.
+start deep "$top_builddir/tests/integration/target" deep
+attach --json "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/d.json"
+attach "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/d.txt"
+"$PYTHON" "$CHECK" "$TMP/d.json" "$TMP/d.txt" || fail "deep: JSON and text differ"
+grep -q '^task 1 "deep" .*\[stack cut at the root: deeper than 60 frames\]' "$TMP/d.txt" ||
+    fail "deep stack not marked: $(head -1 "$TMP/d.txt")"
+"$PYTHON" - "$TMP/d.json" <<'PY' || fail "deep stack in JSON"
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+assert d["version"] == 1
+t = d["tasks"][0]
+assert t["truncated"] is True, t["truncated"]
+fns = [f["function"] for f in t["stacks"][0]]
+# The leaf end is whole; the root end (foo, bar) is what was cut.
+assert fns[-1] == "leaf_poll" and fns[-2] == "deep_poll", fns[-3:]
+assert "foo_poll" not in fns, fns[:3]
+PY
 exit 0

@@ -157,7 +157,8 @@ START_TEST(test_text_unknown_frames)
     struct tt_dump d = { .pid = 1, .ntasks = 1, .tasks = &task };
     char *out = render(&d, NULL, false);
     ck_assert_str_eq(out,
-        "task 9 \"u\" done 850ms since last poll, 1 poll\n"
+        "task 9 \"u\" done 850ms since last poll, 1 poll"
+        " [stack cut at the root: deeper than 60 frames]\n"
         "╼ libx.so.1+0x1a2b\n"
         "  └╼ 0xdeadbeef\n"
         "     └╼ helper+0x10\n"
@@ -236,7 +237,7 @@ START_TEST(test_json_exact)
     tasks[0].nstacks = 1;
     char *out = render(&d, NULL, true);
     ck_assert_str_eq(out,
-        "{\"pid\":1234,\"complete\":false,\"generation\":7,"
+        "{\"version\":1,\"pid\":1234,\"complete\":false,\"generation\":7,"
         "\"records_lost\":0,\"tasks\":["
         "{\"id\":1,\"name\":\"foo\",\"state\":\"idle\",\"polls\":3,"
         "\"idle_ns\":1520000000,\"tid\":null,\"reported\":true,"
@@ -246,10 +247,10 @@ START_TEST(test_json_exact)
         "\"pc\":\"0x55d0c0ffee29\"},"
         "{\"function\":\"bar_poll\",\"file\":\"" SRC "\",\"line\":52,"
         "\"column\":9,\"inlined\":false,\"module\":\"" MOD "\","
-        "\"pc\":\"0x55d0c0ffee34\"}]]},"
+        "\"pc\":\"0x55d0c0ffee34\"}]],\"truncated\":false},"
         "{\"id\":2,\"name\":\"bar\",\"state\":\"polling\",\"polls\":0,"
         "\"idle_ns\":null,\"tid\":4242,\"reported\":false,"
-        "\"suspect\":true,\"stacks\":[]}]}\n");
+        "\"suspect\":true,\"stacks\":[],\"truncated\":false}]}\n");
     free(out);
 }
 END_TEST
@@ -318,7 +319,7 @@ START_TEST(test_json_valid)
     ck_assert_int_eq(json_check(&empty, NULL,
         "import json,sys\n"
         "d = json.load(open(sys.argv[1]))\n"
-        "assert d == {\"pid\": 5, \"complete\": True, \"generation\": 0,"
+        "assert d == {\"version\": 1, \"pid\": 5, \"complete\": True, \"generation\": 0,"
         " \"records_lost\": 0, \"tasks\": []}\n"), 0);
 }
 END_TEST
