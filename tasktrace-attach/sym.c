@@ -41,6 +41,7 @@ struct sym_ctx {
 struct sym_raw {
     const char *function;
     const char *file;
+    const char *comp_dir; /* the CU's directory, for a relative file */
     int line;
     int column;
     bool inlined;
@@ -232,6 +233,23 @@ static int sym_intern(sym_ctx *ctx, const char *s, const char **out)
     return 0;
 }
 
+/* Interns FILE, made absolute with DIR when it is relative (a build run
+ * from the source tree records "examples/x.c" and the directory apart). */
+static int sym_intern_path(sym_ctx *ctx, const char *file, const char *dir,
+                           const char **out)
+{
+    if (file == NULL || file[0] == '/' || dir == NULL || dir[0] != '/')
+        return sym_intern(ctx, file, out);
+    size_t len = strlen(dir) + 1 + strlen(file) + 1;
+    char *joined = malloc(len);
+    if (joined == NULL)
+        return -ENOMEM;
+    snprintf(joined, len, "%s/%s", dir, file);
+    int err = sym_intern(ctx, joined, out);
+    free(joined);
+    return err;
+}
+
 /* ------------------------------------------------------------ libdw */
 
 /* The DIE's name, following DW_AT_abstract_origin / DW_AT_specification:
@@ -291,6 +309,9 @@ static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
     if (cudie == NULL)
         return 0;
 
+    Dwarf_Attribute dir_attr;
+    const char *comp_dir = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &dir_attr));
+    loc->comp_dir = comp_dir;
     Dwarf_Line *line = dwarf_getsrc_die(cudie, addr - bias);
     if (line != NULL) {
         loc->file = dwarf_linesrc(line, NULL, NULL);
@@ -327,7 +348,7 @@ static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
         if (!sym_is_function(die))
             continue;
         struct sym_raw *f = &out[n++];
-        *f = (struct sym_raw){ .function = sym_die_name(die) };
+        *f = (struct sym_raw){ .function = sym_die_name(die), .comp_dir = comp_dir };
         if (callee == NULL) {
             f->file = loc->file;
             f->line = loc->line;
@@ -431,7 +452,7 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address,
         const struct sym_raw *r = &raw[n - 1 - i];
         struct sym_frame *f = &e->frames[i];
         if ((err = sym_intern(ctx, r->function, &f->function)) != 0 ||
-            (err = sym_intern(ctx, r->file, &f->file)) != 0)
+            (err = sym_intern_path(ctx, r->file, r->comp_dir, &f->file)) != 0)
             goto out;
         f->line = r->line;
         f->column = r->column;
