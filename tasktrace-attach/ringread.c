@@ -31,11 +31,15 @@ static int header_valid(const struct trt_ring *h)
            h->capacity <= (1ull << 40) && h->head >= h->gen_start;
 }
 
+/* Records copied per window: the two copies of a window are what the
+ * reader holds besides the records it keeps. */
+#define WINDOW 4096u
+
 int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
                      struct ringread_result *out)
 {
     struct trt_ring h;
-    struct trt_record *a = NULL, *b = NULL;
+    struct trt_record *a = NULL, *b = NULL, *kept = NULL;
     memset(out, 0, sizeof(*out));
     int err = read(ctx, ring_addr, &h, sizeof(h));
     if (err < 0)
@@ -57,38 +61,50 @@ int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t g
     }
     if (count == 0)
         return 0;
-    a = malloc(count * sizeof(*a));
-    b = malloc(count * sizeof(*b));
+    uint64_t window = count < WINDOW ? count : WINDOW;
+    a = malloc(window * sizeof(*a));
+    b = malloc(window * sizeof(*b));
+    size_t nkept = 0, capkept = 0;
     if (!a || !b) {
         err = -ENOMEM;
         goto out;
     }
-    if ((err = copy_range(read, ctx, ring_addr, h.capacity, first, count, a)) < 0)
-        goto out;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if ((err = copy_range(read, ctx, ring_addr, h.capacity, first, count, b)) < 0)
-        goto out;
-    size_t kept = 0;
-    for (uint64_t i = 0; i < count; i++) {
-        const struct trt_record *r = &a[i];
-        size_t used = offsetof(struct trt_record, pc) +
-                      (r->npc <= TRT_RECORD_MAX_PCS ? r->npc : 0) * sizeof(uint64_t);
-        if (r->stamp != first + i + 1 || r->npc > TRT_RECORD_MAX_PCS ||
-            memcmp(r, &b[i], used) != 0 || r->check != trt_record_check(r)) {
-            out->torn++;
-            continue;
+    for (uint64_t base = 0; base < count; base += window) {
+        uint64_t n = count - base < window ? count - base : window;
+        if ((err = copy_range(read, ctx, ring_addr, h.capacity, first + base, n, a)) < 0)
+            goto out;
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if ((err = copy_range(read, ctx, ring_addr, h.capacity, first + base, n, b)) < 0)
+            goto out;
+        for (uint64_t i = 0; i < n; i++) {
+            const struct trt_record *r = &a[i];
+            size_t used = offsetof(struct trt_record, pc) +
+                          (r->npc <= TRT_RECORD_MAX_PCS ? r->npc : 0) * sizeof(uint64_t);
+            if (r->stamp != first + base + i + 1 || r->npc > TRT_RECORD_MAX_PCS ||
+                memcmp(r, &b[i], used) != 0 || r->check != trt_record_check(r)) {
+                out->torn++;
+                continue;
+            }
+            if (r->gen != gen)
+                continue;
+            if (nkept == capkept) {
+                capkept = capkept ? capkept * 2 : window;
+                struct trt_record *grown = realloc(kept, capkept * sizeof(*kept));
+                if (!grown) {
+                    err = -ENOMEM;
+                    goto out;
+                }
+                kept = grown;
+            }
+            kept[nkept++] = *r;
         }
-        if (r->gen != gen)
-            continue;
-        if (kept != i)
-            a[kept] = *r;
-        kept++;
     }
-    out->recs = a;
-    out->n = kept;
-    a = NULL;
+    out->recs = kept;
+    out->n = nkept;
+    kept = NULL;
 out:
     free(a);
     free(b);
+    free(kept);
     return err;
 }

@@ -1,5 +1,6 @@
 /* Collecting one generation's whole records from a ring that writers may be
- * changing while it is copied. */
+ * changing while it is copied.  The ring is read in windows, each copied
+ * twice; only the records kept and two windows are held in memory. */
 #ifndef TT_RINGREAD_H
 #define TT_RINGREAD_H
 
@@ -12,7 +13,7 @@
 typedef int (*ringread_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 
 /* At most this many records are read from one ring, whatever it claims. */
-#define RINGREAD_MAX_RECORDS (1u << 22)
+#define RINGREAD_MAX_RECORDS (1u << 20)
 
 struct ringread_result {
     struct trt_record *recs; /* whole records of the generation, malloc'd */
