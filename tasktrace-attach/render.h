@@ -63,4 +63,16 @@ const char *render_state_name(uint32_t state);
  * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
 size_t render__utf8_seq(const unsigned char *s, size_t n);
 
+/* Internal to the renderers: a FILE writer that keeps its first error
+ * (0 or -errno); once set, nothing more is written. */
+struct render__out {
+    FILE *f;
+    int err;
+};
+void render__out_fail(struct render__out *o);
+void render__out_printf(struct render__out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void render__out_write(struct render__out *o, const char *s, size_t len);
+void render__out_puts(struct render__out *o, const char *s);
+
 #endif

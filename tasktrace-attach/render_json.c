@@ -12,154 +12,114 @@
 #include "render.h"
 #include "tree.h"
 
-struct rj_out {
-    FILE *f;
-    int err; /* first write error; once set, nothing more is written */
-};
-
-static void rj_fail(struct rj_out *o)
-{
-    if (o->err == 0)
-        o->err = errno != 0 ? -errno : -EIO;
-}
-
-static void rj_printf(struct rj_out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void rj_printf(struct rj_out *o, const char *fmt, ...)
-{
-    if (o->err != 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    errno = 0;
-    if (vfprintf(o->f, fmt, ap) < 0)
-        rj_fail(o);
-    va_end(ap);
-}
-
-static void rj_write(struct rj_out *o, const char *s, size_t len)
-{
-    if (o->err != 0 || len == 0)
-        return;
-    errno = 0;
-    if (fwrite(s, 1, len, o->f) != len)
-        rj_fail(o);
-}
-
-static void rj_puts(struct rj_out *o, const char *s)
-{
-    rj_write(o, s, strlen(s));
-}
-
 /* Writes S[0 .. LEN) as a JSON string.  Invalid UTF-8 bytes become U+FFFD
  * one for one: the document stays valid UTF-8 and readers see where a
  * byte was lost.  DEL is escaped too, so a dump printed raw to a terminal
  * stays inert. */
-static void rj_strn(struct rj_out *o, const char *s, size_t len)
+static void rj_strn(struct render__out *o, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
-    rj_puts(o, "\"");
+    render__out_puts(o, "\"");
     while (i < len && o->err == 0) {
         size_t run = i;
         while (run < len && p[run] >= 0x20 && p[run] < 0x7f &&
                p[run] != '"' && p[run] != '\\')
             run++;
-        rj_write(o, s + i, run - i);
+        render__out_write(o, s + i, run - i);
         i = run;
         if (i == len)
             break;
         unsigned char c = p[i];
         size_t seq = c >= 0x80 ? render__utf8_seq(p + i, len - i) : 0;
         if (seq > 0) {
-            rj_write(o, s + i, seq);
+            render__out_write(o, s + i, seq);
             i += seq;
             continue;
         }
         switch (c) {
         case '"':
-            rj_puts(o, "\\\"");
+            render__out_puts(o, "\\\"");
             break;
         case '\\':
-            rj_puts(o, "\\\\");
+            render__out_puts(o, "\\\\");
             break;
         case '\b':
-            rj_puts(o, "\\b");
+            render__out_puts(o, "\\b");
             break;
         case '\f':
-            rj_puts(o, "\\f");
+            render__out_puts(o, "\\f");
             break;
         case '\n':
-            rj_puts(o, "\\n");
+            render__out_puts(o, "\\n");
             break;
         case '\r':
-            rj_puts(o, "\\r");
+            render__out_puts(o, "\\r");
             break;
         case '\t':
-            rj_puts(o, "\\t");
+            render__out_puts(o, "\\t");
             break;
         default:
             if (c >= 0x80)
-                rj_puts(o, "\\ufffd");
+                render__out_puts(o, "\\ufffd");
             else
-                rj_printf(o, "\\u%04x", c);
+                render__out_printf(o, "\\u%04x", c);
         }
         i++;
     }
-    rj_puts(o, "\"");
+    render__out_puts(o, "\"");
 }
 
-static void rj_str(struct rj_out *o, const char *s)
+static void rj_str(struct render__out *o, const char *s)
 {
     if (s == NULL)
-        rj_puts(o, "null");
+        render__out_puts(o, "null");
     else
         rj_strn(o, s, strlen(s));
 }
 
-static void rj_int_or_null(struct rj_out *o, int v)
+static void rj_int_or_null(struct render__out *o, int v)
 {
     if (v > 0)
-        rj_printf(o, "%d", v);
+        render__out_printf(o, "%d", v);
     else
-        rj_puts(o, "null");
+        render__out_puts(o, "null");
 }
 
-static void rj_frame(struct rj_out *o, const struct sym_frame *f)
+static void rj_frame(struct render__out *o, const struct sym_frame *f)
 {
-    rj_puts(o, "{\"function\":");
+    render__out_puts(o, "{\"function\":");
     rj_str(o, f->function);
-    rj_puts(o, ",\"file\":");
+    render__out_puts(o, ",\"file\":");
     rj_str(o, f->file);
-    rj_puts(o, ",\"line\":");
+    render__out_puts(o, ",\"line\":");
     rj_int_or_null(o, f->line);
-    rj_puts(o, ",\"column\":");
+    render__out_puts(o, ",\"column\":");
     rj_int_or_null(o, f->column);
-    rj_printf(o, ",\"inlined\":%s,\"module\":", f->inlined ? "true" : "false");
+    render__out_printf(o, ",\"inlined\":%s,\"module\":", f->inlined ? "true" : "false");
     rj_str(o, f->module);
-    rj_printf(o, ",\"pc\":\"0x%" PRIx64 "\"}", f->pc);
+    render__out_printf(o, ",\"pc\":\"0x%" PRIx64 "\"}", f->pc);
 }
 
-static int rj_task(struct rj_out *o, const struct tt_task *t, bool raw)
+static int rj_task(struct render__out *o, const struct tt_task *t, bool raw)
 {
     const struct sym_frame **buf = NULL;
     size_t bufcap = 0;
     int err = 0;
 
-    rj_printf(o, "{\"id\":%" PRIu64 ",\"name\":", t->id);
+    render__out_printf(o, "{\"id\":%" PRIu64 ",\"name\":", t->id);
     rj_strn(o, t->name, strnlen(t->name, sizeof(t->name)));
-    rj_printf(o, ",\"state\":\"%s\",\"polls\":%" PRIu64 ",\"idle_ns\":",
+    render__out_printf(o, ",\"state\":\"%s\",\"polls\":%" PRIu64 ",\"idle_ns\":",
               render_state_name(t->state), t->polls);
     if (t->idle_ns >= 0)
-        rj_printf(o, "%" PRId64, t->idle_ns);
+        render__out_printf(o, "%" PRId64, t->idle_ns);
     else
-        rj_puts(o, "null");
+        render__out_puts(o, "null");
     if (t->state == TRT_TASK_POLLING)
-        rj_printf(o, ",\"tid\":%" PRId32, t->tid);
+        render__out_printf(o, ",\"tid\":%" PRId32, t->tid);
     else
-        rj_puts(o, ",\"tid\":null");
-    rj_printf(o, ",\"reported\":%s,\"suspect\":%s,\"stacks\":[",
+        render__out_puts(o, ",\"tid\":null");
+    render__out_printf(o, ",\"reported\":%s,\"suspect\":%s,\"stacks\":[",
               t->reported ? "true" : "false", t->suspect ? "true" : "false");
     for (size_t s = 0; s < t->nstacks && o->err == 0; s++) {
         const struct tt_stack *st = &t->stacks[s];
@@ -174,18 +134,18 @@ static int rj_task(struct rj_out *o, const struct tt_task *t, bool raw)
             bufcap = st->n;
         }
         size_t n = st->n > 0 ? tree_trim_stack(st, raw, buf) : 0;
-        rj_puts(o, s > 0 ? ",[" : "[");
+        render__out_puts(o, s > 0 ? ",[" : "[");
         for (size_t i = 0; i < n; i++) {
             if (i > 0)
-                rj_puts(o, ",");
+                render__out_puts(o, ",");
             rj_frame(o, buf[i]);
         }
-        rj_puts(o, "]");
+        render__out_puts(o, "]");
     }
     bool truncated = false;
     for (size_t s = 0; s < t->nstacks; s++)
         truncated = truncated || t->stacks[s].truncated;
-    rj_printf(o, "],\"truncated\":%s}", truncated ? "true" : "false");
+    render__out_printf(o, "],\"truncated\":%s}", truncated ? "true" : "false");
 out:
     free(buf);
     return err;
@@ -194,23 +154,23 @@ out:
 int render_json(FILE *f, const struct tt_dump *dump,
                 const struct render_opts *opts)
 {
-    struct rj_out o = { .f = f };
+    struct render__out o = { .f = f };
     bool raw = opts != NULL && opts->raw;
-    rj_printf(&o,
+    render__out_printf(&o,
               "{\"version\":1,\"pid\":%d,\"complete\":%s,\"generation\":%" PRIu32
               ",\"records_lost\":%" PRIu64 ",\"tasks\":[",
               dump->pid, dump->complete ? "true" : "false",
               dump->generation, dump->records_lost);
     for (size_t i = 0; i < dump->ntasks && o.err == 0; i++) {
         if (i > 0)
-            rj_puts(&o, ",");
+            render__out_puts(&o, ",");
         int err = rj_task(&o, &dump->tasks[i], raw);
         if (err != 0)
             return err;
     }
-    rj_puts(&o, "]}\n");
+    render__out_puts(&o, "]}\n");
     errno = 0;
     if (o.err == 0 && fflush(f) == EOF)
-        rj_fail(&o);
+        render__out_fail(&o);
     return o.err;
 }

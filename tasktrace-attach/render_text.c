@@ -25,58 +25,22 @@
 #define RT_PREFIX_MAX (TREE_MAX_DEPTH * 5 + 16)
 
 struct rt_out {
-    FILE *f;
+    struct render__out out;
     const struct render_opts *opts;
-    int err; /* first write error; once set, nothing more is written */
     char prefix[RT_PREFIX_MAX];
     size_t prefix_len;
 };
 
-static void rt_fail(struct rt_out *o)
-{
-    if (o->err == 0)
-        o->err = errno != 0 ? -errno : -EIO;
-}
-
-static void rt_printf(struct rt_out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void rt_printf(struct rt_out *o, const char *fmt, ...)
-{
-    if (o->err != 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    errno = 0;
-    if (vfprintf(o->f, fmt, ap) < 0)
-        rt_fail(o);
-    va_end(ap);
-}
-
-static void rt_write(struct rt_out *o, const char *s, size_t len)
-{
-    if (o->err != 0 || len == 0)
-        return;
-    errno = 0;
-    if (fwrite(s, 1, len, o->f) != len)
-        rt_fail(o);
-}
-
-static void rt_puts(struct rt_out *o, const char *s)
-{
-    rt_write(o, s, strlen(s));
-}
-
 static void rt_sgr(struct rt_out *o, const char *code)
 {
     if (o->opts->color)
-        rt_printf(o, "\033[%sm", code);
+        render__out_printf(&o->out, "\033[%sm", code);
 }
 
 static void rt_reset(struct rt_out *o)
 {
     if (o->opts->color)
-        rt_puts(o, "\033[0m");
+        render__out_puts(&o->out, "\033[0m");
 }
 
 /* Writes S[0 .. LEN) so that it can't drive a terminal: control bytes,
@@ -88,29 +52,29 @@ static void rt_escaped(struct rt_out *o, const char *s, size_t len,
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
-    while (i < len && o->err == 0) {
+    while (i < len && o->out.err == 0) {
         size_t run = i;
         /* Pass plain runs through in one write. */
         while (run < len && p[run] >= 0x20 && p[run] < 0x7f &&
                !(quote && (p[run] == '"' || p[run] == '\\')))
             run++;
-        rt_write(o, s + i, run - i);
+        render__out_write(&o->out, s + i, run - i);
         i = run;
         if (i == len)
             break;
         unsigned char c = p[i];
         size_t seq = c >= 0x80 ? render__utf8_seq(p + i, len - i) : 0;
         if (seq == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
-            rt_printf(o, "\\x%02x\\x%02x", c, p[i + 1]);
+            render__out_printf(&o->out, "\\x%02x\\x%02x", c, p[i + 1]);
             i += 2;
         } else if (seq > 0) {
-            rt_write(o, s + i, seq);
+            render__out_write(&o->out, s + i, seq);
             i += seq;
         } else if (quote && (c == '"' || c == '\\')) {
-            rt_printf(o, "\\%c", c);
+            render__out_printf(&o->out, "\\%c", c);
             i++;
         } else {
-            rt_printf(o, "\\x%02x", c);
+            render__out_printf(&o->out, "\\x%02x", c);
             i++;
         }
     }
@@ -205,41 +169,41 @@ const char *render_duration(int64_t ns, char buf[RENDER_DURATION_MAX])
 static void rt_header(struct rt_out *o, const struct tt_task *t)
 {
     char dur[RENDER_DURATION_MAX];
-    rt_printf(o, "task %" PRIu64 " \"", t->id);
+    render__out_printf(&o->out, "task %" PRIu64 " \"", t->id);
     rt_escaped(o, t->name, strnlen(t->name, sizeof(t->name)), true);
-    rt_printf(o, "\" %s", render_state_name(t->state));
+    render__out_printf(&o->out, "\" %s", render_state_name(t->state));
     if (t->state == TRT_TASK_POLLING)
-        rt_printf(o, " on thread %" PRId32, t->tid);
+        render__out_printf(&o->out, " on thread %" PRId32, t->tid);
     if (t->idle_ns >= 0)
-        rt_printf(o, " %s since last poll,",
+        render__out_printf(&o->out, " %s since last poll,",
                   render_duration(t->idle_ns, dur));
     else if (t->polls == 0)
-        rt_puts(o, " never polled,");
+        render__out_puts(&o->out, " never polled,");
     else
-        rt_puts(o, ","); /* polled, but when is unknown */
-    rt_printf(o, " %" PRIu64 " %s", t->polls, t->polls == 1 ? "poll" : "polls");
+        render__out_puts(&o->out, ","); /* polled, but when is unknown */
+    render__out_printf(&o->out, " %" PRIu64 " %s", t->polls, t->polls == 1 ? "poll" : "polls");
     if (t->suspect) {
-        rt_puts(o, " ");
+        render__out_puts(&o->out, " ");
         rt_sgr(o, RT_YELLOW);
-        rt_puts(o, "[lost wake-up suspect: pending without waker]");
+        render__out_puts(&o->out, "[lost wake-up suspect: pending without waker]");
         rt_reset(o);
     }
     bool truncated = false;
     for (size_t i = 0; i < t->nstacks; i++)
         truncated = truncated || t->stacks[i].truncated;
     if (truncated) {
-        rt_puts(o, " ");
+        render__out_puts(&o->out, " ");
         rt_sgr(o, RT_YELLOW);
-        rt_puts(o, "[stack cut at the root: deeper than 60 frames]");
+        render__out_puts(&o->out, "[stack cut at the root: deeper than 60 frames]");
         rt_reset(o);
     }
     if (!t->reported) {
-        rt_puts(o, " ");
+        render__out_puts(&o->out, " ");
         rt_sgr(o, RT_RED);
-        rt_puts(o, "[did not report]");
+        render__out_puts(&o->out, "[did not report]");
         rt_reset(o);
     }
-    rt_puts(o, "\n");
+    render__out_puts(&o->out, "\n");
 }
 
 static const char *rt_basename(const char *path)
@@ -256,28 +220,28 @@ static void rt_frame(struct rt_out *o, const struct sym_frame *f)
         rt_reset(o);
     } else if (f->module != NULL) {
         rt_escaped_str(o, rt_basename(f->module));
-        rt_printf(o, "+0x%" PRIx64, f->module_off);
+        render__out_printf(&o->out, "+0x%" PRIx64, f->module_off);
     } else {
-        rt_printf(o, "0x%" PRIx64, f->pc);
+        render__out_printf(&o->out, "0x%" PRIx64, f->pc);
     }
     if (!o->opts->no_source && f->file != NULL) {
-        rt_puts(o, " at ");
+        render__out_puts(&o->out, " at ");
         rt_sgr(o, RT_DIM);
         rt_escaped_str(o, f->file);
         if (f->line > 0) {
-            rt_printf(o, ":%d", f->line);
+            render__out_printf(&o->out, ":%d", f->line);
             if (f->column > 0)
-                rt_printf(o, ":%d", f->column);
+                render__out_printf(&o->out, ":%d", f->column);
         }
         rt_reset(o);
     }
     if (f->inlined) {
-        rt_puts(o, " ");
+        render__out_puts(&o->out, " ");
         rt_sgr(o, RT_DIM);
-        rt_puts(o, "[inlined]");
+        render__out_puts(&o->out, "[inlined]");
         rt_reset(o);
     }
-    rt_puts(o, "\n");
+    render__out_puts(&o->out, "\n");
 }
 
 /* Writes NODE's children, each under o->prefix; the prefix grows by one
@@ -286,10 +250,10 @@ static void rt_frame(struct rt_out *o, const struct sym_frame *f)
 static void rt_children(struct rt_out *o, const struct tree_node *node)
 {
     size_t saved = o->prefix_len;
-    for (size_t i = 0; i < node->nchildren && o->err == 0; i++) {
+    for (size_t i = 0; i < node->nchildren && o->out.err == 0; i++) {
         bool last = i + 1 == node->nchildren;
-        rt_write(o, o->prefix, saved);
-        rt_puts(o, last ? "└╼ " : "├╼ ");
+        render__out_write(&o->out, o->prefix, saved);
+        render__out_puts(&o->out, last ? "└╼ " : "├╼ ");
         rt_frame(o, node->children[i].frame);
         const char *more = last ? "   " : "│  ";
         size_t len = strlen(more);
@@ -307,16 +271,16 @@ static int rt_task(struct rt_out *o, const struct tt_task *t)
     struct tree tree;
     rt_header(o, t);
     if (t->nstacks == 0) {
-        rt_puts(o, "  (no stacks captured)\n");
+        render__out_puts(&o->out, "  (no stacks captured)\n");
         return 0;
     }
     int err = tree_build(t->stacks, t->nstacks, o->opts->raw, &tree);
     if (err != 0)
         return err;
     if (tree.nroots == 0)
-        rt_puts(o, "  (every captured frame was trimmed)\n");
-    for (size_t i = 0; i < tree.nroots && o->err == 0; i++) {
-        rt_puts(o, "╼ ");
+        render__out_puts(&o->out, "  (every captured frame was trimmed)\n");
+    for (size_t i = 0; i < tree.nroots && o->out.err == 0; i++) {
+        render__out_puts(&o->out, "╼ ");
         rt_frame(o, tree.roots[i].frame);
         memcpy(o->prefix, "  ", 2);
         o->prefix_len = 2;
@@ -330,16 +294,16 @@ int render_text(FILE *f, const struct tt_dump *dump,
                 const struct render_opts *opts)
 {
     static const struct render_opts defaults;
-    struct rt_out o = { .f = f, .opts = opts != NULL ? opts : &defaults };
-    for (size_t i = 0; i < dump->ntasks && o.err == 0; i++) {
+    struct rt_out o = { .out = { .f = f }, .opts = opts != NULL ? opts : &defaults };
+    for (size_t i = 0; i < dump->ntasks && o.out.err == 0; i++) {
         if (i > 0)
-            rt_puts(&o, "\n");
+            render__out_puts(&o.out, "\n");
         int err = rt_task(&o, &dump->tasks[i]);
         if (err != 0)
             return err;
     }
     errno = 0;
-    if (o.err == 0 && fflush(f) == EOF)
-        rt_fail(&o);
-    return o.err;
+    if (o.out.err == 0 && fflush(f) == EOF)
+        render__out_fail(&o.out);
+    return o.out.err;
 }
