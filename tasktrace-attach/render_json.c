@@ -123,17 +123,12 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw)
               t->reported ? "true" : "false", t->suspect ? "true" : "false");
     for (size_t s = 0; s < t->nstacks && o->err == 0; s++) {
         const struct tt_stack *st = &t->stacks[s];
-        if (st->n > bufcap) {
-            const struct sym_frame **grown =
-                realloc(buf, st->n * sizeof(*grown));
-            if (grown == NULL) {
-                err = -ENOMEM;
-                goto out;
-            }
-            buf = grown;
-            bufcap = st->n;
+        long trimmed = tree_trim_into(st, raw, &buf, &bufcap);
+        if (trimmed < 0) {
+            err = (int)trimmed;
+            goto out;
         }
-        size_t n = st->n > 0 ? tree_trim_stack(st, raw, buf) : 0;
+        size_t n = (size_t)trimmed;
         render__out_puts(o, s > 0 ? ",[" : "[");
         for (size_t i = 0; i < n; i++) {
             if (i > 0)
@@ -142,10 +137,7 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw)
         }
         render__out_puts(o, "]");
     }
-    bool truncated = false;
-    for (size_t s = 0; s < t->nstacks; s++)
-        truncated = truncated || t->stacks[s].truncated;
-    render__out_printf(o, "],\"truncated\":%s}", truncated ? "true" : "false");
+    render__out_printf(o, "],\"truncated\":%s}", tree_task_truncated(t) ? "true" : "false");
 out:
     free(buf);
     return err;

@@ -188,10 +188,7 @@ static void rt_header(struct rt_out *o, const struct tt_task *t)
         render__out_puts(&o->out, "[lost wake-up suspect: pending without waker]");
         rt_reset(o);
     }
-    bool truncated = false;
-    for (size_t i = 0; i < t->nstacks; i++)
-        truncated = truncated || t->stacks[i].truncated;
-    if (truncated) {
+    if (tree_task_truncated(t)) {
         render__out_puts(&o->out, " ");
         rt_sgr(o, RT_YELLOW);
         render__out_puts(&o->out, "[stack cut at the root: deeper than 60 frames]");

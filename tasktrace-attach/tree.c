@@ -87,6 +87,29 @@ size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
     return n;
 }
 
+long tree_trim_into(const struct tt_stack *stack, bool raw,
+                    const struct sym_frame ***buf, size_t *cap)
+{
+    if (stack->n == 0)
+        return 0;
+    if (stack->n > *cap) {
+        const struct sym_frame **grown = realloc(*buf, stack->n * sizeof(*grown));
+        if (grown == NULL)
+            return -ENOMEM;
+        *buf = grown;
+        *cap = stack->n;
+    }
+    return (long)tree_trim_stack(stack, raw, *buf);
+}
+
+bool tree_task_truncated(const struct tt_task *task)
+{
+    for (size_t i = 0; i < task->nstacks; i++)
+        if (task->stacks[i].truncated)
+            return true;
+    return false;
+}
+
 static bool tree_str_equal(const char *a, const char *b)
 {
     return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
@@ -154,17 +177,12 @@ int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,
     *out = (struct tree){ 0 };
     for (size_t s = 0; s < nstacks; s++) {
         const struct tt_stack *st = &stacks[s];
-        if (st->n > bufcap) {
-            const struct sym_frame **grown =
-                realloc(buf, st->n * sizeof(*grown));
-            if (grown == NULL) {
-                err = -ENOMEM;
-                goto out;
-            }
-            buf = grown;
-            bufcap = st->n;
+        long trimmed = tree_trim_into(st, raw, &buf, &bufcap);
+        if (trimmed < 0) {
+            err = (int)trimmed;
+            goto out;
         }
-        size_t n = st->n > 0 ? tree_trim_stack(st, raw, buf) : 0;
+        size_t n = (size_t)trimmed;
         if (n > TREE_MAX_DEPTH)
             n = TREE_MAX_DEPTH;
         if (n == 0) {

@@ -48,6 +48,14 @@ struct tree {
 size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
                        const struct sym_frame **out);
 
+/* tree_trim_stack into *BUF, grown as needed (*CAP entries; start both at
+ * NULL/0, free *BUF when done).  Returns the number of frames, or -ENOMEM. */
+long tree_trim_into(const struct tt_stack *stack, bool raw,
+                    const struct sym_frame ***buf, size_t *cap);
+
+/* Whether any of TASK's stacks was cut at the root by the runtime. */
+bool tree_task_truncated(const struct tt_task *task);
+
 /* Whether F is the runtime's task wrapper, where a trimmed stack begins. */
 bool tree_frame_is_wrapper(const struct sym_frame *f);
 
