@@ -15,6 +15,9 @@
  *   - A future tolerates spurious polls: being polled when nothing it waits
  *     for has happened returns TRT_PENDING again.  A dump relies on this.
  *   - Every vtable function may be called from any thread, concurrently.
+ *     The runtime's doorbell thread clones cached wakers while it holds
+ *     the registry lock, so a waker's clone must not create or free traced
+ *     tasks; it wakes them (and drops those clones) with no lock held.
  *
  * Executors keep one contract: a wake (from any thread) leads to a later poll
  * of the task's top-level future, the one returned by trt_traced_new.
