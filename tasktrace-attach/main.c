@@ -296,7 +296,7 @@ static const char *state_name(uint32_t s)
 }
 
 /* Names the tasks that did not report, a few of them, on stderr. */
-static void report_missing(const struct tt_dump *d, double timeout)
+static void report_missing(const struct tt_dump *d, double timeout, bool stopped)
 {
     size_t missing = 0;
     for (size_t i = 0; i < d->ntasks; i++)
@@ -318,8 +318,10 @@ static void report_missing(const struct tt_dump *d, double timeout)
         shown++;
     }
     msg("timed out after %.3g s: %zu of %zu tasks did not report: %s%s; their executor did "
-        "not poll them after the wake-up (is it blocked or busy?)",
-        timeout, missing, d->ntasks, list, missing > shown ? ", ..." : "");
+        "not poll them after the wake-up (%s)",
+        timeout, missing, d->ntasks, list, missing > shown ? ", ..." : "",
+        stopped ? "the process is stopped: resume it with kill -CONT"
+                : "is it blocked or busy?");
 }
 
 int main(int argc, char **argv)
@@ -443,7 +445,8 @@ int main(int argc, char **argv)
             fail_access(o.pid, 0, "cannot read the task registry of", err);
         goto out;
     }
-    if (gen != 0 && ctl.ring_addr != 0) {
+    bool started = gen == 0 || (int32_t)(ctl.active - gen) >= 0;
+    if (started && gen != 0 && ctl.ring_addr != 0) {
         err = snap_read_ring(&t, ctl.ring_addr, gen, &ring);
         if (err == -ESTALE) {
             msg("PID %d: another dump of this process started while this one ran; try again",
@@ -484,7 +487,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nslots; i++) {
         const struct trt_task_slot *s = &slots[i];
         bool reported = gen != 0 && s->traced_gen == gen;
-        bool owing = gen != 0 && s->pending_gen == gen;
+        /* A doorbell that never started the generation marked nothing:
+         * then every task still waiting owes it. */
+        bool owing = gen != 0 && (s->pending_gen == gen ||
+                                  (!started && s->state != TRT_TASK_DONE));
         /* Tasks created during the dump, or finished and not yet freed,
          * were not part of it. */
         if (gen != 0 && !reported && !owing) {
@@ -547,8 +553,14 @@ int main(int argc, char **argv)
             msg("no task with id or name '%s' in PID %d", o.tasks[i], (int)o.pid);
             rc = EXIT_PARTIAL;
         }
-    if (!complete)
-        report_missing(&d, o.timeout);
+    if (!started)
+        msg("PID %d: the runtime did not start the dump within %.3g s: its doorbell thread %d "
+            "did not run%s",
+            (int)o.pid, o.timeout, (int)tid,
+            proc_state(o.pid) == 'T' ? " (the process is stopped: resume it with kill -CONT)"
+                                     : " (is the machine overloaded?)");
+    else if (!complete)
+        report_missing(&d, o.timeout, proc_state(o.pid) == 'T');
     if (ring.lost)
         msg("%llu captured stacks were lost: the capture ring was too small for this dump",
             (unsigned long long)ring.lost);

@@ -30,7 +30,7 @@ void proc_close(struct proc_target *t)
     t->memfd = -1;
 }
 
-int proc_alive(pid_t pid)
+char proc_state(pid_t pid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -46,7 +46,13 @@ int proc_alive(pid_t pid)
     char *p = strrchr(buf, ')');
     if (!p || p[1] != ' ')
         return 0;
-    return p[2] != 'Z' && p[2] != 'X';
+    return p[2];
+}
+
+int proc_alive(pid_t pid)
+{
+    char st = proc_state(pid);
+    return st != 0 && st != 'Z' && st != 'X';
 }
 
 static int memfd_get(struct proc_target *t, int flags)

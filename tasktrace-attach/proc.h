@@ -24,6 +24,9 @@ int proc_write(struct proc_target *t, uint64_t addr, const void *buf, size_t len
 
 /* True while the process exists and is not a zombie. */
 int proc_alive(pid_t pid);
+/* The process's state letter from /proc/PID/stat ('R', 'S', 'T' stopped,
+ * 't' traced, 'Z' ...), or 0 if it cannot be read. */
+char proc_state(pid_t pid);
 
 /* Writes into buf one sentence saying why tracing `tid` of `pid` was refused:
  * another tracer (with its PID and name), a different owner without

@@ -82,6 +82,16 @@ printf '%s\n' "$OUT" | grep -q '^task 1 "ok" idle' || fail "partial dump lacks t
 printf '%s\n' "$OUT" | grep -q '^task 2 "stuck" polling on thread [0-9]*.*\[did not report\]' \
     || fail "partial dump does not mark the stuck task: $OUT"
 
+# A stopped process: the doorbell cannot run; the tool says so, and the
+# process is dumpable again once continued.
+start stopped "$T" idle
+kill -STOP "$PID"
+attach --timeout 0.3 "$PID"; expect_rc 1
+expect_err "did not start the dump within 0.3 s: .*the process is stopped: resume it with kill -CONT"
+printf '%s\n' "$OUT" | grep -q '^task 1 "foo" idle .*\[did not report\]' || fail "stopped: $OUT"
+kill -CONT "$PID"
+attach "$PID"; expect_rc 0
+
 # A task that waits without a waker is marked.
 start nw "$T" nowaker
 attach "$PID"; expect_rc 0
