@@ -324,6 +324,57 @@ static void report_missing(const struct tt_dump *d, double timeout, bool stopped
                 : "is it blocked or busy?");
 }
 
+/* Waits until the runtime has completed generation *gen (or a newer one,
+ * which another tool asked for after ours and which supersedes it), reading
+ * the control block into *ctl.  Returns 0 when done, 1 at the deadline, or
+ * -errno after saying why. */
+static int wait_done(struct proc_target *t, uint64_t control_addr, struct trt_control *ctl,
+                     uint32_t *gen, uint64_t deadline)
+{
+    char why[256];
+    long nap = 100000;
+    for (;;) {
+        int err = snap_read_control(t, control_addr, ctl, why, sizeof(why));
+        if (err < 0) {
+            if (err == -ESRCH)
+                msg("PID %d exited during the dump; nothing was captured", (int)t->pid);
+            else
+                fail_access(t->pid, 0, "lost track of", err == -EPROTO ? -EIO : err);
+            return err;
+        }
+        if ((int32_t)(ctl->active - *gen) > 0)
+            *gen = ctl->active;
+        if ((int32_t)(ctl->done - *gen) >= 0)
+            return 0;
+        if (mono_ns(CLOCK_MONOTONIC) >= deadline)
+            return 1;
+        struct timespec ts = {0, nap};
+        nanosleep(&ts, NULL);
+        if (nap < 5000000)
+            nap *= 2;
+    }
+}
+
+/* Rings the doorbell.  Another tasktrace-attach holds the doorbell thread
+ * for microseconds at a time: when it is the tracer, wait and retry with a
+ * fresh generation for up to a second before reporting it. */
+static int ring_retrying(struct proc_target *t, pid_t pid, pid_t tid, uint64_t control_addr,
+                         uint32_t *gen, unsigned hold_ms, uint64_t *stopped_ns)
+{
+    for (int attempt = 0;; attempt++) {
+        int err = bell_ring(t, tid, control_addr, *gen, hold_ms, stopped_ns);
+        if (err != -EPERM || attempt >= 100 || !proc_tracer_is(pid, tid, "tasktrace-attac"))
+            return err;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+        struct trt_control ctl;
+        char why[64];
+        if (snap_read_control(t, control_addr, &ctl, why, sizeof(why)) == 0 &&
+            (int32_t)(ctl.request - *gen) >= 0)
+            *gen = ctl.request + 1 ? ctl.request + 1 : 1;
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct options o = {0};
@@ -378,7 +429,8 @@ int main(int argc, char **argv)
     }
 
     uint32_t gen = 0;
-    uint64_t stopped_ns = 0;
+    uint64_t stopped_ns = 0, deadline = 0;
+    int stale_retries = 0;
     bool complete = false;
     pid_t tid = ctl.doorbell_tid;
     if (tid > 0) {
@@ -397,8 +449,8 @@ int main(int argc, char **argv)
         /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see bell_ring. */
         const char *hold = getenv("TASKTRACE_ATTACH_HOLD_STOPPED_MS");
         unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
-        err = bell_ring(&t, tid, control_addr, gen, hold_ms > 60000 ? 60000 : hold_ms,
-                        &stopped_ns);
+        err = ring_retrying(&t, o.pid, tid, control_addr, &gen,
+                            hold_ms > 60000 ? 60000 : hold_ms, &stopped_ns);
         if (err == -ETIMEDOUT) {
             msg("PID %d: the doorbell thread %d did not stop within 1 s (uninterruptible "
                 "sleep?); try again",
@@ -409,33 +461,21 @@ int main(int argc, char **argv)
             fail_access(o.pid, tid, "cannot ring the doorbell of", err);
             goto out;
         }
-        uint64_t deadline = mono_ns(CLOCK_MONOTONIC) + (uint64_t)(o.timeout * 1e9);
-        long nap = 100000;
-        for (;;) {
-            if ((err = snap_read_control(&t, control_addr, &ctl, why, sizeof(why))) < 0) {
-                if (err == -ESRCH)
-                    msg("PID %d exited during the dump; nothing was captured", (int)o.pid);
-                else
-                    fail_access(o.pid, 0, "lost track of", err == -EPROTO ? -EIO : err);
-                goto out;
-            }
-            if ((int32_t)(ctl.done - gen) >= 0) {
-                complete = true;
-                break;
-            }
-            if (mono_ns(CLOCK_MONOTONIC) >= deadline)
-                break;
-            struct timespec ts = {0, nap};
-            nanosleep(&ts, NULL);
-            if (nap < 5000000)
-                nap *= 2;
-        }
+        deadline = mono_ns(CLOCK_MONOTONIC) + (uint64_t)(o.timeout * 1e9);
+    wait:
+        err = wait_done(&t, control_addr, &ctl, &gen, deadline);
+        if (err < 0)
+            goto out;
+        complete = err == 0;
     } else {
         /* No doorbell: the process never created a traced task. */
         complete = true;
     }
 
     /* No registry address: the process never created a traced task. */
+    free(slots);
+    slots = NULL;
+    nslots = 0;
     if (ctl.registry_addr != 0 &&
         (err = snap_read_registry(&t, ctl.registry_addr, &slots, &nslots, why, sizeof(why))) <
             0) {
@@ -448,8 +488,13 @@ int main(int argc, char **argv)
     bool started = gen == 0 || (int32_t)(ctl.active - gen) >= 0;
     if (started && gen != 0 && ctl.ring_addr != 0) {
         err = snap_read_ring(&t, ctl.ring_addr, gen, &ring);
+        if (err == -ESTALE && ++stale_retries < 5 && mono_ns(CLOCK_MONOTONIC) < deadline) {
+            /* Another tool's dump started after ours and replaced its
+             * records: wait for that one instead. */
+            goto wait;
+        }
         if (err == -ESTALE) {
-            msg("PID %d: another dump of this process started while this one ran; try again",
+            msg("PID %d: other dumps of this process kept replacing this one's; try again",
                 (int)o.pid);
             goto out;
         }

@@ -169,6 +169,14 @@ int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len)
     return 0;
 }
 
+int proc_tracer_is(pid_t pid, pid_t tid, const char *comm)
+{
+    long tracer = status_field(pid, tid, "TracerPid");
+    char name[64];
+    return tracer > 0 && proc_thread_comm((pid_t)tracer, 0, name, sizeof(name)) == 0 &&
+           strcmp(name, comm) == 0;
+}
+
 void proc_explain_eperm(pid_t pid, pid_t tid, char *buf, size_t len)
 {
     long tracer = status_field(pid, tid, "TracerPid");

@@ -33,6 +33,10 @@ char proc_state(pid_t pid);
  * CAP_SYS_PTRACE, or kernel.yama.ptrace_scope. */
 void proc_explain_eperm(pid_t pid, pid_t tid, char *buf, size_t len);
 
+/* True when thread `tid` of `pid` is traced by a process whose name (comm,
+ * at most 15 bytes) is `comm`. */
+int proc_tracer_is(pid_t pid, pid_t tid, const char *comm);
+
 /* Reads /proc/PID/task/TID/comm into buf (NUL-terminated, newline removed).
  * Returns 0 or -errno. */
 int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);

@@ -99,6 +99,15 @@ int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t g
             kept[nkept++] = *r;
         }
     }
+    /* A newer generation starting while we copied gives the pages of this
+     * one back to the system: what we kept may be incomplete. */
+    struct trt_ring h2;
+    if ((err = read(ctx, ring_addr, &h2, sizeof(h2))) < 0)
+        goto out;
+    if (h2.gen != gen || h2.gen_start != h.gen_start) {
+        err = -ESTALE;
+        goto out;
+    }
     out->recs = kept;
     out->n = nkept;
     kept = NULL;
