@@ -59,6 +59,18 @@ printf '%s\n' "$OUT" | grep -q "$(printf '\033')\[" || fail "--color=always has 
 attach "$PID"
 printf '%s\n' "$OUT" | grep -q "$(printf '\033')" && fail "auto colour into a file"
 
+# Several tools at once: each gets the whole tree.
+for i in 1 2 3 4 5 6; do
+    ( rc=0; "$ATTACH" --no-source "$PID" >"$TMP/par$i.out" 2>"$TMP/par$i.err" || rc=$?
+      echo "$rc" >"$TMP/par$i.rc" ) &
+done
+wait
+for i in 1 2 3 4 5 6; do
+    [ "$(cat "$TMP/par$i.rc")" = 0 ] || fail "concurrent dump $i: $(cat "$TMP/par$i.err")"
+    sed 's/ idle .* since last poll, [0-9]* polls\{0,1\}$/ idle/' "$TMP/par$i.out" |
+        diff -u "$TMP/want" - || fail "concurrent dump $i differs"
+done
+
 # The target keeps running and stays dumpable, dump after dump.
 for _ in 1 2 3; do attach "$PID"; expect_rc 0; done
 kill -0 "$PID" || fail "target died"
