@@ -11,6 +11,12 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+# A hung test fails after TEST_TIMEOUT seconds instead of stalling the run.
+test_shell=$$
+( sleep "${TEST_TIMEOUT:-180}"; echo "FAIL: timed out after ${TEST_TIMEOUT:-180} s" >&2
+  kill -TERM "$test_shell" ) 2>/dev/null &
+PIDS="$!"
+trap 'exit 1' TERM
 
 fail() {
     echo "FAIL: $*" >&2

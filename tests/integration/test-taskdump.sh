@@ -60,11 +60,14 @@ attach "$PID"
 printf '%s\n' "$OUT" | grep -q "$(printf '\033')" && fail "auto colour into a file"
 
 # Several tools at once: each gets the whole tree.
+tools=
 for i in 1 2 3 4 5 6; do
     ( rc=0; "$ATTACH" --no-source "$PID" >"$TMP/par$i.out" 2>"$TMP/par$i.err" || rc=$?
       echo "$rc" >"$TMP/par$i.rc" ) &
+    tools="$tools $!"
 done
-wait
+# Not a bare wait: the target is a background job too.
+for p in $tools; do wait "$p"; done
 for i in 1 2 3 4 5 6; do
     [ "$(cat "$TMP/par$i.rc")" = 0 ] || fail "concurrent dump $i: $(cat "$TMP/par$i.err")"
     sed 's/ idle .* since last poll, [0-9]* polls\{0,1\}$/ idle/' "$TMP/par$i.out" |
