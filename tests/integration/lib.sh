@@ -7,15 +7,28 @@ ATTACH="$top_builddir/tasktrace-attach/tasktrace-attach"
 TMP=$(mktemp -d)
 PIDS=""
 cleanup() {
+    kill -TERM "$WATCHDOG" 2>/dev/null || true
     for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 # A hung test fails after TEST_TIMEOUT seconds instead of stalling the run.
 test_shell=$$
-( sleep "${TEST_TIMEOUT:-180}"; echo "FAIL: timed out after ${TEST_TIMEOUT:-180} s" >&2
-  kill -TERM "$test_shell" ) 2>/dev/null &
-PIDS="$!"
+(
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    sleep "${TEST_TIMEOUT:-180}" &
+    nap=$!
+    wait "$nap" || exit 0
+    echo "FAIL: timed out after ${TEST_TIMEOUT:-180} s" >&2
+    # The shell acts on TERM only once its foreground child returns: end
+    # the children first (fields 1 and 4 of /proc/PID/stat: pid, ppid).
+    for st in /proc/[0-9]*/stat; do
+        set -- $(sed 's/^\([0-9]*\) (.*) [A-Za-z] \([0-9]*\) .*/\1 \2/' "$st" 2>/dev/null)
+        [ "${2:-}" = "$test_shell" ] && [ "$1" != "$(sh -c 'echo $PPID')" ] && kill -TERM "$1" 2>/dev/null
+    done
+    kill -TERM "$test_shell"
+) &
+WATCHDOG=$!
 trap 'exit 1' TERM
 
 fail() {
