@@ -375,176 +375,183 @@ static int ring_retrying(struct proc_target *t, pid_t pid, pid_t tid, uint64_t c
     }
 }
 
-int main(int argc, char **argv)
-{
-    struct options o = {0};
-    struct proc_target t = {.pid = 0, .memfd = -1};
-    struct trt_control ctl;
-    struct trt_task_slot *slots = NULL;
-    size_t nslots = 0;
-    struct ringread_result ring = {0};
-    struct tt_dump d = {0};
-    Dwfl *dwfl = NULL;
-    sym_ctx *sym = NULL;
-    char why[256] = "";
-    int rc = EXIT_FATAL, err;
-
-    signal(SIGPIPE, SIG_IGN);
-    if (parse_options(argc, argv, &o) < 0)
-        return EXIT_USAGE;
-    uint64_t t_start = mono_ns(CLOCK_MONOTONIC);
-
-    if ((err = proc_open(&t, o.pid)) < 0) {
-        if (err == -ESRCH)
-            msg("no process with PID %d (check the PID; is it still running?)", (int)o.pid);
-        else
-            fail_access(o.pid, 0, "cannot inspect", err);
-        goto out;
-    }
-    dwfl = sym_dwfl_open_pid(o.pid, &err);
-    if (!dwfl) {
-        fail_access(o.pid, 0, "cannot read the modules of", err);
-        goto out;
-    }
+/* Everything one run of the tool holds; freed by session_end. */
+struct session {
+    struct options o;
+    struct proc_target t;
+    Dwfl *dwfl;
+    sym_ctx *sym;
     uint64_t control_addr;
-    if (snap_locate(dwfl, &control_addr) < 0) {
+    struct trt_control ctl;
+    pid_t doorbell_tid;
+    uint32_t gen;        /* the generation this dump reads; 0 without one */
+    bool started;        /* the runtime started `gen` */
+    bool complete;       /* the runtime completed `gen` */
+    uint64_t stopped_ns; /* how long the doorbell thread was stopped */
+    struct trt_task_slot *slots;
+    size_t nslots;
+    struct ringread_result ring;
+    struct tt_dump d;
+};
+
+/* Finds the runtime in the target and reads its control block.  Returns 0,
+ * or an exit code after saying why. */
+static int session_locate(struct session *ss)
+{
+    pid_t pid = ss->o.pid;
+    char why[256];
+    int err = proc_open(&ss->t, pid);
+    if (err == -ESRCH) {
+        msg("no process with PID %d (check the PID; is it still running?)", (int)pid);
+        return EXIT_FATAL;
+    }
+    if (err < 0)
+        return fail_access(pid, 0, "cannot inspect", err);
+    ss->dwfl = sym_dwfl_open_pid(pid, &err);
+    if (!ss->dwfl)
+        return fail_access(pid, 0, "cannot read the modules of", err);
+    if (snap_locate(ss->dwfl, &ss->control_addr) < 0) {
         char comm[64] = "?";
-        proc_thread_comm(o.pid, 0, comm, sizeof(comm));
-        if (!proc_alive(o.pid))
-            msg("PID %d exited while its modules were read", (int)o.pid);
+        proc_thread_comm(pid, 0, comm, sizeof(comm));
+        if (!proc_alive(pid))
+            msg("PID %d exited while its modules were read", (int)pid);
         else
             msg("PID %d (%s) is not a tasktrace process: no '%s' symbol in its executable or "
                 "libraries (link it with libtargetrt; a stripped static executable needs "
                 "-Wl,--export-dynamic-symbol=%s)",
-                (int)o.pid, comm, TRT_CONTROL_SYMBOL, TRT_CONTROL_SYMBOL);
-        goto out;
+                (int)pid, comm, TRT_CONTROL_SYMBOL, TRT_CONTROL_SYMBOL);
+        return EXIT_FATAL;
     }
-    if ((err = snap_read_control(&t, control_addr, &ctl, why, sizeof(why))) < 0) {
-        if (err == -EPROTO)
-            msg("PID %d: the tasktrace control block at 0x%llx is unusable: %s", (int)o.pid,
-                (unsigned long long)control_addr, why);
-        else
-            fail_access(o.pid, 0, "cannot read", err);
-        goto out;
+    err = snap_read_control(&ss->t, ss->control_addr, &ss->ctl, why, sizeof(why));
+    if (err == -EPROTO) {
+        msg("PID %d: the tasktrace control block at 0x%llx is unusable: %s", (int)pid,
+            (unsigned long long)ss->control_addr, why);
+        return EXIT_FATAL;
     }
+    if (err < 0)
+        return fail_access(pid, 0, "cannot read", err);
+    return 0;
+}
 
-    uint32_t gen = 0;
-    uint64_t stopped_ns = 0, deadline = 0;
-    int stale_retries = 0;
-    bool complete = false;
-    pid_t tid = ctl.doorbell_tid;
-    if (tid > 0) {
-        char comm[64];
-        if (proc_thread_comm(o.pid, tid, comm, sizeof(comm)) < 0 ||
-            strcmp(comm, TRT_DOORBELL_NAME) != 0) {
-            msg("PID %d: the runtime's doorbell thread %d is gone; the process cannot be "
-                "dumped",
-                (int)o.pid, (int)tid);
-            goto out;
-        }
-        /* Past any request still pending, so the runtime sees a change. */
-        gen = (int32_t)(ctl.request - ctl.active) > 0 ? ctl.request + 1 : ctl.active + 1;
-        if (gen == 0)
-            gen = 1;
-        /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see bell_ring. */
-        const char *hold = getenv("TASKTRACE_ATTACH_HOLD_STOPPED_MS");
-        unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
-        err = ring_retrying(&t, o.pid, tid, control_addr, &gen,
-                            hold_ms > 60000 ? 60000 : hold_ms, &stopped_ns);
-        if (err == -ETIMEDOUT) {
-            msg("PID %d: the doorbell thread %d did not stop within 1 s (uninterruptible "
-                "sleep?); try again",
-                (int)o.pid, (int)tid);
-            goto out;
-        }
-        if (err < 0) {
-            fail_access(o.pid, tid, "cannot ring the doorbell of", err);
-            goto out;
-        }
-        deadline = mono_ns(CLOCK_MONOTONIC) + (uint64_t)(o.timeout * 1e9);
-    wait:
-        err = wait_done(&t, control_addr, &ctl, &gen, deadline);
-        if (err < 0)
-            goto out;
-        complete = err == 0;
-    } else {
-        /* No doorbell: the process never created a traced task. */
-        complete = true;
+/* Rings the doorbell for a new generation.  Returns 0, or an exit code
+ * after saying why. */
+static int session_ring(struct session *ss)
+{
+    pid_t pid = ss->o.pid, tid = ss->doorbell_tid;
+    char comm[64];
+    if (proc_thread_comm(pid, tid, comm, sizeof(comm)) < 0 ||
+        strcmp(comm, TRT_DOORBELL_NAME) != 0) {
+        msg("PID %d: the runtime's doorbell thread %d is gone; the process cannot be dumped",
+            (int)pid, (int)tid);
+        return EXIT_FATAL;
     }
+    /* Past any request still pending, so the runtime sees a change. */
+    const struct trt_control *c = &ss->ctl;
+    ss->gen = (int32_t)(c->request - c->active) > 0 ? c->request + 1 : c->active + 1;
+    if (ss->gen == 0)
+        ss->gen = 1;
+    /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see bell_ring. */
+    const char *hold = getenv("TASKTRACE_ATTACH_HOLD_STOPPED_MS");
+    unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
+    int err = ring_retrying(&ss->t, pid, tid, ss->control_addr, &ss->gen,
+                            hold_ms > 60000 ? 60000 : hold_ms, &ss->stopped_ns);
+    if (err == -ETIMEDOUT) {
+        msg("PID %d: the doorbell thread %d did not stop within 1 s (uninterruptible "
+            "sleep?); try again",
+            (int)pid, (int)tid);
+        return EXIT_FATAL;
+    }
+    if (err < 0)
+        return fail_access(pid, tid, "cannot ring the doorbell of", err);
+    return 0;
+}
 
-    /* No registry address: the process never created a traced task. */
-    free(slots);
-    slots = NULL;
-    nslots = 0;
-    if (ctl.registry_addr != 0 &&
-        (err = snap_read_registry(&t, ctl.registry_addr, &slots, &nslots, why, sizeof(why))) <
-            0) {
-        if (err == -EPROTO)
-            msg("PID %d: %s", (int)o.pid, why);
-        else
-            fail_access(o.pid, 0, "cannot read the task registry of", err);
-        goto out;
-    }
-    bool started = gen == 0 || (int32_t)(ctl.active - gen) >= 0;
-    if (started && gen != 0 && ctl.ring_addr != 0) {
-        err = snap_read_ring(&t, ctl.ring_addr, gen, &ring);
-        if (err == -ESTALE && ++stale_retries < 5 && mono_ns(CLOCK_MONOTONIC) < deadline) {
-            /* Another tool's dump started after ours and replaced its
-             * records: wait for that one instead. */
-            goto wait;
+/* Waits for the generation, then reads the registry and the generation's
+ * records.  Returns 0, or an exit code after saying why. */
+static int session_collect(struct session *ss)
+{
+    pid_t pid = ss->o.pid;
+    char why[256];
+    uint64_t deadline = mono_ns(CLOCK_MONOTONIC) + (uint64_t)(ss->o.timeout * 1e9);
+    for (int attempt = 0;; attempt++) {
+        if (ss->gen != 0) {
+            int w = wait_done(&ss->t, ss->control_addr, &ss->ctl, &ss->gen, deadline);
+            if (w < 0)
+                return EXIT_FATAL;
+            ss->complete = w == 0;
+            ss->started = (int32_t)(ss->ctl.active - ss->gen) >= 0;
         }
-        if (err == -ESTALE) {
-            msg("PID %d: other dumps of this process kept replacing this one's; try again",
-                (int)o.pid);
-            goto out;
-        }
+        free(ss->slots);
+        ss->slots = NULL;
+        ss->nslots = 0;
+        /* No registry address: the process never created a traced task. */
+        int err = ss->ctl.registry_addr == 0 ? 0
+                  : snap_read_registry(&ss->t, ss->ctl.registry_addr, &ss->slots,
+                                       &ss->nslots, why, sizeof(why));
         if (err == -EPROTO) {
-            msg("PID %d: the capture ring at 0x%llx is corrupt", (int)o.pid,
-                (unsigned long long)ctl.ring_addr);
-            goto out;
+            msg("PID %d: %s", (int)pid, why);
+            return EXIT_FATAL;
         }
-        if (err < 0) {
-            fail_access(o.pid, 0, "cannot read the capture ring of", err);
-            goto out;
-        }
+        if (err < 0)
+            return fail_access(pid, 0, "cannot read the task registry of", err);
+        if (!ss->started || ss->ctl.ring_addr == 0)
+            return 0;
+        err = snap_read_ring(&ss->t, ss->ctl.ring_addr, ss->gen, &ss->ring);
+        if (err == 0)
+            return 0;
+        /* Another tool's dump started after ours and replaced its records:
+         * wait for that one instead. */
+        if (err == -ESTALE && attempt < 5 && mono_ns(CLOCK_MONOTONIC) < deadline)
+            continue;
+        if (err == -ESTALE)
+            msg("PID %d: other dumps of this process kept replacing this one's; try again",
+                (int)pid);
+        else if (err == -EPROTO)
+            msg("PID %d: the capture ring at 0x%llx is corrupt", (int)pid,
+                (unsigned long long)ss->ctl.ring_addr);
+        else
+            return fail_access(pid, 0, "cannot read the capture ring of", err);
+        return EXIT_FATAL;
     }
+}
 
-    sym = sym_new(dwfl);
-    if (!sym) {
-        msg("cannot set up symbolization: %s", strerror(errno));
-        goto out;
-    }
-    if (nslots)
-        qsort(slots, nslots, sizeof(*slots), slot_cmp);
-    if (ring.n)
-        qsort(ring.recs, ring.n, sizeof(*ring.recs), record_cmp);
-    size_t rec = 0;
-    d.tasks = calloc(nslots ? nslots : 1, sizeof(*d.tasks));
-    if (!d.tasks) {
-        msg("out of memory");
-        goto out;
-    }
-    d.pid = o.pid;
-    d.generation = gen;
-    d.records_lost = ring.lost;
+/* Builds the dump's tasks from the registry slots and the records.  Returns
+ * 0 or -ENOMEM. */
+static int session_build(struct session *ss)
+{
+    struct tt_dump *d = &ss->d;
+    struct ringread_result *ring = &ss->ring;
+    uint32_t gen = ss->gen;
+    ss->sym = sym_new(ss->dwfl);
+    if (!ss->sym)
+        return -ENOMEM;
+    if (ss->nslots)
+        qsort(ss->slots, ss->nslots, sizeof(*ss->slots), slot_cmp);
+    if (ring->n)
+        qsort(ring->recs, ring->n, sizeof(*ring->recs), record_cmp);
+    d->tasks = calloc(ss->nslots ? ss->nslots : 1, sizeof(*d->tasks));
+    if (!d->tasks)
+        return -ENOMEM;
+    d->pid = ss->o.pid;
+    d->generation = gen;
+    d->records_lost = ring->lost;
+    d->complete = ss->complete && ring->lost == 0;
     uint64_t now = mono_ns(CLOCK_MONOTONIC_COARSE);
-    size_t late = 0;
-    for (size_t i = 0; i < nslots; i++) {
-        const struct trt_task_slot *s = &slots[i];
+    size_t rec = 0;
+    for (size_t i = 0; i < ss->nslots; i++) {
+        const struct trt_task_slot *s = &ss->slots[i];
         bool reported = gen != 0 && s->traced_gen == gen;
         /* A doorbell that never started the generation marked nothing:
          * then every task still waiting owes it. */
         bool owing = gen != 0 && (s->pending_gen == gen ||
-                                  (!started && s->state != TRT_TASK_DONE));
+                                  (!ss->started && s->state != TRT_TASK_DONE));
         /* Tasks created during the dump, or finished and not yet freed,
          * were not part of it. */
-        if (gen != 0 && !reported && !owing) {
-            late++;
+        if (gen != 0 && !reported && !owing)
             continue;
-        }
-        if (!task_selected(&o, s))
+        if (!task_selected(&ss->o, s))
             continue;
-        struct tt_task *task = &d.tasks[d.ntasks++];
+        struct tt_task *task = &d->tasks[d->ntasks++];
         task->id = s->id;
         snprintf(task->name, sizeof(task->name), "%s", s->name);
         task->state = s->state;
@@ -556,70 +563,104 @@ int main(int argc, char **argv)
         task->reported = reported || gen == 0;
         task->suspect = reported && (s->flags & TRT_TASK_F_SUSPECT);
         /* Both lists are sorted by task id: walk them together. */
-        while (rec < ring.n && ring.recs[rec].task_id < s->id)
+        while (rec < ring->n && ring->recs[rec].task_id < s->id)
             rec++;
         size_t run = 0;
-        while (rec + run < ring.n && ring.recs[rec + run].task_id == s->id)
+        while (rec + run < ring->n && ring->recs[rec + run].task_id == s->id)
             run++;
-        if (task_add_stacks(task, sym, ring.recs + rec, run, o.raw) < 0) {
-            msg("out of memory");
-            goto out;
-        }
+        int err = task_add_stacks(task, ss->sym, ring->recs + rec, run, ss->o.raw);
+        if (err < 0)
+            return err;
     }
-    (void)late;
-    d.complete = complete && ring.lost == 0;
-    rc = d.complete ? EXIT_COMPLETE : EXIT_PARTIAL;
+    return 0;
+}
 
+/* Prints the dump and what was missing from it.  Returns the exit code. */
+static int session_report(struct session *ss)
+{
+    const struct options *o = &ss->o;
     int filters_hit = 0;
-    for (int i = 0; i < o.ntasks; i++)
-        filters_hit += o.task_matched[i];
-    if (o.ntasks > 0 && filters_hit == 0) {
-        msg("PID %d has no task with id or name '%s'%s", (int)o.pid, o.tasks[0],
-            o.ntasks > 1 ? " (nor any other --task given)" : "");
-        rc = EXIT_FATAL;
-        goto out;
+    for (int i = 0; i < o->ntasks; i++)
+        filters_hit += o->task_matched[i];
+    if (o->ntasks > 0 && filters_hit == 0) {
+        msg("PID %d has no task with id or name '%s'%s", (int)o->pid, o->tasks[0],
+            o->ntasks > 1 ? " (nor any other --task given)" : "");
+        return EXIT_FATAL;
     }
-
+    const char *term = getenv("TERM");
     struct render_opts ro = {
-        .raw = o.raw,
-        .no_source = o.no_source,
-        .color = o.color == 1 || (o.color == -1 && isatty(STDOUT_FILENO) &&
-                                  !getenv("NO_COLOR") &&
-                                  !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0)),
+        .raw = o->raw,
+        .no_source = o->no_source,
+        .color = o->color == 1 || (o->color == -1 && isatty(STDOUT_FILENO) &&
+                                   !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0)),
     };
-    err = o.json ? render_json(stdout, &d, &ro) : render_text(stdout, &d, &ro);
+    int err = o->json ? render_json(stdout, &ss->d, &ro) : render_text(stdout, &ss->d, &ro);
     if (err < 0 || fflush(stdout) != 0 || ferror(stdout)) {
         msg("cannot write the output: %s", strerror(err < 0 ? -err : errno));
+        return EXIT_FATAL;
+    }
+    int rc = ss->d.complete ? EXIT_COMPLETE : EXIT_PARTIAL;
+    for (int i = 0; i < o->ntasks; i++)
+        if (!o->task_matched[i]) {
+            msg("no task with id or name '%s' in PID %d", o->tasks[i], (int)o->pid);
+            rc = EXIT_PARTIAL;
+        }
+    bool stopped = !ss->complete && proc_state(o->pid) == 'T';
+    if (!ss->started)
+        msg("PID %d: the runtime did not start the dump within %.3g s: its doorbell thread %d "
+            "did not run%s",
+            (int)o->pid, o->timeout, (int)ss->doorbell_tid,
+            stopped ? " (the process is stopped: resume it with kill -CONT)"
+                    : " (is the machine overloaded?)");
+    else if (!ss->complete)
+        report_missing(&ss->d, o->timeout, stopped);
+    if (ss->ring.lost)
+        msg("%llu captured stacks were lost: the capture ring was too small for this dump",
+            (unsigned long long)ss->ring.lost);
+    return rc;
+}
+
+static void session_end(struct session *ss)
+{
+    dump_free(&ss->d);
+    free(ss->ring.recs);
+    free(ss->slots);
+    if (ss->sym)
+        sym_free(ss->sym);
+    if (ss->dwfl)
+        dwfl_end(ss->dwfl);
+    proc_close(&ss->t);
+}
+
+int main(int argc, char **argv)
+{
+    struct session ss = {.t = {.pid = 0, .memfd = -1}, .started = true};
+    int rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (parse_options(argc, argv, &ss.o) < 0)
+        return EXIT_USAGE;
+    uint64_t t_start = mono_ns(CLOCK_MONOTONIC);
+    if ((rc = session_locate(&ss)) != 0)
+        goto out;
+    ss.doorbell_tid = ss.ctl.doorbell_tid;
+    /* No doorbell: the process never created a traced task, so there is
+     * nothing to wait for and the dump is complete as it is. */
+    ss.complete = ss.doorbell_tid <= 0;
+    if (ss.doorbell_tid > 0 && (rc = session_ring(&ss)) != 0)
+        goto out;
+    if ((rc = session_collect(&ss)) != 0)
+        goto out;
+    if (session_build(&ss) < 0) {
+        msg("out of memory");
         rc = EXIT_FATAL;
         goto out;
     }
-    for (int i = 0; i < o.ntasks; i++)
-        if (!o.task_matched[i]) {
-            msg("no task with id or name '%s' in PID %d", o.tasks[i], (int)o.pid);
-            rc = EXIT_PARTIAL;
-        }
-    if (!started)
-        msg("PID %d: the runtime did not start the dump within %.3g s: its doorbell thread %d "
-            "did not run%s",
-            (int)o.pid, o.timeout, (int)tid,
-            proc_state(o.pid) == 'T' ? " (the process is stopped: resume it with kill -CONT)"
-                                     : " (is the machine overloaded?)");
-    else if (!complete)
-        report_missing(&d, o.timeout, proc_state(o.pid) == 'T');
-    if (ring.lost)
-        msg("%llu captured stacks were lost: the capture ring was too small for this dump",
-            (unsigned long long)ring.lost);
+    rc = session_report(&ss);
     if (getenv("TASKTRACE_ATTACH_STATS"))
         msg("dump took %.1f ms; the doorbell thread was stopped for %.1f us",
-            (mono_ns(CLOCK_MONOTONIC) - t_start) / 1e6, stopped_ns / 1e3);
+            (mono_ns(CLOCK_MONOTONIC) - t_start) / 1e6, ss.stopped_ns / 1e3);
 out:
-    dump_free(&d);
-    free(ring.recs);
-    free(slots);
-    if (sym)
-        sym_free(sym);
-    if (dwfl)
-        dwfl_end(dwfl);
-    proc_close(&t);
+    session_end(&ss);
     return rc;
 }
