@@ -20,6 +20,7 @@
 #include <tasktrace/protocol.h>
 
 #include "bell.h"
+#include "dump.h"
 #include "model.h"
 #include "proc.h"
 #include "render.h"
@@ -191,110 +192,6 @@ static bool task_selected(struct options *o, const struct trt_task_slot *s)
     return any;
 }
 
-static int slot_cmp(const void *a, const void *b)
-{
-    const struct trt_task_slot *x = a, *y = b;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static bool same_pcs(const struct trt_record *a, const struct trt_record *b)
-{
-    return a->npc == b->npc && memcmp(a->pc, b->pc, a->npc * sizeof(a->pc[0])) == 0;
-}
-
-/* Symbolizes one record, root first.  Unless `raw`, the PCs are looked up
- * from the leaf outward only as far as the task wrapper: the executor's
- * frames above it would be trimmed anyway, and skipping them spares loading
- * the debug information of libc and the executor.  Returns the number of
- * frames in *out (malloc'd), or -ENOMEM. */
-static long record_frames(sym_ctx *sym, const struct trt_record *r, bool raw,
-                          const struct sym_frame ***out)
-{
-    const struct sym_frame *const *per_pc[TRT_RECORD_MAX_PCS];
-    size_t nper[TRT_RECORD_MAX_PCS];
-    uint32_t used = 0;
-    size_t total = 0;
-    for (uint32_t k = 0; k < r->npc; k++) {
-        if (sym_lookup(sym, r->pc[k], true, &per_pc[used], &nper[used]) < 0)
-            continue;
-        total += nper[used];
-        bool wrapper = false;
-        for (size_t j = 0; j < nper[used]; j++)
-            wrapper = wrapper || tree_frame_is_wrapper(per_pc[used][j]);
-        used++;
-        if (wrapper && !raw)
-            break;
-    }
-    const struct sym_frame **frames = malloc((total ? total : 1) * sizeof(*frames));
-    if (!frames)
-        return -ENOMEM;
-    size_t len = 0;
-    for (uint32_t k = used; k-- > 0;)
-        for (size_t j = 0; j < nper[k]; j++)
-            frames[len++] = per_pc[k][j];
-    *out = frames;
-    return (long)len;
-}
-
-/* Orders records by task, then by position, so each task's records are one
- * run in capture order. */
-static int record_cmp(const void *a, const void *b)
-{
-    const struct trt_record *x = a, *y = b;
-    if (x->task_id != y->task_id)
-        return x->task_id < y->task_id ? -1 : 1;
-    return x->stamp < y->stamp ? -1 : x->stamp > y->stamp;
-}
-
-/* Turns one task's run of records (sorted, all of this task) into
- * root-first symbolized stacks. */
-static int task_add_stacks(struct tt_task *task, sym_ctx *sym, const struct trt_record *recs,
-                           size_t n, bool raw)
-{
-    if (n == 0)
-        return 0;
-    task->stacks = calloc(n, sizeof(*task->stacks));
-    if (!task->stacks)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        /* A leaf that clones twice in one poll records the same stack. */
-        bool dup = false;
-        for (size_t k = 0; k < i && !dup; k++)
-            dup = same_pcs(&recs[k], &recs[i]);
-        if (dup)
-            continue;
-        const struct sym_frame **frames;
-        long len = record_frames(sym, &recs[i], raw, &frames);
-        if (len < 0)
-            return (int)len;
-        struct tt_stack *st = &task->stacks[task->nstacks++];
-        st->frames = frames;
-        st->n = (size_t)len;
-        st->truncated = (recs[i].flags & TRT_RECORD_F_TRUNCATED) != 0;
-    }
-    return 0;
-}
-
-static void dump_free(struct tt_dump *d)
-{
-    for (size_t i = 0; i < d->ntasks; i++) {
-        for (size_t k = 0; k < d->tasks[i].nstacks; k++)
-            free(d->tasks[i].stacks[k].frames);
-        free(d->tasks[i].stacks);
-    }
-    free(d->tasks);
-}
-
-static const char *state_name(uint32_t s)
-{
-    switch (s) {
-    case TRT_TASK_IDLE: return "idle";
-    case TRT_TASK_POLLING: return "polling";
-    case TRT_TASK_DONE: return "done";
-    default: return "unknown";
-    }
-}
-
 /* Names the tasks that did not report, a few of them, on stderr. */
 static void report_missing(const struct tt_dump *d, double timeout, bool stopped)
 {
@@ -311,7 +208,7 @@ static void report_missing(const struct tt_dump *d, double timeout, bool stopped
             continue;
         int w = snprintf(list + used, sizeof(list) - used, "%s%llu \"%.40s\" (%s)",
                          shown ? ", " : "", (unsigned long long)t->id, t->name,
-                         state_name(t->state));
+                         render_state_name(t->state));
         if (w < 0 || (size_t)w >= sizeof(list) - used)
             break;
         used += (size_t)w;
@@ -515,64 +412,9 @@ static int session_collect(struct session *ss)
     }
 }
 
-/* Builds the dump's tasks from the registry slots and the records.  Returns
- * 0 or -ENOMEM. */
-static int session_build(struct session *ss)
+static bool select_cb(void *arg, const struct trt_task_slot *s)
 {
-    struct tt_dump *d = &ss->d;
-    struct ringread_result *ring = &ss->ring;
-    uint32_t gen = ss->gen;
-    ss->sym = sym_new(ss->dwfl);
-    if (!ss->sym)
-        return -ENOMEM;
-    if (ss->nslots)
-        qsort(ss->slots, ss->nslots, sizeof(*ss->slots), slot_cmp);
-    if (ring->n)
-        qsort(ring->recs, ring->n, sizeof(*ring->recs), record_cmp);
-    d->tasks = calloc(ss->nslots ? ss->nslots : 1, sizeof(*d->tasks));
-    if (!d->tasks)
-        return -ENOMEM;
-    d->pid = ss->o.pid;
-    d->generation = gen;
-    d->records_lost = ring->lost;
-    d->complete = ss->complete && ring->lost == 0;
-    uint64_t now = mono_ns(CLOCK_MONOTONIC_COARSE);
-    size_t rec = 0;
-    for (size_t i = 0; i < ss->nslots; i++) {
-        const struct trt_task_slot *s = &ss->slots[i];
-        bool reported = gen != 0 && s->traced_gen == gen;
-        /* A doorbell that never started the generation marked nothing:
-         * then every task still waiting owes it. */
-        bool owing = gen != 0 && (s->pending_gen == gen ||
-                                  (!ss->started && s->state != TRT_TASK_DONE));
-        /* Tasks created during the dump, or finished and not yet freed,
-         * were not part of it. */
-        if (gen != 0 && !reported && !owing)
-            continue;
-        if (!task_selected(&ss->o, s))
-            continue;
-        struct tt_task *task = &d->tasks[d->ntasks++];
-        task->id = s->id;
-        snprintf(task->name, sizeof(task->name), "%s", s->name);
-        task->state = s->state;
-        task->polls = s->polls;
-        task->idle_ns = s->poll_end_ns == 0 ? -1
-                        : now > s->poll_end_ns ? (int64_t)(now - s->poll_end_ns)
-                                               : 0;
-        task->tid = s->state == TRT_TASK_POLLING ? s->tid : 0;
-        task->reported = reported || gen == 0;
-        task->suspect = reported && (s->flags & TRT_TASK_F_SUSPECT);
-        /* Both lists are sorted by task id: walk them together. */
-        while (rec < ring->n && ring->recs[rec].task_id < s->id)
-            rec++;
-        size_t run = 0;
-        while (rec + run < ring->n && ring->recs[rec + run].task_id == s->id)
-            run++;
-        int err = task_add_stacks(task, ss->sym, ring->recs + rec, run, ss->o.raw);
-        if (err < 0)
-            return err;
-    }
-    return 0;
+    return task_selected(arg, s);
 }
 
 /* Prints the dump and what was missing from it.  Returns the exit code. */
@@ -651,7 +493,10 @@ int main(int argc, char **argv)
         goto out;
     if ((rc = session_collect(&ss)) != 0)
         goto out;
-    if (session_build(&ss) < 0) {
+    ss.d.pid = ss.o.pid;
+    ss.sym = sym_new(ss.dwfl);
+    if (!ss.sym || dump_build(&ss.d, ss.sym, ss.slots, ss.nslots, &ss.ring, ss.gen, ss.started,
+                              ss.complete, ss.o.raw, select_cb, &ss.o) < 0) {
         msg("out of memory");
         rc = EXIT_FATAL;
         goto out;
