@@ -155,6 +155,13 @@ static void gen_start(uint32_t gen)
     trt__gen_finish_one(gen);
 }
 
+/* After starting a generation the doorbell lingers: it looks for the
+ * tool's read_done every so often (1 ms, doubling to 1 s) for up to a
+ * minute, and gives the ring's pages back RELEASE_GRACE_NS after it (a
+ * second tool may still be copying).  Then it sleeps without a timeout. */
+#define LINGER_NS (60ull * 1000000000u)
+#define RELEASE_GRACE_NS (200ull * 1000000u)
+
 static void *doorbell_main(void *arg)
 {
     (void)arg;
@@ -164,14 +171,44 @@ static void *doorbell_main(void *arg)
     void *warm[2];
     backtrace(warm, 2);
     __atomic_store_n(&tasktrace_control.doorbell_tid, (int32_t)trt__tid(), __ATOMIC_RELEASE);
+    uint32_t lingering = 0;
+    uint64_t since = 0, acked_at = 0, nap = 0;
     for (;;) {
         uint32_t req = __atomic_load_n(&tasktrace_control.request, __ATOMIC_ACQUIRE);
         if (req != 0 && req != __atomic_load_n(&tasktrace_control.active, __ATOMIC_RELAXED)) {
             gen_start(req);
+            lingering = req;
+            since = now_ns();
+            acked_at = 0;
+            nap = 1000000;
             continue;
         }
-        /* EINTR and EAGAIN both mean: look again. */
-        syscall(SYS_futex, &tasktrace_control.request, FUTEX_WAIT_PRIVATE, req, NULL, NULL, 0);
+        if (!lingering) {
+            /* EINTR and EAGAIN both mean: look again. */
+            syscall(SYS_futex, &tasktrace_control.request, FUTEX_WAIT_PRIVATE, req, NULL, NULL, 0);
+            continue;
+        }
+        uint64_t now = now_ns();
+        if (acked_at == 0 &&
+            __atomic_load_n(&tasktrace_control.read_done, __ATOMIC_ACQUIRE) == lingering)
+            acked_at = now;
+        if (acked_at != 0 && now - acked_at >= RELEASE_GRACE_NS) {
+            struct trt_ring *r = atomic_load(&current_ring);
+            if (r && __atomic_load_n(&r->gen, __ATOMIC_RELAXED) == lingering)
+                trt__ring_release(r);
+            lingering = 0;
+            continue;
+        }
+        if (now - since >= LINGER_NS) {
+            lingering = 0;
+            continue;
+        }
+        struct timespec ts = {(time_t)(nap / 1000000000u), (long)(nap % 1000000000u)};
+        syscall(SYS_futex, &tasktrace_control.request, FUTEX_WAIT_PRIVATE, req, &ts, NULL, 0);
+        if (acked_at == 0 && nap < 1000000000u)
+            nap *= 2;
+        else if (acked_at != 0)
+            nap = RELEASE_GRACE_NS;
     }
     return NULL;
 }

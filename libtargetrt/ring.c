@@ -49,18 +49,25 @@ void trt__ring_free(struct trt_ring *r)
         munmap(r, trt__ring_bytes(r->capacity));
 }
 
+void trt__ring_release(struct trt_ring *r)
+{
+    /* Mark first: a reader checks the mark after copying. */
+    __atomic_store_n(&r->released, __atomic_load_n(&r->gen, __ATOMIC_RELAXED), __ATOMIC_RELEASE);
+    /* Every page but the first, which holds the header.  A record zeroed
+     * under a straggling writer only fails its stamp check. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t bytes = trt__ring_bytes(r->capacity);
+    if (bytes > page)
+        madvise((char *)r + page, bytes - page, MADV_DONTNEED);
+}
+
 void trt__ring_begin_gen(struct trt_ring *r, uint32_t gen)
 {
     uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-    /* Give back the pages the last generation dirtied, except the first,
-     * which holds the header.  A record zeroed under a straggling writer of
-     * an old generation only fails its stamp check. */
-    if (head != __atomic_load_n(&r->gen_start, __ATOMIC_RELAXED)) {
-        size_t page = (size_t)sysconf(_SC_PAGESIZE);
-        size_t bytes = trt__ring_bytes(r->capacity);
-        if (bytes > page)
-            madvise((char *)r + page, bytes - page, MADV_DONTNEED);
-    }
+    /* The last generation's pages, unless a reader's ack released them. */
+    if (head != __atomic_load_n(&r->gen_start, __ATOMIC_RELAXED) &&
+        __atomic_load_n(&r->released, __ATOMIC_RELAXED) != r->gen)
+        trt__ring_release(r);
     __atomic_store_n(&r->gen, gen, __ATOMIC_RELAXED);
     __atomic_store_n(&r->gen_start, head, __ATOMIC_RELEASE);
 }

@@ -16,6 +16,11 @@ void trt__ring_free(struct trt_ring *r);
  * the memory of earlier records back to the system.  Single caller. */
 void trt__ring_begin_gen(struct trt_ring *r, uint32_t gen);
 
+/* Gives the pages of the current generation's records back to the system
+ * and marks the ring `released`: a reader still copying them sees that.
+ * Single caller, the same as trt__ring_begin_gen. */
+void trt__ring_release(struct trt_ring *r);
+
 /* Writes one record; any thread.  `n` is clamped to TRT_RECORD_MAX_PCS.
  * Returns 0, or 1 when the record overwrote one of the ring's current
  * generation (a loss the caller counts). */

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,8 +395,13 @@ static int session_collect(struct session *ss)
         if (!ss->started || ss->ctl.ring_addr == 0)
             return 0;
         err = snap_read_ring(&ss->t, ss->ctl.ring_addr, ss->gen, &ss->ring);
-        if (err == 0)
+        if (err == 0) {
+            /* Done with the records: the runtime may give their memory
+             * back.  A failed write only keeps it until the next dump. */
+            proc_write(&ss->t, ss->control_addr + offsetof(struct trt_control, read_done),
+                       &ss->gen, sizeof(ss->gen));
             return 0;
+        }
         /* Another tool's dump started after ours and replaced its records:
          * wait for that one instead. */
         if (err == -ESTALE && attempt < 5 && mono_ns(CLOCK_MONOTONIC) < deadline)

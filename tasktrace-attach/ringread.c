@@ -104,7 +104,7 @@ int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t g
     struct trt_ring h2;
     if ((err = read(ctx, ring_addr, &h2, sizeof(h2))) < 0)
         goto out;
-    if (h2.gen != gen || h2.gen_start != h.gen_start) {
+    if (h2.gen != gen || h2.gen_start != h.gen_start || h2.released == gen) {
         err = -ESTALE;
         goto out;
     }

@@ -24,8 +24,8 @@ struct ringread_result {
 
 /* Reads the ring at `ring_addr` and keeps the whole records of `gen`.
  * Returns 0; -EPROTO for a header that is not a ring of this protocol;
- * -ESTALE when the ring has moved on to another generation, before or
- * while it was read; -errno from
+ * -ESTALE when the ring has moved on to another generation, or given this
+ * one's pages back, before or while it was read; -errno from
  * `read`.  On success the caller frees out->recs. */
 int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
                      struct ringread_result *out);

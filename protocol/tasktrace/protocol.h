@@ -31,7 +31,9 @@
  * active, normally active + 1; never 0), then makes the doorbell thread
  * re-check the word (see docs/protocol.md).  The runtime sets active = G,
  * marks every live task as owing generation G, wakes them, and sets done = G
- * once each has been traced, completed or freed.  */
+ * once each has been traced, completed or freed.  A tool that has read the
+ * generation's records writes read_done = G; the runtime then gives the
+ * ring's pages back to the system. */
 struct trt_control {
     uint64_t magic;           /* TRT_CONTROL_MAGIC */
     uint32_t version;         /* TRT_PROTOCOL_VERSION */
@@ -48,7 +50,7 @@ struct trt_control {
     uint64_t gen_start_ns;    /* CLOCK_MONOTONIC when `active` started */
     uint64_t gen_done_ns;     /* CLOCK_MONOTONIC when `done` was published */
     uint32_t gen_tasks;       /* tasks live when `active` started */
-    uint32_t flags;           /* none defined yet */
+    uint32_t read_done;       /* last generation a tool finished reading */
     uint64_t reserved[20];
 };
 
@@ -64,6 +66,7 @@ _Static_assert(offsetof(struct trt_control, gen_pending) == 64, "protocol");
 _Static_assert(offsetof(struct trt_control, gen_start_ns) == 72, "protocol");
 _Static_assert(offsetof(struct trt_control, gen_done_ns) == 80, "protocol");
 _Static_assert(offsetof(struct trt_control, gen_tasks) == 88, "protocol");
+_Static_assert(offsetof(struct trt_control, read_done) == 92, "protocol");
 _Static_assert(sizeof(struct trt_control) == 256, "protocol");
 
 /* Task states in trt_task_slot.state. */
@@ -180,12 +183,15 @@ struct trt_ring {
     uint64_t gen_start;   /* first position of generation `gen` */
     uint64_t head;        /* next position to reserve */
     uint64_t users;       /* writers inside the ring (runtime-private) */
-    uint64_t reserved[9];
+    uint32_t released;    /* generation whose records' pages were given back */
+    uint32_t reserved32;
+    uint64_t reserved[8];
 };
 
 _Static_assert(offsetof(struct trt_ring, capacity) == 16, "protocol");
 _Static_assert(offsetof(struct trt_ring, gen_start) == 32, "protocol");
 _Static_assert(offsetof(struct trt_ring, head) == 40, "protocol");
+_Static_assert(offsetof(struct trt_ring, released) == 56, "protocol");
 _Static_assert(sizeof(struct trt_ring) == 128, "protocol");
 
 #endif
