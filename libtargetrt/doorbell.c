@@ -233,7 +233,7 @@ static int doorbell_start(void)
     pthread_attr_destroy(&attr);
     if (err)
         return -err;
-    started = true;
+    __atomic_store_n(&started, true, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -258,7 +258,7 @@ static void atfork_child(void)
     if (r)
         __atomic_store_n(&r->users, 0, __ATOMIC_RELAXED);
     TRT_STORE(&tasktrace_control.doorbell_tid, 0);
-    started = false;
+    __atomic_store_n(&started, false, __ATOMIC_RELAXED);
     if (trt__registry_live() > 0)
         doorbell_start();
     pthread_mutex_unlock(&start_mutex);

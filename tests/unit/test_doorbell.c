@@ -14,9 +14,9 @@
 
 static int wait_doorbell(void)
 {
-    for (int i = 0; i < 5000 && tasktrace_control.doorbell_tid == 0; i++)
+    for (int i = 0; i < 5000 && TRT_LOAD(&tasktrace_control.doorbell_tid) == 0; i++)
         usleep(1000);
-    return tasktrace_control.doorbell_tid;
+    return TRT_LOAD(&tasktrace_control.doorbell_tid);
 }
 
 START_TEST(doorbell_thread_named_and_blocked)
@@ -45,7 +45,7 @@ START_TEST(rung_by_child_through_ptrace)
     /* Under kernel.yama.ptrace_scope=1 a child may trace its parent only
      * when the parent allows it. */
     prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
-    uint32_t gen = tasktrace_control.active + 1;
+    uint32_t gen = TRT_LOAD(&tasktrace_control.active) + 1;
     pid_t parent = getpid();
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
@@ -63,8 +63,8 @@ START_TEST(rung_by_child_through_ptrace)
     ck_assert_int_eq(WEXITSTATUS(st), 0);
     /* The doorbell woke up, started the generation and woke the task. */
     ck_assert_int_eq(ttask_run_until_done(&task, 1, gen, 5000), 0);
-    ck_assert_uint_eq(tasktrace_control.active, gen);
-    ck_assert_uint_eq(tasktrace_control.done, gen);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.active), gen);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.done), gen);
     /* The thread runs on, untraced, and a second ring works too. */
     char path[96], line[128];
     snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);

@@ -47,10 +47,10 @@ START_TEST(every_task_traced)
     uint64_t polls_before = ((struct trt__task *)tasks[0].traced)->slot->polls;
     uint32_t gen = trt__dump_request();
     ck_assert_int_eq(ttask_run_until_done(tasks, N, gen, 5000), 0);
-    ck_assert_uint_eq(tasktrace_control.done, gen);
-    ck_assert_uint_eq(tasktrace_control.gen_tasks, N);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.done), gen);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.gen_tasks), N);
     struct ringread_result res;
-    ck_assert_int_eq(ringread_collect(mem_read, NULL, tasktrace_control.ring_addr, gen, &res), 0);
+    ck_assert_int_eq(ringread_collect(mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
     for (int i = 0; i < N; i++) {
         struct trt_task_slot *s = ((struct trt__task *)tasks[i].traced)->slot;
         ck_assert_uint_eq(s->traced_gen, gen);
@@ -81,11 +81,11 @@ START_TEST(tasks_freed_mid_dump)
     setup_tasks();
     uint32_t gen = trt__dump_request();
     /* Wait until the doorbell has marked the tasks. */
-    for (int i = 0; i < 5000 && tasktrace_control.active != gen; i++)
+    for (int i = 0; i < 5000 && TRT_LOAD(&tasktrace_control.active) != gen; i++)
         trt__dump_wait(gen, 1);
-    for (int i = 0; i < 5000 && (uint32_t)tasktrace_control.gen_pending != N; i++)
+    for (int i = 0; i < 5000 && (uint32_t)TRT_LOAD(&tasktrace_control.gen_pending) != N; i++)
         trt__dump_wait(gen, 1);
-    ck_assert_uint_eq(tasktrace_control.active, gen);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.active), gen);
     /* Half the tasks go away before their traced poll. */
     for (int i = 0; i < N; i += 2) {
         tleaf_drop(&leaves[i]);
@@ -128,7 +128,7 @@ START_TEST(no_tasks_completes_at_once)
     trt_traced_free(t);
     uint32_t gen = trt__dump_request();
     ck_assert_int_eq(trt__dump_wait(gen, 5000), 0);
-    ck_assert_uint_eq(tasktrace_control.gen_tasks, 0);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.gen_tasks), 0);
 }
 END_TEST
 
@@ -136,13 +136,13 @@ START_TEST(stale_generation_is_superseded)
 {
     setup_tasks();
     uint32_t g1 = trt__dump_request();
-    for (int i = 0; i < 5000 && tasktrace_control.active != g1; i++)
+    for (int i = 0; i < 5000 && TRT_LOAD(&tasktrace_control.active) != g1; i++)
         trt__dump_wait(g1, 1);
     /* Nobody polls: g1 never completes; a newer request takes over. */
     uint32_t g2 = trt__dump_request();
     ck_assert_uint_eq(g2, g1 + 1);
     ck_assert_int_eq(ttask_run_until_done(tasks, N, g2, 5000), 0);
-    ck_assert_uint_eq(tasktrace_control.done, g2);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.done), g2);
     for (int i = 0; i < N; i++) {
         tleaf_drop(&leaves[i]);
         trt_traced_free(tasks[i].traced);
