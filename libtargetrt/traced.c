@@ -121,7 +121,8 @@ trt_poll trt__traced_poll(trt_future *f, trt_context *cx)
 {
     struct trt__task *t = (struct trt__task *)f;
     struct trt_task_slot *s = t->slot;
-    if (!trt_waker_will_wake(&t->waker, cx->waker))
+    /* trt_waker_will_wake, inline: the exported one is a PLT call here. */
+    if (t->waker.data != cx->waker->data || t->waker.vtable != cx->waker->vtable)
         task_set_waker(t, cx->waker);
     uint32_t gen = __atomic_load_n(&s->pending_gen, __ATOMIC_ACQUIRE);
     if (gen != 0)
