@@ -34,7 +34,8 @@ struct tracer {
     const trt_waker *real;
     uint64_t task_id;
     uint32_t gen;
-    uint32_t records;
+    uint32_t calls;   /* clone and wake_by_ref calls: the waker was used */
+    uint32_t records; /* captures that made it into the ring */
 };
 
 static trt_waker trt__tracer_clone(const void *data);
@@ -50,8 +51,10 @@ static const trt_waker_vtable tracer_vtable = {
 __attribute__((noinline)) static trt_waker trt__tracer_clone(const void *data)
 {
     struct tracer *tr = (struct tracer *)data;
+    /* Relaxed atomics: a leaf may hand the waker to another thread. */
+    __atomic_add_fetch(&tr->calls, 1, __ATOMIC_RELAXED);
     if (trt__capture(tr->gen, tr->task_id, 0) != -ENOMEM)
-        tr->records++;
+        __atomic_add_fetch(&tr->records, 1, __ATOMIC_RELAXED);
     /* The leaf keeps the real waker: nothing refers to this poll's stack
      * once it returns. */
     return trt_waker_clone(tr->real);
@@ -60,8 +63,10 @@ __attribute__((noinline)) static trt_waker trt__tracer_clone(const void *data)
 __attribute__((noinline)) static void trt__tracer_wake_by_ref(const void *data)
 {
     struct tracer *tr = (struct tracer *)data;
+    /* Relaxed atomics: a leaf may hand the waker to another thread. */
+    __atomic_add_fetch(&tr->calls, 1, __ATOMIC_RELAXED);
     if (trt__capture(tr->gen, tr->task_id, TRT_RECORD_F_WAKE) != -ENOMEM)
-        tr->records++;
+        __atomic_add_fetch(&tr->records, 1, __ATOMIC_RELAXED);
     trt_waker_wake_by_ref(tr->real);
 }
 
@@ -96,7 +101,7 @@ __attribute__((noinline)) static trt_poll trt__traced_poll_tracing(struct trt__t
                                                               uint32_t gen)
 {
     struct trt_task_slot *s = t->slot;
-    struct tracer tr = {cx->waker, TRT_LOAD(&s->id), gen, 0};
+    struct tracer tr = {cx->waker, TRT_LOAD(&s->id), gen, 0, 0};
     trt_waker tw = {&tr, &tracer_vtable};
     trt_context tcx = {&tw};
     TRT_STORE(&s->tid, trt__tid());
@@ -104,7 +109,9 @@ __attribute__((noinline)) static trt_poll trt__traced_poll_tracing(struct trt__t
     trt_poll r = t->inner->poll(t->inner, &tcx);
     TRT_STORE(&s->traced_records, tr.records);
     uint32_t flags = TRT_LOAD(&s->flags) & ~TRT_TASK_F_SUSPECT;
-    if (r == TRT_PENDING && tr.records == 0)
+    /* Suspect: pending without using the waker at all.  A capture that
+     * failed (no ring) still counts as a use. */
+    if (r == TRT_PENDING && tr.calls == 0)
         flags |= TRT_TASK_F_SUSPECT;
     TRT_STORE(&s->flags, flags);
     TRT_STORE(&s->traced_gen, gen);
