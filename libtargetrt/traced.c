@@ -47,14 +47,20 @@ static const trt_waker_vtable tracer_vtable = {
     trt__tracer_clone, trt__tracer_wake, trt__tracer_wake_by_ref, trt__tracer_drop,
 };
 
+/* Counts a use of the tracing waker and captures the stack.  Relaxed
+ * atomics: a leaf may hand the waker to another thread. */
+static void tracer_use(struct tracer *tr, uint32_t flags)
+{
+    __atomic_add_fetch(&tr->calls, 1, __ATOMIC_RELAXED);
+    if (trt__capture(tr->gen, tr->task_id, flags) != -ENOMEM)
+        __atomic_add_fetch(&tr->records, 1, __ATOMIC_RELAXED);
+}
+
 /* noinline keeps these as named frames the tool can cut the stack at. */
 __attribute__((noinline)) static trt_waker trt__tracer_clone(const void *data)
 {
     struct tracer *tr = (struct tracer *)data;
-    /* Relaxed atomics: a leaf may hand the waker to another thread. */
-    __atomic_add_fetch(&tr->calls, 1, __ATOMIC_RELAXED);
-    if (trt__capture(tr->gen, tr->task_id, 0) != -ENOMEM)
-        __atomic_add_fetch(&tr->records, 1, __ATOMIC_RELAXED);
+    tracer_use(tr, 0);
     /* The leaf keeps the real waker: nothing refers to this poll's stack
      * once it returns. */
     return trt_waker_clone(tr->real);
@@ -63,10 +69,7 @@ __attribute__((noinline)) static trt_waker trt__tracer_clone(const void *data)
 __attribute__((noinline)) static void trt__tracer_wake_by_ref(const void *data)
 {
     struct tracer *tr = (struct tracer *)data;
-    /* Relaxed atomics: a leaf may hand the waker to another thread. */
-    __atomic_add_fetch(&tr->calls, 1, __ATOMIC_RELAXED);
-    if (trt__capture(tr->gen, tr->task_id, TRT_RECORD_F_WAKE) != -ENOMEM)
-        __atomic_add_fetch(&tr->records, 1, __ATOMIC_RELAXED);
+    tracer_use(tr, TRT_RECORD_F_WAKE);
     trt_waker_wake_by_ref(tr->real);
 }
 
