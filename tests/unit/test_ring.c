@@ -56,7 +56,7 @@ START_TEST(two_writers_one_reader)
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, write_many, &w[i]), 0);
-    uint64_t accepted = 0, torn = 0, reads = 0;
+    uint64_t accepted = 0, reads = 0;
     while (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) < 2ull * WRITES) {
         struct ringread_result res;
         ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &res), 0);
@@ -67,7 +67,6 @@ START_TEST(two_writers_one_reader)
                 ck_assert_uint_eq(rec->pc[k], pc_of(rec->task_id, k));
         }
         accepted += res.n;
-        torn += res.torn;
         reads++;
         free(res.recs);
     }
