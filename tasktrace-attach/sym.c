@@ -294,6 +294,22 @@ static bool sym_is_function(Dwarf_Die *die)
            tag == DW_TAG_entry_point;
 }
 
+/* The CU whose ranges hold ADDR, found by walking every CU: libdw looks
+ * addresses up through .debug_aranges, which some compilers (clang) do not
+ * emit.  Bounded; NULL when no CU holds ADDR. */
+static Dwarf_Die *sym_cu_scan(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
+{
+    Dwarf_Die *cu = NULL;
+    Dwarf_Addr b = 0;
+    for (int n = 0; n < 1000000 && (cu = dwfl_module_nextcu(mod, cu, &b)) != NULL; n++) {
+        if (dwarf_haspc(cu, addr - b) > 0) {
+            *bias = b;
+            return cu;
+        }
+    }
+    return NULL;
+}
+
 /* Fills OUT[0 .. return value) innermost first with the functions whose
  * code contains ADDR, and *LOC with the line table's entry for ADDR.
  * Returns 0 frames when the module has no DWARF for ADDR or no function
@@ -306,6 +322,8 @@ static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
     Dwarf_Die *scopes = NULL, *chain = NULL;
     Dwarf_Addr bias = 0;
     Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+    if (cudie == NULL)
+        cudie = sym_cu_scan(mod, addr, &bias);
     if (cudie == NULL)
         return 0;
 

@@ -18,27 +18,35 @@
 
 /* Stores the tests read back: they keep the calls below real calls (no
  * tail calls, nothing folded away) and record the line of each call. */
+/* noclone keeps GCC from making .constprop copies; clang has no such
+ * attribute and does not need it. */
+#if defined(__clang__)
+#define SYM_TEST_NOINLINE __attribute__((noinline))
+#else
+#define SYM_TEST_NOINLINE __attribute__((noinline, noclone))
+#endif
+
 static volatile uintptr_t sym_test_sink;
 static volatile int sym_test_line_call;
 static volatile int sym_test_line_inner;
 static volatile int sym_test_line_outer;
 
 enum { SYM_TEST_TARGET_LINE = __LINE__ + 2 };
-__attribute__((noinline, noclone)) static int
+SYM_TEST_NOINLINE static int
 sym_test_target(int x)
 {
     sym_test_sink += (uintptr_t)x;
     return (int)sym_test_sink;
 }
 
-__attribute__((noinline, noclone)) static uintptr_t sym_test_capture(void)
+SYM_TEST_NOINLINE static uintptr_t sym_test_capture(void)
 {
     uintptr_t ra = (uintptr_t)__builtin_return_address(0);
     sym_test_sink = ra;
     return ra;
 }
 
-__attribute__((noinline, noclone)) static uintptr_t sym_test_caller(void)
+SYM_TEST_NOINLINE static uintptr_t sym_test_caller(void)
 {
     uintptr_t ra = sym_test_capture(); sym_test_line_call = __LINE__;
     sym_test_sink += 1;
@@ -53,7 +61,7 @@ static inline __attribute__((always_inline)) uintptr_t sym_test_inner(void)
     return ra;
 }
 
-__attribute__((noinline, noclone)) static uintptr_t sym_test_outer(void)
+SYM_TEST_NOINLINE static uintptr_t sym_test_outer(void)
 {
     uintptr_t ra = sym_test_inner(); sym_test_line_outer = __LINE__;
     sym_test_sink += 2;
