@@ -11,7 +11,7 @@ attach --json "$PID"; expect_rc 0
 [ "$(printf '%s\n' "$OUT" | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)["tasks"]))')" = 20000 ] ||
     fail "not 20000 tasks"
 # 20,000 records of 512 bytes were written; they must be given back.
-for _ in $(seq 40); do
+for _ in $(seq 100); do
     now=$(rss "$PID")
     [ $((now - before)) -lt 4096 ] && exit 0
     sleep 0.05
