@@ -402,8 +402,14 @@ static int session_collect(struct session *ss)
                        &ss->gen, sizeof(ss->gen));
             return 0;
         }
-        /* Another tool's dump started after ours and replaced its records:
-         * wait for that one instead. */
+        /* Another tool's dump started after ours and replaced its records,
+         * or moved them to a larger ring: wait for that one instead. */
+        if (err == -EFAULT) {
+            struct trt_control now;
+            if (snap_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0 &&
+                now.ring_addr != ss->ctl.ring_addr)
+                err = -ESTALE;
+        }
         if (err == -ESTALE && attempt < 5 && mono_ns(CLOCK_MONOTONIC) < deadline)
             continue;
         if (err == -ESTALE)
