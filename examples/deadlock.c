@@ -11,6 +11,8 @@
 
 #include <tasktrace/exec.h>
 
+#include "example.h"
+
 /* See taskdump.c: keeps each poll a frame of its own. */
 #define KEEP_FRAME() __asm__ volatile("" ::: "memory")
 #define POLL_FN __attribute__((noinline))
@@ -63,13 +65,6 @@ static POLL_FN trt_poll bob_poll(trt_future *f, trt_context *cx)
     return party_finish(p, r);
 }
 
-static trt_poll started_poll(trt_future *f, trt_context *cx)
-{
-    (void)f;
-    (void)cx;
-    return TRT_READY;
-}
-
 int main(void)
 {
     trt_chan a, b;
@@ -84,19 +79,12 @@ int main(void)
     }
     struct party alice = {.base = {alice_poll}, .in = &a, .out = &b};
     struct party bob = {.base = {bob_poll}, .in = &b, .out = &a};
-    trt_future started = {started_poll};
     int err = trt_exec_spawn(ex, &alice.base, "alice", NULL, NULL);
     if (err == 0)
         err = trt_exec_spawn(ex, &bob.base, "bob", NULL, NULL);
-    if (err == 0)
-        err = trt_exec_block_on(ex, &started, "started");
-    if (err == 0) {
-        printf("pid %d\n", (int)getpid());
-        fflush(stdout);
-        err = trt_exec_run(ex);
-        if (err == 0)
-            return 0; /* unreachable: neither ever finishes */
+    if (err < 0) {
+        fprintf(stderr, "deadlock: spawn: %s\n", strerror(-err));
+        return 1;
     }
-    fprintf(stderr, "deadlock: %s\n", strerror(-err));
-    return 1;
+    return example_serve(ex, "deadlock", NULL);
 }

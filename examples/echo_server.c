@@ -23,6 +23,8 @@
 
 #include <tasktrace/exec.h>
 
+#include "example.h"
+
 /* See taskdump.c: keeps each poll a frame of its own. */
 #define KEEP_FRAME() __asm__ volatile("" ::: "memory")
 #define POLL_FN __attribute__((noinline))
@@ -196,32 +198,12 @@ static POLL_FN trt_poll listener_poll(trt_future *f, trt_context *cx)
     }
 }
 
-static trt_poll started_poll(trt_future *f, trt_context *cx)
-{
-    (void)f;
-    (void)cx;
-    return TRT_READY;
-}
-
-static int usage(void)
-{
-    fprintf(stderr, "usage: echo_server [--port N]\n");
-    return 64;
-}
-
 int main(int argc, char **argv)
 {
     unsigned long port = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-            char *end;
-            port = strtoul(argv[++i], &end, 10);
-            if (*end || port > 65535)
-                return usage();
-        } else {
-            return usage();
-        }
-    }
+    int rc = example_option(argc, argv, "echo_server", "--port", 0, 65535, &port);
+    if (rc != 0)
+        return rc;
 
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -246,16 +228,11 @@ int main(int argc, char **argv)
     }
     struct listener l = {.base = {listener_poll}, .fd = fd, .ex = ex};
     int err = trt_exec_spawn(ex, &l.base, "listener", NULL, NULL);
-    trt_future started = {started_poll};
-    if (err == 0)
-        err = trt_exec_block_on(ex, &started, "started");
-    if (err == 0) {
-        printf("pid %d\nport %u\n", (int)getpid(), (unsigned)ntohs(sa.sin_port));
-        fflush(stdout);
-        err = trt_exec_run(ex);
-        if (err == 0)
-            return 0; /* unreachable: the listener never finishes */
+    if (err < 0) {
+        fprintf(stderr, "echo_server: spawn listener: %s\n", strerror(-err));
+        return 1;
     }
-    fprintf(stderr, "echo_server: run: %s\n", strerror(-err));
-    return 1;
+    char line[32];
+    snprintf(line, sizeof(line), "port %u\n", (unsigned)ntohs(sa.sin_port));
+    return example_serve(ex, "echo_server", line);
 }

@@ -11,6 +11,8 @@
 
 #include <tasktrace/exec.h>
 
+#include "example.h"
+
 /* See taskdump.c: keeps each poll a frame of its own. */
 #define KEEP_FRAME() __asm__ volatile("" ::: "memory")
 #define POLL_FN __attribute__((noinline))
@@ -41,32 +43,12 @@ static POLL_FN trt_poll worker_poll(trt_future *f, trt_context *cx)
     return r;
 }
 
-static trt_poll started_poll(trt_future *f, trt_context *cx)
-{
-    (void)f;
-    (void)cx;
-    return TRT_READY;
-}
-
-static int usage(void)
-{
-    fprintf(stderr, "usage: many_tasks [--tasks N]\n");
-    return 64;
-}
-
 int main(int argc, char **argv)
 {
     unsigned long ntasks = 10000;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--tasks") == 0 && i + 1 < argc) {
-            char *end;
-            ntasks = strtoul(argv[++i], &end, 10);
-            if (*end || ntasks == 0)
-                return usage();
-        } else {
-            return usage();
-        }
-    }
+    int rc = example_option(argc, argv, "many_tasks", "--tasks", 1, 10000000, &ntasks);
+    if (rc != 0)
+        return rc;
 
     trt_exec *ex = trt_exec_new();
     if (!ex) {
@@ -90,15 +72,5 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    trt_future started = {started_poll};
-    int err = trt_exec_block_on(ex, &started, "started");
-    if (err == 0) {
-        printf("pid %d\n", (int)getpid());
-        fflush(stdout);
-        err = trt_exec_run(ex);
-        if (err == 0)
-            return 0; /* unreachable: workers never finish */
-    }
-    fprintf(stderr, "many_tasks: run: %s\n", strerror(-err));
-    return 1;
+    return example_serve(ex, "many_tasks", NULL);
 }

@@ -17,6 +17,8 @@
 
 #include <tasktrace/exec.h>
 
+#include "example.h"
+
 /* Puts an instruction after a child's poll, so the call is never turned
  * into a tail jump that would take the parent's frame off the stack. */
 #define KEEP_FRAME() __asm__ volatile("" ::: "memory")
@@ -125,34 +127,12 @@ static void foo_init(struct foo *o)
     trt_join_init(&b->join, b->children, b->done, 2);
 }
 
-/* Done at once: block_on of it returns after one round, when every task
- * spawned before it has been polled and is waiting. */
-static trt_poll started_poll(trt_future *f, trt_context *cx)
-{
-    (void)f;
-    (void)cx;
-    return TRT_READY;
-}
-
-static int usage(void)
-{
-    fprintf(stderr, "usage: taskdump [--tasks N]\n");
-    return 64;
-}
-
 int main(int argc, char **argv)
 {
     unsigned long ntasks = 1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--tasks") == 0 && i + 1 < argc) {
-            char *end;
-            ntasks = strtoul(argv[++i], &end, 10);
-            if (*end || ntasks == 0)
-                return usage();
-        } else {
-            return usage();
-        }
-    }
+    int rc = example_option(argc, argv, "taskdump", "--tasks", 1, 10000000, &ntasks);
+    if (rc != 0)
+        return rc;
 
     trt_exec *ex = trt_exec_new();
     if (!ex) {
@@ -175,15 +155,5 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    trt_future started = {started_poll};
-    int err = trt_exec_block_on(ex, &started, "started");
-    if (err == 0) {
-        printf("pid %d\n", (int)getpid());
-        fflush(stdout);
-        err = trt_exec_run(ex);
-        if (err == 0)
-            return 0; /* unreachable: foo never finishes */
-    }
-    fprintf(stderr, "taskdump: run: %s\n", strerror(-err));
-    return 1;
+    return example_serve(ex, "taskdump", NULL);
 }

@@ -259,9 +259,12 @@ static int wait_done(struct proc_target *t, uint64_t control_addr, struct trt_co
 static int ring_retrying(struct proc_target *t, pid_t pid, pid_t tid, uint64_t control_addr,
                          uint32_t *gen, unsigned hold_ms, uint64_t *stopped_ns)
 {
+    /* Another instance of this tool has this process's name. */
+    char self[64] = "";
+    proc_thread_comm(getpid(), 0, self, sizeof(self));
     for (int attempt = 0;; attempt++) {
         int err = bell_ring(t, tid, control_addr, *gen, hold_ms, stopped_ns);
-        if (err != -EPERM || attempt >= 100 || !proc_tracer_is(pid, tid, "tasktrace-attac"))
+        if (err != -EPERM || attempt >= 100 || !proc_tracer_is(pid, tid, self))
             return err;
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
