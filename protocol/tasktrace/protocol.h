@@ -18,6 +18,29 @@
 /* The doorbell thread's name (comm). */
 #define TRT_DOORBELL_NAME "tasktrace"
 
+/* Names of runtime functions that the tool relies on to trim stacks.  They
+ * are a contract: a unit test resolves each one in the built library, so a
+ * rename in the runtime fails the tests instead of silently breaking dumps.
+ *   TRT_FN_TRACED_POLL, TRT_FN_TRACED_POLL_TRACING: the task wrapper's poll
+ *     (normal, and under a dump generation); a trimmed stack starts below
+ *     the innermost of them.
+ *   TRT_FN_TRACER_CLONE, TRT_FN_TRACER_WAKE_BY_REF: the tracing waker's
+ *     entry points; TRT_FN_CAPTURE: the capture itself.
+ *   TRT_FN_INTERNAL_PREFIX: every runtime-internal function starts with it;
+ *     below the wrapper, the first such frame is where the capture begins.
+ *   TRT_FN_ABI_HELPERS: the public ABI helpers a future goes through; they
+ *     say nothing about what a task awaits and are hidden wherever they
+ *     stand (an initializer list of strings). */
+#define TRT_FN_TRACED_POLL "trt__traced_poll"
+#define TRT_FN_TRACED_POLL_TRACING "trt__traced_poll_tracing"
+#define TRT_FN_TRACER_CLONE "trt__tracer_clone"
+#define TRT_FN_TRACER_WAKE_BY_REF "trt__tracer_wake_by_ref"
+#define TRT_FN_CAPTURE "trt__capture"
+#define TRT_FN_INTERNAL_PREFIX "trt__"
+#define TRT_FN_ABI_HELPERS                                                               \
+    "trt_future_poll", "trt_waker_clone", "trt_waker_wake", "trt_waker_wake_by_ref",     \
+        "trt_waker_drop", "trt_waker_will_wake"
+
 #define TRT_PROTOCOL_VERSION 1u
 
 /* "TRTCTRL1", "TRTREGS1", "TRTRING1" read as little-endian u64. */
@@ -51,7 +74,16 @@ struct trt_control {
     uint64_t gen_done_ns;     /* CLOCK_MONOTONIC when `done` was published */
     uint32_t gen_tasks;       /* tasks live when `active` started */
     uint32_t read_done;       /* last generation a tool finished reading */
-    uint64_t reserved[20];
+    uint64_t fork_ns;         /* CLOCK_MONOTONIC_COARSE when this process was
+                                 forked from a parent with tasks, 0 if not */
+    int32_t doorbell_errno;   /* why the doorbell thread could not start
+                                 (a positive errno), 0 once it runs */
+    uint32_t doorbell_fails;  /* failed attempts to start the doorbell */
+    int32_t ring_errno;       /* why generation ring_errno_gen has no ring, or
+                                 a smaller one than it needs (positive errno);
+                                 0 if it has */
+    uint32_t ring_errno_gen;  /* the generation ring_errno is about */
+    uint64_t reserved[17];
 };
 
 _Static_assert(offsetof(struct trt_control, request) == 16, "protocol");
@@ -67,6 +99,11 @@ _Static_assert(offsetof(struct trt_control, gen_start_ns) == 72, "protocol");
 _Static_assert(offsetof(struct trt_control, gen_done_ns) == 80, "protocol");
 _Static_assert(offsetof(struct trt_control, gen_tasks) == 88, "protocol");
 _Static_assert(offsetof(struct trt_control, read_done) == 92, "protocol");
+_Static_assert(offsetof(struct trt_control, fork_ns) == 96, "protocol");
+_Static_assert(offsetof(struct trt_control, doorbell_errno) == 104, "protocol");
+_Static_assert(offsetof(struct trt_control, doorbell_fails) == 108, "protocol");
+_Static_assert(offsetof(struct trt_control, ring_errno) == 112, "protocol");
+_Static_assert(offsetof(struct trt_control, ring_errno_gen) == 116, "protocol");
 _Static_assert(sizeof(struct trt_control) == 256, "protocol");
 
 /* Task states in trt_task_slot.state. */
@@ -78,7 +115,9 @@ enum {
 };
 
 /* trt_task_slot.flags */
-#define TRT_TASK_F_SUSPECT 0x1u /* last traced poll: PENDING, no waker use */
+#define TRT_TASK_F_SUSPECT 0x1u   /* last traced poll: PENDING, no waker use */
+#define TRT_TASK_F_INHERITED 0x2u /* registered before the fork that made this
+                                     process (see trt_control.fork_ns) */
 
 #define TRT_TASK_NAME_MAX 64
 
