@@ -289,8 +289,7 @@ struct session {
     bool started;        /* the runtime started `gen` */
     bool complete;       /* the runtime completed `gen` */
     uint64_t stopped_ns; /* how long the doorbell thread was stopped */
-    struct trt_task_slot *slots;
-    size_t nslots;
+    struct snap_registry reg;
     struct ringread_result ring;
     struct tt_dump d;
 };
@@ -382,13 +381,11 @@ static int session_collect(struct session *ss)
             ss->complete = w == 0;
             ss->started = (int32_t)(ss->ctl.active - ss->gen) >= 0;
         }
-        free(ss->slots);
-        ss->slots = NULL;
-        ss->nslots = 0;
+        snap_registry_free(&ss->reg);
         /* No registry address: the process never created a traced task. */
         int err = ss->ctl.registry_addr == 0 ? 0
-                  : snap_read_registry(&ss->t, ss->ctl.registry_addr, &ss->slots,
-                                       &ss->nslots, why, sizeof(why));
+                  : snap_read_registry(&ss->t, ss->ctl.registry_addr, &ss->reg, why,
+                                       sizeof(why));
         if (err == -EPROTO) {
             msg("PID %d: %s", (int)pid, why);
             return EXIT_FATAL;
@@ -481,7 +478,7 @@ static void session_end(struct session *ss)
 {
     dump_free(&ss->d);
     free(ss->ring.recs);
-    free(ss->slots);
+    snap_registry_free(&ss->reg);
     if (ss->sym)
         sym_free(ss->sym);
     if (ss->dwfl)
@@ -510,7 +507,7 @@ int main(int argc, char **argv)
         goto out;
     ss.d.pid = ss.o.pid;
     ss.sym = sym_new(ss.dwfl);
-    if (!ss.sym || dump_build(&ss.d, ss.sym, ss.slots, ss.nslots, &ss.ring, ss.gen, ss.started,
+    if (!ss.sym || dump_build(&ss.d, ss.sym, ss.reg.slots, ss.reg.n, &ss.ring, ss.gen, ss.started,
                               ss.complete, ss.o.raw, select_cb, &ss.o) < 0) {
         msg("out of memory");
         rc = EXIT_FATAL;

@@ -63,10 +63,10 @@ int snap_locate(Dwfl *dwfl, uint64_t *addr)
     return -ENOENT;
 }
 
-int snap_read_control(struct proc_target *t, uint64_t addr, struct trt_control *out, char *why,
-                      size_t whylen)
+int snap_control_read(snap_read_fn read, void *ctx, uint64_t addr, struct trt_control *out,
+                      char *why, size_t whylen)
 {
-    int err = proc_read(t, addr, out, sizeof(*out));
+    int err = read(ctx, addr, out, sizeof(*out));
     if (err < 0)
         return err;
     if (out->magic != TRT_CONTROL_MAGIC) {
@@ -85,15 +85,83 @@ int snap_read_control(struct proc_target *t, uint64_t addr, struct trt_control *
     return 0;
 }
 
-int snap_read_registry(struct proc_target *t, uint64_t addr, struct trt_task_slot **slots,
-                       size_t *n, char *why, size_t whylen)
+/* A set of task ids (never 0): open addressing, linear probing, kept at
+ * most half full. */
+struct idset {
+    uint64_t *ids;
+    size_t cap; /* a power of two */
+    size_t n;
+};
+
+static size_t idset_hash(uint64_t id, size_t cap)
+{
+    id ^= id >> 33;
+    id *= 0xff51afd7ed558ccdull;
+    id ^= id >> 33;
+    return (size_t)id & (cap - 1);
+}
+
+/* Adds `id`: returns 1 if it is new, 0 if it was there, -ENOMEM. */
+static int idset_add(struct idset *s, uint64_t id)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8192;
+        uint64_t *ids = calloc(cap, sizeof(*ids));
+        if (!ids)
+            return -ENOMEM;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->ids[i] == 0)
+                continue;
+            size_t h = idset_hash(s->ids[i], cap);
+            while (ids[h] != 0)
+                h = (h + 1) & (cap - 1);
+            ids[h] = s->ids[i];
+        }
+        free(s->ids);
+        s->ids = ids;
+        s->cap = cap;
+    }
+    size_t h = idset_hash(id, s->cap);
+    while (s->ids[h] != 0) {
+        if (s->ids[h] == id)
+            return 0;
+        h = (h + 1) & (s->cap - 1);
+    }
+    s->ids[h] = id;
+    s->n++;
+    return 1;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether chunk pointer `p` is in the sorted list `sorted` more than once. */
+static bool chunk_repeated(const uint64_t *sorted, size_t n, uint64_t p)
+{
+    const uint64_t *hit = bsearch(&p, sorted, n, sizeof(*sorted), u64_cmp);
+    return hit && ((hit > sorted && hit[-1] == p) || (hit + 1 < sorted + n && hit[1] == p));
+}
+
+void snap_registry_free(struct snap_registry *r)
+{
+    free(r->slots);
+    memset(r, 0, sizeof(*r));
+}
+
+int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_registry *out,
+                       char *why, size_t whylen)
 {
     struct trt_registry reg;
     struct trt_task_slot *chunk = NULL, *all = NULL;
-    size_t count = 0;
-    *slots = NULL;
-    *n = 0;
-    int err = proc_read(t, addr, &reg, sizeof(reg));
+    uint64_t sorted[TRT_REGISTRY_MAX_CHUNKS];
+    uint64_t seen[TRT_REGISTRY_MAX_CHUNKS];
+    struct idset ids = {NULL, 0, 0};
+    size_t count = 0, cap = 0, nseen = 0;
+    memset(out, 0, sizeof(*out));
+    int err = read(ctx, addr, &reg, sizeof(reg));
     if (err < 0)
         return err;
     if (reg.magic != TRT_REGISTRY_MAGIC || reg.version != TRT_PROTOCOL_VERSION ||
@@ -102,46 +170,91 @@ int snap_read_registry(struct proc_target *t, uint64_t addr, struct trt_task_slo
         snprintf(why, whylen, "registry header at 0x%llx is corrupt", (unsigned long long)addr);
         return -EPROTO;
     }
+    /* A chunk pointer given twice would list its tasks twice: read each
+     * chunk once.  The sorted copy finds repeats in O(n log n). */
+    memcpy(sorted, reg.chunks, reg.nchunks * sizeof(sorted[0]));
+    qsort(sorted, reg.nchunks, sizeof(sorted[0]), u64_cmp);
     chunk = malloc(TRT_REGISTRY_CHUNK_SLOTS * sizeof(*chunk));
     if (!chunk)
         return -ENOMEM;
     for (uint32_t c = 0; c < reg.nchunks; c++) {
-        if ((err = proc_read(t, reg.chunks[c], chunk, TRT_REGISTRY_CHUNK_SLOTS * sizeof(*chunk))) < 0)
-            goto out;
-        size_t used = 0;
-        for (uint32_t i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++)
-            used += chunk[i].id != 0;
-        struct trt_task_slot *grown = realloc(all, (count + used + 1) * sizeof(*all));
-        if (!grown) {
-            err = -ENOMEM;
-            goto out;
+        uint64_t p = reg.chunks[c];
+        if (chunk_repeated(sorted, reg.nchunks, p)) {
+            bool again = false;
+            for (size_t k = 0; k < nseen && !again; k++)
+                again = seen[k] == p;
+            if (again) {
+                out->dup_chunks++;
+                continue;
+            }
+            seen[nseen++] = p;
         }
-        all = grown;
+        if ((err = read(ctx, p, chunk, TRT_REGISTRY_CHUNK_SLOTS * sizeof(*chunk))) < 0)
+            goto out;
         for (uint32_t i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++) {
             if (chunk[i].id == 0)
                 continue;
+            if (count == SNAP_MAX_TASKS) {
+                out->cut++;
+                continue;
+            }
+            /* Overlapping chunks show the same slots twice: one id, one task. */
+            int fresh = idset_add(&ids, chunk[i].id);
+            if (fresh < 0) {
+                err = fresh;
+                goto out;
+            }
+            if (!fresh) {
+                out->dup_ids++;
+                continue;
+            }
+            if (count == cap) {
+                size_t ncap = cap ? cap * 2 : TRT_REGISTRY_CHUNK_SLOTS;
+                struct trt_task_slot *grown = realloc(all, ncap * sizeof(*all));
+                if (!grown) {
+                    err = -ENOMEM;
+                    goto out;
+                }
+                all = grown;
+                cap = ncap;
+            }
             all[count] = chunk[i];
             /* The name may be corrupt: always terminate it. */
             all[count].name[TRT_TASK_NAME_MAX - 1] = '\0';
             count++;
         }
     }
-    *slots = all;
-    *n = count;
+    out->slots = all;
+    out->n = count;
     all = NULL;
 out:
+    free(ids.ids);
     free(chunk);
     free(all);
+    if (err < 0)
+        memset(out, 0, sizeof(*out));
     return err;
 }
 
-static int read_cb(void *ctx, uint64_t addr, void *buf, size_t len)
+int snap_proc_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
     return proc_read(ctx, addr, buf, len);
+}
+
+int snap_read_control(struct proc_target *t, uint64_t addr, struct trt_control *out, char *why,
+                      size_t whylen)
+{
+    return snap_control_read(snap_proc_read, t, addr, out, why, whylen);
+}
+
+int snap_read_registry(struct proc_target *t, uint64_t addr, struct snap_registry *out,
+                       char *why, size_t whylen)
+{
+    return snap_registry_read(snap_proc_read, t, addr, out, why, whylen);
 }
 
 int snap_read_ring(struct proc_target *t, uint64_t ring_addr, uint32_t gen,
                    struct ringread_result *out)
 {
-    return ringread_collect(read_cb, t, ring_addr, gen, out);
+    return ringread_collect(snap_proc_read, t, ring_addr, gen, out);
 }
