@@ -38,6 +38,23 @@ extern "C" {
 #define TRT_EXPORT
 #endif
 
+/* The version of these headers, which is the package's version (configure
+ * reads it from here).  Compare TRT_VERSION_NUMBER at compile time with
+ * trt_version_number() at run time to learn which library was loaded. */
+#define TRT_VERSION_MAJOR 0
+#define TRT_VERSION_MINOR 1
+#define TRT_VERSION_PATCH 0
+#define TRT_VERSION_STRING "0.1.0"
+#define TRT_VERSION_NUMBER \
+    ((TRT_VERSION_MAJOR << 16) | (TRT_VERSION_MINOR << 8) | TRT_VERSION_PATCH)
+
+/* Returns the version of the loaded library as a static string, such as
+ * "0.1.0".  Thread-safe. */
+TRT_EXPORT const char *trt_version(void);
+/* Returns the version of the loaded library as (major << 16) | (minor << 8)
+ * | patch, the form of TRT_VERSION_NUMBER.  Thread-safe. */
+TRT_EXPORT unsigned trt_version_number(void);
+
 typedef enum trt_poll { TRT_PENDING = 0, TRT_READY = 1 } trt_poll;
 
 typedef struct trt_waker_vtable trt_waker_vtable;
