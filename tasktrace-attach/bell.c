@@ -10,15 +10,14 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
+#include <tasktrace/clock.h>
 #include <tasktrace/protocol.h>
 
 #include "bell.h"
 
 static uint64_t mono_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return trt_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* Waits for the interrupt stop, up to a second: a thread in uninterruptible

@@ -1,11 +1,16 @@
-/* Turning what snap.c read (registry slots and ring records) into the
- * model of one dump (model.h): tasks with symbolized, root-first stacks. */
+/* Turning what snap.c and ringread.c read (registry slots and ring
+ * records) into the model of one dump (model.h): tasks with symbolized,
+ * root-first stacks.  Everything here is linear in the records: identical
+ * stacks and known addresses are found by hashing. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include <tasktrace/clock.h>
 
 #include "dump.h"
+#include "live.h"
 #include "tree.h"
 
 static int slot_cmp(const void *a, const void *b)
@@ -14,9 +19,101 @@ static int slot_cmp(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static bool same_pcs(const struct trt_record *a, const struct trt_record *b)
+static uint64_t mix64(uint64_t h)
 {
-    return a->npc == b->npc && memcmp(a->pc, b->pc, a->npc * sizeof(a->pc[0])) == 0;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* The addresses met so far: whether each is symbolized, or the frame that
+ * stands for it when it is not.  Open addressing, at most half full. */
+struct pc_entry {
+    uint64_t pc;
+    const struct sym_frame *const *raw; /* NULL: ask the symbolizer */
+    bool used;
+};
+
+struct pc_table {
+    struct pc_entry *e;
+    size_t cap, n;
+};
+
+/* An unsymbolized address's frame, and the one-element array that
+ * sym_lookup's callers expect.  The frame comes first: dump_free frees
+ * the block through it. */
+struct raw_block {
+    struct sym_frame f;
+    const struct sym_frame *p;
+};
+
+static struct pc_entry *pc_find(struct pc_table *t, uint64_t pc)
+{
+    size_t i = mix64(pc) & (t->cap - 1);
+    while (t->e[i].used && t->e[i].pc != pc)
+        i = (i + 1) & (t->cap - 1);
+    return &t->e[i];
+}
+
+static int pc_grow(struct pc_table *t)
+{
+    if (2 * (t->n + 1) <= t->cap)
+        return 0;
+    struct pc_table g = {calloc(t->cap ? t->cap * 2 : 1024, sizeof(*g.e)), t->cap ? t->cap * 2 : 1024,
+                         t->n};
+    if (!g.e)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->e[i].used)
+            *pc_find(&g, t->e[i].pc) = t->e[i];
+    free(t->e);
+    *t = g;
+    return 0;
+}
+
+/* Registers `pc` on first sight: symbolized while there is time and room,
+ * else a bare-address frame owned by `d`.  Returns its entry or NULL
+ * (out of memory). */
+static struct pc_entry *pc_enter(struct tt_dump *d, struct pc_table *t, uint64_t pc,
+                                 const struct dump_in *in)
+{
+    if (pc_grow(t) < 0)
+        return NULL;
+    struct pc_entry *e = pc_find(t, pc);
+    if (e->used)
+        return e;
+    bool over = t->n >= DUMP_MAX_PCS;
+    bool late = !over && ((in->stop && *in->stop) ||
+                          (in->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= in->deadline_ns));
+    if (over || late) {
+        if (d->nraw_frames == d->raw_frames_cap) {
+            size_t cap = d->raw_frames_cap ? d->raw_frames_cap * 2 : 64;
+            struct sym_frame **grown = realloc(d->raw_frames, cap * sizeof(*grown));
+            if (!grown)
+                return NULL;
+            d->raw_frames = grown;
+            d->raw_frames_cap = cap;
+        }
+        struct raw_block *b = calloc(1, sizeof(*b));
+        if (!b)
+            return NULL;
+        /* No module and no function: shown as the bare address, and
+         * merged only with the same address (module_off). */
+        b->f.pc = pc;
+        b->f.module_off = pc;
+        b->p = &b->f;
+        d->raw_frames[d->nraw_frames++] = &b->f;
+        e->raw = &b->p;
+        if (over)
+            d->pcs_over++;
+        else
+            d->pcs_late++;
+    }
+    e->pc = pc;
+    e->used = true;
+    t->n++;
+    return e;
 }
 
 /* Symbolizes one record, root first.  Unless `raw`, the PCs are looked up
@@ -24,22 +121,30 @@ static bool same_pcs(const struct trt_record *a, const struct trt_record *b)
  * frames above it would be trimmed anyway, and skipping them spares loading
  * the debug information of libc and the executor.  Returns the number of
  * frames in *out (malloc'd), or -ENOMEM. */
-static long record_frames(sym_ctx *sym, const struct trt_record *r, bool raw,
+static long record_frames(struct tt_dump *d, struct pc_table *pcs, sym_ctx *sym,
+                          const struct trt_record *r, const struct dump_in *in,
                           const struct sym_frame ***out)
 {
     const struct sym_frame *const *per_pc[TRT_RECORD_MAX_PCS];
     size_t nper[TRT_RECORD_MAX_PCS];
     uint32_t used = 0;
     size_t total = 0;
-    for (uint32_t k = 0; k < r->npc; k++) {
-        if (sym_lookup(sym, r->pc[k], true, &per_pc[used], &nper[used]) < 0)
+    for (uint32_t k = 0; k < r->npc && k < TRT_RECORD_MAX_PCS; k++) {
+        struct pc_entry *e = pc_enter(d, pcs, r->pc[k], in);
+        if (!e)
+            return -ENOMEM;
+        if (e->raw) {
+            per_pc[used] = e->raw;
+            nper[used] = 1;
+        } else if (sym_lookup(sym, r->pc[k], true, &per_pc[used], &nper[used]) < 0) {
             continue;
+        }
         total += nper[used];
         bool wrapper = false;
         for (size_t j = 0; j < nper[used]; j++)
             wrapper = wrapper || tree_frame_is_wrapper(per_pc[used][j]);
         used++;
-        if (wrapper && !raw)
+        if (wrapper && !in->raw)
             break;
     }
     const struct sym_frame **frames = malloc((total ? total : 1) * sizeof(*frames));
@@ -63,56 +168,87 @@ static int record_cmp(const void *a, const void *b)
     return x->stamp < y->stamp ? -1 : x->stamp > y->stamp;
 }
 
-/* Turns one task's run of records (sorted, all of this task) into
- * root-first symbolized stacks. */
-static int task_add_stacks(struct tt_task *task, sym_ctx *sym, const struct trt_record *recs,
-                           size_t n, bool raw)
+static uint64_t record_hash(const struct trt_record *r)
 {
+    uint64_t h = mix64(r->npc + 1);
+    for (uint32_t i = 0; i < r->npc && i < TRT_RECORD_MAX_PCS; i++)
+        h = mix64(h ^ r->pc[i]) + i;
+    return h;
+}
+
+static bool same_pcs(const struct trt_record *a, const struct trt_record *b)
+{
+    return a->npc == b->npc && memcmp(a->pc, b->pc, a->npc * sizeof(a->pc[0])) == 0;
+}
+
+/* Turns one task's run of records (sorted, all of this task) into
+ * root-first symbolized stacks, each distinct list of PCs once: a leaf
+ * that clones twice in one poll records the same stack twice. */
+static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct tt_task *task,
+                           sym_ctx *sym, const struct trt_record *recs, size_t n,
+                           const struct dump_in *in)
+{
+    size_t cap = 1, *seen = NULL;
+    int err = 0;
     if (n == 0)
         return 0;
     task->stacks = calloc(n, sizeof(*task->stacks));
-    if (!task->stacks)
-        return -ENOMEM;
+    while (cap < 2 * n)
+        cap *= 2;
+    /* Indices + 1 of the records kept, by hash of their PCs; 0 is empty. */
+    seen = calloc(cap, sizeof(*seen));
+    if (!task->stacks || !seen) {
+        err = -ENOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
-        /* A leaf that clones twice in one poll records the same stack. */
+        size_t h = record_hash(&recs[i]) & (cap - 1);
         bool dup = false;
-        for (size_t k = 0; k < i && !dup; k++)
-            dup = same_pcs(&recs[k], &recs[i]);
+        for (; seen[h] != 0 && !dup; h = (h + 1) & (cap - 1))
+            dup = same_pcs(&recs[seen[h] - 1], &recs[i]);
         if (dup)
             continue;
+        seen[h] = i + 1;
         const struct sym_frame **frames;
-        long len = record_frames(sym, &recs[i], raw, &frames);
-        if (len < 0)
-            return (int)len;
+        long len = record_frames(d, pcs, sym, &recs[i], in, &frames);
+        if (len < 0) {
+            err = (int)len;
+            goto out;
+        }
         struct tt_stack *st = &task->stacks[task->nstacks++];
         st->frames = frames;
         st->n = (size_t)len;
         st->truncated = (recs[i].flags & TRT_RECORD_F_TRUNCATED) != 0;
     }
-    return 0;
+out:
+    free(seen);
+    return err;
 }
 
 void dump_free(struct tt_dump *d)
 {
+    live_free(d);
     for (size_t i = 0; i < d->ntasks; i++) {
         for (size_t k = 0; k < d->tasks[i].nstacks; k++)
             free(d->tasks[i].stacks[k].frames);
         free(d->tasks[i].stacks);
     }
     free(d->tasks);
-}
-
-static uint64_t coarse_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    for (size_t i = 0; i < d->nraw_frames; i++)
+        free(d->raw_frames[i]);
+    free(d->raw_frames);
+    d->tasks = NULL;
+    d->ntasks = 0;
+    d->raw_frames = NULL;
+    d->nraw_frames = d->raw_frames_cap = 0;
 }
 
 int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, size_t nslots,
-               struct ringread_result *ring, uint32_t gen, bool started, bool complete, bool raw,
-               dump_select_fn select, void *arg)
+               struct ringread_result *ring, const struct dump_in *in)
 {
+    struct pc_table pcs = {NULL, 0, 0};
+    uint32_t gen = in->gen;
+    int err = 0;
     if (nslots)
         qsort(slots, nslots, sizeof(*slots), slot_cmp);
     if (ring->n)
@@ -122,9 +258,10 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
         return -ENOMEM;
     d->generation = gen;
     d->records_lost = ring->lost;
-    d->complete = complete && ring->lost == 0;
+    d->records_torn = ring->torn;
+    d->complete = in->complete && ring->lost == 0;
     /* The runtime stamps polls with the coarse clock: compare like with like. */
-    uint64_t now = coarse_now_ns();
+    uint64_t now = trt_clock_ns(CLOCK_MONOTONIC_COARSE);
     size_t rec = 0;
     for (size_t i = 0; i < nslots; i++) {
         const struct trt_task_slot *s = &slots[i];
@@ -132,12 +269,12 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
         /* A doorbell that never started the generation marked nothing:
          * then every task still waiting owes it. */
         bool owing = gen != 0 && (s->pending_gen == gen ||
-                                  (!started && s->state != TRT_TASK_DONE));
+                                  (!in->started && s->state != TRT_TASK_DONE));
         /* Tasks created during the dump, or finished and not yet freed,
          * were not part of it. */
         if (gen != 0 && !reported && !owing)
             continue;
-        if (select && !select(arg, s))
+        if (in->select && !in->select(in->arg, s))
             continue;
         struct tt_task *task = &d->tasks[d->ntasks++];
         task->id = s->id;
@@ -148,17 +285,26 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
                         : now > s->poll_end_ns ? (int64_t)(now - s->poll_end_ns)
                                                : 0;
         task->tid = s->state == TRT_TASK_POLLING ? s->tid : 0;
-        task->reported = reported || gen == 0;
+        /* Inside its current poll since poll_start_ns (live.c refreshes
+         * it when it reads the polling thread). */
+        task->poll_ns = s->state != TRT_TASK_POLLING || s->poll_start_ns == 0 ? -1
+                        : now > s->poll_start_ns ? (int64_t)(now - s->poll_start_ns)
+                                                 : 0;
+        task->reported = reported || (gen == 0 && in->complete);
         task->suspect = reported && (s->flags & TRT_TASK_F_SUSPECT);
+        /* Registered before the fork and not polled in this process since:
+         * the parent's executor polled it, and no thread of this one does. */
+        task->inherited = (s->flags & TRT_TASK_F_INHERITED) && in->fork_ns != 0 &&
+                          s->state != TRT_TASK_POLLING && s->poll_end_ns <= in->fork_ns;
         /* Both lists are sorted by task id: walk them together. */
         while (rec < ring->n && ring->recs[rec].task_id < s->id)
             rec++;
         size_t run = 0;
         while (rec + run < ring->n && ring->recs[rec + run].task_id == s->id)
             run++;
-        int err = task_add_stacks(task, sym, ring->recs + rec, run, raw);
-        if (err < 0)
-            return err;
+        if ((err = task_add_stacks(d, &pcs, task, sym, ring->recs + rec, run, in)) < 0)
+            break;
     }
-    return 0;
+    free(pcs.e);
+    return err;
 }

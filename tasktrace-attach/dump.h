@@ -2,6 +2,7 @@
 #ifndef TT_DUMP_H
 #define TT_DUMP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,17 +16,42 @@
 /* Whether the task in slot `s` goes into the dump (a --task filter). */
 typedef bool (*dump_select_fn)(void *arg, const struct trt_task_slot *s);
 
-/* Fills *d (zeroed by the caller; pid is the caller's) with the tasks of
- * generation `gen`: those that reported (traced_gen == gen) and those that
- * still owe it, or, when the runtime never `started` the generation, every
- * task not done.  `gen` 0 means no dump ran: every slot is listed as is.
- * Sorts `slots` and `ring->recs` in place.  Each task gets its records as
- * stacks, symbolized through `sym`, identical ones once; unless `raw`,
- * only up to the task wrapper.  `select` (may be NULL) filters tasks.
+/* At most this many distinct addresses are symbolized in one dump; the
+ * rest are printed as bare addresses and counted in pcs_over.  Far more
+ * call sites than a program's await trees hold, and it bounds the
+ * symbolizer's memory and time. */
+#define DUMP_MAX_PCS (1u << 16)
+
+/* What dump_build needs besides the data it reads. */
+struct dump_in {
+    uint32_t gen;       /* the generation read; 0 when no dump ran */
+    bool started;       /* the runtime started `gen` */
+    bool complete;      /* the runtime completed `gen` */
+    bool raw;           /* keep every frame (no trimming) */
+    uint64_t fork_ns;   /* trt_control.fork_ns */
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC time after which nothing more
+                             is symbolized; 0 for none */
+    const volatile sig_atomic_t *stop; /* nothing more is symbolized once
+                                          it is non-zero; may be NULL */
+    dump_select_fn select; /* may be NULL: every task */
+    void *arg;
+};
+
+/* Fills *d (zeroed by the caller, which also sets pid and may already have
+ * recorded problems) with the tasks of generation in->gen: those that
+ * reported (traced_gen == gen) and those that still owe it, or, when the
+ * runtime never `started` the generation, every task not done.  `gen` 0
+ * means no dump ran: every slot is listed as is, reported only if
+ * in->complete.  Sorts `slots` and `ring->recs` in place.  Each task gets
+ * its records as stacks, symbolized through `sym`, identical ones once
+ * (hashed: linear in the records); unless `raw`, only up to the task
+ * wrapper.  Addresses past DUMP_MAX_PCS distinct ones, or met after
+ * in->deadline_ns or *in->stop, are not symbolized (counted in pcs_over, pcs_late).
+ * d->complete is set from in->complete and ring->lost; the caller lowers
+ * it for the problems it finds.
  * Returns 0 or -ENOMEM; free with dump_free either way. */
 int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, size_t nslots,
-               struct ringread_result *ring, uint32_t gen, bool started, bool complete, bool raw,
-               dump_select_fn select, void *arg);
+               struct ringread_result *ring, const struct dump_in *in);
 
 /* Frees what dump_build allocated; leaves the strings (the symbolizer's). */
 void dump_free(struct tt_dump *d);

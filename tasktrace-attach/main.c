@@ -1,10 +1,15 @@
 /* tasktrace-attach: dump the await trees of every traced task of a live
  * process.
  *
- * Exit codes: 0 complete dump; 1 partial dump (timeout, lost records, a
- * --task that matched nothing while others did); 2 could not dump (no such
- * process, not permitted, not a tasktrace process, corrupt runtime data,
- * target exited, no task matched --task); 64 usage error. */
+ * Exit codes: 0 complete dump; 1 partial dump, printed, with one line per
+ * cause on stderr and in the output (a timeout, an interrupt, no doorbell
+ * thread, no capture ring, lost or unreadable records, a corrupt registry,
+ * a cap or the deadline reached, a --task that matched nothing while
+ * others did); 2 could not dump (no such process, a zombie, a kernel
+ * thread, a thread id, not permitted, not a tasktrace process, corrupt
+ * runtime data, target exited, no task matched --task); 64 usage error.
+ * A reader that closes the output early (| head) ends the tool quietly,
+ * with the status the dump had. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -18,10 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <tasktrace/clock.h>
 #include <tasktrace/protocol.h>
 
 #include "bell.h"
 #include "dump.h"
+#include "live.h"
 #include "model.h"
 #include "proc.h"
 #include "render.h"
@@ -37,6 +44,8 @@ struct options {
     pid_t pid;
     double timeout;
     bool raw, no_source, json;
+    bool passive; /* --passive: no doorbell, nothing polled */
+    bool threads; /* --threads: every thread with its live stack */
     int color; /* -1 auto, 0 never, 1 always */
     const char *tasks[MAX_TASK_FILTERS];
     bool task_matched[MAX_TASK_FILTERS];
@@ -64,23 +73,31 @@ static void usage(FILE *f)
             "Dump the await tree of every traced task in process PID.\n"
             "\n"
             "  -t, --timeout SECONDS  wait at most this long for the tasks to report\n"
-            "                         (default 2); then print what was captured\n"
+            "                         (default 2), and symbolize for at most as long\n"
+            "                         again; then print what was captured\n"
             "  -r, --raw              keep every frame: executor, runtime and ABI helpers\n"
             "  -n, --no-source        print function names without file:line:column\n"
             "  -T, --task ID|NAME     dump only this task (repeatable)\n"
             "  -j, --json             print one JSON document (see docs/json.md)\n"
             "      --color=WHEN       colour the text output: auto, always or never\n"
+            "      --passive          ring no doorbell and poll nothing: list the tasks\n"
+            "                         and the live stacks of the threads inside a poll\n"
+            "      --threads          also list every thread (at most %u): state, wait\n"
+            "                         channel, the task it polls, its live stack\n"
             "  -h, --help             print this help and exit\n"
             "  -V, --version          print the version and exit\n"
             "\n"
             "Exit status:\n"
             "  0   complete dump: every task reported\n"
-            "  1   partial dump: timeout, lost records, or a --task that matched nothing\n"
-            "  2   could not dump: no such process, not permitted, not a tasktrace\n"
-            "      process, corrupt runtime data, the process exited, or no task\n"
-            "      matched --task\n"
+            "  1   partial dump: what is missing is named on stderr and in the output\n"
+            "      (timeout, interrupt, no doorbell thread or capture ring, lost or\n"
+            "      unreadable records, corrupt registry, a limit reached, or a --task\n"
+            "      that matched nothing)\n"
+            "  2   could not dump: no such process, a zombie, a kernel thread, a\n"
+            "      thread id, not permitted, not a tasktrace process, corrupt runtime\n"
+            "      data, the process exited, or no task matched --task\n"
             "  64  usage error\n",
-            progname);
+            progname, THREAD_LIST_MAX);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -90,7 +107,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"no-source", no_argument, NULL, 'n'},     {"task", required_argument, NULL, 'T'},
         {"json", no_argument, NULL, 'j'},          {"color", required_argument, NULL, 'C'},
         {"colour", required_argument, NULL, 'C'},  {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},       {"passive", no_argument, NULL, 'P'},
+        {"threads", no_argument, NULL, 'H'},       {NULL, 0, NULL, 0},
     };
     int c;
     char *end;
@@ -110,6 +128,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'r': o->raw = true; break;
         case 'n': o->no_source = true; break;
         case 'j': o->json = true; break;
+        case 'P': o->passive = true; break;
+        case 'H': o->threads = true; break;
         case 'T':
             if (o->ntasks == MAX_TASK_FILTERS) {
                 msg("too many --task options (at most %d)", MAX_TASK_FILTERS);
@@ -153,11 +173,21 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
-static uint64_t mono_ns(clockid_t clk)
+/* Set by SIGINT and SIGTERM: stop waiting, print what was collected. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
 {
-    struct timespec ts;
-    clock_gettime(clk, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    interrupted = sig;
+    /* A second Ctrl-C ends the tool at once. */
+    signal(sig, SIG_DFL);
+}
+
+/* Escapes `s` (target bytes: a name, a path, a message naming a process)
+ * into `buf` for stderr, exactly as the text view would print it. */
+static const char *esc(char *buf, size_t len, const char *s, bool quote)
+{
+    return render_escape(buf, len, s, strlen(s), quote);
 }
 
 /* Says why the target cannot be read or traced, and returns EXIT_FATAL. */
@@ -166,13 +196,83 @@ static int fail_access(pid_t pid, pid_t tid, const char *what, int err)
     if (err == -ESRCH) {
         msg("%s PID %d: the process exited", what, (int)pid);
     } else if (err == -EPERM || err == -EACCES) {
-        char why[256];
+        char why[256], safe[512];
         proc_explain_eperm(pid, tid, why, sizeof(why));
-        msg("%s PID %d: not permitted: %s", what, (int)pid, why);
+        /* It names the tracer by its comm, the tracer's own bytes. */
+        msg("%s PID %d: not permitted: %s", what, (int)pid, esc(safe, sizeof(safe), why, false));
     } else {
         msg("%s PID %d: %s", what, (int)pid, strerror(-err));
     }
     return EXIT_FATAL;
+}
+
+/* What /proc/PID/stat says of PID: its state letter and whether it is a
+ * kernel thread (PF_KTHREAD in the flags).  Returns 0 or -errno. */
+static int stat_of(pid_t pid, char *state, bool *kthread, char *comm, size_t commlen)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* "pid (comm) S ppid pgrp session tty tpgid flags ...": the comm may
+     * hold anything, ')' included; the last ')' ends it. */
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    if (!open || !close || close < open)
+        return -EIO;
+    snprintf(comm, commlen, "%.*s", (int)(close - open - 1), open + 1);
+    unsigned long flags = 0;
+    if (sscanf(close + 1, " %c %*d %*d %*d %*d %*d %lu", state, &flags) != 2)
+        return -EIO;
+    *kthread = (flags & 0x00200000ul) != 0; /* PF_KTHREAD */
+    return 0;
+}
+
+/* The thread group of thread `tid`, from /proc/TID/status; 0 if unknown. */
+static pid_t tgid_of(pid_t tid)
+{
+    char path[64], line[256];
+    pid_t tgid = 0;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "Tgid: %d", &tgid) == 1)
+            break;
+    fclose(f);
+    return tgid;
+}
+
+/* Refuses what is not a live user process: a thread id given for its
+ * process, a zombie, a kernel thread.  Returns 0 or EXIT_FATAL after
+ * saying which. */
+static int check_process(pid_t pid)
+{
+    char state = 0, comm[64] = "?", safe[300];
+    bool kthread = false;
+    if (stat_of(pid, &state, &kthread, comm, sizeof(comm)) < 0)
+        return 0; /* the reads that follow say why */
+    pid_t tgid = tgid_of(pid);
+    if (tgid > 0 && tgid != pid) {
+        msg("PID %d is thread %d of process %d, not a process: dump %d instead", (int)pid,
+            (int)pid, (int)tgid, (int)tgid);
+        return EXIT_FATAL;
+    }
+    if (kthread) {
+        msg("PID %d (%s) is a kernel thread: it runs no user code to dump", (int)pid,
+            esc(safe, sizeof(safe), comm, false));
+        return EXIT_FATAL;
+    }
+    if (state == 'Z' || state == 'X') {
+        msg("PID %d (%s) is a zombie: it has exited and its parent has not reaped it",
+            (int)pid, esc(safe, sizeof(safe), comm, false));
+        return EXIT_FATAL;
+    }
+    return 0;
 }
 
 static bool task_selected(struct options *o, const struct trt_task_slot *s)
@@ -193,89 +293,6 @@ static bool task_selected(struct options *o, const struct trt_task_slot *s)
     return any;
 }
 
-/* Names the tasks that did not report, a few of them, on stderr. */
-static void report_missing(const struct tt_dump *d, double timeout, bool stopped)
-{
-    size_t missing = 0;
-    for (size_t i = 0; i < d->ntasks; i++)
-        missing += !d->tasks[i].reported;
-    if (missing == 0)
-        return;
-    char list[512] = "";
-    size_t used = 0, shown = 0;
-    for (size_t i = 0; i < d->ntasks && shown < 8; i++) {
-        const struct tt_task *t = &d->tasks[i];
-        if (t->reported)
-            continue;
-        int w = snprintf(list + used, sizeof(list) - used, "%s%llu \"%.40s\" (%s)",
-                         shown ? ", " : "", (unsigned long long)t->id, t->name,
-                         render_state_name(t->state));
-        if (w < 0 || (size_t)w >= sizeof(list) - used)
-            break;
-        used += (size_t)w;
-        shown++;
-    }
-    msg("timed out after %.3g s: %zu of %zu tasks did not report: %s%s; their executor did "
-        "not poll them after the wake-up (%s)",
-        timeout, missing, d->ntasks, list, missing > shown ? ", ..." : "",
-        stopped ? "the process is stopped: resume it with kill -CONT"
-                : "is it blocked or busy?");
-}
-
-/* Waits until the runtime has completed generation *gen (or a newer one,
- * which another tool asked for after ours and which supersedes it), reading
- * the control block into *ctl.  Returns 0 when done, 1 at the deadline, or
- * -errno after saying why. */
-static int wait_done(struct proc_target *t, uint64_t control_addr, struct trt_control *ctl,
-                     uint32_t *gen, uint64_t deadline)
-{
-    char why[256];
-    long nap = 100000;
-    for (;;) {
-        int err = snap_read_control(t, control_addr, ctl, why, sizeof(why));
-        if (err < 0) {
-            if (err == -ESRCH)
-                msg("PID %d exited during the dump; nothing was captured", (int)t->pid);
-            else
-                fail_access(t->pid, 0, "lost track of", err == -EPROTO ? -EIO : err);
-            return err;
-        }
-        if ((int32_t)(ctl->active - *gen) > 0)
-            *gen = ctl->active;
-        if ((int32_t)(ctl->done - *gen) >= 0)
-            return 0;
-        if (mono_ns(CLOCK_MONOTONIC) >= deadline)
-            return 1;
-        struct timespec ts = {0, nap};
-        nanosleep(&ts, NULL);
-        if (nap < 5000000)
-            nap *= 2;
-    }
-}
-
-/* Rings the doorbell.  Another tasktrace-attach holds the doorbell thread
- * for microseconds at a time: when it is the tracer, wait and retry with a
- * fresh generation for up to a second before reporting it. */
-static int ring_retrying(struct proc_target *t, pid_t pid, pid_t tid, uint64_t control_addr,
-                         uint32_t *gen, unsigned hold_ms, uint64_t *stopped_ns)
-{
-    /* Another instance of this tool has this process's name. */
-    char self[64] = "";
-    proc_thread_comm(getpid(), 0, self, sizeof(self));
-    for (int attempt = 0;; attempt++) {
-        int err = bell_ring(t, tid, control_addr, *gen, hold_ms, stopped_ns);
-        if (err != -EPERM || attempt >= 100 || !proc_tracer_is(pid, tid, self))
-            return err;
-        struct timespec ts = {0, 10000000};
-        nanosleep(&ts, NULL);
-        struct trt_control ctl;
-        char why[64];
-        if (snap_read_control(t, control_addr, &ctl, why, sizeof(why)) == 0 &&
-            (int32_t)(ctl.request - *gen) >= 0)
-            *gen = ctl.request + 1 ? ctl.request + 1 : 1;
-    }
-}
-
 /* Everything one run of the tool holds; freed by session_end. */
 struct session {
     struct options o;
@@ -284,15 +301,238 @@ struct session {
     sym_ctx *sym;
     uint64_t control_addr;
     struct trt_control ctl;
+    struct trt_control first; /* the control block as first read */
     pid_t doorbell_tid;
     uint32_t gen;        /* the generation this dump reads; 0 without one */
     bool started;        /* the runtime started `gen` */
     bool complete;       /* the runtime completed `gen` */
     uint64_t stopped_ns; /* how long the doorbell thread was stopped */
+    uint64_t t_start;    /* CLOCK_MONOTONIC at the start */
+    uint64_t deadline;   /* end of the wait for the tasks */
     struct snap_registry reg;
     struct ringread_result ring;
     struct tt_dump d;
 };
+
+/* Records one way the dump is incomplete: printed on stderr after the
+ * output, and in the output itself.  `cause` is a stable identifier
+ * (docs/json.md); the message holds target bytes only escaped. */
+static void problem(struct session *ss, const char *cause, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void problem(struct session *ss, const char *cause, const char *fmt, ...)
+{
+    struct tt_dump *d = &ss->d;
+    if (d->nproblems == TT_MAX_PROBLEMS) {
+        d->problems_dropped++;
+        return;
+    }
+    struct tt_problem *p = &d->problems[d->nproblems++];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->message, sizeof(p->message), fmt, ap);
+    va_end(ap);
+    p->cause = cause;
+}
+
+/* Where a task stuck inside a poll is, for a one-line message:
+ * `stuck 2.03s in pthread_mutex_lock (thread 4253 "worker-2")`, from its
+ * live stack; "" when it is not polling.  FN is scratch space. */
+static void task_where(const struct tt_task *t, char *buf, size_t len, char *fn, size_t fnlen)
+{
+    char dur[RENDER_DURATION_MAX], thread[4 * 16 + 1], at[4 * 128 + 8] = "";
+    buf[0] = '\0';
+    if (t->state != TRT_TASK_POLLING)
+        return;
+    if (live_where(t, fn, fnlen)) {
+        char safe[4 * 128 + 1];
+        snprintf(at, sizeof(at), " in %s", render_escape(safe, sizeof(safe), fn, strlen(fn), false));
+    }
+    render_escape(thread, sizeof(thread), t->thread_name,
+                  strnlen(t->thread_name, sizeof(t->thread_name)), true);
+    snprintf(buf, len, "stuck %s%s (thread %d%s%s%s)", render_duration(t->poll_ns, dur), at,
+             (int)t->tid, thread[0] ? " \"" : "", thread, thread[0] ? "\"" : "");
+}
+
+/* Lists up to 8 tasks of `d` for which `pick` holds, as
+ * `1 "name" (state)`, or for a task inside a poll `3 "locker" stuck 2.03s
+ * in pthread_mutex_lock (thread 4253 "worker-2")`, names escaped.
+ * Returns how many there are. */
+static size_t task_list(const struct tt_dump *d, bool (*pick)(const struct tt_task *), char *list,
+                        size_t len)
+{
+    size_t count = 0, used = 0, shown = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < d->ntasks; i++) {
+        const struct tt_task *t = &d->tasks[i];
+        if (!pick(t))
+            continue;
+        count++;
+        if (shown == 8 || used >= len)
+            continue;
+        char name[4 * TRT_TASK_NAME_MAX + 1], where[200], fn[128];
+        render_escape(name, sizeof(name), t->name, strnlen(t->name, sizeof(t->name)), true);
+        task_where(t, where, sizeof(where), fn, sizeof(fn));
+        int w = where[0] ? snprintf(list + used, len - used, "%s%llu \"%s\" %s",
+                                    shown ? ", " : "", (unsigned long long)t->id, name, where)
+                         : snprintf(list + used, len - used, "%s%llu \"%s\" (%s)",
+                                    shown ? ", " : "", (unsigned long long)t->id, name,
+                                    render_state_name(t->state));
+        if (w < 0 || (size_t)w >= len - used) {
+            list[used] = '\0';
+            used = len;
+            continue;
+        }
+        used += (size_t)w;
+        shown++;
+    }
+    if (count > shown && used + 6 < len)
+        strcat(list, ", ...");
+    return count;
+}
+
+static bool missing_inherited(const struct tt_task *t)
+{
+    return !t->reported && t->inherited;
+}
+
+static bool missing_other(const struct tt_task *t)
+{
+    return !t->reported && !t->inherited;
+}
+
+/* Names the tasks that did not report, a few of them: first those that
+ * a fork left without an executor, then the others. */
+static void report_missing(struct session *ss, bool stopped)
+{
+    const struct tt_dump *d = &ss->d;
+    char list[300], when[64];
+    if (interrupted)
+        snprintf(when, sizeof(when), "interrupted by %s after %.3g s",
+                 interrupted == SIGINT ? "SIGINT" : "SIGTERM",
+                 (trt_clock_ns(CLOCK_MONOTONIC) - ss->t_start) / 1e9);
+    else
+        snprintf(when, sizeof(when), "timed out after %.3g s", ss->o.timeout);
+    const char *cause = interrupted ? "interrupted" : "timeout";
+    size_t n = task_list(d, missing_inherited, list, sizeof(list));
+    if (n > 0)
+        problem(ss, cause,
+                "%s: %zu of %zu tasks did not report: %s; they were inherited from the parent "
+                "process at fork and nothing in this process has polled them since",
+                when, n, d->ntasks, list);
+    n = task_list(d, missing_other, list, sizeof(list));
+    if (n > 0)
+        problem(ss, cause,
+                "%s: %zu of %zu tasks did not report: %s; their executor did not poll them "
+                "after the wake-up (%s)",
+                when, n, d->ntasks, list,
+                stopped ? "the process is stopped: resume it with kill -CONT"
+                        : interrupted ? "the dump was cut short"
+                                      : "is it blocked or busy?");
+}
+
+/* Whether every task the --task options select has reported generation
+ * `gen` (none of them still owes it).  The registry is read for it. */
+static bool selected_reported(struct session *ss, uint32_t gen)
+{
+    struct snap_registry reg;
+    char why[256];
+    if (snap_read_registry(&ss->t, ss->ctl.registry_addr, &reg, why, sizeof(why)) < 0)
+        return false;
+    bool all = true;
+    for (size_t i = 0; i < reg.n && all; i++)
+        if (reg.slots[i].pending_gen == gen && reg.slots[i].state != TRT_TASK_DONE &&
+            task_selected(&ss->o, &reg.slots[i]))
+            all = false;
+    snap_registry_free(&reg);
+    return all;
+}
+
+/* Waits until the runtime has completed generation ss->gen (or a newer
+ * one, which another tool asked for after ours and which supersedes it),
+ * reading the control block into ss->ctl.  With --task, it also stops once
+ * the selected tasks have reported.  Returns 0 when done, 1 at the deadline
+ * or on an interrupt, or -errno after saying why. */
+static int wait_done(struct session *ss)
+{
+    char why[256];
+    long nap = 100000;
+    uint64_t next_check = 0;
+    for (;;) {
+        int err = snap_read_control(&ss->t, ss->control_addr, &ss->ctl, why, sizeof(why));
+        if (err < 0) {
+            if (err == -ESRCH)
+                msg("PID %d exited during the dump; nothing was captured", (int)ss->t.pid);
+            else
+                fail_access(ss->t.pid, 0, "lost track of", err == -EPROTO ? -EIO : err);
+            return err;
+        }
+        if ((int32_t)(ss->ctl.active - ss->gen) > 0)
+            ss->gen = ss->ctl.active;
+        if ((int32_t)(ss->ctl.done - ss->gen) >= 0)
+            return 0;
+        uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
+        if (now >= ss->deadline || interrupted)
+            return 1;
+        /* Reading the registry costs more than the control block: at most
+         * every 50 ms. */
+        if (ss->o.ntasks > 0 && ss->ctl.registry_addr != 0 && now >= next_check &&
+            (int32_t)(ss->ctl.active - ss->gen) >= 0) {
+            if (selected_reported(ss, ss->gen))
+                return 1;
+            next_check = now + 50000000u;
+        }
+        struct timespec ts = {0, nap};
+        nanosleep(&ts, NULL);
+        if (nap < 5000000)
+            nap *= 2;
+    }
+}
+
+/* Whether the control block shows another dump since the tool first read
+ * it: another tasktrace-attach is (or just was) ringing. */
+static bool other_dump_seen(const struct trt_control *first, const struct trt_control *now)
+{
+    return now->request != first->request || now->active != first->active ||
+           now->done != first->done || now->read_done != first->read_done;
+}
+
+/* Rings the doorbell.  Another tasktrace-attach holds the doorbell thread
+ * for microseconds at a time, and by the time this tool looks at why the
+ * seize failed it has often detached: retry while the thread's tracer is
+ * another instance of this tool, or the control block shows another dump
+ * since this one started, for up to a second, with a fresh generation
+ * each time. */
+static int ring_retrying(struct session *ss, pid_t tid)
+{
+    /* Another instance of this tool has this process's name. */
+    char self[64] = "";
+    proc_thread_comm(getpid(), 0, self, sizeof(self));
+    unsigned seed = (unsigned)getpid();
+    /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see bell_ring. */
+    const char *hold = getenv("TASKTRACE_ATTACH_HOLD_STOPPED_MS");
+    unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
+    if (hold_ms > 60000)
+        hold_ms = 60000;
+    for (int attempt = 0;; attempt++) {
+        int err = bell_ring(&ss->t, tid, ss->control_addr, ss->gen, hold_ms, &ss->stopped_ns);
+        if (err != -EPERM || attempt >= 100)
+            return err;
+        struct trt_control now;
+        char why[64];
+        bool read = snap_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0;
+        if (!proc_tracer_is(ss->o.pid, tid, self) && !(read && other_dump_seen(&ss->first, &now)))
+            return err;
+        /* 5 to 15 ms, so that tools that collided do not collide again. */
+        seed = seed * 1103515245u + 12345u;
+        struct timespec ts = {0, 5000000 + (long)(seed >> 8) % 10000000};
+        nanosleep(&ts, NULL);
+        if (snap_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0) {
+            ss->ctl = now;
+            if ((int32_t)(now.request - ss->gen) >= 0)
+                ss->gen = now.request + 1 ? now.request + 1 : 1;
+        }
+    }
+}
 
 /* Finds the runtime in the target and reads its control block.  Returns 0,
  * or an exit code after saying why. */
@@ -307,11 +547,13 @@ static int session_locate(struct session *ss)
     }
     if (err < 0)
         return fail_access(pid, 0, "cannot inspect", err);
+    if ((err = check_process(pid)) != 0)
+        return err;
     ss->dwfl = sym_dwfl_open_pid(pid, &err);
     if (!ss->dwfl)
         return fail_access(pid, 0, "cannot read the modules of", err);
     if (snap_locate(ss->dwfl, &ss->control_addr) < 0) {
-        char comm[64] = "?";
+        char comm[64] = "?", safe[300];
         proc_thread_comm(pid, 0, comm, sizeof(comm));
         if (!proc_alive(pid))
             msg("PID %d exited while its modules were read", (int)pid);
@@ -319,7 +561,8 @@ static int session_locate(struct session *ss)
             msg("PID %d (%s) is not a tasktrace process: no '%s' symbol in its executable or "
                 "libraries (link it with libtargetrt; a stripped static executable needs "
                 "-Wl,--export-dynamic-symbol=%s)",
-                (int)pid, comm, TRT_CONTROL_SYMBOL, TRT_CONTROL_SYMBOL);
+                (int)pid, esc(safe, sizeof(safe), comm, false), TRT_CONTROL_SYMBOL,
+                TRT_CONTROL_SYMBOL);
         return EXIT_FATAL;
     }
     err = snap_read_control(&ss->t, ss->control_addr, &ss->ctl, why, sizeof(why));
@@ -330,6 +573,7 @@ static int session_locate(struct session *ss)
     }
     if (err < 0)
         return fail_access(pid, 0, "cannot read", err);
+    ss->first = ss->ctl;
     return 0;
 }
 
@@ -339,7 +583,9 @@ static int session_ring(struct session *ss)
 {
     pid_t pid = ss->o.pid, tid = ss->doorbell_tid;
     char comm[64];
-    if (proc_thread_comm(pid, tid, comm, sizeof(comm)) < 0 ||
+    /* The runtime publishes the id its own PID namespace gives the thread. */
+    if (proc_thread_from_ns(pid, ss->doorbell_tid, &tid) < 0 ||
+        proc_thread_comm(pid, tid, comm, sizeof(comm)) < 0 ||
         strcmp(comm, TRT_DOORBELL_NAME) != 0) {
         msg("PID %d: the runtime's doorbell thread %d is gone; the process cannot be dumped",
             (int)pid, (int)tid);
@@ -350,11 +596,7 @@ static int session_ring(struct session *ss)
     ss->gen = (int32_t)(c->request - c->active) > 0 ? c->request + 1 : c->active + 1;
     if (ss->gen == 0)
         ss->gen = 1;
-    /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see bell_ring. */
-    const char *hold = getenv("TASKTRACE_ATTACH_HOLD_STOPPED_MS");
-    unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
-    int err = ring_retrying(&ss->t, pid, tid, ss->control_addr, &ss->gen,
-                            hold_ms > 60000 ? 60000 : hold_ms, &ss->stopped_ns);
+    int err = ring_retrying(ss, tid);
     if (err == -ETIMEDOUT) {
         msg("PID %d: the doorbell thread %d did not stop within 1 s (uninterruptible "
             "sleep?); try again",
@@ -366,16 +608,44 @@ static int session_ring(struct session *ss)
     return 0;
 }
 
+/* Whether the runtime could not give generation ss->gen a ring (or a large
+ * enough one), by its own account. */
+static bool ring_failed(const struct session *ss)
+{
+    return ss->ctl.ring_errno != 0 && ss->ctl.ring_errno_gen == ss->gen;
+}
+
+/* Reads the generation's records.  A record being written while it was
+ * copied is rejected as torn; it is whole a moment later, so a read with
+ * torn records is tried again (a few times, briefly) before the torn ones
+ * count as lost. */
+static int collect_ring(struct session *ss)
+{
+    int err = 0;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        struct ringread_result r;
+        err = snap_read_ring(&ss->t, ss->ctl.ring_addr, ss->gen, &r);
+        if (err < 0)
+            return err;
+        free(ss->ring.recs);
+        ss->ring = r;
+        if (r.torn == 0 || interrupted)
+            break;
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    return err;
+}
+
 /* Waits for the generation, then reads the registry and the generation's
  * records.  Returns 0, or an exit code after saying why. */
 static int session_collect(struct session *ss)
 {
     pid_t pid = ss->o.pid;
     char why[256];
-    uint64_t deadline = mono_ns(CLOCK_MONOTONIC) + (uint64_t)(ss->o.timeout * 1e9);
     for (int attempt = 0;; attempt++) {
         if (ss->gen != 0) {
-            int w = wait_done(&ss->t, ss->control_addr, &ss->ctl, &ss->gen, deadline);
+            int w = wait_done(ss);
             if (w < 0)
                 return EXIT_FATAL;
             ss->complete = w == 0;
@@ -394,7 +664,7 @@ static int session_collect(struct session *ss)
             return fail_access(pid, 0, "cannot read the task registry of", err);
         if (!ss->started || ss->ctl.ring_addr == 0)
             return 0;
-        err = snap_read_ring(&ss->t, ss->ctl.ring_addr, ss->gen, &ss->ring);
+        err = collect_ring(ss);
         if (err == 0) {
             /* Done with the records: the runtime may give their memory
              * back.  A failed write only keeps it until the next dump. */
@@ -402,16 +672,27 @@ static int session_collect(struct session *ss)
                        &ss->gen, sizeof(ss->gen));
             return 0;
         }
+        /* The runtime said it has no ring for this generation: the stacks
+         * are missing, and that is reported; the tasks are still listed. */
+        if (ring_failed(ss))
+            return 0;
         /* Another tool's dump started after ours and replaced its records,
-         * or moved them to a larger ring: wait for that one instead. */
+         * or moved them to a larger ring. */
         if (err == -EFAULT) {
             struct trt_control now;
             if (snap_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0 &&
                 now.ring_addr != ss->ctl.ring_addr)
                 err = -ESTALE;
         }
-        if (err == -ESTALE && attempt < 5 && mono_ns(CLOCK_MONOTONIC) < deadline)
+        /* The generation is gone (replaced, or read by another tool and
+         * its pages given back): ask for a fresh one rather than read the
+         * old one again. */
+        if (err == -ESTALE && attempt < 5 && !interrupted &&
+            trt_clock_ns(CLOCK_MONOTONIC) < ss->deadline) {
+            if (ss->doorbell_tid > 0 && (err = session_ring(ss)) != 0)
+                return err;
             continue;
+        }
         if (err == -ESTALE)
             msg("PID %d: other dumps of this process kept replacing this one's; try again",
                 (int)pid);
@@ -424,9 +705,158 @@ static int session_collect(struct session *ss)
     }
 }
 
+/* Whether the registry holds a task that is not finished. */
+static bool tasks_live(const struct snap_registry *reg)
+{
+    for (size_t i = 0; i < reg->n; i++)
+        if (reg->slots[i].state != TRT_TASK_DONE)
+            return true;
+    return false;
+}
+
+/* Names what the runtime and the reading left out, before the model is
+ * built: no doorbell, no ring, unreadable records, a corrupt registry,
+ * caps. */
+static void note_collect_problems(struct session *ss)
+{
+    pid_t pid = ss->o.pid;
+    const struct trt_control *c = &ss->ctl;
+    if (ss->doorbell_tid <= 0 && tasks_live(&ss->reg)) {
+        int e = c->doorbell_errno;
+        if (e > 0)
+            problem(ss, "doorbell",
+                    "PID %d: the runtime could not start its doorbell thread (%u attempts): "
+                    "%s%s; its tasks are listed without stacks",
+                    (int)pid, c->doorbell_fails, strerror(e),
+                    e == EAGAIN   ? " (ulimit -u, or the pids limit of its cgroup?)"
+                    : e == ENOMEM ? " (out of memory?)"
+                                  : "");
+        else
+            problem(ss, "doorbell",
+                    "PID %d: the runtime has no doorbell thread although it has tasks; its "
+                    "tasks are listed without stacks",
+                    (int)pid);
+    }
+    if (ss->started && ring_failed(ss))
+        problem(ss, "ring",
+                "PID %d: the runtime could not map a large enough capture ring for this dump: "
+                "%s; captured stacks are missing",
+                (int)pid, strerror(c->ring_errno > 0 ? c->ring_errno : EIO));
+    if (ss->ring.torn)
+        problem(ss, "records_torn",
+                "PID %d: %llu captured stacks of this dump were unreadable (torn or corrupt "
+                "in the capture ring) and are missing",
+                (int)pid, (unsigned long long)ss->ring.torn);
+    if (ss->ring.lost)
+        problem(ss, "records_lost",
+                "%llu captured stacks were lost: the capture ring was too small for this dump",
+                (unsigned long long)ss->ring.lost);
+    if (ss->ring.cut)
+        problem(ss, "cap_records",
+                "PID %d: the capture ring holds more than %u records for this dump; the %llu "
+                "oldest were not read",
+                (int)pid, RINGREAD_MAX_RECORDS, (unsigned long long)ss->ring.cut);
+    if (ss->reg.dup_chunks || ss->reg.dup_ids)
+        problem(ss, "registry_corrupt",
+                "PID %d: the task registry is corrupt: %u repeated chunk pointers and %llu "
+                "repeated task ids; each task is listed once",
+                (int)pid, ss->reg.dup_chunks, (unsigned long long)ss->reg.dup_ids);
+    if (ss->reg.cut)
+        problem(ss, "cap_tasks",
+                "PID %d: the task registry lists more than %u tasks; %llu were not read",
+                (int)pid, SNAP_MAX_TASKS, (unsigned long long)ss->reg.cut);
+}
+
 static bool select_cb(void *arg, const struct trt_task_slot *s)
 {
     return task_selected(arg, s);
+}
+
+/* Names what is missing from the built model: tasks that did not report,
+ * unsymbolized addresses, --task options that matched nothing. */
+static void note_dump_problems(struct session *ss)
+{
+    const struct options *o = &ss->o;
+    struct tt_dump *d = &ss->d;
+    for (int i = 0; i < o->ntasks; i++)
+        if (!o->task_matched[i])
+            problem(ss, "task_unmatched", "no task with id or name '%s' in PID %d", o->tasks[i],
+                    (int)o->pid);
+    bool missing = false;
+    for (size_t i = 0; i < d->ntasks; i++)
+        missing = missing || !d->tasks[i].reported;
+    bool stopped = missing && proc_state(o->pid) == 'T';
+    if (ss->gen != 0 && !ss->started)
+        problem(ss, interrupted ? "interrupted" : "not_started",
+                "PID %d: the runtime did not start the dump %s %.3g s: its doorbell thread %d "
+                "did not run%s",
+                (int)o->pid, interrupted ? "before the interrupt, after" : "within",
+                interrupted ? (trt_clock_ns(CLOCK_MONOTONIC) - ss->t_start) / 1e9 : o->timeout,
+                (int)ss->doorbell_tid,
+                stopped ? " (the process is stopped: resume it with kill -CONT)"
+                        : " (is the machine overloaded?)");
+    else if (ss->gen != 0 && missing)
+        report_missing(ss, stopped);
+    if (d->pcs_over)
+        problem(ss, "cap_pcs",
+                "PID %d: more than %u distinct addresses in this dump; %llu are printed "
+                "unsymbolized",
+                (int)o->pid, DUMP_MAX_PCS, (unsigned long long)d->pcs_over);
+    if (d->pcs_late)
+        problem(ss, "deadline",
+                "PID %d: symbolizing %s; %llu addresses are printed unsymbolized", (int)o->pid,
+                interrupted ? "was interrupted" : "ran out of time (see --timeout)",
+                (unsigned long long)d->pcs_late);
+    if (d->problems_dropped)
+        msg("%zu more problems than the %d shown", d->problems_dropped, TT_MAX_PROBLEMS);
+}
+
+/* The live stacks of the threads inside a poll (and every thread with
+ * --threads), once the generation ended: see live.h.  Names what could not
+ * be read.  Returns 0 or -ENOMEM. */
+static int session_live(struct session *ss, struct live_stats *st)
+{
+    struct live_opts lo = {.threads = ss->o.threads};
+    /* TASKTRACE_ATTACH_HOLD_THREAD_MS: a test hook that keeps each thread
+     * stopped that long, so a test can kill the tool meanwhile. */
+    const char *hold = getenv("TASKTRACE_ATTACH_HOLD_THREAD_MS");
+    unsigned long hold_ms = hold ? strtoul(hold, NULL, 10) : 0;
+    lo.hold_ms = hold_ms > 60000 ? 60000 : (unsigned)hold_ms;
+    int err = live_fill(&ss->d, &ss->t, ss->dwfl, ss->sym, ss->ctl.registry_addr, ss->reg.slots,
+                        ss->reg.n, &lo, st);
+    if (err < 0)
+        return err;
+    if (st->failed) {
+        char safe[4 * sizeof(st->first_error) + 1];
+        problem(ss, "thread_stack",
+                "PID %d: the live stack of %zu thread%s inside a poll could not be read (%s)",
+                (int)ss->o.pid, st->failed, st->failed == 1 ? "" : "s",
+                esc(safe, sizeof(safe), st->first_error, false));
+    }
+    if (ss->o.threads && st->threads_total > THREAD_LIST_MAX)
+        problem(ss, "cap_threads",
+                "PID %d has %zu threads; --threads lists the first %u", (int)ss->o.pid,
+                st->threads_total, THREAD_LIST_MAX);
+    if (st->late)
+        msg("PID %d: %zu threads in uninterruptible sleep stay seized until this tool exits",
+            (int)ss->o.pid, st->late);
+    return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* TASKTRACE_ATTACH_STATS: how long the threads were stopped. */
+static void live_print_stats(struct live_stats *st)
+{
+    if (st->nstops == 0)
+        return;
+    qsort(st->stop_ns, st->nstops, sizeof(st->stop_ns[0]), u64_cmp);
+    msg("%zu threads stopped one at a time: median %.1f us, max %.1f us", st->nstops,
+        st->stop_ns[st->nstops / 2] / 1e3, st->stop_ns[st->nstops - 1] / 1e3);
 }
 
 /* Prints the dump and what was missing from it.  Returns the exit code. */
@@ -441,6 +871,11 @@ static int session_report(struct session *ss)
             o->ntasks > 1 ? " (nor any other --task given)" : "");
         return EXIT_FATAL;
     }
+    note_dump_problems(ss);
+    /* Complete means nothing is missing: no problem was named.  With
+     * --task, that the selected tasks reported is enough. */
+    ss->d.complete = ss->d.nproblems == 0 && ss->d.problems_dropped == 0;
+    int rc = ss->d.complete ? EXIT_COMPLETE : EXIT_PARTIAL;
     const char *term = getenv("TERM");
     struct render_opts ro = {
         .raw = o->raw,
@@ -448,29 +883,18 @@ static int session_report(struct session *ss)
         .color = o->color == 1 || (o->color == -1 && isatty(STDOUT_FILENO) &&
                                    !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0)),
     };
+    errno = 0;
     int err = o->json ? render_json(stdout, &ss->d, &ro) : render_text(stdout, &ss->d, &ro);
-    if (err < 0 || fflush(stdout) != 0 || ferror(stdout)) {
-        msg("cannot write the output: %s", strerror(err < 0 ? -err : errno));
+    if (err == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+        err = errno ? -errno : -EIO;
+    /* The reader went away (| head): it has what it wanted. */
+    bool pipe_closed = err == -EPIPE;
+    if (err < 0 && !pipe_closed) {
+        msg("cannot write the output: %s", strerror(-err));
         return EXIT_FATAL;
     }
-    int rc = ss->d.complete ? EXIT_COMPLETE : EXIT_PARTIAL;
-    for (int i = 0; i < o->ntasks; i++)
-        if (!o->task_matched[i]) {
-            msg("no task with id or name '%s' in PID %d", o->tasks[i], (int)o->pid);
-            rc = EXIT_PARTIAL;
-        }
-    bool stopped = !ss->complete && proc_state(o->pid) == 'T';
-    if (!ss->started)
-        msg("PID %d: the runtime did not start the dump within %.3g s: its doorbell thread %d "
-            "did not run%s",
-            (int)o->pid, o->timeout, (int)ss->doorbell_tid,
-            stopped ? " (the process is stopped: resume it with kill -CONT)"
-                    : " (is the machine overloaded?)");
-    else if (!ss->complete)
-        report_missing(&ss->d, o->timeout, stopped);
-    if (ss->ring.lost)
-        msg("%llu captured stacks were lost: the capture ring was too small for this dump",
-            (unsigned long long)ss->ring.lost);
+    for (size_t i = 0; i < ss->d.nproblems; i++)
+        msg("%s", ss->d.problems[i].message);
     return rc;
 }
 
@@ -491,32 +915,72 @@ int main(int argc, char **argv)
     struct session ss = {.t = {.pid = 0, .memfd = -1}, .started = true};
     int rc;
 
+    /* A closed output shows as EPIPE from the writes, handled there. */
     signal(SIGPIPE, SIG_IGN);
     if (parse_options(argc, argv, &ss.o) < 0)
         return EXIT_USAGE;
-    uint64_t t_start = mono_ns(CLOCK_MONOTONIC);
+    /* Not SA_RESTART: an interrupt ends the naps of the wait at once. */
+    struct sigaction sa = {.sa_handler = on_interrupt};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    ss.t_start = trt_clock_ns(CLOCK_MONOTONIC);
+    uint64_t timeout_ns = (uint64_t)(ss.o.timeout * 1e9);
+    ss.deadline = ss.t_start + timeout_ns;
     if ((rc = session_locate(&ss)) != 0)
         goto out;
-    ss.doorbell_tid = ss.ctl.doorbell_tid;
-    /* No doorbell: the process never created a traced task, so there is
-     * nothing to wait for and the dump is complete as it is. */
-    ss.complete = ss.doorbell_tid <= 0;
+    /* --passive: no doorbell, so no generation: the registry as it is. */
+    ss.doorbell_tid = ss.o.passive ? 0 : ss.ctl.doorbell_tid;
+    if (ss.o.passive)
+        ss.started = false; /* no generation, no records to read */
     if (ss.doorbell_tid > 0 && (rc = session_ring(&ss)) != 0)
         goto out;
     if ((rc = session_collect(&ss)) != 0)
         goto out;
+    /* Without a doorbell nothing was asked: the dump is complete only if
+     * there is nothing to ask (note_collect_problems says otherwise). */
+    if (ss.doorbell_tid <= 0)
+        ss.complete = !tasks_live(&ss.reg);
     ss.d.pid = ss.o.pid;
+    ss.d.passive = ss.o.passive;
+    /* A passive dump asked nothing: no task reported, and none owed. */
+    if (ss.o.passive)
+        ss.complete = false;
+    else
+        note_collect_problems(&ss);
     ss.sym = sym_new(ss.dwfl);
-    if (!ss.sym || dump_build(&ss.d, ss.sym, ss.reg.slots, ss.reg.n, &ss.ring, ss.gen, ss.started,
-                              ss.complete, ss.o.raw, select_cb, &ss.o) < 0) {
+    /* Symbolizing gets as long again as the wait could take. */
+    uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
+    struct dump_in in = {
+        .gen = ss.gen,
+        .started = ss.started,
+        .complete = ss.complete,
+        .raw = ss.o.raw,
+        .fork_ns = ss.ctl.fork_ns,
+        .deadline_ns = (now > ss.deadline ? now : ss.deadline) + timeout_ns,
+        .stop = &interrupted,
+        .select = select_cb,
+        .arg = &ss.o,
+    };
+    if (!ss.sym || dump_build(&ss.d, ss.sym, ss.reg.slots, ss.reg.n, &ss.ring, &in) < 0) {
+        msg("out of memory");
+        rc = EXIT_FATAL;
+        goto out;
+    }
+    struct live_stats *ls = calloc(1, sizeof(*ls));
+    if (!ls || session_live(&ss, ls) < 0) {
+        free(ls);
         msg("out of memory");
         rc = EXIT_FATAL;
         goto out;
     }
     rc = session_report(&ss);
-    if (getenv("TASKTRACE_ATTACH_STATS"))
+    if (getenv("TASKTRACE_ATTACH_STATS")) {
         msg("dump took %.1f ms; the doorbell thread was stopped for %.1f us",
-            (mono_ns(CLOCK_MONOTONIC) - t_start) / 1e6, ss.stopped_ns / 1e3);
+            (trt_clock_ns(CLOCK_MONOTONIC) - ss.t_start) / 1e6, ss.stopped_ns / 1e3);
+        live_print_stats(ls);
+    }
+    free(ls);
 out:
     session_end(&ss);
     return rc;

@@ -1,5 +1,6 @@
 /* The tool's in-memory picture of one dump: tasks, their captured stacks
- * (already symbolized), as handed from the reader (snap.c) to the tree
+ * (already symbolized), and every way the dump is incomplete, as built by
+ * dump.c from what snap.c and ringread.c read, and handed to the tree
  * builder (tree.c) and the renderers (render_text.c, render_json.c). */
 #ifndef TT_MODEL_H
 #define TT_MODEL_H
@@ -39,17 +40,66 @@ struct tt_task {
     int32_t tid;     /* polling thread while state == POLLING, else 0 */
     bool reported;   /* its traced poll finished within the dump */
     bool suspect;    /* traced poll returned PENDING with no waker use */
+    bool inherited;  /* registered before the fork that made this process
+                        and not polled since (TRT_TASK_F_INHERITED) */
     size_t nstacks;
     struct tt_stack *stacks;
+    /* While polling at the end of the dump: the live stack of the thread
+     * polling it (live.c), unwound from a copy taken while the thread was
+     * briefly stopped. */
+    int64_t poll_ns;              /* time inside the current poll so far,
+                                     -1 unless polling (or unknown) */
+    char thread_name[16];         /* the polling thread's comm, raw bytes;
+                                     "" if unknown */
+    bool has_thread_stack;        /* thread_stack holds the live stack */
+    struct tt_stack thread_stack; /* root first, every frame (renderers
+                                     trim it with unwind_trim); the frames
+                                     array is owned, the frames are not */
+    char thread_error[128];       /* why a polling task has no live stack;
+                                     "" when it has one */
 };
+
+/* One thread of the process (--threads), with its live stack. */
+struct tt_thread {
+    int32_t tid;
+    char name[16];          /* comm, raw bytes; "" if unknown */
+    char state;             /* from /proc: R, S, D, T, t, Z...; 0 unknown */
+    char wchan[64];         /* kernel wait channel, "" if none or unknown */
+    uint64_t task;          /* id of the task it is polling, 0 if none */
+    bool has_stack;
+    struct tt_stack stack;  /* root first, raw; frames array owned */
+    char error[128];        /* why there is no stack, "" when there is */
+};
+
+/* One way a dump is incomplete.  The same line goes to stderr and into
+ * the output, so that a reader of either learns it. */
+struct tt_problem {
+    const char *cause; /* a stable identifier, listed in docs/json.md */
+    char message[400]; /* one line, no program name, target bytes escaped */
+};
+
+#define TT_MAX_PROBLEMS 16
 
 struct tt_dump {
     int pid;
-    bool complete;          /* every task reported */
+    bool complete;          /* every task reported and nothing is missing:
+                               no problem was recorded */
     uint32_t generation;
     uint64_t records_lost;  /* records of this generation lost */
+    uint64_t records_torn;  /* records of this generation unreadable */
     size_t ntasks;
     struct tt_task *tasks;
+    uint64_t pcs_late;      /* addresses left unsymbolized: deadline */
+    uint64_t pcs_over;      /* addresses left unsymbolized: too many */
+    struct sym_frame **raw_frames; /* frames of unsymbolized addresses, owned */
+    size_t nraw_frames, raw_frames_cap;
+    struct tt_problem problems[TT_MAX_PROBLEMS];
+    size_t nproblems;       /* problems kept; more are counted, not kept */
+    size_t problems_dropped;
+    bool passive;           /* --passive: nothing was polled */
+    bool threads_listed;    /* --threads: `threads` lists the threads */
+    size_t nthreads;
+    struct tt_thread *threads; /* owned */
 };
 
 #endif

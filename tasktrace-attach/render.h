@@ -22,7 +22,8 @@ struct render_opts {
 /* Writes every task of DUMP to F: a header line such as
  *   task 1 "foo" idle 1.52s since last poll, 3 polls
  * then the task's await tree, one frame per line, with a blank line
- * between tasks.  Task names and every string from the target's debug
+ * between tasks; then, after a blank line, one line per problem of the
+ * dump: "incomplete: " and its message.  Task names and every string from the target's debug
  * info are escaped so that they can't drive the terminal: control bytes,
  * DEL, invalid UTF-8 and C1 controls as \xNN; in names also \" and \\.
  * OPTS may be NULL (all options off).
@@ -32,11 +33,13 @@ int render_text(FILE *f, const struct tt_dump *dump,
                 const struct render_opts *opts);
 
 /* Writes DUMP to F as one JSON document followed by a newline:
- *   {"pid":..,"complete":..,"generation":..,"records_lost":..,"tasks":[
- *    {"id":..,"name":..,"state":..,"polls":..,"idle_ns":..,"tid":..,
- *     "reported":..,"suspect":..,"stacks":[[frame, ...], ...]}, ...]}
+ *   {"version":1,"pid":..,"complete":..,"generation":..,"records_lost":..,
+ *    "tasks":[{"id":..,"name":..,"state":..,"polls":..,"idle_ns":..,
+ *      "tid":..,"reported":..,"suspect":..,"stacks":[[frame, ...], ...],
+ *      "truncated":..,"inherited":..}, ...],
+ *    "records_torn":..,"problems":[{"cause":..,"message":..}, ...]}
  * with frames {"function","file","line","column","inlined","module","pc"}
- * in that key order.  Each stack is root first and trimmed as in the text
+ * in that key order (docs/json.md describes every key).  Each stack is root first and trimmed as in the text
  * view unless OPTS->raw.  Unknown values are null (idle_ns < 0, line or
  * column 0, tid unless polling, NULL strings); pc is a "0x..." string.
  * Strings are valid JSON whatever bytes they hold: '"', '\\' and control
@@ -45,6 +48,12 @@ int render_text(FILE *f, const struct tt_dump *dump,
  * OPTS may be NULL.  Returns as render_text. */
 int render_json(FILE *f, const struct tt_dump *dump,
                 const struct render_opts *opts);
+
+/* Escapes the N bytes at S exactly as the text view escapes a task name
+ * (QUOTE) or a path into BUF (LEN bytes; NUL-terminated, cut short if it
+ * does not fit), for bytes of the target printed anywhere else, such as
+ * stderr.  Returns BUF. */
+const char *render_escape(char *buf, size_t len, const char *s, size_t n, bool quote);
 
 /* Longest string render_duration writes, NUL included. */
 #define RENDER_DURATION_MAX 32

@@ -137,7 +137,8 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw)
         }
         render__out_puts(o, "]");
     }
-    render__out_printf(o, "],\"truncated\":%s}", tree_task_truncated(t) ? "true" : "false");
+    render__out_printf(o, "],\"truncated\":%s,\"inherited\":%s}",
+                       tree_task_truncated(t) ? "true" : "false", t->inherited ? "true" : "false");
 out:
     free(buf);
     return err;
@@ -159,6 +160,14 @@ int render_json(FILE *f, const struct tt_dump *dump,
         int err = rj_task(&o, &dump->tasks[i], raw);
         if (err != 0)
             return err;
+    }
+    render__out_printf(&o, "],\"records_torn\":%" PRIu64 ",\"problems\":[", dump->records_torn);
+    for (size_t i = 0; i < dump->nproblems && o.err == 0; i++) {
+        render__out_puts(&o, i > 0 ? ",{\"cause\":" : "{\"cause\":");
+        rj_str(&o, dump->problems[i].cause);
+        render__out_puts(&o, ",\"message\":");
+        rj_str(&o, dump->problems[i].message);
+        render__out_puts(&o, "}");
     }
     render__out_puts(&o, "]}\n");
     errno = 0;

@@ -46,38 +46,60 @@ static void rt_reset(struct rt_out *o)
 /* Writes S[0 .. LEN) so that it can't drive a terminal: control bytes,
  * DEL, bytes outside valid UTF-8 and UTF-8-encoded C1 controls (U+0080 ..
  * U+009F, which some terminals obey) become \xNN; with QUOTE, '"' and '\'
- * are backslash-escaped too.  Valid UTF-8 passes through. */
-static void rt_escaped(struct rt_out *o, const char *s, size_t len,
-                       bool quote)
+ * are backslash-escaped too.  Valid UTF-8 passes through.  The one escaper
+ * of target bytes for terminals: the text view and stderr (render_escape). */
+static void rt_escaped_out(struct render__out *out, const char *s, size_t len, bool quote)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
-    while (i < len && o->out.err == 0) {
+    while (i < len && out->err == 0) {
         size_t run = i;
         /* Pass plain runs through in one write. */
         while (run < len && p[run] >= 0x20 && p[run] < 0x7f &&
                !(quote && (p[run] == '"' || p[run] == '\\')))
             run++;
-        render__out_write(&o->out, s + i, run - i);
+        render__out_write(out, s + i, run - i);
         i = run;
         if (i == len)
             break;
         unsigned char c = p[i];
         size_t seq = c >= 0x80 ? render__utf8_seq(p + i, len - i) : 0;
         if (seq == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
-            render__out_printf(&o->out, "\\x%02x\\x%02x", c, p[i + 1]);
+            render__out_printf(out, "\\x%02x\\x%02x", c, p[i + 1]);
             i += 2;
         } else if (seq > 0) {
-            render__out_write(&o->out, s + i, seq);
+            render__out_write(out, s + i, seq);
             i += seq;
         } else if (quote && (c == '"' || c == '\\')) {
-            render__out_printf(&o->out, "\\%c", c);
+            render__out_printf(out, "\\%c", c);
             i++;
         } else {
-            render__out_printf(&o->out, "\\x%02x", c);
+            render__out_printf(out, "\\x%02x", c);
             i++;
         }
     }
+}
+
+static void rt_escaped(struct rt_out *o, const char *s, size_t len, bool quote)
+{
+    rt_escaped_out(&o->out, s, len, quote);
+}
+
+const char *render_escape(char *buf, size_t len, const char *s, size_t n, bool quote)
+{
+    if (len == 0)
+        return buf;
+    memset(buf, 0, len);
+    /* One byte short of the buffer: the last stays the terminator. */
+    FILE *f = len > 1 ? fmemopen(buf, len - 1, "w") : NULL;
+    if (f == NULL)
+        return buf;
+    setvbuf(f, NULL, _IONBF, 0);
+    struct render__out out = {.f = f};
+    rt_escaped_out(&out, s, n, quote);
+    fclose(f);
+    buf[len - 1] = '\0';
+    return buf;
 }
 
 static void rt_escaped_str(struct rt_out *o, const char *s)
@@ -191,13 +213,20 @@ static void rt_header(struct rt_out *o, const struct tt_task *t)
     if (tree_task_truncated(t)) {
         render__out_puts(&o->out, " ");
         rt_sgr(o, RT_YELLOW);
-        render__out_puts(&o->out, "[stack cut at the root: deeper than 60 frames]");
+        render__out_printf(&o->out, "[stack cut at the root: deeper than %d frames]",
+                           TRT_RECORD_MAX_PCS);
         rt_reset(o);
     }
     if (!t->reported) {
         render__out_puts(&o->out, " ");
         rt_sgr(o, RT_RED);
         render__out_puts(&o->out, "[did not report]");
+        rt_reset(o);
+    }
+    if (t->inherited) {
+        render__out_puts(&o->out, " ");
+        rt_sgr(o, RT_YELLOW);
+        render__out_puts(&o->out, "[inherited at fork, not polled since]");
         rt_reset(o);
     }
     render__out_puts(&o->out, "\n");
@@ -298,6 +327,15 @@ int render_text(FILE *f, const struct tt_dump *dump,
         int err = rt_task(&o, &dump->tasks[i]);
         if (err != 0)
             return err;
+    }
+    /* What is missing, after the trees it is missing from. */
+    for (size_t i = 0; i < dump->nproblems && o.out.err == 0; i++) {
+        if (i == 0 && dump->ntasks > 0)
+            render__out_puts(&o.out, "\n");
+        rt_sgr(&o, RT_RED);
+        render__out_puts(&o.out, "incomplete:");
+        rt_reset(&o);
+        render__out_printf(&o.out, " %s\n", dump->problems[i].message);
     }
     errno = 0;
     if (o.out.err == 0 && fflush(f) == EOF)

@@ -46,7 +46,8 @@ int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t g
         return err;
     if (!header_valid(&h))
         return -EPROTO;
-    if (h.gen != gen)
+    /* Released pages read back as zeros: every record would look torn. */
+    if (h.gen != gen || h.released == gen)
         return -ESTALE;
     uint64_t first = h.gen_start, count = h.head - h.gen_start;
     if (count > h.capacity) {
@@ -55,7 +56,7 @@ int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t g
         count = h.capacity;
     }
     if (count > RINGREAD_MAX_RECORDS) {
-        out->lost += count - RINGREAD_MAX_RECORDS;
+        out->cut = count - RINGREAD_MAX_RECORDS;
         first += count - RINGREAD_MAX_RECORDS;
         count = RINGREAD_MAX_RECORDS;
     }

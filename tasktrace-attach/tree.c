@@ -1,31 +1,27 @@
 /* Trimming captured stacks to the task's own frames and merging them into
  * one forest per task. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <tasktrace/protocol.h>
 
 #include "tree.h"
 
 /* The runtime's task wrapper: everything above it is the executor.  A dump
  * poll runs in the second, which the first may reach by a tail call. */
 static const char *const tree_wrappers[] = {
-    "trt__traced_poll",
-    "trt__traced_poll_tracing",
+    TRT_FN_TRACED_POLL,
+    TRT_FN_TRACED_POLL_TRACING,
 };
 /* The prefix of the runtime's internals; the first one below the wrapper is
  * where the capture itself starts. */
-#define TREE_INTERNAL_PREFIX "trt__"
+#define TREE_INTERNAL_PREFIX TRT_FN_INTERNAL_PREFIX
 
 /* ABI helpers a leaf goes through to reach the runtime.  They say nothing
  * about what the task awaits, so they are hidden wherever they stand. */
-static const char *const tree_hidden[] = {
-    "trt_future_poll",
-    "trt_waker_clone",
-    "trt_waker_wake",
-    "trt_waker_wake_by_ref",
-    "trt_waker_drop",
-    "trt_waker_will_wake",
-};
+static const char *const tree_hidden[] = {TRT_FN_ABI_HELPERS};
 
 /* Whether F's function is NAME, possibly followed by "+0x..." (a symbol
  * table fallback) or ".suffix" (a compiler clone such as .constprop.0). */
@@ -130,24 +126,98 @@ bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b)
            a->column == b->column && a->inlined == b->inlined;
 }
 
-/* Returns the node among *NODES equal to F, appending one if none is. */
-static struct tree_node *tree_child(struct tree_node **nodes, size_t *n,
-                                    size_t *cap, const struct sym_frame *f)
+static uint64_t tree_hash_str(uint64_t h, const char *s)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (tree_frame_equal((*nodes)[i].frame, f))
-            return &(*nodes)[i];
-    if (*n == *cap) {
-        size_t ncap = *cap != 0 ? *cap * 2 : 2;
-        struct tree_node *grown = realloc(*nodes, ncap * sizeof(*grown));
+    if (s == NULL)
+        return (h ^ 0x5bd1e995u) * 0x100000001b3ull;
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return (h ^ 0xffu) * 0x100000001b3ull;
+}
+
+/* A hash that agrees with tree_frame_equal: equal frames hash alike. */
+static uint64_t tree_frame_hash(const struct sym_frame *f)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    if (f == NULL)
+        return h;
+    h = tree_hash_str(h, f->module);
+    if (f->function == NULL)
+        return (h ^ f->module_off) * 0x100000001b3ull;
+    h = tree_hash_str(h, f->function);
+    h = tree_hash_str(h, f->file);
+    h = (h ^ (uint32_t)f->line) * 0x100000001b3ull;
+    h = (h ^ (uint32_t)f->column) * 0x100000001b3ull;
+    return (h ^ f->inlined) * 0x100000001b3ull;
+}
+
+/* Children a node searches one by one before it indexes them by hash. */
+#define TREE_LINEAR_MAX 8
+
+/* A list of sibling nodes as tree_child sees it: the children of a node,
+ * or the roots of a tree, with the list's optional hash index. */
+struct tree_list {
+    struct tree_node **nodes;
+    size_t *n, *cap;
+    size_t **index; /* (*index)[h] = node position + 1; 0 is empty */
+    size_t *index_cap;
+};
+
+/* Rebuilds LIST's index for its nodes, with room for as many again. */
+static int tree_index_build(struct tree_list *l)
+{
+    size_t cap = 16;
+    while (cap < 2 * (*l->n + 1))
+        cap *= 2;
+    size_t *index = calloc(cap, sizeof(*index));
+    if (index == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < *l->n; i++) {
+        size_t h = tree_frame_hash((*l->nodes)[i].frame) & (cap - 1);
+        while (index[h] != 0)
+            h = (h + 1) & (cap - 1);
+        index[h] = i + 1;
+    }
+    free(*l->index);
+    *l->index = index;
+    *l->index_cap = cap;
+    return 0;
+}
+
+/* Returns the node of L equal to F, appending one if none is: by a linear
+ * search while the list is short, by its hash index after, so a node with
+ * many children costs no more per stack than one with few. */
+static struct tree_node *tree_child(struct tree_list *l, const struct sym_frame *f)
+{
+    size_t slot = 0;
+    struct tree_node *nodes = *l->nodes;
+    if (*l->index != NULL) {
+        size_t mask = *l->index_cap - 1, *index = *l->index;
+        for (slot = tree_frame_hash(f) & mask; index[slot] != 0; slot = (slot + 1) & mask)
+            if (tree_frame_equal(nodes[index[slot] - 1].frame, f))
+                return &nodes[index[slot] - 1];
+    } else {
+        for (size_t i = 0; i < *l->n; i++)
+            if (tree_frame_equal(nodes[i].frame, f))
+                return &nodes[i];
+    }
+    if (*l->n == *l->cap) {
+        size_t ncap = *l->cap != 0 ? *l->cap * 2 : 2;
+        struct tree_node *grown = realloc(*l->nodes, ncap * sizeof(*grown));
         if (grown == NULL)
             return NULL;
-        *nodes = grown;
-        *cap = ncap;
+        *l->nodes = grown;
+        *l->cap = ncap;
     }
-    struct tree_node *node = &(*nodes)[(*n)++];
-    *node = (struct tree_node){ .frame = f };
-    return node;
+    size_t pos = (*l->n)++;
+    (*l->nodes)[pos] = (struct tree_node){ .frame = f };
+    if (*l->index != NULL && 2 * *l->n <= *l->index_cap) {
+        (*l->index)[slot] = pos + 1;
+    } else if (*l->n > TREE_LINEAR_MAX && tree_index_build(l) < 0) {
+        (*l->n)--;
+        return NULL;
+    }
+    return &(*l->nodes)[pos];
 }
 
 static void tree_node_free(struct tree_node *node)
@@ -155,6 +225,7 @@ static void tree_node_free(struct tree_node *node)
     for (size_t i = 0; i < node->nchildren; i++)
         tree_node_free(&node->children[i]);
     free(node->children);
+    free(node->index);
 }
 
 void tree_free(struct tree *tree)
@@ -164,6 +235,7 @@ void tree_free(struct tree *tree)
     for (size_t i = 0; i < tree->nroots; i++)
         tree_node_free(&tree->roots[i]);
     free(tree->roots);
+    free(tree->roots_index);
     *tree = (struct tree){ 0 };
 }
 
@@ -189,16 +261,19 @@ int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,
             out->empty++;
             continue;
         }
-        struct tree_node *node =
-            tree_child(&out->roots, &out->nroots, &out->roots_cap, buf[0]);
+        struct tree_list roots = {&out->roots, &out->nroots, &out->roots_cap,
+                                  &out->roots_index, &out->roots_index_cap};
+        struct tree_node *node = tree_child(&roots, buf[0]);
         if (node == NULL) {
             err = -ENOMEM;
             goto out;
         }
         node->leaves++;
         for (size_t i = 1; i < n; i++) {
-            node = tree_child(&node->children, &node->nchildren,
-                              &node->children_cap, buf[i]);
+            struct tree_list kids = {&node->children, &node->nchildren,
+                                     &node->children_cap, &node->index,
+                                     &node->index_cap};
+            node = tree_child(&kids, buf[i]);
             if (node == NULL) {
                 err = -ENOMEM;
                 goto out;

@@ -20,6 +20,8 @@ struct tree_node {
     struct tree_node *children;    /* nchildren nodes, owned */
     size_t nchildren;
     size_t children_cap;
+    size_t *index;    /* children by frame hash once there are many, else NULL */
+    size_t index_cap;
     size_t leaves; /* stacks passing through or ending at this node */
 };
 
@@ -28,6 +30,8 @@ struct tree {
     struct tree_node *roots; /* nroots nodes, owned */
     size_t nroots;
     size_t roots_cap;
+    size_t *roots_index; /* roots by frame hash once there are many, else NULL */
+    size_t roots_index_cap;
     size_t leaves; /* stacks with at least one visible frame */
     size_t empty;  /* stacks trimmed down to nothing */
 };
@@ -35,11 +39,13 @@ struct tree {
 /* Copies the visible frames of STACK, root first, to OUT, which must have
  * room for STACK->n pointers (the result is never longer), and returns
  * how many it wrote.  Unless RAW, trimming keeps what belongs to the task:
- *  1. drop every frame up to and including the last `trt__traced_poll`
- *     (nothing if there is none, e.g. a capture truncated at the root);
- *  2. then drop the first frame named `trt__*` (the runtime's capture code)
+ *  1. drop every frame up to and including the last task wrapper
+ *     (TRT_FN_TRACED_POLL, TRT_FN_TRACED_POLL_TRACING; nothing if there is
+ *     none, e.g. a capture truncated at the root);
+ *  2. then drop the first frame named TRT_FN_INTERNAL_PREFIX* (`trt__*`,
+ *     the runtime's capture code)
  *     and everything after it (the unwinder);
- *  3. hide the ABI helpers (trt_future_poll, trt_waker_clone, ...)
+ *  3. hide the ABI helpers (TRT_FN_ABI_HELPERS: trt_future_poll, ...)
  *     wherever they stand, called or inlined.
  * A frame matches a name also when its function reads "name+0x..." (from
  * the symbol table) or "name.suffix" (a compiler clone).
@@ -67,7 +73,8 @@ bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b);
 /* Builds into *OUT (whose previous content is ignored) the forest of the
  * NSTACKS stacks, each trimmed by tree_trim_stack(RAW) and cut to
  * TREE_MAX_DEPTH frames.  Stacks that share a root-side prefix share its
- * nodes; stacks whose first frames differ make separate roots.
+ * nodes; stacks whose first frames differ make separate roots.  Siblings
+ * are found by hash once there are many: the work is linear in the frames.
  * Returns 0, or -ENOMEM with *OUT left empty; free with tree_free either
  * way. */
 int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,

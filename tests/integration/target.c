@@ -10,13 +10,23 @@
  *   names             tasks whose names hold quotes, control bytes, bad UTF-8
  *   corrupt-control   the control block's version is wrong
  *   corrupt-registry  the registry's slot size is wrong
+ *   dup-chunks        the registry lists its one chunk three times
+ *   torn              "torn" corrupts the record its dump poll captured
+ *   ring-errno        the runtime says it had no ring for the dump
+ *   doorbell-errno    the runtime says it could not start its doorbell
+ *   inherited         "heir" is marked inherited at a fork and not polled
+ *   block-esc         as block, the stuck task's name holds escapes
+ *   many-stacks       "fan" captures 65,536 distinct stacks, each twice,
+ *                     beside 32,768 filler tasks (for the ring's size)
  * Prints "pid N" and runs until killed. */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <tasktrace/clock.h>
 #include <tasktrace/rt.h>
 
 #include "../../libtargetrt/rt_internal.h"
@@ -72,6 +82,91 @@ __attribute__((noinline)) static trt_poll lazy_leaf_poll(trt_future *f, trt_cont
 }
 
 static void poll_task(int i);
+
+/* The record the last capture of this thread wrote: the newest of the
+ * ring, as only one task runs at a time here. */
+static struct trt_record *newest_record(void)
+{
+    struct trt_ring *r = (struct trt_ring *)(uintptr_t)tasktrace_control.ring_addr;
+    if (r == NULL || r->head == 0)
+        return NULL;
+    struct trt_record *recs = (struct trt_record *)((char *)r + r->size);
+    return &recs[(r->head - 1) & (r->capacity - 1)];
+}
+
+/* From its second poll (the dump's) on, breaks the record it captured:
+ * one PC changed, the checksum not. */
+__attribute__((noinline)) static trt_poll torn_leaf_poll(trt_future *f, trt_context *cx)
+{
+    struct fut *s = (struct fut *)f;
+    trt_waker w = trt_waker_clone(cx->waker);
+    trt_waker_drop(w);
+    if (++s->polls >= 2) {
+        struct trt_record *rec = newest_record();
+        if (rec != NULL && rec->task_id == 2)
+            rec->pc[0] ^= 0x10;
+    }
+    return TRT_PENDING;
+}
+
+/* From its second poll on, reports that the runtime could not map the
+ * generation's ring, as a failed mmap would. */
+__attribute__((noinline)) static trt_poll ring_errno_poll(trt_future *f, trt_context *cx)
+{
+    struct fut *s = (struct fut *)f;
+    trt_waker w = trt_waker_clone(cx->waker);
+    trt_waker_drop(w);
+    if (++s->polls >= 2) {
+        tasktrace_control.ring_errno_gen = tasktrace_control.active;
+        tasktrace_control.ring_errno = ENOMEM;
+    }
+    return TRT_PENDING;
+}
+
+/* 2^FAN_DEPTH distinct stacks: each level calls the next from one of two
+ * call sites, chosen by one bit of `bits`. */
+#define FAN_DEPTH 16
+__attribute__((noinline)) static void fan_b(int depth, unsigned bits, trt_context *cx);
+__attribute__((noinline)) static void fan_a(int depth, unsigned bits, trt_context *cx)
+{
+    if (depth == FAN_DEPTH) {
+        /* Twice: identical stacks are kept once. */
+        for (int i = 0; i < 2; i++) {
+            trt_waker w = trt_waker_clone(cx->waker);
+            trt_waker_drop(w);
+        }
+    } else if (bits >> depth & 1) {
+        fan_a(depth + 1, bits, cx);
+    } else {
+        fan_b(depth + 1, bits, cx);
+    }
+    sink++;
+}
+__attribute__((noinline)) static void fan_b(int depth, unsigned bits, trt_context *cx)
+{
+    if (bits >> depth & 1)
+        fan_a(depth + 1, bits, cx);
+    else
+        fan_b(depth + 1, bits, cx);
+    sink++;
+}
+
+__attribute__((noinline)) static trt_poll fan_poll(trt_future *f, trt_context *cx)
+{
+    struct fut *s = (struct fut *)f;
+    if (++s->polls >= 2)
+        for (unsigned bits = 0; bits < 1u << FAN_DEPTH; bits++)
+            fan_a(0, bits, cx);
+    else
+        fan_a(FAN_DEPTH, 0, cx);
+    return TRT_PENDING;
+}
+
+/* The filler tasks of many-stacks: polled whenever woken, never capturing. */
+#define NFILL 32768
+static trt_future fill_leaf = {lazy_leaf_poll};
+static trt_future *fill[NFILL];
+static atomic_int fill_woken[NFILL];
 
 /* Misbehaves from its second poll on, which is the dump's.  The doorbell
  * woke task 0 before this one, so poll it first if the loop has not: the
@@ -162,6 +257,49 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "corrupt-registry") == 0) {
         spawn("foo", leaf_poll);
         trt__registry_get()->slot_size = 7;
+    } else if (strcmp(mode, "dup-chunks") == 0) {
+        spawn("foo", leaf_poll);
+        struct trt_registry *reg = trt__registry_get();
+        reg->chunks[1] = reg->chunks[2] = reg->chunks[0];
+        reg->nchunks = 3;
+    } else if (strcmp(mode, "torn") == 0) {
+        spawn("ok", leaf_poll);
+        spawn("torn", torn_leaf_poll);
+    } else if (strcmp(mode, "ring-errno") == 0) {
+        spawn("foo", ring_errno_poll);
+    } else if (strcmp(mode, "doorbell-errno") == 0) {
+        spawn("foo", leaf_poll);
+        /* As if the doorbell thread had failed to start: the tool cannot
+         * ring, and must say why. */
+        tasktrace_control.doorbell_tid = 0;
+        tasktrace_control.doorbell_errno = EAGAIN;
+        tasktrace_control.doorbell_fails = 3;
+    } else if (strcmp(mode, "inherited") == 0) {
+        spawn("ok", leaf_poll);
+        spawn("heir", leaf_poll);
+        poll_task(0);
+        poll_task(1);
+        /* As a fork would leave it: registered before, never polled
+         * after, the executor that polled it left in the parent. */
+        struct trt_task_slot *slots =
+            (struct trt_task_slot *)(uintptr_t)trt__registry_get()->chunks[0];
+        for (unsigned i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++)
+            if (slots[i].id != 0 && strcmp(slots[i].name, "heir") == 0)
+                slots[i].flags |= TRT_TASK_F_INHERITED;
+        tasktrace_control.fork_ns = trt_clock_ns(CLOCK_MONOTONIC_COARSE) + 1;
+        ntasks = 1;
+    } else if (strcmp(mode, "block-esc") == 0) {
+        spawn("ok", leaf_poll);
+        spawn("esc\x1b]0;owned\x07\x1b[2Jx", trouble_poll);
+    } else if (strcmp(mode, "many-stacks") == 0) {
+        spawn("fan", fan_poll);
+        for (int i = 0; i < NFILL; i++) {
+            if (!(fill[i] = trt_traced_new(&fill_leaf, "fill"))) {
+                perror("trt_traced_new");
+                exit(1);
+            }
+            atomic_store(&fill_woken[i], 1);
+        }
     } else if (strcmp(mode, "notask") != 0) {
         fprintf(stderr, "target: unknown mode %s\n", mode);
         return 64;
@@ -171,6 +309,13 @@ int main(int argc, char **argv)
     for (;;) {
         for (int i = 0; i < ntasks; i++)
             poll_task(i);
+        for (int i = 0; i < NFILL && fill[i] != NULL; i++) {
+            if (!atomic_exchange(&fill_woken[i], 0))
+                continue;
+            trt_waker w = {&fill_woken[i], &vt};
+            trt_context cx = {&w};
+            trt_future_poll(fill[i], &cx);
+        }
         usleep(1000);
     }
 }
