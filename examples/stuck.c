@@ -1,0 +1,306 @@
+/* stuck: a thread-pool executor whose workers get caught inside polls.
+ *
+ * Four worker threads run traced tasks.  Three tasks block the worker that
+ * polls them, the three ways async code most often gets stuck:
+ *   "reader"  calls read() on a pipe nobody writes (a blocking syscall in
+ *             async code);
+ *   "spinner" spins in a busy loop that never ends (checksum_spin);
+ *   "locker"  calls pthread_mutex_lock on a mutex the main thread holds.
+ * The fourth worker keeps serving two ordinary tasks, "parked-1" and
+ * "parked-2", which wait for a wake-up the way well-behaved futures do, so
+ * a dump re-polls and reports them.
+ *
+ * Usage: stuck.  Prints "pid <PID>" once the three workers are stuck and
+ * the parked tasks waiting, then serves until killed.  Each SIGUSR1 prints
+ * "polls <N>": the executor polls so far, so a test can tell whether a dump
+ * polled anything.  Exit status 1 on error.
+ *
+ * The executor is the example's own (the reference executor is single
+ * threaded) and uses only <tasktrace/rt.h>: a run queue under a mutex,
+ * tasks scheduled at most once at a time. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tasktrace/rt.h>
+
+/* Keeps each poll a frame of its own (see taskdump.c). */
+#define KEEP_FRAME() __asm__ volatile("" ::: "memory")
+#define POLL_FN __attribute__((noinline))
+
+#define NWORKERS 4
+
+/* ------------------------------------------------------------ executor */
+
+/* A task's scheduling state: a task is in the queue or on a worker at most
+ * once; a wake during its poll makes the worker queue it again. */
+enum { T_IDLE, T_QUEUED, T_RUNNING, T_NOTIFIED, T_DONE };
+
+struct task {
+    trt_future *traced; /* the wrapper the workers poll */
+    _Atomic int state;
+    struct task *next;  /* run queue link */
+};
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+static struct task *queue_head, *queue_tail;
+static _Atomic unsigned long long executor_polls;
+
+static void queue_push(struct task *t)
+{
+    pthread_mutex_lock(&queue_lock);
+    t->next = NULL;
+    if (queue_tail)
+        queue_tail->next = t;
+    else
+        queue_head = t;
+    queue_tail = t;
+    pthread_cond_signal(&queue_cond);
+    pthread_mutex_unlock(&queue_lock);
+}
+
+static struct task *queue_pop(void)
+{
+    pthread_mutex_lock(&queue_lock);
+    while (!queue_head)
+        pthread_cond_wait(&queue_cond, &queue_lock);
+    struct task *t = queue_head;
+    queue_head = t->next;
+    if (!queue_head)
+        queue_tail = NULL;
+    pthread_mutex_unlock(&queue_lock);
+    return t;
+}
+
+/* Queues an idle task; marks a running one to be polled again. */
+static void task_schedule(struct task *t)
+{
+    int s = atomic_load(&t->state);
+    for (;;) {
+        int next = s == T_IDLE ? T_QUEUED : s == T_RUNNING ? T_NOTIFIED : -1;
+        if (next < 0)
+            return;
+        if (atomic_compare_exchange_weak(&t->state, &s, next))
+            break;
+    }
+    if (s == T_IDLE)
+        queue_push(t);
+}
+
+/* The waker's data is the task; tasks live as long as the process, so a
+ * clone is the same pointer and a drop does nothing. */
+static trt_waker pool_waker_clone(const void *data);
+static void pool_waker_wake(const void *data)
+{
+    task_schedule((struct task *)data);
+}
+static void pool_waker_drop(const void *data)
+{
+    (void)data;
+}
+static const trt_waker_vtable pool_vtable = {pool_waker_clone, pool_waker_wake,
+                                             pool_waker_wake, pool_waker_drop};
+static trt_waker pool_waker_clone(const void *data)
+{
+    return (trt_waker){data, &pool_vtable};
+}
+
+static void *worker_main(void *arg)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "worker-%d", (int)(intptr_t)arg);
+    pthread_setname_np(pthread_self(), name);
+    for (;;) {
+        struct task *t = queue_pop();
+        atomic_store(&t->state, T_RUNNING);
+        trt_waker w = {t, &pool_vtable};
+        trt_context cx = {&w};
+        atomic_fetch_add(&executor_polls, 1);
+        if (t->traced->poll(t->traced, &cx) == TRT_READY) {
+            atomic_store(&t->state, T_DONE);
+            continue;
+        }
+        int s = T_RUNNING;
+        if (!atomic_compare_exchange_strong(&t->state, &s, T_IDLE)) {
+            atomic_store(&t->state, T_QUEUED);
+            queue_push(t);
+        }
+    }
+    return NULL;
+}
+
+static int spawn(struct task *t, trt_future *f, const char *name)
+{
+    t->traced = trt_traced_new(f, name);
+    if (!t->traced)
+        return -errno;
+    atomic_store(&t->state, T_IDLE);
+    task_schedule(t);
+    return 0;
+}
+
+/* ------------------------------------------------------------ tasks */
+
+/* How many of the three blocking tasks have entered their blocking call. */
+static _Atomic int stuck_count;
+
+/* "reader": a request handler that reads its request's frame from a pipe
+ * with a blocking read(), which never returns: nobody writes the pipe. */
+struct reader {
+    trt_future base;
+    trt_future frame; /* reads the frame */
+    int fd;
+    char buf[64];
+};
+
+static POLL_FN trt_poll read_frame_poll(trt_future *f, trt_context *cx)
+{
+    (void)cx;
+    struct reader *r = (struct reader *)((char *)f - offsetof(struct reader, frame));
+    atomic_fetch_add(&stuck_count, 1);
+    ssize_t n = read(r->fd, r->buf, sizeof(r->buf));
+    KEEP_FRAME();
+    return n >= 0 ? TRT_READY : TRT_PENDING;
+}
+
+static POLL_FN trt_poll request_poll(trt_future *f, trt_context *cx)
+{
+    struct reader *r = (struct reader *)f;
+    trt_poll p = trt_future_poll(&r->frame, cx);
+    KEEP_FRAME();
+    return p;
+}
+
+/* "spinner": a checksum loop that never ends.  noinline keeps it a frame. */
+static volatile unsigned long spin_sink;
+
+static __attribute__((noinline)) void checksum_spin(void)
+{
+    unsigned long x = 1;
+    atomic_fetch_add(&stuck_count, 1);
+    for (;;) {
+        x = x * 6364136223846793005ul + 1442695040888963407ul;
+        spin_sink = x;
+    }
+}
+
+static POLL_FN trt_poll spinner_poll(trt_future *f, trt_context *cx)
+{
+    (void)f;
+    (void)cx;
+    checksum_spin();
+    KEEP_FRAME();
+    return TRT_PENDING;
+}
+
+/* "locker": takes a mutex that the main thread holds for ever. */
+static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static POLL_FN trt_poll locker_poll(trt_future *f, trt_context *cx)
+{
+    (void)f;
+    (void)cx;
+    atomic_fetch_add(&stuck_count, 1);
+    pthread_mutex_lock(&big_lock);
+    KEEP_FRAME();
+    pthread_mutex_unlock(&big_lock);
+    return TRT_READY;
+}
+
+/* "parked-N": waits for a wake-up that does not come, holding a clone of
+ * its waker like any future waiting on an event. */
+struct parked {
+    trt_future base;
+    trt_waker waker;
+    _Atomic int polled;
+};
+
+static POLL_FN trt_poll parked_poll(trt_future *f, trt_context *cx)
+{
+    struct parked *p = (struct parked *)f;
+    if (p->waker.vtable)
+        trt_waker_drop(p->waker);
+    p->waker = trt_waker_clone(cx->waker);
+    atomic_fetch_add(&p->polled, 1);
+    KEEP_FRAME();
+    return TRT_PENDING;
+}
+
+/* ------------------------------------------------------------ main */
+
+int main(void)
+{
+    static struct task tasks[5];
+    static struct reader reader = {.base = {request_poll}, .frame = {read_frame_poll}};
+    static trt_future spinner = {spinner_poll};
+    static trt_future locker = {locker_poll};
+    static struct parked parked[2] = {{.base = {parked_poll}}, {.base = {parked_poll}}};
+    int fds[2];
+
+    /* SIGUSR1 is taken by sigwait in the main thread only. */
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    if (pipe(fds) < 0) {
+        perror("stuck: pipe");
+        return 1;
+    }
+    reader.fd = fds[0];
+    pthread_mutex_lock(&big_lock);
+    for (int i = 0; i < NWORKERS; i++) {
+        pthread_t th;
+        int err = pthread_create(&th, NULL, worker_main, (void *)(intptr_t)(i + 1));
+        if (err) {
+            fprintf(stderr, "stuck: pthread_create: %s\n", strerror(err));
+            return 1;
+        }
+    }
+    int err = spawn(&tasks[0], &reader.base, "reader");
+    if (!err)
+        err = spawn(&tasks[1], &spinner, "spinner");
+    if (!err)
+        err = spawn(&tasks[2], &locker, "locker");
+    if (!err)
+        err = spawn(&tasks[3], &parked[0].base, "parked-1");
+    if (!err)
+        err = spawn(&tasks[4], &parked[1].base, "parked-2");
+    if (err) {
+        fprintf(stderr, "stuck: spawn: %s\n", strerror(-err));
+        return 1;
+    }
+    /* Ready once the three are inside their blocking calls (give them a
+     * moment to get there) and the parked ones were polled. */
+    for (int i = 0; i < 1000 && (atomic_load(&stuck_count) < 3 ||
+                                 !atomic_load(&parked[0].polled) ||
+                                 !atomic_load(&parked[1].polled));
+         i++) {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&stuck_count) < 3) {
+        fprintf(stderr, "stuck: the workers did not get stuck\n");
+        return 1;
+    }
+    struct timespec settle = {0, 20000000};
+    nanosleep(&settle, NULL);
+    printf("pid %d\n", (int)getpid());
+    fflush(stdout);
+    for (;;) {
+        int sig;
+        if (sigwait(&usr1, &sig) == 0) {
+            printf("polls %llu\n", (unsigned long long)atomic_load(&executor_polls));
+            fflush(stdout);
+        }
+    }
+}
