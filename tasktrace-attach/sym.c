@@ -15,6 +15,7 @@
 #include <elfutils/libdw.h>
 
 #include "sym.h"
+#include "symfind.h"
 
 /* One cached lookup.  ptrs[] is the root-first array sym_lookup hands out;
  * it points into frames[], and both live in this one allocation. */
@@ -49,14 +50,11 @@ struct sym_raw {
 
 #define SYM_INITIAL_CAP 256u
 
-/* libdwfl reads the path through this pointer; NULL means its default
- * (".debug" next to the file, then /usr/lib/debug, by build-id too). */
-static char *sym_debuginfo_path;
-
+/* Our own finders: the standard ones open() whatever paths the target's
+ * maps and debug links name (see symfind.h). */
 static const Dwfl_Callbacks sym_proc_callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .debuginfo_path = &sym_debuginfo_path,
+    .find_elf = symfind_elf,
+    .find_debuginfo = symfind_debuginfo,
 };
 
 Dwfl *sym_dwfl_open_pid(pid_t pid, int *err)
@@ -77,7 +75,7 @@ Dwfl *sym_dwfl_open_pid(pid_t pid, int *err)
             e = -ESRCH;
         goto out;
     }
-    if (dwfl_report_end(dwfl, NULL, NULL) != 0)
+    if (dwfl_report_end(dwfl, NULL, NULL) != 0 || symfind_attach(dwfl, pid) != 0)
         e = -EIO;
 out:
     if (e != 0) {
@@ -302,6 +300,9 @@ static Dwarf_Die *sym_cu_scan(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bia
     Dwarf_Die *cu = NULL;
     Dwarf_Addr b = 0;
     for (int n = 0; n < 1000000 && (cu = dwfl_module_nextcu(mod, cu, &b)) != NULL; n++) {
+        /* A split unit's ranges may live in its .dwo file, not read. */
+        if (symfind_cu_is_split(mod, cu))
+            continue;
         if (dwarf_haspc(cu, addr - b) > 0) {
             *bias = b;
             return cu;
@@ -321,7 +322,11 @@ static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
     size_t n = 0;
     Dwarf_Die *scopes = NULL, *chain = NULL;
     Dwarf_Addr bias = 0;
+    if (!symfind_dwarf_ok(mod))
+        return 0;
     Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+    if (cudie != NULL && symfind_cu_is_split(mod, cudie))
+        return 0;
     if (cudie == NULL)
         cudie = sym_cu_scan(mod, addr, &bias);
     if (cudie == NULL)

@@ -24,9 +24,11 @@
 typedef struct sym_ctx sym_ctx;
 
 /* Reports every module mapped into process PID (dwfl_linux_proc_report, then
- * dwfl_report_end) in a new Dwfl whose callbacks are
- * dwfl_linux_proc_find_elf and dwfl_standard_find_debuginfo, so separate
- * debuginfo is found by build-id and debuglink the standard way.
+ * dwfl_report_end) in a new Dwfl whose callbacks are symfind_elf and
+ * symfind_debuginfo (symfind.h): modules and their separate debug info
+ * (by build-id and debug link) are found in the process's own mount
+ * namespace and opened only when they are regular files its user could
+ * read, without ever blocking; a refused file is named once on stderr.
  * Does not stop or attach to the process; reads /proc/PID/maps only.
  * Returns the Dwfl, owned by the caller (release with dwfl_end), or NULL with
  * errno set and, if ERR is not NULL, *ERR = -errno: -ESRCH when PID has no
