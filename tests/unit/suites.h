@@ -13,5 +13,6 @@ Suite *suite_capture(void);
 Suite *suite_sym(void);
 Suite *suite_tree(void);
 Suite *suite_render(void);
+Suite *suite_thread(void);
 
 #endif
