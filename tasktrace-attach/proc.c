@@ -1,5 +1,6 @@
 /* Target memory access: process_vm_readv first (one syscall, no stop), then
  * /proc/PID/mem where that is unavailable. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,8 +16,10 @@ int proc_open(struct proc_target *t, pid_t pid)
 {
     char path[64];
     struct stat st;
+    const char *force = getenv(PROC_FORCE_MEM_ENV);
     t->pid = pid;
     t->memfd = -1;
+    t->force_mem = force != NULL && force[0] != '\0';
     snprintf(path, sizeof(path), "/proc/%d", (int)pid);
     if (stat(path, &st) < 0)
         return errno == ENOENT ? -ESRCH : -errno;
@@ -81,7 +84,10 @@ int proc_read(struct proc_target *t, uint64_t addr, void *buf, size_t len)
     while (done < len) {
         struct iovec local = {(char *)buf + done, len - done};
         struct iovec remote = {(void *)(uintptr_t)(addr + done), len - done};
-        ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
+        ssize_t n = -1;
+        errno = ENOSYS;
+        if (!t->force_mem)
+            n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
         if (n > 0) {
             done += (size_t)n;
             continue;
@@ -213,4 +219,66 @@ void proc_explain_eperm(pid_t pid, pid_t tid, char *buf, size_t len)
     }
     snprintf(buf, len, "the kernel refused ptrace access (a security module, or the target "
                        "is not dumpable); try with CAP_SYS_PTRACE");
+}
+
+/* The innermost id on the NSpid line of /proc/PID/task/TID/status: 0 when
+ * the line is missing (a kernel before 4.1 has none), -errno when the file
+ * cannot be read. */
+static long thread_innermost_id(pid_t pid, pid_t tid)
+{
+    char path[96], line[512];
+    long id = 0;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "NSpid:", 6) != 0)
+            continue;
+        /* Ids are separated by tabs; the last is the innermost. */
+        char *p = line + 6, *end;
+        for (;;) {
+            long v = strtol(p, &end, 10);
+            if (end == p)
+                break;
+            id = v;
+            p = end;
+        }
+        break;
+    }
+    fclose(f);
+    return id;
+}
+
+int proc_thread_from_ns(pid_t pid, pid_t nstid, pid_t *host_tid)
+{
+    if (nstid <= 0)
+        return -EINVAL;
+    /* The common case, one shared namespace: the thread has that id here
+     * too and it is its innermost one. */
+    long id = thread_innermost_id(pid, nstid);
+    if (id == nstid || id == 0) {
+        *host_tid = nstid;
+        return 0;
+    }
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? -ESRCH : -errno;
+    int err = -ESRCH;
+    struct dirent *de;
+    for (long n = 0; n < PROC_MAX_THREADS && (de = readdir(d)) != NULL; n++) {
+        char *end;
+        long tid = strtol(de->d_name, &end, 10);
+        if (end == de->d_name || *end != '\0' || tid <= 0 || tid > INT32_MAX)
+            continue;
+        if (thread_innermost_id(pid, (pid_t)tid) == nstid) {
+            *host_tid = (pid_t)tid;
+            err = 0;
+            break;
+        }
+    }
+    closedir(d);
+    return err;
 }

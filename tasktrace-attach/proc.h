@@ -9,8 +9,15 @@
 
 struct proc_target {
     pid_t pid;
-    int memfd; /* /proc/PID/mem, opened on first fallback; -1 before */
+    int memfd;     /* /proc/PID/mem, opened on first fallback; -1 before */
+    int force_mem; /* read through /proc/PID/mem only (test hook, below) */
 };
+
+/* The environment variable TASKTRACE_ATTACH_FORCE_PROC_MEM, when set to a
+ * non-empty value, is a test hook read by proc_open only: proc_read then
+ * skips process_vm_readv and reads through /proc/PID/mem, the fallback
+ * used where process_vm_readv is refused, so tests can exercise it. */
+#define PROC_FORCE_MEM_ENV "TASKTRACE_ATTACH_FORCE_PROC_MEM"
 
 /* Checks that `pid` exists.  Returns 0, -ESRCH, or another -errno. */
 int proc_open(struct proc_target *t, pid_t pid);
@@ -40,5 +47,17 @@ int proc_tracer_is(pid_t pid, pid_t tid, const char *comm);
 /* Reads /proc/PID/task/TID/comm into buf (NUL-terminated, newline removed).
  * Returns 0 or -errno. */
 int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);
+
+/* Maps NSTID, a thread id of process PID as the process's own (innermost)
+ * PID namespace numbers it, to the id the caller's namespace gives that
+ * thread, in *HOST_TID.  A runtime inside a container publishes ids of its
+ * own namespace; /proc/PID/task/TID/status lists every id of a thread on
+ * its NSpid line, the caller's first and the innermost last.  When the
+ * caller and the target share a namespace the mapping is the identity.
+ * Reads at most PROC_MAX_THREADS threads.  Returns 0, -ESRCH when no thread
+ * of PID has that id (the thread exited), -EINVAL for NSTID <= 0, or
+ * another -errno from reading /proc. */
+#define PROC_MAX_THREADS 100000
+int proc_thread_from_ns(pid_t pid, pid_t nstid, pid_t *host_tid);
 
 #endif
