@@ -855,8 +855,11 @@ static void live_print_stats(struct live_stats *st)
     if (st->nstops == 0)
         return;
     qsort(st->stop_ns, st->nstops, sizeof(st->stop_ns[0]), u64_cmp);
-    msg("%zu threads stopped one at a time: median %.1f us, max %.1f us", st->nstops,
-        st->stop_ns[st->nstops / 2] / 1e3, st->stop_ns[st->nstops - 1] / 1e3);
+    qsort(st->held_ns, st->nstops, sizeof(st->held_ns[0]), u64_cmp);
+    msg("%zu threads stopped one at a time: median %.1f us, max %.1f us (of which after the "
+        "stop, copying: median %.1f us, max %.1f us)",
+        st->nstops, st->stop_ns[st->nstops / 2] / 1e3, st->stop_ns[st->nstops - 1] / 1e3,
+        st->held_ns[st->nstops / 2] / 1e3, st->held_ns[st->nstops - 1] / 1e3);
 }
 
 /* Prints the dump and what was missing from it.  Returns the exit code. */

@@ -11,6 +11,7 @@
 
 #include "render.h"
 #include "tree.h"
+#include "unwind.h"
 
 /* Writes S[0 .. LEN) as a JSON string.  Invalid UTF-8 bytes become U+FFFD
  * one for one: the document stays valid UTF-8 and readers see where a
@@ -101,6 +102,61 @@ static void rj_frame(struct render__out *o, const struct sym_frame *f)
     render__out_printf(o, ",\"pc\":\"0x%" PRIx64 "\"}", f->pc);
 }
 
+/* A live thread stack as an array of frames, root first, trimmed to the
+ * task's frames by unwind_trim unless RAW.  Returns 0 or -ENOMEM. */
+static int rj_live_stack(struct render__out *o, const struct tt_stack *st, bool raw)
+{
+    const struct sym_frame **buf = malloc((st->n ? st->n : 1) * sizeof(*buf));
+    if (buf == NULL)
+        return -ENOMEM;
+    size_t n = unwind_trim(st, raw, buf);
+    render__out_puts(o, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            render__out_puts(o, ",");
+        rj_frame(o, buf[i]);
+    }
+    render__out_puts(o, "]");
+    free(buf);
+    return 0;
+}
+
+/* --threads: {"tid","name","state","wchan","task","stack","error"}. */
+static int rj_thread(struct render__out *o, const struct tt_thread *th)
+{
+    int err = 0;
+    render__out_printf(o, "{\"tid\":%" PRId32 ",\"name\":", th->tid);
+    if (th->name[0])
+        rj_strn(o, th->name, strnlen(th->name, sizeof(th->name)));
+    else
+        render__out_puts(o, "null");
+    if (th->state)
+        render__out_printf(o, ",\"state\":\"%c\"", th->state);
+    else
+        render__out_puts(o, ",\"state\":null");
+    render__out_puts(o, ",\"wchan\":");
+    if (th->wchan[0])
+        rj_strn(o, th->wchan, strnlen(th->wchan, sizeof(th->wchan)));
+    else
+        render__out_puts(o, "null");
+    if (th->task)
+        render__out_printf(o, ",\"task\":%" PRIu64, th->task);
+    else
+        render__out_puts(o, ",\"task\":null");
+    render__out_puts(o, ",\"stack\":");
+    if (th->has_stack)
+        err = rj_live_stack(o, &th->stack, true);
+    else
+        render__out_puts(o, "null");
+    render__out_puts(o, ",\"error\":");
+    if (!th->has_stack && th->error[0])
+        rj_strn(o, th->error, strnlen(th->error, sizeof(th->error)));
+    else
+        render__out_puts(o, "null");
+    render__out_puts(o, "}");
+    return err;
+}
+
 static int rj_task(struct render__out *o, const struct tt_task *t, bool raw)
 {
     const struct sym_frame **buf = NULL;
@@ -137,8 +193,30 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw)
         }
         render__out_puts(o, "]");
     }
-    render__out_printf(o, "],\"truncated\":%s,\"inherited\":%s}",
+    render__out_printf(o, "],\"truncated\":%s,\"inherited\":%s",
                        tree_task_truncated(t) ? "true" : "false", t->inherited ? "true" : "false");
+    /* The live part (live.c): only a polling task has one. */
+    bool polling = t->state == TRT_TASK_POLLING;
+    if (polling && t->poll_ns >= 0)
+        render__out_printf(o, ",\"poll_ns\":%" PRId64, t->poll_ns);
+    else
+        render__out_puts(o, ",\"poll_ns\":null");
+    render__out_puts(o, ",\"thread_name\":");
+    if (polling && t->thread_name[0])
+        rj_strn(o, t->thread_name, strnlen(t->thread_name, sizeof(t->thread_name)));
+    else
+        render__out_puts(o, "null");
+    render__out_puts(o, ",\"thread_stack\":");
+    if (polling && t->has_thread_stack)
+        err = rj_live_stack(o, &t->thread_stack, raw);
+    else
+        render__out_puts(o, "null");
+    render__out_puts(o, ",\"thread_stack_error\":");
+    if (polling && !t->has_thread_stack && t->thread_error[0])
+        rj_strn(o, t->thread_error, strnlen(t->thread_error, sizeof(t->thread_error)));
+    else
+        render__out_puts(o, "null");
+    render__out_puts(o, "}");
 out:
     free(buf);
     return err;
@@ -169,7 +247,21 @@ int render_json(FILE *f, const struct tt_dump *dump,
         rj_str(&o, dump->problems[i].message);
         render__out_puts(&o, "}");
     }
-    render__out_puts(&o, "]}\n");
+    render__out_printf(&o, "],\"passive\":%s,\"threads\":", dump->passive ? "true" : "false");
+    if (dump->threads_listed) {
+        render__out_puts(&o, "[");
+        for (size_t i = 0; i < dump->nthreads && o.err == 0; i++) {
+            if (i > 0)
+                render__out_puts(&o, ",");
+            int err = rj_thread(&o, &dump->threads[i]);
+            if (err != 0)
+                return err;
+        }
+        render__out_puts(&o, "]");
+    } else {
+        render__out_puts(&o, "null");
+    }
+    render__out_puts(&o, "}\n");
     errno = 0;
     if (o.err == 0 && fflush(f) == EOF)
         render__out_fail(&o);

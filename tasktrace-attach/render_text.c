@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <tasktrace/protocol.h>
 
 #include "render.h"
 #include "tree.h"
+#include "unwind.h"
 
 /* SGR sequences; written only when colour is on. */
 #define RT_BOLD "1"
@@ -29,6 +31,7 @@ struct rt_out {
     const struct render_opts *opts;
     char prefix[RT_PREFIX_MAX];
     size_t prefix_len;
+    bool passive; /* the dump polled nothing: no task owed a report */
 };
 
 static void rt_sgr(struct rt_out *o, const char *code)
@@ -194,9 +197,18 @@ static void rt_header(struct rt_out *o, const struct tt_task *t)
     render__out_printf(&o->out, "task %" PRIu64 " \"", t->id);
     rt_escaped(o, t->name, strnlen(t->name, sizeof(t->name)), true);
     render__out_printf(&o->out, "\" %s", render_state_name(t->state));
-    if (t->state == TRT_TASK_POLLING)
+    if (t->state == TRT_TASK_POLLING) {
+        /* How long the current poll has lasted, not the last one's end. */
+        if (t->poll_ns >= 0)
+            render__out_printf(&o->out, " for %s", render_duration(t->poll_ns, dur));
         render__out_printf(&o->out, " on thread %" PRId32, t->tid);
-    if (t->idle_ns >= 0)
+        if (t->thread_name[0]) {
+            render__out_puts(&o->out, " \"");
+            rt_escaped(o, t->thread_name, strnlen(t->thread_name, sizeof(t->thread_name)), true);
+            render__out_puts(&o->out, "\"");
+        }
+        render__out_puts(&o->out, ",");
+    } else if (t->idle_ns >= 0)
         render__out_printf(&o->out, " %s since last poll,",
                   render_duration(t->idle_ns, dur));
     else if (t->polls == 0)
@@ -217,7 +229,7 @@ static void rt_header(struct rt_out *o, const struct tt_task *t)
                            TRT_RECORD_MAX_PCS);
         rt_reset(o);
     }
-    if (!t->reported) {
+    if (!t->reported && !o->passive) {
         render__out_puts(&o->out, " ");
         rt_sgr(o, RT_RED);
         render__out_puts(&o->out, "[did not report]");
@@ -292,13 +304,68 @@ static void rt_children(struct rt_out *o, const struct tree_node *node)
     }
 }
 
+/* Writes a live thread stack as a chain, root first: trimmed to the task's
+ * frames (unwind_trim) unless raw or not a task's.  Returns 0 or -ENOMEM. */
+static int rt_live_chain(struct rt_out *o, const struct tt_stack *st, bool trim)
+{
+    const struct sym_frame **buf = malloc((st->n ? st->n : 1) * sizeof(*buf));
+    if (buf == NULL)
+        return -ENOMEM;
+    size_t n = unwind_trim(st, o->opts->raw || !trim, buf);
+    if (n == 0)
+        render__out_puts(&o->out, "  (every frame was trimmed)\n");
+    if (st->truncated && n > 0)
+        render__out_printf(&o->out, "  (cut at the root: deeper than %d frames)\n",
+                           UNWIND_MAX_FRAMES);
+    o->prefix_len = 0;
+    for (size_t i = 0; i < n && o->out.err == 0; i++) {
+        render__out_write(&o->out, o->prefix, o->prefix_len);
+        render__out_puts(&o->out, i == 0 ? "╼ " : "└╼ ");
+        rt_frame(o, buf[i]);
+        const char *more = i == 0 ? "  " : "   ";
+        if (o->prefix_len + strlen(more) < sizeof(o->prefix)) {
+            memcpy(o->prefix + o->prefix_len, more, strlen(more));
+            o->prefix_len += strlen(more);
+        }
+    }
+    o->prefix_len = 0;
+    free(buf);
+    return 0;
+}
+
+/* The live stack of the thread polling T, or why there is none. */
+static int rt_task_live(struct rt_out *o, const struct tt_task *t)
+{
+    if (t->state != TRT_TASK_POLLING)
+        return 0;
+    if (!t->has_thread_stack) {
+        if (t->thread_error[0]) {
+            render__out_puts(&o->out, "  (no live stack of thread ");
+            render__out_printf(&o->out, "%" PRId32 ": ", t->tid);
+            rt_escaped(o, t->thread_error, strnlen(t->thread_error, sizeof(t->thread_error)),
+                       false);
+            render__out_puts(&o->out, ")\n");
+        }
+        return 0;
+    }
+    render__out_puts(&o->out, "  ");
+    rt_sgr(o, RT_YELLOW);
+    render__out_printf(&o->out, "live stack of thread %" PRId32, t->tid);
+    rt_reset(o);
+    render__out_puts(&o->out, ", inside this poll now (not a waker capture):\n");
+    return rt_live_chain(o, &t->thread_stack, true);
+}
+
 static int rt_task(struct rt_out *o, const struct tt_task *t)
 {
     struct tree tree;
     rt_header(o, t);
     if (t->nstacks == 0) {
-        render__out_puts(&o->out, "  (no stacks captured)\n");
-        return 0;
+        if (!t->has_thread_stack)
+            render__out_puts(&o->out, o->passive && t->state != TRT_TASK_POLLING
+                                          ? "  (passive dump: not polled, no stacks)\n"
+                                          : "  (no stacks captured)\n");
+        return rt_task_live(o, t);
     }
     int err = tree_build(t->stacks, t->nstacks, o->opts->raw, &tree);
     if (err != 0)
@@ -313,6 +380,35 @@ static int rt_task(struct rt_out *o, const struct tt_task *t)
         rt_children(o, &tree.roots[i]);
     }
     tree_free(&tree);
+    return rt_task_live(o, t);
+}
+
+/* --threads: every thread, its state and wait channel, the task it polls,
+ * its live stack (raw). */
+static int rt_threads(struct rt_out *o, const struct tt_dump *dump)
+{
+    for (size_t i = 0; i < dump->nthreads && o->out.err == 0; i++) {
+        const struct tt_thread *th = &dump->threads[i];
+        render__out_printf(&o->out, "\nthread %" PRId32 " \"", th->tid);
+        rt_escaped(o, th->name, strnlen(th->name, sizeof(th->name)), true);
+        render__out_printf(&o->out, "\" %c", th->state ? th->state : '?');
+        if (th->wchan[0]) {
+            render__out_puts(&o->out, " in ");
+            rt_escaped(o, th->wchan, strnlen(th->wchan, sizeof(th->wchan)), false);
+        }
+        if (th->task)
+            render__out_printf(&o->out, ", polling task %" PRIu64, th->task);
+        render__out_puts(&o->out, "\n");
+        if (!th->has_stack) {
+            render__out_puts(&o->out, "  (no live stack: ");
+            rt_escaped(o, th->error, strnlen(th->error, sizeof(th->error)), false);
+            render__out_puts(&o->out, ")\n");
+            continue;
+        }
+        int err = rt_live_chain(o, &th->stack, false);
+        if (err != 0)
+            return err;
+    }
     return 0;
 }
 
@@ -320,7 +416,8 @@ int render_text(FILE *f, const struct tt_dump *dump,
                 const struct render_opts *opts)
 {
     static const struct render_opts defaults;
-    struct rt_out o = { .out = { .f = f }, .opts = opts != NULL ? opts : &defaults };
+    struct rt_out o = { .out = { .f = f }, .opts = opts != NULL ? opts : &defaults,
+                        .passive = dump->passive };
     for (size_t i = 0; i < dump->ntasks && o.out.err == 0; i++) {
         if (i > 0)
             render__out_puts(&o.out, "\n");
@@ -328,6 +425,9 @@ int render_text(FILE *f, const struct tt_dump *dump,
         if (err != 0)
             return err;
     }
+    int terr = rt_threads(&o, dump);
+    if (terr != 0)
+        return terr;
     /* What is missing, after the trees it is missing from. */
     for (size_t i = 0; i < dump->nproblems && o.out.err == 0; i++) {
         if (i == 0 && dump->ntasks > 0)
