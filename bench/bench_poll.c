@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <tasktrace/clock.h>
 #include <tasktrace/rt.h>
 
 #include "../libtargetrt/rt_internal.h"
@@ -38,9 +39,7 @@ static volatile uint64_t sink;
 
 static uint64_t now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return trt_clock_ns(CLOCK_MONOTONIC);
 }
 
 static int cmp_u64(const void *a, const void *b)

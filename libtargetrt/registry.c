@@ -1,7 +1,7 @@
 /* The registry of live traced tasks: protocol slots in chunks that are
  * allocated on demand and never freed, so that a reader outside the process
- * can follow registry->chunks[] at any moment.  Creation and removal take one
- * mutex; a poll never does. */
+ * can follow registry->chunks[] at any moment.  Creation, removal and the
+ * doorbell's walk take one mutex; a poll never does. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +29,6 @@ static size_t nfree, free_cap;
 struct trt_registry *trt__registry_get(void)
 {
     return &registry;
-}
-
-void trt__registry_lock(void)
-{
-    pthread_mutex_lock(&registry_mutex);
-}
-
-void trt__registry_unlock(void)
-{
-    pthread_mutex_unlock(&registry_mutex);
 }
 
 static struct trt_task_slot *slot_at(uint32_t index)
@@ -134,57 +124,57 @@ uint64_t trt__registry_live(void)
     return TRT_LOAD(&registry.live);
 }
 
-/* Takes a clone of t's cached waker, if it has one. */
-static bool waker_take_clone(struct trt__task *t, trt_waker *out)
+void trt__registry_walk(uint32_t *cursor, bool (*fn)(struct trt__task *t, void *arg),
+                        void *arg)
 {
-    while (atomic_flag_test_and_set_explicit(&t->lock, memory_order_acquire))
-        ;
-    bool have = t->waker.vtable != NULL;
-    if (have)
-        *out = trt_waker_clone(&t->waker);
-    atomic_flag_clear_explicit(&t->lock, memory_order_release);
-    return have;
-}
-
-size_t trt__registry_mark(uint32_t gen, trt_waker **wakers, size_t *nwakers)
-{
-    size_t marked = 0, nw = 0;
     pthread_mutex_lock(&registry_mutex);
-    size_t live = registry.live;
-    trt_waker *w = malloc((live ? live : 1) * sizeof(*w));
-    uint32_t nchunks = registry.nchunks;
-    for (uint32_t c = 0; c < nchunks; c++) {
-        for (uint32_t i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++) {
-            struct trt__task *t = owners[c][i];
-            if (!t || TRT_LOAD(&t->slot->state) == TRT_TASK_DONE)
-                continue;
-            /* Count before marking: the task may be traced at once. */
-            __atomic_add_fetch(&tasktrace_control.gen_pending, 1, __ATOMIC_ACQ_REL);
-            __atomic_store_n(&t->slot->pending_gen, gen, __ATOMIC_RELEASE);
-            marked++;
-            if (w && nw < live && waker_take_clone(t, &w[nw]))
-                nw++;
-        }
+    uint64_t end = (uint64_t)registry.nchunks * TRT_REGISTRY_CHUNK_SLOTS;
+    uint64_t i = *cursor;
+    for (; i < end; i++) {
+        struct trt__task *t = owners[i / TRT_REGISTRY_CHUNK_SLOTS][i % TRT_REGISTRY_CHUNK_SLOTS];
+        if (t && !fn(t, arg))
+            break;
     }
+    *cursor = i < end ? (uint32_t)i : UINT32_MAX;
     pthread_mutex_unlock(&registry_mutex);
-    *wakers = w;
-    *nwakers = nw;
-    return marked;
 }
 
-/* fork() copies the registry with whatever state the mutex was in; holding it
- * across fork keeps the child's copy consistent. */
+/* Calls fn on every registered task; the mutex is already held. */
+static void each_locked(void (*fn)(struct trt__task *t))
+{
+    for (uint32_t c = 0; c < registry.nchunks; c++)
+        for (uint32_t i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++)
+            if (owners[c][i])
+                fn(owners[c][i]);
+}
+
+static void mark_inherited(struct trt__task *t)
+{
+    TRT_STORE(&t->slot->flags, TRT_LOAD(&t->slot->flags) | TRT_TASK_F_INHERITED);
+}
+
+/* fork() copies the registry, and each task's cached waker, with whatever
+ * state their locks were in: holding them all across fork keeps the child's
+ * copy consistent and its locks free.  Each waker lock is held only briefly
+ * (a pointer swap, or the doorbell's clone of one waker), so taking them
+ * all is bounded by the number of live tasks. */
 void trt__registry_atfork_prepare(void)
 {
     pthread_mutex_lock(&registry_mutex);
+    each_locked(trt__task_lock);
 }
 
 void trt__registry_atfork_parent(void)
 {
+    each_locked(trt__task_unlock);
     pthread_mutex_unlock(&registry_mutex);
 }
 
-void trt__registry_atfork_child(void)
+uint64_t trt__registry_atfork_child(void)
 {
+    each_locked(trt__task_unlock);
+    each_locked(mark_inherited);
+    uint64_t live = registry.live;
     pthread_mutex_unlock(&registry_mutex);
+    return live;
 }

@@ -8,18 +8,22 @@
 #include <tasktrace/protocol.h>
 
 /* Maps a ring of `capacity` records (rounded up to a power of two, at least
- * 64).  Returns NULL with errno set.  Free with trt__ring_free. */
+ * 64), reserved but not committed (MAP_NORESERVE).  Returns NULL with errno
+ * set.  trt__ring_free unmaps it: only for a ring no writer or reader can
+ * hold (one never published, or a test's own). */
 struct trt_ring *trt__ring_new(uint64_t capacity);
 void trt__ring_free(struct trt_ring *r);
 
-/* Starts generation `gen`: records of it begin at the current head.  Gives
- * the memory of earlier records back to the system.  Single caller. */
+/* Starts generation `gen`: records of it begin at the current head.  No
+ * system call.  Single caller. */
 void trt__ring_begin_gen(struct trt_ring *r, uint32_t gen);
 
-/* Gives the pages of the current generation's records back to the system
- * and marks the ring `released`: a reader still copying them sees that.
+/* Marks the ring `released` for its current generation (a reader still
+ * copying sees that) and gives the pages of all its records back to the
+ * system with one mmap(MAP_FIXED) over them.  Returns 0, or -errno if the
+ * mmap was refused: the pages then stay, and the ring works as before.
  * Single caller, the same as trt__ring_begin_gen. */
-void trt__ring_release(struct trt_ring *r);
+int trt__ring_release(struct trt_ring *r);
 
 /* Writes one record; any thread.  `n` is clamped to TRT_RECORD_MAX_PCS.
  * Returns 0, or 1 when the record overwrote one of the ring's current

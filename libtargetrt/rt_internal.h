@@ -1,12 +1,40 @@
-/* libtargetrt internals shared by its modules.  Not installed. */
+/* libtargetrt internals shared by its modules.  Not installed.
+ *
+ * The runtime's files, each with one job, listed from the top (the public
+ * API) down.  A file calls only files listed below it, never one above, so
+ * reading them in this order meets no back-reference:
+ *
+ *   traced.c      the public traced-task API: the wrapper future, its normal
+ *                 and its tracing poll, trt_traced_new / _free / _id
+ *   fork.c        the pthread_atfork handlers: what a fork does to the
+ *                 doorbell, the registry and the control block
+ *   doorbell.c    the doorbell thread: starting it (and publishing why it
+ *                 could not start), its wait for requests, the linger after
+ *                 a generation and the giving back of the ring's pages
+ *   generation.c  dump generations: starting one (marking and waking every
+ *                 live task), counting the tasks that still owe it,
+ *                 publishing `done`; the in-process request used by tests
+ *   capture.c     the ring's lifetime (mapped ahead, swapped for a larger
+ *                 one, never unmapped once published) and the stack capture
+ *                 into it
+ *   registry.c    the registry of live tasks and its mutex
+ *   task.c        a task's cached waker and the spin lock that guards it
+ *   ring.c        the ring as a data structure (ring.h)
+ *   control.c     the exported control block and the thread-id cache
+ *   waker.c       the ABI's helpers, thin calls through a vtable
+ *
+ * exec/ (the reference executor) uses only the public headers.
+ */
 #ifndef TRT_RT_INTERNAL_H
 #define TRT_RT_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <tasktrace/clock.h>
 #include <tasktrace/protocol.h>
 #include <tasktrace/rt.h>
 
@@ -16,54 +44,143 @@
 #define TRT_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define TRT_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
+/* A function the tool finds by name (the TRT_FN_* contract in protocol.h):
+ * never inlined, and never cloned by the optimizer under another name
+ * (GCC's .isra / .constprop copies), so its frames carry exactly that name.
+ * tests/unit/test_contract.c checks the built library. */
+#if defined(__has_attribute)
+#if __has_attribute(noclone)
+#define TRT_NAMED_FRAME __attribute__((noinline, noclone))
+#endif
+#endif
+#ifndef TRT_NAMED_FRAME
+#define TRT_NAMED_FRAME __attribute__((noinline))
+#endif
+
+/* ------------------------------------------------------------ control.c */
+
+extern struct trt_control tasktrace_control;
+
+/* The calling thread's kernel id, cached per thread (initial-exec TLS, so
+ * reading it is one load). */
+extern __thread pid_t trt__tid_cache __attribute__((tls_model("initial-exec")));
+
+static inline pid_t trt__tid(void)
+{
+    if (trt__tid_cache == 0)
+        trt__tid_cache = trt_gettid();
+    return trt__tid_cache;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds, coarse (one tick) resolution, no syscall. */
+static inline uint64_t trt__now_coarse_ns(void)
+{
+    return trt_clock_ns(CLOCK_MONOTONIC_COARSE);
+}
+
+/* ------------------------------------------------------------ task.c */
+
 /* A traced task: the wrapper future returned by trt_traced_new. */
 struct trt__task {
     trt_future base; /* poll == trt__traced_poll */
     trt_future *inner;
     struct trt_task_slot *slot;
     uint32_t index;   /* slot index in the registry */
-    atomic_flag lock; /* guards `waker` against the doorbell's clone */
+    atomic_flag lock; /* guards `waker` (task.c) */
     trt_waker waker;  /* clone of the last poll's waker; vtable NULL if none */
 };
 
-extern struct trt_control tasktrace_control;
+/* Keeps a clone of `w` as the task's cached waker and drops the one it
+ * replaces.  The clone and the drop run outside the spin lock. */
+void trt__task_waker_set(struct trt__task *t, const trt_waker *w);
+/* Stores a clone of the cached waker in *out; false if there is none.  The
+ * waker's clone runs under the spin lock. */
+bool trt__task_waker_clone(struct trt__task *t, trt_waker *out);
+/* Takes and releases the spin lock alone: fork.c holds every task's lock
+ * across fork() so that no child inherits one locked. */
+void trt__task_lock(struct trt__task *t);
+void trt__task_unlock(struct trt__task *t);
 
-trt_poll trt__traced_poll(trt_future *f, trt_context *cx);
+/* ------------------------------------------------------------ registry.c */
 
-/* CLOCK_MONOTONIC in nanoseconds, coarse (one tick) resolution, no syscall. */
-uint64_t trt__now_coarse_ns(void);
-/* The calling thread's id, cached after the first call. */
-pid_t trt__tid(void);
-
-/* Registry (registry.c).  add/remove return 0 or -errno. */
+/* add/remove take the registry mutex; add returns 0 or -errno. */
 int trt__registry_add(struct trt__task *t, const char *name);
 /* Removes `t` and returns the generation it still owed (0 if none). */
 uint32_t trt__registry_remove(struct trt__task *t);
-/* Marks every live task as owing `gen`, adding one to the generation's
- * pending count per task, and hands back clones of their cached wakers
- * (*wakers, malloc'd, caller frees).  Returns the number of tasks marked. */
-size_t trt__registry_mark(uint32_t gen, trt_waker **wakers, size_t *nwakers);
 uint64_t trt__registry_live(void);
-void trt__registry_lock(void);
-void trt__registry_unlock(void);
 struct trt_registry *trt__registry_get(void);
+/* Calls fn(t, arg) for each registered task whose slot index is at least
+ * *cursor, in index order, under the registry mutex, until fn returns false
+ * (the walk stops before the next task; *cursor is left at that task, so a
+ * later call resumes there) or every task was visited (*cursor is then
+ * UINT32_MAX).  fn must not call back into the registry. */
+void trt__registry_walk(uint32_t *cursor, bool (*fn)(struct trt__task *t, void *arg),
+                        void *arg);
+/* Fork: prepare takes the mutex and every task's waker lock; parent and
+ * child release them.  The child's handler also marks every live task
+ * TRT_TASK_F_INHERITED and returns how many there were. */
 void trt__registry_atfork_prepare(void);
 void trt__registry_atfork_parent(void);
-void trt__registry_atfork_child(void);
+uint64_t trt__registry_atfork_child(void);
 
-/* Generations (doorbell.c). */
-/* Starts the doorbell thread if this process has none.  0 or -errno. */
-int trt__doorbell_ensure(void);
+/* ------------------------------------------------------------ capture.c */
+
+/* Maps (ahead of any dump) a spare ring large enough for `live` tasks if
+ * neither the current ring nor the spare one is.  Called when tasks are
+ * created and when the doorbell starts, never during a dump.  0 or -errno;
+ * a failure only leaves the next generation to try again. */
+int trt__capture_reserve(uint64_t live);
+/* Start of generation `gen` (doorbell thread): makes the current ring large
+ * enough for `live` tasks (the spare ring if there is one, otherwise one
+ * mmap), starts the generation in it and publishes ring_errno /
+ * ring_errno_gen.  A ring that could not be enlarged keeps serving. */
+void trt__capture_begin_gen(uint32_t gen, uint64_t live);
+/* Gives the pages of the current ring's records (if its generation is `gen`)
+ * and of every retired ring back to the system (doorbell thread).  Returns 0
+ * or the -errno of a refused mmap; the pages then stay, nothing else
+ * changes. */
+int trt__capture_give_back(uint32_t gen);
+/* Records the caller's stack for task `id` in generation `gen` into the
+ * current ring.  Returns 0, or -ENOSPC if it overwrote a record of the same
+ * generation, or -ENOMEM without a ring.  Named by TRT_FN_CAPTURE. */
+int trt__capture(uint32_t gen, uint64_t id, uint32_t flags);
+/* Fork: the ring mutex is held across fork(). */
+void trt__capture_atfork_prepare(void);
+void trt__capture_atfork_release(void);
+
+/* ------------------------------------------------------------ generation.c */
+
+/* Starts generation `gen` (doorbell thread): marks every live task as owing
+ * it and wakes each through its cached waker. */
+void trt__gen_start(uint32_t gen);
 /* A task owing `gen` was traced, completed or freed. */
 void trt__gen_finish_one(uint32_t gen);
-/* Requests a dump from inside the process (tests); returns its generation. */
+/* Requests a dump from inside the process (tests, bench); returns its
+ * generation. */
 uint32_t trt__dump_request(void);
 /* Waits up to timeout_ms for done >= gen; 0, or -ETIMEDOUT. */
 int trt__dump_wait(uint32_t gen, int timeout_ms);
 
-/* Stack capture (traced.c): records the caller's stack for task `id` in
- * generation `gen` into the current ring.  Returns 0, or -ENOSPC if it
- * overwrote a record of the same generation, or -ENOMEM without a ring. */
-int trt__capture(uint32_t gen, uint64_t id, uint32_t flags);
+/* ------------------------------------------------------------ doorbell.c */
+
+/* Starts the doorbell thread if this process has none.  0 or -errno; a
+ * failure is published in doorbell_errno / doorbell_fails and the next call
+ * (at most every DOORBELL_RETRY_NS) tries again. */
+int trt__doorbell_ensure(void);
+/* Fork: the start mutex is held across fork(); in the child the doorbell
+ * is marked not started (it starts at the child's next trt_traced_new). */
+void trt__doorbell_atfork_prepare(void);
+void trt__doorbell_atfork_parent(void);
+void trt__doorbell_atfork_child(void);
+
+/* ------------------------------------------------------------ fork.c */
+
+/* Registers the fork handlers once.  0 or -errno. */
+int trt__fork_init(void);
+
+/* ------------------------------------------------------------ traced.c */
+
+/* The wrapper's poll (TRT_FN_TRACED_POLL). */
+trt_poll trt__traced_poll(trt_future *f, trt_context *cx);
 
 #endif

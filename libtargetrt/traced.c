@@ -1,33 +1,16 @@
 /* Traced tasks: the wrapper future an executor polls in place of the task's
- * own future.  A normal poll updates the task's slot and calls the inner
- * future: no syscall, no allocation, no lock.  A poll of a task that owes a
- * dump generation passes a tracing waker instead, whose clone and
- * wake_by_ref record the stack before forwarding to the real waker. */
+ * own future, and the public API that creates, frees and names them.
+ *
+ * A normal poll updates the task's slot and calls the inner future: no
+ * syscall and no allocation; it reads the coarse clock once (vDSO), and it
+ * takes the task's waker spin lock only when the executor passes a waker
+ * other than the one cached (task.c).  A poll of a task that owes a dump
+ * generation passes a tracing waker instead, whose clone and wake_by_ref
+ * record the stack before forwarding to the real waker. */
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/syscall.h>
 
 #include "rt_internal.h"
-
-uint64_t trt__now_coarse_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-pid_t trt__tid(void)
-{
-    static __thread pid_t tid __attribute__((tls_model("initial-exec")));
-    if (tid == 0)
-        tid = (pid_t)syscall(SYS_gettid);
-    return tid;
-}
-
-/* The calling thread's last clock reading at the end of a poll. */
-static __thread uint64_t thread_last_ns __attribute__((tls_model("initial-exec")));
 
 /* The tracing waker's data: lives on the stack of one traced poll. */
 struct tracer {
@@ -56,8 +39,9 @@ static void tracer_use(struct tracer *tr, uint32_t flags)
         __atomic_add_fetch(&tr->records, 1, __ATOMIC_RELAXED);
 }
 
-/* noinline keeps these as named frames the tool can cut the stack at. */
-__attribute__((noinline)) static trt_waker trt__tracer_clone(const void *data)
+/* Named frames the tool cuts the stack at: TRT_FN_TRACER_CLONE and
+ * TRT_FN_TRACER_WAKE_BY_REF. */
+TRT_NAMED_FRAME static trt_waker trt__tracer_clone(const void *data)
 {
     struct tracer *tr = (struct tracer *)data;
     tracer_use(tr, 0);
@@ -66,7 +50,7 @@ __attribute__((noinline)) static trt_waker trt__tracer_clone(const void *data)
     return trt_waker_clone(tr->real);
 }
 
-__attribute__((noinline)) static void trt__tracer_wake_by_ref(const void *data)
+TRT_NAMED_FRAME static void trt__tracer_wake_by_ref(const void *data)
 {
     struct tracer *tr = (struct tracer *)data;
     tracer_use(tr, TRT_RECORD_F_WAKE);
@@ -85,21 +69,10 @@ static void trt__tracer_drop(const void *data)
     (void)data;
 }
 
-static void task_set_waker(struct trt__task *t, const trt_waker *w)
-{
-    trt_waker fresh = trt_waker_clone(w);
-    while (atomic_flag_test_and_set_explicit(&t->lock, memory_order_acquire))
-        ;
-    trt_waker old = t->waker;
-    t->waker = fresh;
-    atomic_flag_clear_explicit(&t->lock, memory_order_release);
-    if (old.vtable)
-        trt_waker_drop(old);
-}
-
-/* The poll under a dump generation.  Not counted as an executor poll, so the
- * slot's poll count and times still describe the task as it was. */
-__attribute__((noinline)) static trt_poll trt__traced_poll_tracing(struct trt__task *t,
+/* The poll under a dump generation (TRT_FN_TRACED_POLL_TRACING).  Not
+ * counted as an executor poll, so the slot's poll count and times still
+ * describe the task as it was. */
+TRT_NAMED_FRAME static trt_poll trt__traced_poll_tracing(struct trt__task *t,
                                                               trt_context *cx,
                                                               uint32_t gen)
 {
@@ -127,27 +100,27 @@ __attribute__((noinline)) static trt_poll trt__traced_poll_tracing(struct trt__t
     return r;
 }
 
-trt_poll trt__traced_poll(trt_future *f, trt_context *cx)
+TRT_NAMED_FRAME trt_poll trt__traced_poll(trt_future *f, trt_context *cx)
 {
     struct trt__task *t = (struct trt__task *)f;
     struct trt_task_slot *s = t->slot;
     /* trt_waker_will_wake, inline: the exported one is a PLT call here. */
     if (t->waker.data != cx->waker->data || t->waker.vtable != cx->waker->vtable)
-        task_set_waker(t, cx->waker);
+        trt__task_waker_set(t, cx->waker);
     uint32_t gen = __atomic_load_n(&s->pending_gen, __ATOMIC_ACQUIRE);
     if (gen != 0)
         return trt__traced_poll_tracing(t, cx, gen);
-    /* One clock read per poll, at its end.  The start is the polling
-     * thread's previous reading: a lower bound, exact when the executor
-     * polls back to back, and free. */
-    if (thread_last_ns == 0)
-        thread_last_ns = trt__now_coarse_ns();
+    /* One clock read per poll, at its start: poll_start_ns is the true
+     * start (to one coarse tick), and poll_end_ns, stored when the poll
+     * returns, is that same reading.  "Idle since" is then measured from
+     * the start of the last poll, too long by the poll's duration, which a
+     * tool can bound: a task still inside its poll is state POLLING. */
+    uint64_t now = trt__now_coarse_ns();
     TRT_STORE(&s->tid, trt__tid());
-    TRT_STORE(&s->poll_start_ns, thread_last_ns);
+    TRT_STORE(&s->poll_start_ns, now);
     TRT_STORE(&s->state, TRT_TASK_POLLING);
     trt_poll r = t->inner->poll(t->inner, cx);
-    thread_last_ns = trt__now_coarse_ns();
-    TRT_STORE(&s->poll_end_ns, thread_last_ns);
+    TRT_STORE(&s->poll_end_ns, now);
     TRT_STORE(&s->polls, s->polls + 1);
     TRT_STORE(&s->tid, 0);
     TRT_STORE(&s->state, r == TRT_READY ? TRT_TASK_DONE : TRT_TASK_IDLE);
@@ -175,7 +148,10 @@ trt_future *trt_traced_new(trt_future *inner, const char *name)
         return NULL;
     }
     /* A process whose doorbell cannot start still runs its tasks; it only
-     * cannot be dumped, which the tool reports. */
+     * cannot be dumped, which doorbell_errno tells the tool.  Neither the
+     * fork handlers nor a spare ring are needed to run tasks either. */
+    (void)trt__fork_init();
+    (void)trt__capture_reserve(trt__registry_live());
     (void)trt__doorbell_ensure();
     return &t->base;
 }

@@ -2,10 +2,20 @@
  * sleeps in epoll_wait when there is none.  Wakes may come from any thread
  * (the runtime's doorbell thread wakes every task during a dump): they take
  * the queue's mutex and, when the queue was empty and the waker is not the
- * executor's own thread, write an eventfd that the epoll set watches. */
+ * executor's own thread, write an eventfd that the epoll set watches.
+ *
+ * Fork: a child shares the parent's epoll instance and eventfd (the same
+ * open files), so a child that went on waiting on them would take the
+ * parent's events and kicks, and a registration it removed would be the
+ * parent's.  Each executor therefore notes the fork epoch it was made in;
+ * in a child (a fork handler advances the epoch) its first use of epoll
+ * re-creates the epoll instance and the eventfd and registers again every
+ * fd its leaves wait on, before it touches the shared ones in any way. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -31,9 +41,18 @@ struct trt__exec_task {
 /* Refcounted too: one reference for the owner and one per task handle, so a
  * waker held by another thread can still take the lock after
  * trt_exec_free. */
+/* One fd the executor's epoll watches for a leaf: indexed by fd. */
+struct io_reg {
+    trt_exec_io *io; /* NULL when the fd is not registered */
+    uint32_t events;
+};
+
 struct trt_exec {
     atomic_size_t refs;
     int epfd, efd;
+    unsigned fork_epoch; /* the fork epoch epfd and efd belong to */
+    struct io_reg *regs; /* executor thread only */
+    size_t nregs;
     bool running;
     size_t live;
     struct trt__exec_task *live_head; /* executor thread only */
@@ -46,12 +65,101 @@ struct trt_exec {
  * eventfd, since it looks at the queue before it sleeps. */
 static __thread trt_exec *current;
 
+/* Advanced in every child by the fork handler registered below. */
+static atomic_uint fork_epoch;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_child(void)
+{
+    atomic_fetch_add_explicit(&fork_epoch, 1, memory_order_relaxed);
+}
+
+static void fork_init(void)
+{
+    /* Without the handler a child keeps the shared epoll; nothing else. */
+    (void)pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* Makes a new epoll instance and eventfd, the eventfd registered.  0 or
+ * -errno; on error nothing is left open. */
+static int epoll_make(int *epfd, int *efd)
+{
+    int err;
+    *epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (*epfd < 0)
+        return -errno;
+    *efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (*efd < 0) {
+        err = -errno;
+        goto fail;
+    }
+    /* A NULL data pointer marks the eventfd among the leaves' trt_exec_io. */
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (epoll_ctl(*epfd, EPOLL_CTL_ADD, *efd, &ev) < 0) {
+        err = -errno;
+        close(*efd);
+        goto fail;
+    }
+    return 0;
+fail:
+    close(*epfd);
+    *epfd = *efd = -1;
+    return err;
+}
+
+/* In a child forked since the executor's epoll was made: a new epoll
+ * instance and eventfd take the inherited ones' descriptor numbers (dup3),
+ * so a waker on another thread that read ex->efd writes to the child's own
+ * eventfd, never to a closed or reused descriptor; the parent's stay open
+ * in the parent.  Every registered fd is added again; one that cannot be
+ * reports EPOLLERR to its leaf, which then completes and lets the caller's
+ * next read or write see the error.  Returns 0 or -errno; on error the
+ * executor has changed nothing and tries again at its next use. */
+static int epoll_refork(trt_exec *ex)
+{
+    unsigned epoch = atomic_load_explicit(&fork_epoch, memory_order_relaxed);
+    if (ex->fork_epoch == epoch || ex->epfd < 0)
+        return 0;
+    int err = 0;
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epfd < 0 || efd < 0 || dup3(efd, ex->efd, O_CLOEXEC) < 0 ||
+        dup3(epfd, ex->epfd, O_CLOEXEC) < 0) {
+        err = -errno;
+        goto out;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    /* Past the dup3s the inherited ones are gone, so a failure here is not
+     * undone: without its eventfd the executor still runs, woken by its own
+     * thread and its fds. */
+    (void)epoll_ctl(ex->epfd, EPOLL_CTL_ADD, ex->efd, &ev);
+    for (size_t fd = 0; fd < ex->nregs; fd++) {
+        struct io_reg *r = &ex->regs[fd];
+        if (!r->io)
+            continue;
+        struct epoll_event rev = {.events = r->events | EPOLLONESHOT, .data.ptr = r->io};
+        if (epoll_ctl(ex->epfd, EPOLL_CTL_ADD, (int)fd, &rev) < 0) {
+            r->io->revents |= EPOLLERR;
+            if (r->io->waker.vtable)
+                trt_waker_wake_by_ref(&r->io->waker);
+        }
+    }
+    ex->fork_epoch = epoch;
+out:
+    if (efd >= 0)
+        close(efd);
+    if (epfd >= 0)
+        close(epfd);
+    return err;
+}
+
 static void exec_unref(trt_exec *ex)
 {
     if (atomic_fetch_sub_explicit(&ex->refs, 1, memory_order_acq_rel) != 1)
         return;
     pthread_mutex_destroy(&ex->lock);
     close(ex->efd);
+    free(ex->regs);
     free(ex);
 }
 
@@ -120,39 +228,23 @@ static void task_wake(const void *data)
 
 trt_exec *trt_exec_new(void)
 {
-    int err;
+    pthread_once(&fork_once, fork_init);
     trt_exec *ex = calloc(1, sizeof(*ex));
     if (!ex)
         return NULL;
-    ex->epfd = ex->efd = -1;
+    int epfd, efd;
+    int err = epoll_make(&epfd, &efd);
+    if (err < 0) {
+        free(ex);
+        errno = -err;
+        return NULL;
+    }
     atomic_init(&ex->refs, 1);
     pthread_mutex_init(&ex->lock, NULL);
-    ex->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (ex->epfd < 0) {
-        err = errno;
-        goto fail;
-    }
-    ex->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (ex->efd < 0) {
-        err = errno;
-        goto fail;
-    }
-    /* A NULL data pointer marks the eventfd among the leaves' trt_exec_io. */
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (epoll_ctl(ex->epfd, EPOLL_CTL_ADD, ex->efd, &ev) < 0) {
-        err = errno;
-        goto fail;
-    }
+    ex->epfd = epfd;
+    ex->efd = efd;
+    ex->fork_epoch = atomic_load_explicit(&fork_epoch, memory_order_relaxed);
     return ex;
-fail:
-    if (ex->efd >= 0)
-        close(ex->efd);
-    if (ex->epfd >= 0)
-        close(ex->epfd);
-    pthread_mutex_destroy(&ex->lock);
-    free(ex);
-    errno = err;
-    return NULL;
 }
 
 /* Retires a task that finished (status 0) or is cancelled: after this no
@@ -268,6 +360,9 @@ static void run_round(trt_exec *ex)
 static int wait_events(trt_exec *ex, bool block)
 {
     struct epoll_event evs[64];
+    int err = epoll_refork(ex);
+    if (err < 0)
+        return err;
     int n = epoll_wait(ex->epfd, evs, 64, block ? -1 : 0);
     if (n < 0)
         /* A signal, or a ptrace stop from the dump tool, interrupts it. */
@@ -341,13 +436,34 @@ int trt_exec_block_on(trt_exec *ex, trt_future *fut, const char *name)
 
 int trt__exec_io_add(trt_exec *ex, int fd, uint32_t events, trt_exec_io *io)
 {
+    int err = epoll_refork(ex);
+    if (err < 0)
+        return err;
+    if (fd < 0)
+        return -EBADF;
+    if ((size_t)fd >= ex->nregs) {
+        size_t n = ex->nregs ? ex->nregs : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct io_reg *grown = realloc(ex->regs, n * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        memset(grown + ex->nregs, 0, (n - ex->nregs) * sizeof(*grown));
+        ex->regs = grown;
+        ex->nregs = n;
+    }
     struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.ptr = io};
     if (epoll_ctl(ex->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
         return -errno;
+    ex->regs[fd] = (struct io_reg){io, events};
     return 0;
 }
 
 void trt__exec_io_del(trt_exec *ex, int fd)
 {
+    /* In a child, never on the shared epoll: the entry is the parent's. */
+    (void)epoll_refork(ex);
+    if (fd >= 0 && (size_t)fd < ex->nregs)
+        ex->regs[fd].io = NULL;
     (void)epoll_ctl(ex->epfd, EPOLL_CTL_DEL, fd, NULL);
 }

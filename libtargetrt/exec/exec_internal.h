@@ -1,6 +1,8 @@
 /* Reference executor internals shared by exec.c, leaf.c, chan.c and
- * combine.c.  Not installed.  Only <tasktrace/rt.h> and <tasktrace/exec.h>
- * are used: the executor is a client of the runtime like any other. */
+ * combine.c.  Not installed.  Of the runtime only <tasktrace/rt.h> and
+ * <tasktrace/exec.h> are used (and the build's shared clock helpers in
+ * <tasktrace/clock.h>): the executor is a client of the runtime like any
+ * other. */
 #ifndef TRT_EXEC_INTERNAL_H
 #define TRT_EXEC_INTERNAL_H
 

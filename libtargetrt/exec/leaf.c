@@ -7,6 +7,8 @@
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 
+#include <tasktrace/clock.h>
+
 #include "exec_internal.h"
 
 /* ------------------------------------------------------------ pending */
@@ -34,9 +36,7 @@ void trt_pending_drop(trt_pending *p)
 
 static uint64_t now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return trt_clock_ns(CLOCK_MONOTONIC);
 }
 
 void trt_sleep_init(trt_sleep *s, trt_exec *ex, uint64_t ns)
@@ -69,9 +69,7 @@ static int sleep_arm(trt_sleep *s)
     s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (s->tfd < 0)
         return -errno;
-    struct itimerspec its = {
-        .it_value = {(time_t)(s->deadline_ns / 1000000000u), (long)(s->deadline_ns % 1000000000u)},
-    };
+    struct itimerspec its = {.it_value = trt_ns_timespec(s->deadline_ns)};
     if (timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
         err = -errno;
         goto fail;

@@ -12,6 +12,8 @@ int main(void)
     srunner_add_suite(sr, suite_doorbell());
     srunner_add_suite(sr, suite_generation());
     srunner_add_suite(sr, suite_capture());
+    srunner_add_suite(sr, suite_fork());
+    srunner_add_suite(sr, suite_contract());
     srunner_add_suite(sr, suite_sym());
     srunner_add_suite(sr, suite_tree());
     srunner_add_suite(sr, suite_render());

@@ -1,5 +1,8 @@
 /* A capture's stack holds the leaf's callers: symbolized with libdw, the
- * record runs from the traced wrapper through every future to the leaf. */
+ * record runs from the traced wrapper through every future to the leaf.
+ * Captures survive the ring's replacement under them. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,13 +45,6 @@ __attribute__((noinline)) static trt_poll capture_leaf_poll(trt_future *f, trt_c
     return TRT_PENDING;
 }
 
-static int mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-    (void)ctx;
-    memcpy(buf, (const void *)(uintptr_t)addr, len);
-    return 0;
-}
-
 static int index_of(const char **names, size_t n, const char *want)
 {
     for (size_t i = 0; i < n; i++)
@@ -68,7 +64,7 @@ START_TEST(stack_contains_callers)
     uint32_t gen = trt__dump_request();
     ck_assert_int_eq(ttask_run_until_done(&task, 1, gen, 5000), 0);
     struct ringread_result res;
-    ck_assert_int_eq(ringread_collect(mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
+    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
     ck_assert_uint_eq(res.n, 1);
     int err;
     Dwfl *dwfl = sym_dwfl_open_pid(getpid(), &err);
@@ -102,12 +98,70 @@ START_TEST(stack_contains_callers)
 }
 END_TEST
 
+/* Writers capture while the ring is replaced by larger ones again and again
+ * and its pages are given back: a published ring is never unmapped, so no
+ * writer ever touches unmapped memory (a crash, or an ASan report, if one
+ * did), and every ring ever published keeps a valid header. */
+#define CAPTURE_WRITERS 4
+#define RESIZES 8
+
+static atomic_bool writers_stop;
+
+static void *capture_loop(void *arg)
+{
+    uint64_t id = (uint64_t)(uintptr_t)arg, n = 0;
+    while (!atomic_load(&writers_stop)) {
+        trt__capture(1, id, 0);
+        n++;
+    }
+    return (void *)(uintptr_t)n;
+}
+
+START_TEST(ring_replaced_under_writers)
+{
+    struct trt_ring *seen[RESIZES + 1];
+    trt__capture_begin_gen(1, 0);
+    seen[0] = (struct trt_ring *)(uintptr_t)TRT_LOAD(&tasktrace_control.ring_addr);
+    ck_assert_ptr_nonnull(seen[0]);
+    pthread_t th[CAPTURE_WRITERS];
+    for (int i = 0; i < CAPTURE_WRITERS; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, capture_loop, (void *)(uintptr_t)(i + 1)), 0);
+    for (int i = 1; i <= RESIZES; i++) {
+        usleep(2000);
+        /* Half the time the spare is mapped ahead, as task creation does. */
+        uint64_t live = 256ull << i;
+        if (i % 2)
+            ck_assert_int_eq(trt__capture_reserve(live), 0);
+        trt__capture_begin_gen((uint32_t)(i + 1), live);
+        ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.ring_errno_gen), i + 1);
+        ck_assert_int_eq(TRT_LOAD(&tasktrace_control.ring_errno), 0);
+        seen[i] = (struct trt_ring *)(uintptr_t)TRT_LOAD(&tasktrace_control.ring_addr);
+        ck_assert_ptr_ne(seen[i], seen[i - 1]);
+        ck_assert_uint_ge(seen[i]->capacity, live * 4);
+        usleep(1000);
+        ck_assert_int_eq(trt__capture_give_back((uint32_t)(i + 1)), 0);
+    }
+    atomic_store(&writers_stop, true);
+    uint64_t total = 0;
+    for (int i = 0; i < CAPTURE_WRITERS; i++) {
+        void *n;
+        pthread_join(th[i], &n);
+        total += (uint64_t)(uintptr_t)n;
+    }
+    ck_assert_uint_gt(total, 0);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.records_written), total);
+    for (int i = 0; i <= RESIZES; i++)
+        ck_assert_uint_eq(seen[i]->magic, TRT_RING_MAGIC);
+}
+END_TEST
+
 Suite *suite_capture(void)
 {
     Suite *s = suite_create("capture");
     TCase *tc = tcase_create("capture");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, stack_contains_callers);
+    tcase_add_test(tc, ring_replaced_under_writers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,9 +1,11 @@
-/* The doorbell thread, rung from a child process through ptrace exactly as
- * tasktrace-attach rings it. */
+/* The doorbell thread: rung from a child process through ptrace exactly as
+ * tasktrace-attach rings it, twice; started lazily in a forked child;
+ * published when it cannot be created, and started later. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,19 +35,10 @@ START_TEST(doorbell_thread_named_and_blocked)
 }
 END_TEST
 
-START_TEST(rung_by_child_through_ptrace)
+/* Rings the doorbell `tid` for generation `gen` from a child process, as the
+ * tool does.  The child's exit status says how it went. */
+static void ring_from_child(pid_t tid, uint32_t gen)
 {
-    struct tleaf l;
-    tleaf_init(&l);
-    struct ttask task = {.inner = &l.base};
-    task.traced = trt_traced_new(&l.base, "rung");
-    ttask_poll(&task);
-    pid_t tid = wait_doorbell();
-    ck_assert_int_gt(tid, 0);
-    /* Under kernel.yama.ptrace_scope=1 a child may trace its parent only
-     * when the parent allows it. */
-    prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
-    uint32_t gen = TRT_LOAD(&tasktrace_control.active) + 1;
     pid_t parent = getpid();
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
@@ -60,12 +53,16 @@ START_TEST(rung_by_child_through_ptrace)
     int st;
     ck_assert_int_eq(waitpid(child, &st, 0), child);
     ck_assert(WIFEXITED(st));
+    /* Check has no skip: a machine that forbids the ring fails here, with
+     * the reason. */
+    ck_assert_msg(WEXITSTATUS(st) != 77,
+                  "ptrace of the parent refused (EPERM): kernel.yama.ptrace_scope or a sandbox");
     ck_assert_int_eq(WEXITSTATUS(st), 0);
-    /* The doorbell woke up, started the generation and woke the task. */
-    ck_assert_int_eq(ttask_run_until_done(&task, 1, gen, 5000), 0);
-    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.active), gen);
-    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.done), gen);
-    /* The thread runs on, untraced, and a second ring works too. */
+}
+
+/* The tracer of thread `tid` of this process, from /proc; -1 if unknown. */
+static int tracer_of(pid_t tid)
+{
     char path[96], line[128];
     snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
     FILE *f = fopen(path, "r");
@@ -75,25 +72,80 @@ START_TEST(rung_by_child_through_ptrace)
         if (sscanf(line, "TracerPid: %d", &tracer) == 1)
             break;
     fclose(f);
-    ck_assert_int_eq(tracer, 0);
+    return tracer;
+}
+
+START_TEST(rung_by_child_through_ptrace)
+{
+    struct tleaf l;
+    tleaf_init(&l);
+    struct ttask task = {.inner = &l.base};
+    task.traced = trt_traced_new(&l.base, "rung");
+    ttask_poll(&task);
+    pid_t tid = wait_doorbell();
+    ck_assert_int_gt(tid, 0);
+    /* Under kernel.yama.ptrace_scope=1 a child may trace its parent only
+     * when the parent allows it. */
+    prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+    uint32_t gen = TRT_LOAD(&tasktrace_control.active) + 1;
+    ring_from_child(tid, gen);
+    /* The doorbell woke up, started the generation and woke the task. */
+    ck_assert_int_eq(ttask_run_until_done(&task, 1, gen, 5000), 0);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.active), gen);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.done), gen);
+    ck_assert_uint_eq(((struct trt__task *)task.traced)->slot->traced_gen, gen);
+    /* The thread runs on, untraced... */
+    ck_assert_int_eq(tracer_of(tid), 0);
+    /* ...and a second ring works too: back in its futex wait, it answers. */
+    ring_from_child(tid, gen + 1);
+    ck_assert_int_eq(ttask_run_until_done(&task, 1, gen + 1, 5000), 0);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.done), gen + 1);
+    ck_assert_uint_eq(((struct trt__task *)task.traced)->slot->traced_gen, gen + 1);
+    ck_assert_int_eq(tracer_of(tid), 0);
+    ck_assert_int_eq(TRT_LOAD(&tasktrace_control.doorbell_tid), tid);
     tleaf_drop(&l);
     trt_traced_free(task.traced);
 }
 END_TEST
 
-START_TEST(forked_child_gets_its_own_doorbell)
+START_TEST(forked_child_starts_its_doorbell_lazily)
 {
-    struct tleaf l;
+    struct tleaf l, l2;
     tleaf_init(&l);
-    struct ttask task = {.inner = &l.base};
-    task.traced = trt_traced_new(&l.base, "forked");
-    ttask_poll(&task);
+    tleaf_init(&l2);
+    /* tasks[1] is the child's own. */
+    struct ttask tasks[2] = {{.inner = &l.base}, {.inner = &l2.base}};
+    struct ttask *task = &tasks[0];
+    task->traced = trt_traced_new(&l.base, "forked");
+    ttask_poll(task);
     pid_t parent_tid = wait_doorbell();
     ck_assert_int_gt(parent_tid, 0);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.fork_ns), 0);
+    uint64_t before = trt__now_coarse_ns();
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
-        /* The parent's tasks came along; so must a doorbell to dump them. */
+        alarm(20);
+        struct trt_task_slot *s = ((struct trt__task *)task->traced)->slot;
+        /* No thread is created in the fork handler: no doorbell yet. */
+        if (TRT_LOAD(&tasktrace_control.doorbell_tid) != 0)
+            _exit(20);
+        /* The fork is published, and the parent's task is marked. */
+        uint64_t fork_ns = TRT_LOAD(&tasktrace_control.fork_ns);
+        if (fork_ns < before || fork_ns > trt__now_coarse_ns())
+            _exit(21);
+        if (!(TRT_LOAD(&s->flags) & TRT_TASK_F_INHERITED))
+            _exit(22);
+        /* The cached tid is the child's own, not the forking thread's. */
+        if (trt__tid() != getpid())
+            _exit(23);
+        /* The child's first task starts its doorbell; it is not inherited. */
+        tasks[1].traced = trt_traced_new(&l2.base, "child");
+        if (!tasks[1].traced)
+            _exit(24);
+        if (TRT_LOAD(&((struct trt__task *)tasks[1].traced)->slot->flags) & TRT_TASK_F_INHERITED)
+            _exit(25);
+        ttask_poll(&tasks[1]);
         pid_t tid = wait_doorbell();
         char comm[64];
         if (tid <= 0 || tid == parent_tid)
@@ -101,17 +153,81 @@ START_TEST(forked_child_gets_its_own_doorbell)
         if (proc_thread_comm(getpid(), tid, comm, sizeof(comm)) < 0 ||
             strcmp(comm, TRT_DOORBELL_NAME) != 0)
             _exit(11);
+        /* The child dumps both tasks, the inherited one too. */
         uint32_t gen = trt__dump_request();
-        if (ttask_run_until_done(&task, 1, gen, 5000) < 0)
+        if (ttask_run_until_done(tasks, 2, gen, 5000) < 0)
             _exit(12);
-        _exit(((struct trt__task *)task.traced)->slot->traced_gen == gen ? 0 : 13);
+        if (s->traced_gen != gen)
+            _exit(13);
+        if (!(TRT_LOAD(&s->flags) & TRT_TASK_F_INHERITED))
+            _exit(14);
+        _exit(0);
     }
     int st;
     ck_assert_int_eq(waitpid(child, &st, 0), child);
-    ck_assert(WIFEXITED(st));
+    ck_assert_msg(WIFEXITED(st), "child killed by signal %d", WTERMSIG(st));
     ck_assert_int_eq(WEXITSTATUS(st), 0);
+    /* The parent is untouched: its task is not inherited, it has no fork
+     * time, and its doorbell still answers. */
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.fork_ns), 0);
+    ck_assert_uint_eq(((struct trt__task *)task->traced)->slot->flags & TRT_TASK_F_INHERITED, 0);
+    uint32_t gen = trt__dump_request();
+    ck_assert_int_eq(ttask_run_until_done(task, 1, gen, 5000), 0);
     tleaf_drop(&l);
-    trt_traced_free(task.traced);
+    trt_traced_free(task->traced);
+}
+END_TEST
+
+/* A doorbell thread that cannot be created: this test process drops to an
+ * unprivileged user (root ignores RLIMIT_NPROC) under a process limit of 0,
+ * so pthread_create really fails with EAGAIN. */
+START_TEST(doorbell_failure_published_and_retried)
+{
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NPROC, &rl), 0);
+    rlim_t soft = rl.rlim_cur;
+    rl.rlim_cur = 0;
+    ck_assert_int_eq(setrlimit(RLIMIT_NPROC, &rl), 0);
+    if (geteuid() == 0)
+        ck_assert_msg(setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0,
+                      "cannot drop to uid 65534 to make RLIMIT_NPROC apply: %s",
+                      strerror(errno));
+    struct tleaf l[3];
+    struct ttask tasks[3];
+    for (int i = 0; i < 3; i++) {
+        tleaf_init(&l[i]);
+        tasks[i] = (struct ttask){.inner = &l[i].base};
+    }
+    /* The task is created and runs; the doorbell's failure is published. */
+    tasks[0].traced = trt_traced_new(&l[0].base, "no-doorbell");
+    ck_assert_ptr_nonnull(tasks[0].traced);
+    ck_assert_int_eq(ttask_poll(&tasks[0]), TRT_PENDING);
+    ck_assert_int_eq(TRT_LOAD(&tasktrace_control.doorbell_errno), EAGAIN);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.doorbell_fails), 1);
+    ck_assert_int_eq(TRT_LOAD(&tasktrace_control.doorbell_tid), 0);
+    /* A second task at once does not pay for another failing attempt. */
+    tasks[1].traced = trt_traced_new(&l[1].base, "soon");
+    ck_assert_ptr_nonnull(tasks[1].traced);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.doorbell_fails), 1);
+    /* Once threads may be created again, a later task starts it. */
+    rl.rlim_cur = soft;
+    ck_assert_int_eq(setrlimit(RLIMIT_NPROC, &rl), 0);
+    usleep(150 * 1000);
+    tasks[2].traced = trt_traced_new(&l[2].base, "later");
+    ck_assert_ptr_nonnull(tasks[2].traced);
+    ck_assert_int_gt(wait_doorbell(), 0);
+    ck_assert_int_eq(TRT_LOAD(&tasktrace_control.doorbell_errno), 0);
+    ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.doorbell_fails), 1);
+    /* Every task, the ones made without a doorbell too, is dumped. */
+    ttask_poll(&tasks[1]);
+    ttask_poll(&tasks[2]);
+    uint32_t gen = trt__dump_request();
+    ck_assert_int_eq(ttask_run_until_done(tasks, 3, gen, 5000), 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(((struct trt__task *)tasks[i].traced)->slot->traced_gen, gen);
+        tleaf_drop(&l[i]);
+        trt_traced_free(tasks[i].traced);
+    }
 }
 END_TEST
 
@@ -122,7 +238,8 @@ Suite *suite_doorbell(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, doorbell_thread_named_and_blocked);
     tcase_add_test(tc, rung_by_child_through_ptrace);
-    tcase_add_test(tc, forked_child_gets_its_own_doorbell);
+    tcase_add_test(tc, forked_child_starts_its_doorbell_lazily);
+    tcase_add_test(tc, doorbell_failure_published_and_retried);
     suite_add_tcase(s, tc);
     return s;
 }

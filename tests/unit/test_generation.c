@@ -26,13 +26,6 @@ static void setup_tasks(void)
     }
 }
 
-static int mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-    (void)ctx;
-    memcpy(buf, (const void *)(uintptr_t)addr, len);
-    return 0;
-}
-
 static size_t records_of(uint32_t gen, uint64_t id, const struct ringread_result *res)
 {
     size_t n = 0;
@@ -50,7 +43,7 @@ START_TEST(every_task_traced)
     ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.done), gen);
     ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.gen_tasks), N);
     struct ringread_result res;
-    ck_assert_int_eq(ringread_collect(mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
+    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
     for (int i = 0; i < N; i++) {
         struct trt_task_slot *s = ((struct trt__task *)tasks[i].traced)->slot;
         ck_assert_uint_eq(s->traced_gen, gen);

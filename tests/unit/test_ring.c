@@ -7,6 +7,7 @@
 
 #include "../../libtargetrt/ring.h"
 #include "../../tasktrace-attach/ringread.h"
+#include "gen_util.h"
 #include "suites.h"
 
 #define WRITES 1000000
@@ -40,13 +41,6 @@ static void *write_many(void *arg)
     return NULL;
 }
 
-static int mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-    (void)ctx;
-    memcpy(buf, (const void *)(uintptr_t)addr, len);
-    return 0;
-}
-
 START_TEST(two_writers_one_reader)
 {
     struct trt_ring *r = trt__ring_new(256);
@@ -59,7 +53,7 @@ START_TEST(two_writers_one_reader)
     uint64_t accepted = 0, reads = 0;
     while (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) < 2ull * WRITES) {
         struct ringread_result res;
-        ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &res), 0);
+        ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &res), 0);
         for (size_t i = 0; i < res.n; i++) {
             const struct trt_record *rec = &res.recs[i];
             ck_assert_uint_eq(rec->npc, npc_of(rec->task_id));
@@ -77,7 +71,7 @@ START_TEST(two_writers_one_reader)
     ck_assert_uint_gt(accepted, 0);
     /* Once the writers are done, everything still in the ring is whole. */
     struct ringread_result fin;
-    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &fin), 0);
+    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &fin), 0);
     ck_assert_uint_eq(fin.n, r->capacity);
     ck_assert_uint_eq(fin.torn, 0);
     ck_assert_uint_eq(fin.lost, 2ull * WRITES - r->capacity);
@@ -98,22 +92,22 @@ START_TEST(reader_rejects_corruption)
     recs[2].stamp = 12345;     /* stamp of another position */
     recs[3].npc = 1000;        /* out of bounds */
     struct ringread_result res;
-    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
+    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
     ck_assert_uint_eq(res.n, 1);
     ck_assert_uint_eq(res.recs[0].task_id, 100);
     ck_assert_uint_eq(res.torn, 3);
     free(res.recs);
     /* Another generation's ring, and a header that is not a ring. */
-    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 8, &res), -ESTALE);
+    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 8, &res), -ESTALE);
     r->capacity = 1000;
-    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
+    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
     r->capacity = 64;
     r->gen_start = r->head + 1;
-    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
+    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
     /* A head far past the ring only counts as lost records. */
     r->gen_start = 0;
     r->head = 1ull << 62;
-    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
+    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
     ck_assert_uint_eq(res.n, 0);
     ck_assert_uint_eq(res.lost, (1ull << 62) - 64);
     free(res.recs);
@@ -132,7 +126,7 @@ START_TEST(generation_filters_records)
     trt__ring_write(r, 2, 2, 0, pcs, 1);
     trt__ring_write(r, 1, 3, 0, pcs, 1); /* a straggler of generation 1 */
     struct ringread_result res;
-    ck_assert_int_eq(ringread_collect(mem_read, NULL, (uint64_t)(uintptr_t)r, 2, &res), 0);
+    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 2, &res), 0);
     ck_assert_uint_eq(res.n, 1);
     ck_assert_uint_eq(res.recs[0].task_id, 2);
     free(res.recs);

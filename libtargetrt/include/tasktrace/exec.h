@@ -21,6 +21,21 @@
  *     trt_fd_writable_poll, trt_oneshot_recv_poll, trt_chan_recv_poll,
  *     trt_join_poll, trt_select_poll), so a task dump names what each task
  *     is waiting on.  Every receive's poll function has `recv` in its name.
+ *
+ * Fork: a child gets a copy of every executor, its tasks and leaves, but
+ * only the thread that called fork().  An executor that was running on that
+ * thread (fork() called from inside a poll) or not running at all may go on
+ * in the child, on that thread; one that was running on another thread
+ * stays marked running in the child (trt_exec_run returns -EBUSY) and must
+ * only be freed there, or left alone.  The epoll instance and the eventfd
+ * are never shared with the parent: the child's first use of an executor's
+ * epoll (a wait, a leaf registering or dropping an fd) replaces them with
+ * its own, keeping their descriptor numbers, and registers the pending
+ * leaves' fds again, so the parent's wakes, I/O and dumps are not taken by
+ * the child.  The fds the leaves wait on are the program's and stay shared
+ * as fork() shares them (a timerfd fires in both).  The tasks the child
+ * inherits are marked so in a dump (see the runtime's fork note in
+ * <tasktrace/rt.h>).
  */
 #ifndef TASKTRACE_EXEC_H
 #define TASKTRACE_EXEC_H

@@ -2,8 +2,14 @@
  *
  * A future is a struct whose first member is `trt_future`; an executor drives
  * it by calling its poll function with a context that lends it a waker.  The
- * waker has the memory layout of Rust's RawWaker (a data pointer and a vtable
- * pointer), so executors and futures written against either side interoperate.
+ * waker is shaped like Rust's RawWaker (a data pointer and a pointer to a
+ * table of four functions: clone, wake, wake_by_ref, drop), but the two are
+ * not interchangeable as they are: this vtable holds C-ABI functions, and
+ * Rust's RawWakerVTable holds Rust-ABI ones.  A bridge between the two
+ * builds a vtable of its own on each side whose entries are shims (extern
+ * "C" functions on the Rust side that call the Rust waker; Rust functions
+ * that call through a trt_waker_vtable on the other), carrying the other
+ * side's waker as the data pointer.
  *
  * The contract every future keeps:
  *   - A poll that returns TRT_PENDING has arranged to be woken: it cloned the
@@ -21,6 +27,13 @@
  *
  * Executors keep one contract: a wake (from any thread) leads to a later poll
  * of the task's top-level future, the one returned by trt_traced_new.
+ *
+ * Fork: a child inherits the parent's traced tasks (they stay valid and may
+ * be polled and freed there) but not its doorbell thread; the child's
+ * doorbell starts at its first trt_traced_new, never inside fork().  Until
+ * then the child cannot be dumped.  Its inherited tasks are flagged
+ * TRT_TASK_F_INHERITED and the control block's fork_ns says when the fork
+ * happened, so a dump can tell inherited tasks that nothing polls since.
  */
 #ifndef TASKTRACE_RT_H
 #define TASKTRACE_RT_H
@@ -107,7 +120,9 @@ TRT_EXPORT trt_poll trt_future_poll(trt_future *f, trt_context *cx);
  * (ENOMEM, or ENOSPC past the registry's limit) on failure.  `name` is copied
  * (the first 63 bytes are kept; NULL names the task "task").  `inner` stays
  * owned by the caller and must outlive the wrapper.  The first call starts
- * the runtime's doorbell thread, named "tasktrace".  Thread-safe. */
+ * the runtime's doorbell thread, named "tasktrace"; if that thread cannot be
+ * created (a thread limit), the task is still created and a later call
+ * tries again.  Thread-safe. */
 TRT_EXPORT trt_future *trt_traced_new(trt_future *inner, const char *name);
 
 /* Unregisters and frees a wrapper returned by trt_traced_new, after it

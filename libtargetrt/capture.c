@@ -1,0 +1,175 @@
+/* The ring's lifetime and the stack capture into it.
+ *
+ * A published ring is never unmapped.  Writers load `current` and write into
+ * whatever ring they loaded, with no count and no lock; a ring replaced by a
+ * larger one is retired, its pages given back with the next give-back, its
+ * mapping (header page and address range) kept for the life of the
+ * process.  A late writer therefore always writes into mapped memory, and a
+ * tool that read the old ring_addr still finds a valid header.  Capacities
+ * at least double at each replacement, so the retired rings add up to less
+ * address space than the current one, and none of it is committed memory
+ * once given back.
+ *
+ * System calls are kept out of a dump: the ring is mapped when the doorbell
+ * starts, and a larger spare one is mapped ahead, when task creation makes
+ * the live count outgrow it; starting a generation then only swaps
+ * pointers.  A generation that finds no ring large enough (the spare could
+ * not be mapped) tries one mmap, and if that is refused too keeps the ring
+ * it has and says so in ring_errno / ring_errno_gen. */
+#include <errno.h>
+#include <execinfo.h>
+
+#include "ring.h"
+#include "rt_internal.h"
+
+/* Records the ring holds per live task before it overwrites its own
+ * generation: room for a few leaves each. */
+#define RING_RECORDS_PER_TASK 4
+#define RING_MIN_RECORDS 1024
+/* Capacities double from RING_MIN_RECORDS up to the ring's own bound of
+ * 2^40 records: far fewer replacements than this. */
+#define RETIRED_MAX 48
+
+/* Guards `spare` and `retired` (not `current`, which writers load without
+ * it).  Taken by task creation when it maps a spare, and by the doorbell. */
+static pthread_mutex_t ring_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct trt_ring *_Atomic current;
+/* Mapped ahead, not yet published: nobody else can hold it. */
+static struct trt_ring *spare;
+/* Published once, replaced since; still mapped. */
+static struct trt_ring *retired[RETIRED_MAX];
+static unsigned nretired;
+/* Retired rings whose pages were given back since they were retired. */
+static unsigned nretired_given;
+
+static uint64_t ring_want(uint64_t live)
+{
+    uint64_t want = live * RING_RECORDS_PER_TASK;
+    return want < RING_MIN_RECORDS ? RING_MIN_RECORDS : want;
+}
+
+static uint64_t capacity_of(const struct trt_ring *r)
+{
+    return r ? r->capacity : 0;
+}
+
+/* Maps a spare for `want` records, replacing a smaller spare.  The smaller
+ * one was never published, so no writer can be in it: it is unmapped, or,
+ * during a dump (`in_dump`), where no munmap is made, kept with the retired
+ * rings.  Called with ring_mutex held. */
+static int spare_map(uint64_t want, bool in_dump)
+{
+    if (capacity_of(spare) >= want)
+        return 0;
+    struct trt_ring *fresh = trt__ring_new(want);
+    if (!fresh)
+        return -errno;
+    if (spare && in_dump && nretired < RETIRED_MAX)
+        retired[nretired++] = spare;
+    else
+        trt__ring_free(spare);
+    spare = fresh;
+    return 0;
+}
+
+int trt__capture_reserve(uint64_t live)
+{
+    uint64_t want = ring_want(live);
+    /* The common case, without the mutex: the current ring is large enough. */
+    if (capacity_of(atomic_load_explicit(&current, memory_order_acquire)) >= want)
+        return 0;
+    pthread_mutex_lock(&ring_mutex);
+    int err = capacity_of(atomic_load(&current)) >= want ? 0 : spare_map(want, false);
+    pthread_mutex_unlock(&ring_mutex);
+    return err;
+}
+
+/* Makes `r` the current ring and retires the one it replaces.  Called with
+ * ring_mutex held. */
+static void publish(struct trt_ring *r)
+{
+    struct trt_ring *old = atomic_load(&current);
+    atomic_store_explicit(&current, r, memory_order_release);
+    TRT_STORE(&tasktrace_control.ring_addr, (uint64_t)(uintptr_t)r);
+    if (old && nretired < RETIRED_MAX)
+        retired[nretired++] = old;
+    /* Past RETIRED_MAX (not reachable: see above) the old ring stays mapped
+     * and its pages stay too; nothing is unmapped under a writer. */
+}
+
+void trt__capture_begin_gen(uint32_t gen, uint64_t live)
+{
+    uint64_t want = ring_want(live);
+    int err = 0;
+    pthread_mutex_lock(&ring_mutex);
+    if (capacity_of(atomic_load(&current)) < want) {
+        /* A spare mapped ahead, else one mmap now. */
+        if (capacity_of(spare) < want)
+            err = spare_map(want, true);
+        if (spare && capacity_of(spare) > capacity_of(atomic_load(&current))) {
+            publish(spare);
+            spare = NULL;
+        }
+    }
+    struct trt_ring *r = atomic_load(&current);
+    pthread_mutex_unlock(&ring_mutex);
+    if (r)
+        trt__ring_begin_gen(r, gen);
+    /* A ring that is missing or smaller than wanted still serves (it loses
+     * records, which records_lost counts); the tool says why from here. */
+    TRT_STORE(&tasktrace_control.ring_errno, (int32_t)(r && err == 0 ? 0 : err ? -err : ENOMEM));
+    __atomic_store_n(&tasktrace_control.ring_errno_gen, gen, __ATOMIC_RELEASE);
+}
+
+int trt__capture_give_back(uint32_t gen)
+{
+    int err = 0;
+    pthread_mutex_lock(&ring_mutex);
+    struct trt_ring *r = atomic_load(&current);
+    if (r && __atomic_load_n(&r->gen, __ATOMIC_RELAXED) == gen)
+        err = trt__ring_release(r);
+    for (; nretired_given < nretired; nretired_given++) {
+        int e = trt__ring_release(retired[nretired_given]);
+        if (e < 0) {
+            err = e;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ring_mutex);
+    return err;
+}
+
+void trt__capture_atfork_prepare(void)
+{
+    pthread_mutex_lock(&ring_mutex);
+}
+
+void trt__capture_atfork_release(void)
+{
+    pthread_mutex_unlock(&ring_mutex);
+}
+
+TRT_NAMED_FRAME int trt__capture(uint32_t gen, uint64_t id, uint32_t flags)
+{
+    /* One spare slot to tell a stack that fits from one that was cut. */
+    void *pcs[TRT_RECORD_MAX_PCS + 1];
+    int n = backtrace(pcs, TRT_RECORD_MAX_PCS + 1);
+    if (n > TRT_RECORD_MAX_PCS) {
+        n = TRT_RECORD_MAX_PCS;
+        flags |= TRT_RECORD_F_TRUNCATED;
+    }
+    uint64_t words[TRT_RECORD_MAX_PCS];
+    for (int i = 0; i < n; i++)
+        words[i] = (uint64_t)(uintptr_t)pcs[i];
+    /* Published rings are never unmapped: no count, no lock. */
+    struct trt_ring *r = atomic_load_explicit(&current, memory_order_acquire);
+    if (!r)
+        return -ENOMEM;
+    int lost = trt__ring_write(r, gen, id, flags, words, (uint32_t)n);
+    __atomic_add_fetch(&tasktrace_control.records_written, 1, __ATOMIC_RELAXED);
+    if (lost) {
+        __atomic_add_fetch(&tasktrace_control.records_lost, 1, __ATOMIC_RELAXED);
+        return -ENOSPC;
+    }
+    return 0;
+}
