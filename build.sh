@@ -9,6 +9,10 @@ what=${1:-demo}
 case "$what" in demo|check|distcheck) ;; *) echo "usage: $0 demo|check|distcheck" >&2; exit 64 ;; esac
 
 packages="build-essential autoconf automake libtool pkg-config libdw-dev libelf-dev check elfutils python3"
+# What the tests use beyond the build: groff renders the man pages, bash
+# runs the completion, gdb and strace sit beside the tool in the tests that
+# compare with them, clang and its runtimes build the fuzz targets.
+[ "$what" = demo ] || packages="$packages groff-base bash gdb strace clang libclang-rt-14-dev"
 missing=
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
