@@ -14,7 +14,8 @@
  * thread's stop is checked against. */
 struct live_slot {
     uint64_t id;
-    pid_t tid;
+    pid_t nstid;   /* the slot's tid: an id of the target's PID namespace */
+    pid_t tid;     /* the same thread in this tool's namespace; 0 if gone */
     uint64_t addr; /* 0: not found in the registry any more */
     struct trt_task_slot before;
     bool ok; /* the same poll before and after the stop */
@@ -63,7 +64,7 @@ static bool live_slot_check(struct proc_target *t, struct live_slot *ls, bool be
     struct trt_task_slot s;
     if (ls->addr == 0 || proc_read(t, ls->addr, &s, sizeof(s)) < 0)
         return false;
-    bool polling = s.id == ls->id && s.state == TRT_TASK_POLLING && s.tid == ls->tid;
+    bool polling = s.id == ls->id && s.state == TRT_TASK_POLLING && s.tid == ls->nstid;
     if (before) {
         ls->before = s;
         return polling;
@@ -220,12 +221,24 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
         err = -ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < nslots; i++)
-        if (slots[i].state == TRT_TASK_POLLING && slots[i].tid > 0)
-            r.ls[r.nls++] = (struct live_slot){.id = slots[i].id, .tid = slots[i].tid};
-    for (size_t i = 0; i < d->ntasks; i++)
-        if (d->tasks[i].state == TRT_TASK_POLLING && d->tasks[i].tid > 0)
-            tids[ntids++] = d->tasks[i].tid;
+    for (size_t i = 0; i < nslots; i++) {
+        if (slots[i].state != TRT_TASK_POLLING || slots[i].tid <= 0)
+            continue;
+        struct live_slot *ls = &r.ls[r.nls++];
+        *ls = (struct live_slot){.id = slots[i].id, .nstid = slots[i].tid};
+        /* The runtime publishes the thread's id in its own namespace. */
+        if (proc_thread_from_ns(t->pid, ls->nstid, &ls->tid) < 0)
+            ls->tid = 0;
+    }
+    for (size_t i = 0; i < d->ntasks; i++) {
+        struct tt_task *task = &d->tasks[i];
+        if (task->state != TRT_TASK_POLLING)
+            continue;
+        for (size_t k = 0; k < r.nls; k++)
+            if (r.ls[k].id == task->id && r.ls[k].nstid == task->tid && r.ls[k].tid > 0 &&
+                ntids < d->ntasks)
+                tids[ntids++] = r.ls[k].tid;
+    }
     if (ntids == 0 && !o->threads)
         goto out;
     if (r.nls && (err = live_locate(t, registry_addr, r.ls, r.nls)) == -ENOMEM)
@@ -251,13 +264,17 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
         struct tt_task *task = &d->tasks[i];
         if (task->state != TRT_TASK_POLLING)
             continue;
+        pid_t host = 0;
+        for (size_t k = 0; k < r.nls; k++)
+            if (r.ls[k].id == task->id && r.ls[k].nstid == task->tid)
+                host = r.ls[k].tid;
         struct thread_info info;
-        if (task->tid > 0 && thread_read_info(t->pid, task->tid, &info) == 0)
+        if (host > 0 && thread_read_info(t->pid, host, &info) == 0)
             memcpy(task->thread_name, info.name, sizeof(task->thread_name));
         if (!task->has_thread_stack) {
             if (!task->thread_error[0])
                 snprintf(task->thread_error, sizeof(task->thread_error),
-                         "no polling thread recorded");
+                         host > 0 ? "its thread was not read" : "the thread exited");
             if (st->failed++ == 0)
                 snprintf(st->first_error, sizeof(st->first_error), "task %llu: %s",
                          (unsigned long long)task->id, task->thread_error);

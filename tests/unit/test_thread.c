@@ -21,7 +21,7 @@
 
 static int child_block_fd;
 
-__attribute__((noinline)) void tt_thread_blocked_leaf(void)
+static __attribute__((noinline)) void tt_thread_blocked_leaf(void)
 {
     char c;
     /* Nobody writes: blocks until the child is killed. */
@@ -30,7 +30,7 @@ __attribute__((noinline)) void tt_thread_blocked_leaf(void)
     __asm__ volatile("" ::: "memory");
 }
 
-__attribute__((noinline)) void tt_thread_blocked_caller(void)
+static __attribute__((noinline)) void tt_thread_blocked_caller(void)
 {
     tt_thread_blocked_leaf();
     __asm__ volatile("" ::: "memory");
