@@ -48,6 +48,9 @@ static uintptr_t symf_mod(Dwfl_Module *mod, void ***slot)
     return ud != NULL ? symf_get(ud) : 0;
 }
 
+/* Says on stderr "tasktrace-attach: module MODNAME: " and the message;
+ * MODNAME is escaped here, every target string in the message must be
+ * escaped by the caller. */
 static void symf_warn(const char *modname, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void symf_warn(const char *modname, const char *fmt, ...)
@@ -322,6 +325,7 @@ static int symf_find_alt(Dwfl_Module *mod, void **userdata, const char *file_nam
     uintptr_t ud = symf_get(userdata);
     pid_t pid = (pid_t)(ud >> SYMF_PID_SHIFT);
     int fd = -1;
+    char esc[512];
     struct symf_search *s = calloc(1, sizeof(*s));
 
     *userdata = (void *)(ud | SYMF_ALT_MISSING);
@@ -338,9 +342,13 @@ static int symf_find_alt(Dwfl_Module *mod, void **userdata, const char *file_nam
     }
     if (fd >= 0)
         *userdata = (void *)ud;
-    else if (s->have_refused)
+    else if (s->have_refused) {
+        /* Said here: symfind_dwarf_ok need not say it again. */
+        *userdata = (void *)(ud | SYMF_ALT_MISSING | SYMF_WARNED_ALT);
         symf_warn(s->modname, "not reading the supplementary debug file %s: %s; its frames "
-                  "use the symbol table", s->refused, s->why);
+                  "use the symbol table", safefile_escape(s->refused, esc, sizeof(esc)),
+                  s->why);
+    }
 out:
     free(s);
     return fd;
@@ -353,6 +361,7 @@ int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 {
     uintptr_t ud = symf_get(userdata);
     int fd = -1;
+    char esc[512];
     (void)base;
     if (!(ud & SYMF_OURS))
         return -1;
@@ -401,7 +410,7 @@ int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
     }
     if (fd < 0 && s->have_refused)
         symf_warn(modname, "not reading the debug info %s: %s; its frames use the symbol table",
-                  s->refused, s->why);
+                  safefile_escape(s->refused, esc, sizeof(esc)), s->why);
 out:
     free(s);
     return fd;
