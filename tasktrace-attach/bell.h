@@ -20,4 +20,11 @@
 int bell_ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t gen,
               unsigned hold_ms, uint64_t *stopped_ns);
 
+/* As bell_ring, but the generation is chosen while the thread is held, so
+ * that concurrent tools never ask for one twice: *gen (at least its value
+ * on entry) is raised past the request word and the active generation as
+ * they are then.  On return *gen is the generation requested. */
+int bell_ring_next(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t *gen,
+                   unsigned hold_ms, uint64_t *stopped_ns);
+
 #endif

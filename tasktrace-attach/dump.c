@@ -84,8 +84,7 @@ static struct pc_entry *pc_enter(struct tt_dump *d, struct pc_table *t, uint64_t
     if (e->used)
         return e;
     bool over = t->n >= DUMP_MAX_PCS;
-    bool late = !over && ((in->stop && *in->stop) ||
-                          (in->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= in->deadline_ns));
+    bool late = !over && in->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= in->deadline_ns;
     if (over || late) {
         if (d->nraw_frames == d->raw_frames_cap) {
             size_t cap = d->raw_frames_cap ? d->raw_frames_cap * 2 : 64;

@@ -2,7 +2,6 @@
 #ifndef TT_DUMP_H
 #define TT_DUMP_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,8 +30,6 @@ struct dump_in {
     uint64_t fork_ns;   /* trt_control.fork_ns */
     uint64_t deadline_ns; /* CLOCK_MONOTONIC time after which nothing more
                              is symbolized; 0 for none */
-    const volatile sig_atomic_t *stop; /* nothing more is symbolized once
-                                          it is non-zero; may be NULL */
     dump_select_fn select; /* may be NULL: every task */
     void *arg;
 };
@@ -46,7 +43,7 @@ struct dump_in {
  * its records as stacks, symbolized through `sym`, identical ones once
  * (hashed: linear in the records); unless `raw`, only up to the task
  * wrapper.  Addresses past DUMP_MAX_PCS distinct ones, or met after
- * in->deadline_ns or *in->stop, are not symbolized (counted in pcs_over, pcs_late).
+ * in->deadline_ns, are not symbolized (counted in pcs_over, pcs_late).
  * d->complete is set from in->complete and ring->lost; the caller lowers
  * it for the problems it finds.
  * Returns 0 or -ENOMEM; free with dump_free either way. */

@@ -514,7 +514,8 @@ static int ring_retrying(struct session *ss, pid_t tid)
     if (hold_ms > 60000)
         hold_ms = 60000;
     for (int attempt = 0;; attempt++) {
-        int err = bell_ring(&ss->t, tid, ss->control_addr, ss->gen, hold_ms, &ss->stopped_ns);
+        int err = bell_ring_next(&ss->t, tid, ss->control_addr, &ss->gen, hold_ms,
+                                 &ss->stopped_ns);
         if (err != -EPERM || attempt >= 100)
             return err;
         struct trt_control now;
@@ -540,15 +541,17 @@ static int session_locate(struct session *ss)
 {
     pid_t pid = ss->o.pid;
     char why[256];
-    int err = proc_open(&ss->t, pid);
+    /* First: proc_open takes a zombie for a process that is gone. */
+    int err = check_process(pid);
+    if (err != 0)
+        return err;
+    err = proc_open(&ss->t, pid);
     if (err == -ESRCH) {
         msg("no process with PID %d (check the PID; is it still running?)", (int)pid);
         return EXIT_FATAL;
     }
     if (err < 0)
         return fail_access(pid, 0, "cannot inspect", err);
-    if ((err = check_process(pid)) != 0)
-        return err;
     ss->dwfl = sym_dwfl_open_pid(pid, &err);
     if (!ss->dwfl)
         return fail_access(pid, 0, "cannot read the modules of", err);
@@ -731,6 +734,12 @@ static void note_collect_problems(struct session *ss)
                     e == EAGAIN   ? " (ulimit -u, or the pids limit of its cgroup?)"
                     : e == ENOMEM ? " (out of memory?)"
                                   : "");
+        else if (c->fork_ns != 0)
+            problem(ss, "doorbell",
+                    "PID %d: the process was forked from one with tasks and has no doorbell "
+                    "thread yet (it starts one with the first task it creates); its tasks are "
+                    "listed without stacks",
+                    (int)pid);
         else
             problem(ss, "doorbell",
                     "PID %d: the runtime has no doorbell thread although it has tasks; its "
@@ -740,13 +749,14 @@ static void note_collect_problems(struct session *ss)
     if (ss->started && ring_failed(ss))
         problem(ss, "ring",
                 "PID %d: the runtime could not map a large enough capture ring for this dump: "
-                "%s; captured stacks are missing",
+                "%s; captured stacks may be missing",
                 (int)pid, strerror(c->ring_errno > 0 ? c->ring_errno : EIO));
     if (ss->ring.torn)
         problem(ss, "records_torn",
-                "PID %d: %llu captured stacks of this dump were unreadable (torn or corrupt "
-                "in the capture ring) and are missing",
-                (int)pid, (unsigned long long)ss->ring.torn);
+                "PID %d: %llu captured stack%s of this dump %s unreadable (torn or corrupt "
+                "in the capture ring) and %s missing",
+                (int)pid, (unsigned long long)ss->ring.torn, ss->ring.torn == 1 ? "" : "s",
+                ss->ring.torn == 1 ? "was" : "were", ss->ring.torn == 1 ? "is" : "are");
     if (ss->ring.lost)
         problem(ss, "records_lost",
                 "%llu captured stacks were lost: the capture ring was too small for this dump",
@@ -804,9 +814,9 @@ static void note_dump_problems(struct session *ss)
                 (int)o->pid, DUMP_MAX_PCS, (unsigned long long)d->pcs_over);
     if (d->pcs_late)
         problem(ss, "deadline",
-                "PID %d: symbolizing %s; %llu addresses are printed unsymbolized", (int)o->pid,
-                interrupted ? "was interrupted" : "ran out of time (see --timeout)",
-                (unsigned long long)d->pcs_late);
+                "PID %d: symbolizing ran out of time (see --timeout); %llu addresses are "
+                "printed unsymbolized",
+                (int)o->pid, (unsigned long long)d->pcs_late);
     if (d->problems_dropped)
         msg("%zu more problems than the %d shown", d->problems_dropped, TT_MAX_PROBLEMS);
 }
@@ -854,6 +864,18 @@ static void live_print_stats(struct live_stats *st)
 {
     if (st->nstops == 0)
         return;
+    /* Each stop, in order, for scripts (bench/bench_threads.sh):
+     * stopped/held in microseconds. */
+    char list[64 * 24] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < st->nstops && i < 64; i++) {
+        int w = snprintf(list + used, sizeof(list) - used, " %.1f/%.1f", st->stop_ns[i] / 1e3,
+                         st->held_ns[i] / 1e3);
+        if (w < 0 || (size_t)w >= sizeof(list) - used)
+            break;
+        used += (size_t)w;
+    }
+    msg("thread stops (us, stopped/held):%s%s", list, st->nstops > 64 ? " ..." : "");
     qsort(st->stop_ns, st->nstops, sizeof(st->stop_ns[0]), u64_cmp);
     qsort(st->held_ns, st->nstops, sizeof(st->held_ns[0]), u64_cmp);
     msg("%zu threads stopped one at a time: median %.1f us, max %.1f us (of which after the "
@@ -961,7 +983,6 @@ int main(int argc, char **argv)
         .raw = ss.o.raw,
         .fork_ns = ss.ctl.fork_ns,
         .deadline_ns = (now > ss.deadline ? now : ss.deadline) + timeout_ns,
-        .stop = &interrupted,
         .select = select_cb,
         .arg = &ss.o,
     };

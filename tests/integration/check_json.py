@@ -12,7 +12,9 @@ import json
 import re
 import sys
 
-TASK_KEYS = ["id", "name", "state", "polls", "idle_ns", "tid", "reported", "suspect", "stacks"]
+TASK_KEYS = ["id", "name", "state", "polls", "idle_ns", "tid", "reported", "suspect", "stacks",
+             "truncated", "inherited"]
+PROBLEM_KEYS = ["cause", "message"]
 FRAME_KEYS = ["function", "file", "line", "column", "inlined", "module", "pc"]
 
 
@@ -56,10 +58,16 @@ def merged_lines(stacks):
     return out
 
 
+PROBLEM_LINES = []
+
+
 def parse_text(path):
     tasks = []
     header = re.compile(r'^task (\d+) "(.*)" (idle|polling|done|unknown)')
     for line in open(path, encoding="utf-8").read().splitlines():
+        if line.startswith("incomplete: "):
+            PROBLEM_LINES.append(line[len("incomplete: "):])
+            continue
         m = header.match(line)
         if m:
             tasks.append({"id": int(m.group(1)), "name": m.group(2), "state": m.group(3),
@@ -73,12 +81,22 @@ def parse_text(path):
 
 def main():
     doc = json.load(open(sys.argv[1], encoding="utf-8"))
-    for k in ("pid", "complete", "generation", "records_lost", "tasks"):
+    for k in ("version", "pid", "complete", "generation", "records_lost", "tasks",
+              "records_torn", "problems"):
         if k not in doc:
             fail("missing top-level key %r" % k)
     if not isinstance(doc["pid"], int) or not isinstance(doc["complete"], bool):
         fail("pid/complete have the wrong types")
+    for p in doc["problems"]:
+        if list(p.keys()) != PROBLEM_KEYS or not all(isinstance(v, str) for v in p.values()):
+            fail("problem %r" % p)
+    # Complete exactly when nothing is missing.
+    if doc["complete"] != (not doc["problems"]):
+        fail("complete is %s with problems %s" % (doc["complete"], doc["problems"]))
     text = parse_text(sys.argv[2])
+    # The text view ends with the same problems, one line each.
+    if PROBLEM_LINES != [p["message"] for p in doc["problems"]]:
+        fail("problems differ: text %s, JSON %s" % (PROBLEM_LINES, doc["problems"]))
     if len(text) != len(doc["tasks"]):
         fail("%d tasks in JSON, %d in text" % (len(doc["tasks"]), len(text)))
     for jt, tt in zip(doc["tasks"], text):

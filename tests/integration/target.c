@@ -16,8 +16,9 @@
  *   doorbell-errno    the runtime says it could not start its doorbell
  *   inherited         "heir" is marked inherited at a fork and not polled
  *   block-esc         as block, the stuck task's name holds escapes
- *   many-stacks       "fan" captures 65,536 distinct stacks, each twice,
- *                     beside 32,768 filler tasks (for the ring's size)
+ *   many-stacks       "fan" captures 65,536 distinct stacks (4,096 of
+ *                     them twice) beside 16,384 filler tasks that make
+ *                     the runtime's ring large enough
  * Prints "pid N" and runs until killed. */
 #include <errno.h>
 #include <stdatomic.h>
@@ -126,29 +127,38 @@ __attribute__((noinline)) static trt_poll ring_errno_poll(trt_future *f, trt_con
 /* 2^FAN_DEPTH distinct stacks: each level calls the next from one of two
  * call sites, chosen by one bit of `bits`. */
 #define FAN_DEPTH 16
-__attribute__((noinline)) static void fan_b(int depth, unsigned bits, trt_context *cx);
-__attribute__((noinline)) static void fan_a(int depth, unsigned bits, trt_context *cx)
+static volatile unsigned twice = 2;
+/* One capture, or for one stack in 16 two from the same call site (a loop
+ * the compiler cannot unroll: `twice` is volatile), which the tool must
+ * keep once. */
+__attribute__((noinline)) static void fan_leaf(unsigned bits, trt_context *cx)
 {
-    if (depth == FAN_DEPTH) {
-        /* Twice: identical stacks are kept once. */
-        for (int i = 0; i < 2; i++) {
-            trt_waker w = trt_waker_clone(cx->waker);
-            trt_waker_drop(w);
-        }
-    } else if (bits >> depth & 1) {
-        fan_a(depth + 1, bits, cx);
-    } else {
-        fan_b(depth + 1, bits, cx);
+    for (unsigned i = 0; i < ((bits & 15) == 0 ? twice : 1); i++) {
+        trt_waker w = trt_waker_clone(cx->waker);
+        trt_waker_drop(w);
     }
     sink++;
 }
-__attribute__((noinline)) static void fan_b(int depth, unsigned bits, trt_context *cx)
+__attribute__((noinline)) static void fan_b(int depth, unsigned bits, trt_context *cx);
+__attribute__((noinline)) static void fan_a(int depth, unsigned bits, trt_context *cx)
 {
-    if (bits >> depth & 1)
+    if (depth == FAN_DEPTH)
+        fan_leaf(bits, cx);
+    else if (bits >> depth & 1)
         fan_a(depth + 1, bits, cx);
     else
         fan_b(depth + 1, bits, cx);
     sink++;
+}
+__attribute__((noinline)) static void fan_b(int depth, unsigned bits, trt_context *cx)
+{
+    if (depth == FAN_DEPTH)
+        fan_leaf(bits, cx);
+    else if (bits >> depth & 1)
+        fan_a(depth + 1, bits, cx);
+    else
+        fan_b(depth + 1, bits, cx);
+    sink += 2; /* unlike fan_a: the compiler must not fold them into one */
 }
 
 __attribute__((noinline)) static trt_poll fan_poll(trt_future *f, trt_context *cx)
@@ -163,7 +173,7 @@ __attribute__((noinline)) static trt_poll fan_poll(trt_future *f, trt_context *c
 }
 
 /* The filler tasks of many-stacks: polled whenever woken, never capturing. */
-#define NFILL 32768
+#define NFILL 16384
 static trt_future fill_leaf = {lazy_leaf_poll};
 static trt_future *fill[NFILL];
 static atomic_int fill_woken[NFILL];
@@ -259,9 +269,13 @@ int main(int argc, char **argv)
         trt__registry_get()->slot_size = 7;
     } else if (strcmp(mode, "dup-chunks") == 0) {
         spawn("foo", leaf_poll);
-        struct trt_registry *reg = trt__registry_get();
-        reg->chunks[1] = reg->chunks[2] = reg->chunks[0];
-        reg->nchunks = 3;
+        /* The tool reads the registry the control block points to; the
+         * runtime keeps using its own, intact. */
+        static struct trt_registry copy;
+        copy = *trt__registry_get();
+        copy.chunks[1] = copy.chunks[2] = copy.chunks[0];
+        copy.nchunks = 3;
+        tasktrace_control.registry_addr = (uint64_t)(uintptr_t)&copy;
     } else if (strcmp(mode, "torn") == 0) {
         spawn("ok", leaf_poll);
         spawn("torn", torn_leaf_poll);
@@ -270,7 +284,10 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "doorbell-errno") == 0) {
         spawn("foo", leaf_poll);
         /* As if the doorbell thread had failed to start: the tool cannot
-         * ring, and must say why. */
+         * ring, and must say why.  The thread publishes its id once it
+         * runs: wait for that first. */
+        while (__atomic_load_n(&tasktrace_control.doorbell_tid, __ATOMIC_ACQUIRE) == 0)
+            usleep(1000);
         tasktrace_control.doorbell_tid = 0;
         tasktrace_control.doorbell_errno = EAGAIN;
         tasktrace_control.doorbell_fails = 3;

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Bounded work whatever the target holds: one task with 65,536 distinct
+# stacks (and some captured twice) is dumped whole, each stack once.  How
+# long it takes is a figure for bench/, not asserted here; before stacks
+# were deduplicated and merged by hash it took minutes.
+. "$top_srcdir/tests/integration/lib.sh"
+require_ptrace
+T="$top_builddir/tests/integration/target"
+
+start fan "$T" many-stacks
+attach --no-source --timeout 120 --task fan "$PID"; expect_rc 0
+[ -z "$ERR" ] || fail "stderr on a complete dump: $ERR"
+printf '%s\n' "$OUT" >"$TMP/fan.txt"
+head -n 1 "$TMP/fan.txt" | grep -q '^task 1 "fan" ' || fail "not the fan task: $(head -n 3 "$TMP/fan.txt")"
+# One leaf per distinct stack: 2^16 of them, the repeated ones once.
+[ "$(grep -c '╼ fan_leaf$' "$TMP/fan.txt")" -eq 65536 ] ||
+    fail "expected 65536 leaves, got $(grep -c '╼ fan_leaf$' "$TMP/fan.txt")"
+# Each leaf under sixteen levels of fan_a/fan_b below fan_poll.
+grep -q '^ *└╼ fan_leaf$' "$TMP/fan.txt" || fail "no fan_leaf leaf"
+[ "$(grep -c '╼ fan_[ab]$' "$TMP/fan.txt")" -ge 65536 ] || fail "too few fan_a/fan_b nodes"
+grep -q 'incomplete:' "$TMP/fan.txt" && fail "marked incomplete: $(grep incomplete: "$TMP/fan.txt")"
+exit 0
