@@ -128,6 +128,25 @@ diff -u "$TMP/want" "$TMP/got" || fail "tasktrace-attach(1) shows another tree t
 # ---------------------------------------------------------------- tasktrace-json(5)
 sed -n 's/^| `\([a-z_]*\)` |.*/\1/p' "$top_srcdir/docs/json.md" | sort -u >"$TMP/keys"
 [ "$(wc -l <"$TMP/keys")" -ge 20 ] || fail "too few keys in docs/json.md: $(cat "$TMP/keys")"
+# And every key the tool writes, read from a real document (every thread
+# listed, so that the thread keys appear too).
+attach --json --threads "$PID"
+expect_rc 0
+printf '%s\n' "$OUT" | "$PYTHON" -c '
+import json, sys
+keys = set()
+def walk(v):
+    if isinstance(v, dict):
+        keys.update(v)
+        for x in v.values():
+            walk(x)
+    elif isinstance(v, list):
+        for x in v:
+            walk(x)
+walk(json.load(sys.stdin))
+print("\n".join(sorted(keys)))
+' >>"$TMP/keys" || fail "--json wrote no JSON document: $OUT"
+grep -qx tid "$TMP/keys" || fail "no thread keys in the --threads document: $OUT"
 while read -r k; do
     grep -qE "^\\.BR? $k( |\$)" "$MAN5" || fail "tasktrace-json(5) does not describe the key $k"
 done <"$TMP/keys"
