@@ -41,6 +41,9 @@ static struct trt_ring *retired[RETIRED_MAX];
 static unsigned nretired;
 /* Retired rings whose pages were given back since they were retired. */
 static unsigned nretired_given;
+/* The larger of the current and the spare ring's capacities: task creation
+ * reads it without the mutex to see that nothing needs mapping. */
+static _Atomic uint64_t ready_capacity;
 
 static uint64_t ring_want(uint64_t live)
 {
@@ -69,14 +72,15 @@ static int spare_map(uint64_t want, bool in_dump)
     else
         trt__ring_free(spare);
     spare = fresh;
+    atomic_store_explicit(&ready_capacity, fresh->capacity, memory_order_relaxed);
     return 0;
 }
 
 int trt__capture_reserve(uint64_t live)
 {
     uint64_t want = ring_want(live);
-    /* The common case, without the mutex: the current ring is large enough. */
-    if (capacity_of(atomic_load_explicit(&current, memory_order_acquire)) >= want)
+    /* The common case, without the mutex: a ring large enough is ready. */
+    if (atomic_load_explicit(&ready_capacity, memory_order_relaxed) >= want)
         return 0;
     pthread_mutex_lock(&ring_mutex);
     int err = capacity_of(atomic_load(&current)) >= want ? 0 : spare_map(want, false);

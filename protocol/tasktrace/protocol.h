@@ -66,7 +66,8 @@ struct trt_control {
     uint32_t done;            /* last generation completed */
     int32_t doorbell_tid;     /* tid of the doorbell thread, 0 if none */
     uint64_t registry_addr;   /* struct trt_registry * */
-    uint64_t ring_addr;       /* struct trt_ring *, 0 before the first dump */
+    uint64_t ring_addr;       /* struct trt_ring *, 0 before the first dump;
+                                 a replaced ring stays mapped */
     uint64_t records_written; /* records written, all generations */
     uint64_t records_lost;    /* records overwritten before their dump ended */
     uint64_t gen_pending;     /* (active << 32) | tasks still owing it */
@@ -77,11 +78,15 @@ struct trt_control {
     uint64_t fork_ns;         /* CLOCK_MONOTONIC_COARSE when this process was
                                  forked from a parent with tasks, 0 if not */
     int32_t doorbell_errno;   /* why the doorbell thread could not start
-                                 (a positive errno), 0 once it runs */
+                                 (a positive errno, from pthread_create),
+                                 0 once it runs; the next trt_traced_new
+                                 (100 ms later at the earliest) retries */
     uint32_t doorbell_fails;  /* failed attempts to start the doorbell */
     int32_t ring_errno;       /* why generation ring_errno_gen has no ring, or
-                                 a smaller one than it needs (positive errno);
-                                 0 if it has */
+                                 a smaller one than it needs (positive errno:
+                                 the refused mmap's); 0 if it has.  Both are
+                                 stored when a generation starts, this one
+                                 first */
     uint32_t ring_errno_gen;  /* the generation ring_errno is about */
     uint64_t reserved[17];
 };
@@ -127,10 +132,14 @@ struct trt_task_slot {
     uint64_t id;             /* never reused; 0 = free slot */
     uint64_t polls;          /* executor polls (dump re-polls not counted) */
     uint64_t created_ns;     /* CLOCK_MONOTONIC */
-    uint64_t poll_start_ns;  /* at or before the start of the last executor
-                                poll: the polling thread's previous clock
-                                reading; 0 if never polled */
-    uint64_t poll_end_ns;    /* end of the last executor poll, 0 if none */
+    uint64_t poll_start_ns;  /* start of the current (state POLLING) or last
+                                executor poll, CLOCK_MONOTONIC_COARSE read
+                                as it began; 0 if never polled */
+    uint64_t poll_end_ns;    /* stored when the last executor poll returned:
+                                the same reading as that poll's
+                                poll_start_ns (one clock read per poll), so
+                                "idle since" measured from it includes the
+                                poll's own duration; 0 if none returned */
     uint32_t state;          /* TRT_TASK_* */
     int32_t tid;             /* polling thread while state == POLLING */
     uint32_t pending_gen;    /* generation this task still owes, 0 if none */
@@ -221,7 +230,8 @@ struct trt_ring {
     uint32_t gen;         /* generation that gen_start belongs to */
     uint64_t gen_start;   /* first position of generation `gen` */
     uint64_t head;        /* next position to reserve */
-    uint64_t users;       /* writers inside the ring (runtime-private) */
+    uint64_t users;       /* unused, 0: published rings are never unmapped,
+                                so writers need no count */
     uint32_t released;    /* generation whose records' pages were given back */
     uint32_t reserved32;
     uint64_t reserved[8];

@@ -22,8 +22,9 @@
  *     for has happened returns TRT_PENDING again.  A dump relies on this.
  *   - Every vtable function may be called from any thread, concurrently.
  *     The runtime's doorbell thread clones cached wakers while it holds
- *     the registry lock, so a waker's clone must not create or free traced
- *     tasks; it wakes them (and drops those clones) with no lock held.
+ *     the registry lock and the task's waker spin lock, so a waker's clone
+ *     must not create or free traced tasks, nor poll the task; it wakes
+ *     them (and drops those clones) with no lock held.
  *
  * Executors keep one contract: a wake (from any thread) leads to a later poll
  * of the task's top-level future, the one returned by trt_traced_new.
