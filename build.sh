@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 what=${1:-demo}
 case "$what" in demo|check|distcheck) ;; *) echo "usage: $0 demo|check|distcheck" >&2; exit 64 ;; esac
 
-packages="build-essential autoconf automake libtool pkg-config libdw-dev libelf-dev check elfutils python3"
+packages="build-essential autoconf automake libtool pkg-config libdw-dev libelf-dev libiberty-dev check elfutils python3"
 # What the tests use beyond the build: groff renders the man pages, bash
 # runs the completion, gdb and strace sit beside the tool in the tests that
 # compare with them, clang and its runtimes build the fuzz targets.

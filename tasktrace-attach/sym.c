@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <elfutils/libdw.h>
+#include <libiberty/demangle.h>
 
 #include "sym.h"
 #include "symfind.h"
@@ -41,6 +42,7 @@ struct sym_ctx {
  * libdw until they are interned. */
 struct sym_raw {
     const char *function;
+    char *owned;          /* FUNCTION when it is a demangled copy to free */
     const char *file;
     const char *comp_dir; /* the CU's directory, for a relative file */
     int line;
@@ -49,6 +51,10 @@ struct sym_raw {
 };
 
 #define SYM_INITIAL_CAP 256u
+
+/* Longest mangled name handed to the demangler: the names come from the
+ * target, and real ones stay well under this. */
+#define SYM_DEMANGLE_MAX 4096
 
 /* Our own finders: the standard ones open() whatever paths the target's
  * maps and debug links name (see symfind.h). */
@@ -250,11 +256,32 @@ static int sym_intern_path(sym_ctx *ctx, const char *file, const char *dir,
 
 /* ------------------------------------------------------------ libdw */
 
+/* A malloc'd demangled copy of NAME when it is a C++ (_Z) or Rust (_R, or
+ * legacy _ZN...E) mangled name libiberty understands, else NULL. */
+static char *sym_demangle(const char *name)
+{
+    if (name == NULL || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R') ||
+        strnlen(name, SYM_DEMANGLE_MAX + 1) > SYM_DEMANGLE_MAX)
+        return NULL;
+    return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+}
+
 /* The DIE's name, following DW_AT_abstract_origin / DW_AT_specification:
- * an inlined instance or an out-of-line copy carries no name itself. */
-static const char *sym_die_name(Dwarf_Die *die)
+ * an inlined instance or an out-of-line copy carries no name itself.  The
+ * demangled linkage name when there is one, since DW_AT_name holds only
+ * the last component of a C++ or Rust name ("poll" for
+ * "app::Outer<int>::poll(trt_future*, trt_context*)"); *OWNED is then set
+ * to that copy, for the caller to free. */
+static const char *sym_die_name(Dwarf_Die *die, char **owned)
 {
     Dwarf_Attribute attr;
+    const char *linkage =
+        dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+    if (linkage == NULL)
+        linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+    *owned = sym_demangle(linkage);
+    if (*owned != NULL)
+        return *owned;
     return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
 }
 
@@ -371,7 +398,8 @@ static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
         if (!sym_is_function(die))
             continue;
         struct sym_raw *f = &out[n++];
-        *f = (struct sym_raw){ .function = sym_die_name(die), .comp_dir = comp_dir };
+        *f = (struct sym_raw){ .comp_dir = comp_dir };
+        f->function = sym_die_name(die, &f->owned);
         if (callee == NULL) {
             f->file = loc->file;
             f->line = loc->line;
@@ -423,19 +451,26 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address,
             GElf_Sym sym;
             const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym,
                                                     NULL, NULL, NULL);
+            char *demangled = sym_demangle(name);
+            if (demangled != NULL)
+                name = demangled;
             if (name != NULL && n > 0) {
                 raw[n - 1].function = name;
+                raw[n - 1].owned = demangled;
+                demangled = NULL;
             } else if (name != NULL) {
                 /* The offset is reported from the original pc, like the
                  * frame's other fields. */
                 size_t len = strlen(name) + sizeof("+0x") + 16;
                 symname = malloc(len);
-                if (symname == NULL) {
-                    err = -ENOMEM;
-                    goto out;
-                }
-                snprintf(symname, len, "%s+0x%" PRIx64, name,
-                         (uint64_t)(off + (pc - addr)));
+                if (symname != NULL)
+                    snprintf(symname, len, "%s+0x%" PRIx64, name,
+                             (uint64_t)(off + (pc - addr)));
+            }
+            free(demangled);
+            if (name != NULL && n == 0 && symname == NULL) {
+                err = -ENOMEM;
+                goto out;
             }
             if (n == 0) {
                 raw[0] = loc;
@@ -488,6 +523,8 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address,
     *out = e;
     e = NULL;
 out:
+    for (size_t i = 0; i < n; i++)
+        free(raw[i].owned);
     free(e);
     free(symname);
     return err;
