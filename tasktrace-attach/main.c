@@ -349,8 +349,10 @@ static void task_where(const struct tt_task *t, char *buf, size_t len, char *fn,
     }
     render_escape(thread, sizeof(thread), t->thread_name,
                   strnlen(t->thread_name, sizeof(t->thread_name)), true);
-    snprintf(buf, len, "stuck %s%s (thread %d%s%s%s)", render_duration(t->poll_ns, dur), at,
-             (int)t->tid, thread[0] ? " \"" : "", thread, thread[0] ? "\"" : "");
+    /* A long function name is cut: this is one line of a message. */
+    if (snprintf(buf, len, "stuck %s%s (thread %d%s%s%s)", render_duration(t->poll_ns, dur), at,
+                 (int)t->tid, thread[0] ? " \"" : "", thread, thread[0] ? "\"" : "") >= (int)len)
+        buf[len - 1] = '\0';
 }
 
 /* Lists up to 8 tasks of `d` for which `pick` holds, as
@@ -488,20 +490,38 @@ static int wait_done(struct session *ss)
     }
 }
 
-/* Whether the control block shows another dump since the tool first read
- * it: another tasktrace-attach is (or just was) ringing. */
+/* Whether the control block shows another dump: one since the tool first
+ * read it, a request the runtime has not started yet, or a generation not
+ * done.  Another tasktrace-attach is (or just was) ringing. */
 static bool other_dump_seen(const struct trt_control *first, const struct trt_control *now)
 {
     return now->request != first->request || now->active != first->active ||
-           now->done != first->done || now->read_done != first->read_done;
+           now->done != first->done || now->read_done != first->read_done ||
+           now->request != now->active || now->active != now->done;
+}
+
+/* The tracer of thread `tid` of `pid` (TracerPid), 0 if none or unknown. */
+static pid_t tracer_of(pid_t pid, pid_t tid)
+{
+    char path[96], line[256];
+    int tracer = 0;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "TracerPid: %d", &tracer) == 1)
+            break;
+    fclose(f);
+    return tracer;
 }
 
 /* Rings the doorbell.  Another tasktrace-attach holds the doorbell thread
- * for microseconds at a time, and by the time this tool looks at why the
- * seize failed it has often detached: retry while the thread's tracer is
- * another instance of this tool, or the control block shows another dump
- * since this one started, for up to a second, with a fresh generation
- * each time. */
+ * for microseconds at a time (longer on a loaded machine), and by the time
+ * this tool looks at why the seize failed it has often detached: retry
+ * while the thread's tracer is another instance of this tool, or the
+ * control block shows another dump since this one started, until the
+ * --timeout deadline (and for at least a second). */
 static int ring_retrying(struct session *ss, pid_t tid)
 {
     /* Another instance of this tool has this process's name. */
@@ -513,15 +533,25 @@ static int ring_retrying(struct session *ss, pid_t tid)
     unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
     if (hold_ms > 60000)
         hold_ms = 60000;
-    for (int attempt = 0;; attempt++) {
+    uint64_t until = trt_clock_ns(CLOCK_MONOTONIC) + 1000000000u;
+    if (until < ss->deadline)
+        until = ss->deadline;
+    for (;;) {
         int err = bell_ring_next(&ss->t, tid, ss->control_addr, &ss->gen, hold_ms,
                                  &ss->stopped_ns);
-        if (err != -EPERM || attempt >= 100)
+        if (err != -EPERM || interrupted || trt_clock_ns(CLOCK_MONOTONIC) >= until)
             return err;
         struct trt_control now;
         char why[64];
+        /* A debugger that is not this tool: say so at once.  (A tracer
+         * already gone was another tool's seize.) */
+        pid_t tracer = tracer_of(ss->o.pid, tid);
+        char name[64];
+        if (tracer > 0 && proc_thread_comm(tracer, 0, name, sizeof(name)) == 0 &&
+            strcmp(name, self) != 0)
+            return err;
         bool read = snap_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0;
-        if (!proc_tracer_is(ss->o.pid, tid, self) && !(read && other_dump_seen(&ss->first, &now)))
+        if (tracer == 0 && !(read && other_dump_seen(&ss->first, &now)))
             return err;
         /* 5 to 15 ms, so that tools that collided do not collide again. */
         seed = seed * 1103515245u + 12345u;
@@ -690,7 +720,7 @@ static int session_collect(struct session *ss)
         /* The generation is gone (replaced, or read by another tool and
          * its pages given back): ask for a fresh one rather than read the
          * old one again. */
-        if (err == -ESTALE && attempt < 5 && !interrupted &&
+        if (err == -ESTALE && attempt < 50 && !interrupted &&
             trt_clock_ns(CLOCK_MONOTONIC) < ss->deadline) {
             if (ss->doorbell_tid > 0 && (err = session_ring(ss)) != 0)
                 return err;

@@ -79,7 +79,7 @@ start bl "$T" block
 attach --timeout 0.5 "$PID"; expect_rc 1
 expect_err 'timed out after 0.5 s: 1 of 2 tasks did not report: 2 "stuck" (\(polling\)|stuck [0-9.]+[mu]?s .*\(thread [0-9]+)'
 printf '%s\n' "$OUT" | grep -q '^task 1 "ok" idle' || fail "partial dump lacks the reporting task: $OUT"
-printf '%s\n' "$OUT" | grep -q '^task 2 "stuck" polling on thread [0-9]*.*\[did not report\]' \
+printf '%s\n' "$OUT" | grep -q '^task 2 "stuck" polling .*on thread [0-9]*.*\[did not report\]' \
     || fail "partial dump does not mark the stuck task: $OUT"
 
 # A stopped process: the doorbell cannot run; the tool says so, and the
