@@ -4,18 +4,37 @@ set -u
 : "${top_builddir:?run through make check}"
 : "${top_srcdir:?run through make check}"
 ATTACH="$top_builddir/tasktrace-attach/tasktrace-attach"
-TMP=$(mktemp -d)
+TMP=""
 PIDS=""
+WATCHDOG=""
+
+# The harness itself broke (no temporary directory, a program missing, a
+# target that never started): not a failing test, so exit 99 with the
+# reason.  Called in a subshell (a pipeline), it also leaves a mark that
+# makes the test's own shell exit 99: see fail and cleanup.
+harness_error() {
+    echo "ERROR: $*" >&2
+    [ -n "$TMP" ] && [ -d "$TMP" ] && : >"$TMP/harness-error"
+    exit 99
+}
+
 cleanup() {
-    kill -TERM "$WATCHDOG" 2>/dev/null || true
+    rc=$?
+    [ -n "$WATCHDOG" ] && kill -TERM "$WATCHDOG" 2>/dev/null
     for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
+    if [ -n "$TMP" ]; then
+        [ -e "$TMP/harness-error" ] && rc=99
+        rm -rf "$TMP"
+    fi
+    exit "$rc"
 }
 trap cleanup EXIT
+TMP=$(mktemp -d) || harness_error "cannot create a temporary directory (mktemp -d)"
 # A hung test fails after TEST_TIMEOUT seconds instead of stalling the run.
 test_shell=$$
 (
-    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    nap=""
+    trap '[ -n "$nap" ] && kill "$nap" 2>/dev/null; exit 0' TERM
     sleep "${TEST_TIMEOUT:-180}" &
     nap=$!
     wait "$nap" || exit 0
@@ -31,29 +50,55 @@ test_shell=$$
 WATCHDOG=$!
 trap 'exit 1' TERM
 
+# An assertion of the test failed: exit 1.  After a harness error in a
+# subshell, what failed is the harness: exit 99.
 fail() {
+    if [ -e "$TMP/harness-error" ]; then
+        echo "ERROR: the harness broke before: $*" >&2
+        exit 99
+    fi
     echo "FAIL: $*" >&2
     exit 1
 }
 
+# need_program PROG: the test runs PROG (a path, or a name in PATH); its
+# absence is a broken build or machine, not a failure of what the test
+# checks.
+need_program() {
+    case $1 in
+    */*) [ -x "$1" ] || harness_error "$1 is missing: build it first (make check builds it)" ;;
+    *) command -v "$1" >/dev/null 2>&1 || harness_error "$1 is needed by this test and not installed" ;;
+    esac
+}
+
 # start NAME CMD...: runs CMD in the background, waits for its "pid N" line,
 # sets $PID (and $NAME_out holds its stdout file).
+# A target that does not start is a harness error (99), not a failure.
 start() {
     name=$1
     shift
+    need_program "$1"
     "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    PIDS="$PIDS $!"
+    started=$!
+    PIDS="$PIDS $started"
+    PID=""
     for _ in $(seq 200); do
-        PID=$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$TMP/$name.out")
+        PID=$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$TMP/$name.out" 2>/dev/null)
         [ -n "$PID" ] && break
+        if ! kill -0 "$started" 2>/dev/null; then
+            st=0
+            wait "$started" || st=$?
+            harness_error "target $name ($1) exited with status $st before it started: $(cat "$TMP/$name.err")"
+        fi
         sleep 0.05
     done
-    [ -n "$PID" ] || fail "$name did not start: $(cat "$TMP/$name.err")"
+    [ -n "$PID" ] || harness_error "target $name ($1) did not start within 10 s: $(cat "$TMP/$name.err")"
     PIDS="$PIDS $PID"
 }
 
 # attach ARGS...: runs the tool; $OUT, $ERR and $RC hold what it did.
 attach() {
+    need_program "$ATTACH"
     RC=0
     "$ATTACH" "$@" >"$TMP/attach.out" 2>"$TMP/attach.err" || RC=$?
     OUT=$(cat "$TMP/attach.out")
@@ -82,4 +127,10 @@ require_ptrace() {
     fi
 }
 
+# Tests run "$PYTHON"; without python3 that is a harness error (99), in
+# the test's shell or in a pipeline.
 PYTHON=${PYTHON:-python3}
+python_missing() {
+    harness_error "python3 is needed by this test and not installed (or set PYTHON)"
+}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python_missing

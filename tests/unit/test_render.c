@@ -1,5 +1,9 @@
 /* The text and JSON views of small hand-made dumps. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* fopencookie */
+#endif
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +23,7 @@
     { .function = (fn), .file = (path), .line = (ln), .column = (col), \
       .module = MOD, .pc = 0x55d0c0ffee00 + (ln), .module_off = (ln) }
 
-static const struct sym_frame f_traced = FRAME("trt__traced_poll", SRC, 4, 1);
+static const struct sym_frame f_traced = FRAME(TRT_FN_TRACED_POLL, SRC, 4, 1);
 static const struct sym_frame f_foo = FRAME("foo_poll", SRC, 41, 12);
 static const struct sym_frame f_bar = FRAME("bar_poll", SRC, 52, 9);
 static const struct sym_frame f_join =
@@ -32,7 +36,7 @@ static const struct sym_frame f_baz = {
 };
 static const struct sym_frame f_pend = FRAME("pending_poll", SRC, 20, 5);
 static const struct sym_frame f_clone = FRAME("trt_waker_clone", SRC, 90, 1);
-static const struct sym_frame f_capture = FRAME("trt__capture", SRC, 94, 1);
+static const struct sym_frame f_capture = FRAME(TRT_FN_CAPTURE, SRC, 94, 1);
 
 static const struct sym_frame *stack_fiz[] = {
     &f_traced, &f_foo, &f_bar, &f_join, &f_fiz, &f_pend, &f_clone, &f_capture,
@@ -55,7 +59,9 @@ static void make_dump(struct tt_dump *d, struct tt_task tasks[2],
     tasks[1] = (struct tt_task){
         .id = 2, .name = "bar", .state = TRT_TASK_POLLING, .polls = 0,
         .idle_ns = -1, .tid = 4242, .reported = false, .suspect = true,
+        .poll_ns = 850000000, .thread_name = "worker-1",
     };
+    tasks[0].poll_ns = -1;
     *d = (struct tt_dump){ .pid = 1234, .complete = false, .generation = 7,
                            .records_lost = 0, .ntasks = 2, .tasks = tasks };
 }
@@ -85,7 +91,7 @@ static const char expected_text[] =
     "           └╼ baz_poll at /abs/examples/taskdump.c:72:5 [inlined]\n"
     "              └╼ pending_poll at /abs/examples/taskdump.c:20:5\n"
     "\n"
-    "task 2 \"bar\" polling on thread 4242 never polled, 0 polls"
+    "task 2 \"bar\" polling for 850ms on thread 4242 \"worker-1\", 0 polls"
     " [lost wake-up suspect: pending without waker] [did not report]\n"
     "  (no stacks captured)\n";
 
@@ -128,14 +134,14 @@ START_TEST(test_text_no_source_raw)
     out = render(&d, &opts, false);
     ck_assert_str_eq(out,
         "task 1 \"foo\" idle 1.52s since last poll, 3 polls\n"
-        "╼ trt__traced_poll\n"
+        "╼ " TRT_FN_TRACED_POLL "\n"
         "  └╼ foo_poll\n"
         "     └╼ bar_poll\n"
         "        └╼ trt_join_poll\n"
         "           └╼ fiz_poll\n"
         "              └╼ pending_poll\n"
         "                 └╼ trt_waker_clone\n"
-        "                    └╼ trt__capture\n");
+        "                    └╼ " TRT_FN_CAPTURE "\n");
     free(out);
 }
 END_TEST
@@ -247,10 +253,15 @@ START_TEST(test_json_exact)
         "\"pc\":\"0x55d0c0ffee29\"},"
         "{\"function\":\"bar_poll\",\"file\":\"" SRC "\",\"line\":52,"
         "\"column\":9,\"inlined\":false,\"module\":\"" MOD "\","
-        "\"pc\":\"0x55d0c0ffee34\"}]],\"truncated\":false},"
+        "\"pc\":\"0x55d0c0ffee34\"}]],\"truncated\":false,\"inherited\":false,"
+        "\"poll_ns\":null,\"thread_name\":null,\"thread_stack\":null,"
+        "\"thread_stack_error\":null},"
         "{\"id\":2,\"name\":\"bar\",\"state\":\"polling\",\"polls\":0,"
         "\"idle_ns\":null,\"tid\":4242,\"reported\":false,"
-        "\"suspect\":true,\"stacks\":[],\"truncated\":false}]}\n");
+        "\"suspect\":true,\"stacks\":[],\"truncated\":false,\"inherited\":false,"
+        "\"poll_ns\":850000000,\"thread_name\":\"worker-1\",\"thread_stack\":null,"
+        "\"thread_stack_error\":null}],"
+        "\"records_torn\":0,\"problems\":[],\"passive\":false,\"threads\":null}\n");
     free(out);
 }
 END_TEST
@@ -272,6 +283,9 @@ static int json_check(const struct tt_dump *d, const struct render_opts *o,
     int status = system(cmd);
     unlink(path);
     ck_assert(WIFEXITED(status));
+    /* The shell's "command not found": a machine without python3 cannot
+     * check the JSON, which is a failure, said as such. */
+    ck_assert_msg(WEXITSTATUS(status) != 127, "python3 is needed to check the JSON output");
     return WEXITSTATUS(status);
 }
 
@@ -320,9 +334,44 @@ START_TEST(test_json_valid)
         "import json,sys\n"
         "d = json.load(open(sys.argv[1]))\n"
         "assert d == {\"version\": 1, \"pid\": 5, \"complete\": True, \"generation\": 0,"
-        " \"records_lost\": 0, \"tasks\": []}\n"), 0);
+        " \"records_lost\": 0, \"tasks\": [], \"records_torn\": 0, \"problems\": [],"
+        " \"passive\": False, \"threads\": None}, d\n"), 0);
 }
 END_TEST
+
+/* A stream over a device with `room` bytes left: a write that does not
+ * fit fails whole with ENOSPC, as on a full disk.  The renderers must say
+ * so whatever this machine has in /dev. */
+struct full_stream {
+    size_t room;
+    size_t written;
+    char buf[64];
+};
+
+static ssize_t full_write(void *cookie, const char *buf, size_t len)
+{
+    struct full_stream *fs = cookie;
+    if (len > fs->room - fs->written) {
+        errno = ENOSPC;
+        return -1;
+    }
+    fs->written += len;
+    return (ssize_t)len;
+}
+
+/* Opens a stream over *FS with ROOM bytes left; SMALL gives it a 64-byte
+ * buffer, so that writes fail in the middle of the output, not only when
+ * the renderer flushes at its end. */
+static FILE *full_open(struct full_stream *fs, size_t room, bool small)
+{
+    fs->room = room;
+    fs->written = 0;
+    FILE *f = fopencookie(fs, "w", (cookie_io_functions_t){ .write = full_write });
+    ck_assert_ptr_nonnull(f);
+    if (small)
+        ck_assert_int_eq(setvbuf(f, fs->buf, _IOFBF, sizeof(fs->buf)), 0);
+    return f;
+}
 
 START_TEST(test_write_error)
 {
@@ -330,9 +379,29 @@ START_TEST(test_write_error)
     struct tt_task tasks[2];
     struct tt_stack stacks[2];
     make_dump(&d, tasks, stacks);
+    /* Full from the first byte, or after 100 bytes of output. */
+    const struct { size_t room; bool small; } cases[] = {
+        { 0, false }, { 0, true }, { 100, true },
+    };
+    for (size_t i = 0; i < NELEM(cases); i++) {
+        for (int json = 0; json < 2; json++) {
+            struct full_stream fs;
+            FILE *f = full_open(&fs, cases[i].room, cases[i].small);
+            int err = json ? render_json(f, &d, NULL) : render_text(f, &d, NULL);
+            ck_assert_msg(err == -ENOSPC, "%s, room %zu%s: got %d, not -ENOSPC",
+                          json ? "json" : "text", cases[i].room,
+                          cases[i].small ? ", small buffer" : "", err);
+            ck_assert_uint_le(fs.written, cases[i].room);
+            fclose(f);
+        }
+    }
+    /* The kernel's own full device, where there is one. */
     FILE *f = fopen("/dev/full", "w");
-    if (f == NULL)
-        return; /* no /dev/full in this sandbox */
+    if (f == NULL) {
+        fprintf(stderr, "SKIP: test_write_error: no /dev/full here (%s); checked on a "
+                "full stream only\n", strerror(errno));
+        return;
+    }
     ck_assert_int_eq(render_text(f, &d, NULL), -ENOSPC);
     clearerr(f);
     ck_assert_int_eq(render_json(f, &d, NULL), -ENOSPC);
@@ -352,6 +421,8 @@ Suite *suite_render(void)
     tcase_add_test(tc, test_duration);
     suite_add_tcase(s, tc);
     tc = tcase_create("json");
+    /* Each JSON check starts a python3: allow for a loaded machine. */
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_json_exact);
     tcase_add_test(tc, test_json_valid);
     tcase_add_test(tc, test_write_error);

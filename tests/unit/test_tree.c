@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tasktrace/protocol.h>
+
 #include "../../tasktrace-attach/tree.h"
 #include "suites.h"
 
@@ -16,7 +18,7 @@
 static const struct sym_frame f_start = FRAME("__libc_start_main", 1);
 static const struct sym_frame f_main = FRAME("main", 2);
 static const struct sym_frame f_run = FRAME("trt_exec_run", 3);
-static const struct sym_frame f_traced = FRAME("trt__traced_poll", 4);
+static const struct sym_frame f_traced = FRAME(TRT_FN_TRACED_POLL, 4);
 static const struct sym_frame f_foo = FRAME("foo_poll", 41);
 static const struct sym_frame f_bar = FRAME("bar_poll", 52);
 static const struct sym_frame f_join = FRAME("trt_join_poll", 30);
@@ -28,8 +30,8 @@ static const struct sym_frame f_pend2 = FRAME("pending_poll", 20);
 static const struct sym_frame f_clone = FRAME("trt_waker_clone", 90);
 static const struct sym_frame f_wake = FRAME("trt_waker_wake_by_ref", 91);
 static const struct sym_frame f_fpoll = FRAME("trt_future_poll", 92);
-static const struct sym_frame f_tclone = FRAME("trt__tracing_clone", 93);
-static const struct sym_frame f_capture = FRAME("trt__capture", 94);
+static const struct sym_frame f_tclone = FRAME(TRT_FN_TRACER_CLONE, 93);
+static const struct sym_frame f_capture = FRAME(TRT_FN_CAPTURE, 94);
 static const struct sym_frame f_bt = {
     .function = "backtrace+0x1c", .module = "/lib/libc.so.6", .pc = 0x77
 };
@@ -153,8 +155,8 @@ END_TEST
 START_TEST(test_trim_symtab_names)
 {
     /* Without DWARF, names carry "+0x..." and must still match. */
-    const struct sym_frame w = { .function = "trt__traced_poll+0x40" };
-    const struct sym_frame c = { .function = "trt__capture+0x9" };
+    const struct sym_frame w = { .function = TRT_FN_TRACED_POLL "+0x40" };
+    const struct sym_frame c = { .function = TRT_FN_CAPTURE "+0x9" };
     const struct sym_frame *const st[] = { &f_main, &w, &f_foo, &c, &f_bt };
     const struct sym_frame *out[NELEM(st)];
     size_t n = trim(st, NELEM(st), false, out);
@@ -340,6 +342,35 @@ START_TEST(test_merge_wide)
 }
 END_TEST
 
+START_TEST(test_trim_contract_names)
+{
+    /* The fixtures spell the ABI helpers out (protocol.h has them only as
+     * a list): each must still be one the tool hides, and the executor's
+     * public functions must be neither hidden nor runtime internals, or
+     * the trimming tests above would test names the tool no longer knows. */
+    static const char *const helpers[] = {TRT_FN_ABI_HELPERS};
+    const char *const hidden[] = {f_clone.function, f_wake.function, f_fpoll.function,
+                                  "trt_waker_drop"};
+    const char *const shown[] = {f_run.function, f_join.function};
+    for (size_t i = 0; i < NELEM(hidden); i++) {
+        bool found = false;
+        for (size_t k = 0; k < NELEM(helpers); k++)
+            found = found || strcmp(hidden[i], helpers[k]) == 0;
+        ck_assert_msg(found, "%s is not in TRT_FN_ABI_HELPERS", hidden[i]);
+    }
+    for (size_t i = 0; i < NELEM(shown); i++) {
+        for (size_t k = 0; k < NELEM(helpers); k++)
+            ck_assert_str_ne(shown[i], helpers[k]);
+        ck_assert_int_ne(strncmp(shown[i], TRT_FN_INTERNAL_PREFIX,
+                                 strlen(TRT_FN_INTERNAL_PREFIX)), 0);
+    }
+    /* The wrapper and capture fixtures are the contract's own names. */
+    ck_assert(tree_frame_is_wrapper(&f_traced));
+    ck_assert_int_eq(strncmp(f_tclone.function, TRT_FN_INTERNAL_PREFIX,
+                             strlen(TRT_FN_INTERNAL_PREFIX)), 0);
+}
+END_TEST
+
 Suite *suite_tree(void)
 {
     Suite *s = suite_create("tree");
@@ -351,6 +382,7 @@ Suite *suite_tree(void)
     tcase_add_test(tc, test_trim_hide_helpers);
     tcase_add_test(tc, test_trim_symtab_names);
     tcase_add_test(tc, test_trim_empty);
+    tcase_add_test(tc, test_trim_contract_names);
     suite_add_tcase(s, tc);
     tc = tcase_create("merge");
     tcase_add_test(tc, test_merge_taskdump);
