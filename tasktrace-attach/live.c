@@ -175,6 +175,8 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
                          (int)tid);
             else if (error[0])
                 snprintf(task->thread_error, sizeof(task->thread_error), "%s", error);
+            else if (task->has_thread_stack)
+                continue; /* the same thread seen twice: the first stays */
             else if ((err = stack_copy(&task->thread_stack, &stack)) < 0)
                 goto out;
             else
@@ -252,10 +254,42 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
         err = uerr;
         goto out;
     }
-    /* The polling threads first, each once, in tid order. */
+    /* With --threads, every thread (the polling ones included), each
+     * stopped once; then the polling threads that list did not hold. */
+    size_t kept = 0;
+    if (o->threads) {
+        all = calloc(THREAD_LIST_MAX, sizeof(*all));
+        if (!all) {
+            err = -ENOMEM;
+            goto out;
+        }
+        long n = thread_list(t->pid, all, THREAD_LIST_MAX);
+        d->threads_listed = true;
+        /* A process gone meanwhile has no threads to list. */
+        st->threads_total = n < 0 ? 0 : (size_t)n;
+        kept = n < 0 ? 0 : (size_t)n < THREAD_LIST_MAX ? (size_t)n : THREAD_LIST_MAX;
+        d->threads = calloc(kept ? kept : 1, sizeof(*d->threads));
+        if (!d->threads) {
+            err = -ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < kept; i++) {
+            struct tt_thread *th = &d->threads[d->nthreads++];
+            th->tid = all[i];
+            struct thread_info info;
+            if (thread_read_info(t->pid, all[i], &info) == 0) {
+                memcpy(th->name, info.name, sizeof(th->name));
+                th->state = info.state;
+                memcpy(th->wchan, info.wchan, sizeof(th->wchan));
+            }
+            if ((err = live_thread(&r, all[i], th)) < 0)
+                goto out;
+        }
+    }
     qsort(tids, ntids, sizeof(*tids), pid_cmp);
     for (size_t i = 0; i < ntids; i++) {
-        if (i > 0 && tids[i] == tids[i - 1])
+        if ((i > 0 && tids[i] == tids[i - 1]) ||
+            (kept && bsearch(&tids[i], all, kept, sizeof(*all), pid_cmp)))
             continue;
         if ((err = live_thread(&r, tids[i], NULL)) < 0)
             goto out;
@@ -278,36 +312,6 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
             if (st->failed++ == 0)
                 snprintf(st->first_error, sizeof(st->first_error), "task %llu: %s",
                          (unsigned long long)task->id, task->thread_error);
-        }
-    }
-    if (o->threads) {
-        all = calloc(THREAD_LIST_MAX, sizeof(*all));
-        if (!all) {
-            err = -ENOMEM;
-            goto out;
-        }
-        long n = thread_list(t->pid, all, THREAD_LIST_MAX);
-        d->threads_listed = true;
-        if (n < 0)
-            goto out; /* the process is gone: nothing to list */
-        st->threads_total = (size_t)n;
-        size_t kept = (size_t)n < THREAD_LIST_MAX ? (size_t)n : THREAD_LIST_MAX;
-        d->threads = calloc(kept ? kept : 1, sizeof(*d->threads));
-        if (!d->threads) {
-            err = -ENOMEM;
-            goto out;
-        }
-        for (size_t i = 0; i < kept; i++) {
-            struct tt_thread *th = &d->threads[d->nthreads++];
-            th->tid = all[i];
-            struct thread_info info;
-            if (thread_read_info(t->pid, all[i], &info) == 0) {
-                memcpy(th->name, info.name, sizeof(th->name));
-                th->state = info.state;
-                memcpy(th->wchan, info.wchan, sizeof(th->wchan));
-            }
-            if ((err = live_thread(&r, all[i], th)) < 0)
-                goto out;
         }
     }
 out:

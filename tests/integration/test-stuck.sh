@@ -91,7 +91,7 @@ EOF
 # The default dump: partial (three tasks never report), every stuck task
 # with its live stack, and stderr naming where each is stuck.
 polls0=$(polls)
-attach -t 0.5 --json "$PID"
+attach -t 1 --json "$PID"
 expect_rc 1
 printf '%s\n' "$OUT" >"$TMP/dump.json"
 check_stacks "$TMP/dump.json" dump
@@ -116,7 +116,7 @@ printf '%s\n' "$OUT" | grep -q 'never polled' && fail "a task inside its first p
 all_released "after a text dump"
 
 # --raw keeps the executor's frames above the task.
-attach -t 0.3 --raw --json "$PID"
+attach -t 1.5 --raw --json "$PID"
 expect_rc 1
 printf '%s\n' "$OUT" >"$TMP/raw.json"
 check_stacks "$TMP/raw.json" raw
@@ -198,7 +198,7 @@ c0=$(cpu_of "$spinner")
 sleep 0.3
 c1=$(cpu_of "$spinner")
 [ "$c1" -gt "$c0" ] || fail "the spinning thread stopped after the tool was killed"
-attach -t 0.5 --json "$PID"
+attach -t 1 --json "$PID"
 expect_rc 1
 printf '%s\n' "$OUT" >"$TMP/again.json"
 check_stacks "$TMP/again.json" dump
