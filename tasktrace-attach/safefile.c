@@ -113,14 +113,14 @@ static bool safefile_in_groups(const struct safefile_cred *c, gid_t gid)
     return false;
 }
 
-/* Applies the rules of safefile.h to the inode ST.  Returns 0 or -EPERM
- * with WHY set. */
+/* Applies the rules of safefile.h to the inode ST.  Returns 0, or -ENODEV
+ * (not a regular file) or -EPERM (refused) with WHY set. */
 static int safefile_check(const struct safefile_cred *c, const struct stat *st,
                           char *why, size_t whylen)
 {
     if (!S_ISREG(st->st_mode)) {
         safefile_why(why, whylen, "it is %s", safefile_kind(st->st_mode));
-        return -EPERM;
+        return -ENODEV;
     }
     uid_t owner = st->st_uid;
     bool owner_ok = owner == 0 || (c->ns_root != (uid_t)-1 && owner == c->ns_root);

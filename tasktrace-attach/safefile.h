@@ -55,9 +55,10 @@ int safefile_cred_read(pid_t pid, struct safefile_cred *c);
 /* Opens PATH, a path as the target sees it in its mount namespace, under
  * the rules above.  Returns a read-only descriptor (O_CLOEXEC) owned by the
  * caller, or -errno: -ENOENT and the other errors of path lookup when there
- * is no such file, -EPERM when a file is there but the rules refuse it.
- * In both cases WHY (WHYLEN bytes, may be 0) receives a short reason such
- * as "it is a FIFO", for a message. */
+ * is no such file (-EACCES: a directory on the way the target's user may
+ * not search), -ENODEV when the file there is not a regular file, -EPERM
+ * when it is one the rules refuse.  In every case WHY (WHYLEN bytes, may be
+ * 0) receives a short reason such as "it is a FIFO", for a message. */
 int safefile_open_root(const struct safefile_cred *c, const char *path,
                        char *why, size_t whylen);
 
@@ -66,8 +67,8 @@ int safefile_open_root(const struct safefile_cred *c, const char *path,
  * CAP_SYS_ADMIN (CAP_CHECKPOINT_RESTORE): when the kernel refuses, the
  * result is -EACCES with WHY saying so, and the caller may fall back to
  * safefile_open_root; -ENOENT when there is no such mapping.  Otherwise
- * returns as safefile_open_root (a descriptor, or -EPERM when the rules
- * refuse the mapped file). */
+ * returns as safefile_open_root (a descriptor, -ENODEV for a mapping of
+ * something else than a regular file, -EPERM when the rules refuse it). */
 int safefile_open_mapped(const struct safefile_cred *c, uint64_t start,
                          uint64_t end, char *why, size_t whylen);
 

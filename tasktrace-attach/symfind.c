@@ -132,9 +132,12 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname,
     if (safefile_cred_read(pid, &cred) != 0)
         return -1;
     /* map_files names the very file mapped, even one deleted or replaced
-     * since; it needs CAP_SYS_ADMIN, without which we use the path. */
+     * since; it needs CAP_SYS_ADMIN, without which we use the path.  A
+     * mapping of a device or of shared memory is no module: not a word. */
     if (symf_mapping(pid, base, modname, &end) == 0) {
         fd = safefile_open_mapped(&cred, base, end, why, sizeof(why));
+        if (fd == -ENODEV)
+            return -1;
         if (fd == -EPERM) {
             symf_warn(modname, "not reading its file: %s; its frames show module+offset",
                       why);
@@ -144,14 +147,22 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname,
     if (fd < 0) {
         /* The path of a deleted file names another file now, or none. */
         size_t len = strlen(modname);
-        if (len > 10 && strcmp(modname + len - 10, " (deleted)") == 0)
+        if (len > 10 && strcmp(modname + len - 10, " (deleted)") == 0) {
+            if (fd == -EACCES && strncmp(modname, "/memfd:", 7) != 0 &&
+                strncmp(modname, "/dev/", 5) != 0 && strncmp(modname, "/SYSV", 5) != 0)
+                symf_warn(modname, "its file was deleted or replaced since it was mapped, "
+                          "and reading the mapped file through /proc/%d/map_files needs "
+                          "CAP_SYS_ADMIN; its frames show module+offset", (int)pid);
             return -1;
+        }
         fd = safefile_open_root(&cred, modname, why, sizeof(why));
-        if (fd == -EPERM || fd == -EACCES)
+        if (fd == -ENODEV || fd == -ESRCH)
+            return -1;
+        if (fd < 0) {
             symf_warn(modname, "not reading its file: %s; its frames show module+offset",
                       why);
-        if (fd < 0)
             return -1;
+        }
     }
     *file_name = strdup(modname);
     if (*file_name == NULL) {
@@ -238,7 +249,7 @@ static int symf_try(struct symf_search *s, const char *path, char **name)
 {
     char why[256];
     int fd = safefile_open_root(&s->cred, path, why, sizeof(why));
-    if (fd == -EPERM || fd == -EACCES) {
+    if (fd == -EPERM || fd == -EACCES || fd == -ENODEV) {
         if (!s->have_refused) {
             snprintf(s->refused, sizeof(s->refused), "%s", path);
             snprintf(s->why, sizeof(s->why), "%s", why);

@@ -198,6 +198,7 @@ OUT=$(cat "$TMP/attach.out")
 ERR=$(cat "$TMP/attach.err")
 [ "$RC" -ne 124 ] || fail "the unprivileged tool hung"
 expect_rc 0
+expect_err "^tasktrace-attach: module $TMP/gone2 \\(deleted\\): its file was deleted or replaced since it was mapped, and reading the mapped file through /proc/$PID/map_files needs CAP_SYS_ADMIN; its frames show module\\+offset$"
 printf '%s\n' "$OUT" | grep -q '╼ gone2 (deleted)+0x[0-9a-f]*$' ||
     fail "expected module+offset frames of the deleted executable: $OUT"
 printf '%s\n' "$OUT" | grep -q '╼ trt_join_poll at .*combine.c:[0-9]*:[0-9]*$' ||
@@ -214,4 +215,5 @@ OUT=$(cat "$TMP/attach.out")
 ERR=$(cat "$TMP/attach.err")
 expect_rc 0
 expect_dwarf "unprivileged tool"
+[ -z "$ERR" ] || fail "unexpected stderr: $ERR"
 exit 0
