@@ -29,7 +29,7 @@
 
 struct space_region {
     uint64_t addr, size;
-    const uint8_t *bytes;
+    uint8_t *bytes;
     uint64_t nbytes;
 };
 
@@ -39,7 +39,7 @@ struct space {
 };
 
 /* Decodes the regions after the head; malformed tails are dropped. */
-static void space_decode(struct space *s, const uint8_t *data, size_t size)
+static void space_decode(struct space *s, uint8_t *data, size_t size)
 {
     s->n = 0;
     while (s->n < FUZZ_MAX_REGIONS && size >= sizeof(struct fuzz_region)) {
@@ -83,6 +83,46 @@ static int space_read(void *ctx, uint64_t addr, void *buf, size_t len)
         return 0;
     }
     return -EFAULT;
+}
+
+/* The given bytes of [addr, addr + len), all in one region, or NULL. */
+static uint8_t *space_bytes(struct space *s, uint64_t addr, size_t len)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        struct space_region *r = &s->r[i];
+        if (addr >= r->addr && addr - r->addr <= r->nbytes && len <= r->nbytes - (addr - r->addr))
+            return r->bytes + (addr - r->addr);
+    }
+    return NULL;
+}
+
+/* FUZZ_F_SEAL: makes the newest records of the ring whole, as a writer
+ * would leave them, whatever the fuzzer did to their payload. */
+static void space_seal(struct space *s, uint64_t control_addr)
+{
+    struct trt_control c;
+    struct trt_ring h;
+    if (space_read(s, control_addr, &c, sizeof(c)) < 0 || c.ring_addr == 0 ||
+        space_read(s, c.ring_addr, &h, sizeof(h)) < 0 || h.capacity == 0 ||
+        (h.capacity & (h.capacity - 1)) != 0 || h.capacity > (1ull << 40))
+        return;
+    uint64_t n = h.head - h.gen_start;
+    if (n > 256)
+        n = 256;
+    if (n > h.capacity)
+        n = h.capacity;
+    for (uint64_t pos = h.head - n; pos != h.head; pos++) {
+        uint64_t addr = c.ring_addr + sizeof(struct trt_ring) +
+                        (pos & (h.capacity - 1)) * sizeof(struct trt_record);
+        uint8_t *p = space_bytes(s, addr, sizeof(struct trt_record));
+        if (!p)
+            continue;
+        struct trt_record r;
+        memcpy(&r, p, sizeof(r));
+        r.stamp = pos + 1;
+        r.check = trt_record_check(&r);
+        memcpy(p, &r, sizeof(r));
+    }
 }
 
 /* ---------------------------------------------------------------- names */
@@ -213,11 +253,19 @@ int fuzz_one(const uint8_t *data, size_t size)
     sym_ctx *sym = NULL;
     char why[256];
     int rc = -1;
+    uint8_t *copy = NULL;
 
     if (size < sizeof(head))
         return -1;
     memcpy(&head, data, sizeof(head));
-    space_decode(&space, data + sizeof(head), size - sizeof(head));
+    /* A copy, which FUZZ_F_SEAL may change. */
+    copy = malloc(size);
+    if (!copy)
+        return -1;
+    memcpy(copy, data, size);
+    space_decode(&space, copy + sizeof(head), size - sizeof(head));
+    if (head.flags & FUZZ_F_SEAL)
+        space_seal(&space, head.control_addr);
 
     if (snap_control_read(space_read, &space, head.control_addr, &ctl, why, sizeof(why)) < 0)
         goto out;
@@ -271,5 +319,6 @@ out:
     if (!empty)
         free(ring.recs);
     snap_registry_free(&reg);
+    free(copy);
     return rc;
 }

@@ -19,6 +19,11 @@
 #define FUZZ_F_COLOR 0x4u       /* render_opts.color */
 #define FUZZ_F_NOT_STARTED 0x8u /* the runtime did not start the generation */
 #define FUZZ_F_SELECT 0x10u     /* a --task filter keeping odd task ids */
+#define FUZZ_F_SEAL \
+    0x20u /* before reading, give the last 256 records
+                                   of the ring the control block names their
+                                   stamp and checksum, so that mutated
+                                   records reach dump building */
 
 struct fuzz_head {
     uint64_t control_addr; /* where the control block is */

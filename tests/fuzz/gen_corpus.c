@@ -227,6 +227,18 @@ int main(int argc, char **argv)
         target_record(&t, 1 + (uint64_t)i % 3, 0, i & 1 ? stack_read : stack_sleep, 8);
     rc |= target_write(&t, dir, "ring-lapped");
 
+    /* Sealed by the fuzz target: records whose stamps and checksums it
+     * sets, so that mutations of their task ids, flags and PCs reach dump
+     * building: here stale ones, and PCs no module holds. */
+    case_valid(&t);
+    for (int i = 0; i < 4; i++) {
+        t.recs[i].stamp = 0;
+        t.recs[i].check = 0;
+        t.recs[i].pc[1] = 0x400000 + (uint64_t)i;
+    }
+    t.flags = FUZZ_F_SEAL;
+    rc |= target_write(&t, dir, "sealed-records");
+
     /* Records a reader must reject: bad checksum, being written, npc too
      * large, another generation. */
     case_valid(&t);
