@@ -16,7 +16,8 @@
  *
  * A file that is there but refused is named once on stderr, escaped, with
  * the reason; the module's frames then degrade to its symbol table, or to
- * module+offset.  Not thread-safe: libdwfl calls these from the thread
+ * module+offset.  A mapping of a device or of shared memory is no module
+ * and is skipped silently; so is a missing debug file.  Not thread-safe: libdwfl calls these from the thread
  * that uses the Dwfl. */
 #ifndef TT_SYMFIND_H
 #define TT_SYMFIND_H
