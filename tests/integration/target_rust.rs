@@ -3,7 +3,7 @@
 // tool demangles them.  One task, "rust": app::Outer<app::Leaf<i32>>::poll
 // awaiting app::Leaf<i32>::poll, which registers the waker and stays
 // pending.  Its own minimal executor polls the task when woken.  Built by
-// tests/integration/test-cxx-names.sh with rustc alone (no crates), over
+// tests/integration/test-rust-names.sh with rustc alone (no crates), over
 // the static runtime.  Prints "pid N" and runs until killed.
 use std::ffi::c_void;
 use std::io::Write;
