@@ -74,6 +74,12 @@ got=$("$TMP/v") || fail "trt_version() disagrees with the header: $got"
 want="$hv $(( ($(macro MAJOR) << 16) | ($(macro MINOR) << 8) | $(macro PATCH) ))"
 [ "$got" = "$want" ] || fail "trt_version(), trt_version_number(): $got, want $want"
 
+# The tool reports the same version.
+if [ -x "$ATTACH" ]; then
+    v=$("$ATTACH" --version) || fail "tasktrace-attach --version exits $?"
+    [ "$v" = "tasktrace-attach $hv" ] || fail "tasktrace-attach --version: $v, want $hv"
+fi
+
 # pkg-config accepts the .pc file and reports the same version.
 if command -v pkg-config >/dev/null; then
     PKG_CONFIG_PATH="$top_builddir/libtargetrt" pkg-config --validate libtargetrt ||
