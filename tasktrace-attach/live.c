@@ -130,8 +130,17 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
             r->ls[k].ok = live_slot_check(r->t, &r->ls[k], true);
             any = true;
         }
+    /* A thread in uninterruptible sleep would not stop until it leaves it
+     * (and would stay seized, then stopped, until this tool let it go):
+     * it is not tried.  One entering it right after this read costs the
+     * stop's timeout. */
+    struct thread_info info;
+    bool asleep = thread_read_info(r->t->pid, tid, &info) == 0 && info.state == 'D';
     if (!r->uw) {
         snprintf(error, sizeof(error), "%s", r->uw_error);
+    } else if (asleep) {
+        snprintf(error, sizeof(error), "in uninterruptible sleep%s%s: not stopped",
+                 info.wchan[0] ? " in " : "", info.wchan);
     } else {
         struct thread_snap snap;
         int cerr = thread_capture(r->t->pid, tid, r->o->hold_ms, &r->buf, &snap);
