@@ -10,7 +10,7 @@
  *   names             tasks whose names hold quotes, control bytes, bad UTF-8
  *   corrupt-control   the control block's version is wrong
  *   corrupt-registry  the registry's slot size is wrong
- *   dup-chunks        the registry lists its one chunk three times
+ *   dup-chunks        the registry lists its one chunk 1024 times
  *   torn              "torn" corrupts the record its dump poll captured
  *   ring-errno        the runtime says it had no ring for the dump
  *   doorbell-errno    the runtime says it could not start its doorbell
@@ -273,8 +273,9 @@ int main(int argc, char **argv)
          * runtime keeps using its own, intact. */
         static struct trt_registry copy;
         copy = *trt__registry_get();
-        copy.chunks[1] = copy.chunks[2] = copy.chunks[0];
-        copy.nchunks = 3;
+        for (unsigned i = 1; i < TRT_REGISTRY_MAX_CHUNKS; i++)
+            copy.chunks[i] = copy.chunks[0];
+        copy.nchunks = TRT_REGISTRY_MAX_CHUNKS;
         tasktrace_control.registry_addr = (uint64_t)(uintptr_t)&copy;
     } else if (strcmp(mode, "torn") == 0) {
         spawn("ok", leaf_poll);

@@ -44,9 +44,10 @@ partial torn records_torn \
     "PID [0-9]+: 1 captured stack of this dump was unreadable \(torn or corrupt in the capture ring\)"
 grep -q '^╼ foo_poll' "$TMP/torn.txt" || fail "torn: the whole record of task 1 is missing"
 
-# One chunk listed three times: the task once, and the registry called corrupt.
+# One chunk listed 1024 times (once 4 million tasks and a gigabyte): the
+# task once, and the registry called corrupt.
 partial dup-chunks registry_corrupt \
-    "PID [0-9]+: the task registry is corrupt: 2 repeated chunk pointers and 0 repeated task ids"
+    "PID [0-9]+: the task registry is corrupt: 1023 repeated chunk pointers and 0 repeated task ids"
 [ "$(grep -c '^task ' "$TMP/dup-chunks.txt")" -eq 1 ] ||
     fail "dup-chunks: the task is not listed once: $(cat "$TMP/dup-chunks.txt")"
 
