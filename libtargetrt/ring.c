@@ -77,19 +77,29 @@ void trt__ring_begin_gen(struct trt_ring *r, uint32_t gen)
 int trt__ring_write(struct trt_ring *r, uint32_t gen, uint64_t task_id,
                     uint32_t flags, const uint64_t *pcs, uint32_t n)
 {
-    uint64_t pos = __atomic_fetch_add(&r->head, 1, __ATOMIC_ACQ_REL);
-    struct trt_record *rec = &records(r)[pos & (r->capacity - 1)];
     if (n > TRT_RECORD_MAX_PCS)
         n = TRT_RECORD_MAX_PCS;
+    /* The checksum is computed from the values this writer stores, not read
+     * back from the ring, where a writer that lapped this one may be
+     * writing the same record. */
+    struct trt_record local = {.gen = gen, .npc = n, .task_id = task_id, .flags = flags};
+    memcpy(local.pc, pcs, n * sizeof(*pcs));
+    uint32_t check = trt_record_check(&local);
+    uint64_t pos = __atomic_fetch_add(&r->head, 1, __ATOMIC_ACQ_REL);
+    struct trt_record *rec = &records(r)[pos & (r->capacity - 1)];
     __atomic_store_n(&rec->stamp, 0, __ATOMIC_RELAXED);
     /* The zero stamp must be visible before any byte of the new payload. */
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    rec->gen = gen;
-    rec->npc = n;
-    rec->task_id = task_id;
-    rec->flags = flags;
-    memcpy(rec->pc, pcs, n * sizeof(*pcs));
-    rec->check = trt_record_check(rec);
+    /* Relaxed atomic stores, not plain ones: a lapping writer may store the
+     * same record at the same time, which the stamp and checksum catch, and
+     * which is then no data race (a seqlock's payload). */
+    __atomic_store_n(&rec->gen, gen, __ATOMIC_RELAXED);
+    __atomic_store_n(&rec->npc, n, __ATOMIC_RELAXED);
+    __atomic_store_n(&rec->task_id, task_id, __ATOMIC_RELAXED);
+    __atomic_store_n(&rec->flags, flags, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < n; i++)
+        __atomic_store_n(&rec->pc[i], pcs[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&rec->check, check, __ATOMIC_RELAXED);
     __atomic_store_n(&rec->stamp, pos + 1, __ATOMIC_RELEASE);
     uint64_t start = __atomic_load_n(&r->gen_start, __ATOMIC_ACQUIRE);
     return pos >= start + r->capacity ? 1 : 0;

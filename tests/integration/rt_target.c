@@ -14,6 +14,10 @@
  *                  created (argument 2, default 0)
  *   sandbox-kill   after startup, a seccomp filter kills the process on
  *                  madvise or munmap, which a dump must never call
+ *   sanitizer      prints "sanitizer yes" if built with ASan or TSan (whose
+ *                  runtimes make mmap, munmap and madvise calls of their
+ *                  own, which the sandbox modes' filters refuse), else
+ *                  "sanitizer no", and exits
  * A thread prints "done G ring_errno E ring_errno_gen R" each time the
  * control block's `done` changes.  Prints "pid N" and runs until killed. */
 #include <errno.h>
@@ -145,9 +149,25 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "fork";
+    if (strcmp(mode, "sanitizer") == 0) {
+#ifdef SANITIZED
+        puts("sanitizer yes");
+#else
+        puts("sanitizer no");
+#endif
+        return 0;
+    }
     int grow = argc > 2 ? atoi(argv[2]) : 0;
     if (grow < 0 || grow > MAXGROW)
         grow = MAXGROW;

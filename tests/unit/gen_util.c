@@ -27,6 +27,16 @@ int ttask_run_until_done(struct ttask *tasks, int n, uint32_t gen, int ms)
 int tt_mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
     (void)ctx;
+    /* Word by word with relaxed atomic loads when aligned, as the ring's
+     * writers store: a record read while written is then no data race
+     * (the reader rejects it by its stamp), and TSan agrees. */
+    if (addr % 8 == 0 && len % 8 == 0 && (uintptr_t)buf % 8 == 0) {
+        const uint64_t *src = (const uint64_t *)(uintptr_t)addr;
+        uint64_t *dst = buf;
+        for (size_t i = 0; i < len / 8; i++)
+            dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+        return 0;
+    }
     memcpy(buf, (const void *)(uintptr_t)addr, len);
     return 0;
 }
