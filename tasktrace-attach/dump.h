@@ -44,8 +44,8 @@ struct dump_in {
  * (hashed: linear in the records); unless `raw`, only up to the task
  * wrapper.  Addresses past DUMP_MAX_PCS distinct ones, or met after
  * in->deadline_ns, are not symbolized (counted in pcs_over, pcs_late).
- * d->complete is set from in->complete and ring->lost; the caller lowers
- * it for the problems it finds.
+ * d->complete is set from in->complete and ring->lost, a first guess:
+ * the caller sets it for good once it has named the dump's problems.
  * Returns 0 or -ENOMEM; free with dump_free either way. */
 int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, size_t nslots,
                struct ringread_result *ring, const struct dump_in *in);

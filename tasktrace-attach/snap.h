@@ -56,13 +56,13 @@ int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_
 /* Frees out->slots and empties *r. */
 void snap_registry_free(struct snap_registry *r);
 
-/* Generation `gen`'s whole records from the ring at `ring_addr`: this is
- * ringread_collect (ringread.h), the callback-based reader. */
+/* The ring's reader through a callback is ringread_collect (ringread.h). */
 
 /* A snap_read_fn over a live process: `ctx` is a struct proc_target *. */
 int snap_proc_read(void *ctx, uint64_t addr, void *buf, size_t len);
 
-/* The same readers on a live process (snap_proc_read). */
+/* The same readers on a live process (snap_proc_read); snap_read_ring is
+ * ringread_collect. */
 int snap_read_control(struct proc_target *t, uint64_t addr, struct trt_control *out,
                       char *why, size_t whylen);
 int snap_read_registry(struct proc_target *t, uint64_t addr, struct snap_registry *out,
