@@ -138,6 +138,9 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
     bool asleep = thread_read_info(r->t->pid, tid, &info) == 0 && info.state == 'D';
     if (!r->uw) {
         snprintf(error, sizeof(error), "%s", r->uw_error);
+    } else if (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns) {
+        snprintf(error, sizeof(error), "not read: the time for thread stacks ran out");
+        r->st->out_of_time++;
     } else if (asleep) {
         snprintf(error, sizeof(error), "in uninterruptible sleep%s%s: not stopped",
                  info.wchan[0] ? " in " : "", info.wchan);

@@ -23,6 +23,9 @@
 struct live_opts {
     bool threads;     /* --threads: every thread of the process too */
     unsigned hold_ms; /* test hook: keep each thread stopped this long */
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC time after which no more
+                             threads are stopped (their stacks are
+                             reported missing); 0 for none */
 };
 
 /* Most stops recorded in live_stats (each thread is stopped at most once). */
@@ -40,6 +43,7 @@ struct live_stats {
     char first_error[160];            /* why, for the first of them */
     size_t late;                      /* threads still seized at the end
                                          (in uninterruptible sleep) */
+    size_t out_of_time;               /* threads not read: the deadline */
 };
 
 /* Fills the live part of D (built by dump_build from SLOTS): for each task

@@ -862,6 +862,12 @@ static int session_live(struct session *ss, struct live_stats *st)
     const char *hold = getenv("TASKTRACE_ATTACH_HOLD_THREAD_MS");
     unsigned long hold_ms = hold ? strtoul(hold, NULL, 10) : 0;
     lo.hold_ms = hold_ms > 60000 ? 60000 : (unsigned)hold_ms;
+    /* Stopping threads that are slow to stop gets --timeout (at least a
+     * second), past the hook's holds. */
+    uint64_t budget = (uint64_t)(ss->o.timeout * 1e9);
+    lo.deadline_ns = trt_clock_ns(CLOCK_MONOTONIC) + (budget < 1000000000u ? 1000000000u : budget);
+    if (lo.hold_ms)
+        lo.deadline_ns = 0;
     int err = live_fill(&ss->d, &ss->t, ss->dwfl, ss->sym, ss->ctl.registry_addr, ss->reg.slots,
                         ss->reg.n, &lo, st);
     if (err < 0)
@@ -873,6 +879,11 @@ static int session_live(struct session *ss, struct live_stats *st)
                 (int)ss->o.pid, st->failed, st->failed == 1 ? "" : "s",
                 esc(safe, sizeof(safe), st->first_error, false));
     }
+    if (st->out_of_time)
+        problem(ss, "deadline",
+                "PID %d: %zu threads were not read: the time for thread stacks ran out (see "
+                "--timeout)",
+                (int)ss->o.pid, st->out_of_time);
     if (ss->o.threads && st->threads_total > THREAD_LIST_MAX)
         problem(ss, "cap_threads",
                 "PID %d has %zu threads; --threads lists the first %u", (int)ss->o.pid,
