@@ -11,8 +11,9 @@ case "$what" in demo|check|distcheck) ;; *) echo "usage: $0 demo|check|distcheck
 packages="build-essential autoconf automake libtool pkg-config libdw-dev libelf-dev libiberty-dev check elfutils python3"
 # What the tests use beyond the build: groff renders the man pages, bash
 # runs the completion, gdb and strace sit beside the tool in the tests that
-# compare with them, clang and its runtimes build the fuzz targets.
-[ "$what" = demo ] || packages="$packages groff-base bash gdb strace clang libclang-rt-14-dev"
+# compare with them, clang and its runtimes build the fuzz targets, and
+# clang-format checks the sources (.ci/check-format).
+[ "$what" = demo ] || packages="$packages groff-base bash gdb strace clang libclang-rt-14-dev clang-format"
 missing=
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
