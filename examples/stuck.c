@@ -10,10 +10,13 @@
  * "parked-2", which wait for a wake-up the way well-behaved futures do, so
  * a dump re-polls and reports them.
  *
- * Usage: stuck.  Prints "pid <PID>" once the three workers are stuck and
- * the parked tasks waiting, then serves until killed.  Each SIGUSR1 prints
- * "polls <N>": the executor polls so far, so a test can tell whether a dump
- * polled anything.  Exit status 1 on error.
+ * Usage: stuck [--vanish].  Prints "pid <PID>" once the three workers are
+ * stuck and the parked tasks waiting, then serves until killed.  Each
+ * SIGUSR1 prints "polls <N>": the executor polls so far, so a test can tell
+ * whether a dump polled anything.  With --vanish, a fifth worker polls a
+ * task "vanished" whose poll ends the worker thread (pthread_exit): the
+ * registry shows it polling, on a thread that no longer exists.  Exit
+ * status 1 on error, 64 on a bad argument.
  *
  * The executor is the example's own (the reference executor is single
  * threaded) and uses only <tasktrace/rt.h>: a run queue under a mutex,
@@ -236,11 +239,27 @@ static POLL_FN trt_poll parked_poll(trt_future *f, trt_context *cx)
     return TRT_PENDING;
 }
 
+/* "vanished": its poll ends the thread polling it, so the task stays
+ * "polling" for ever on a thread that is gone. */
+static POLL_FN trt_poll vanish_poll(trt_future *f, trt_context *cx)
+{
+    (void)f;
+    (void)cx;
+    atomic_fetch_add(&stuck_count, 1);
+    pthread_exit(NULL);
+}
+
 /* ------------------------------------------------------------ main */
 
-int main(void)
+int main(int argc, char **argv)
 {
-    static struct task tasks[5];
+    static struct task tasks[6];
+    static trt_future vanished = {vanish_poll};
+    bool vanish = argc == 2 && strcmp(argv[1], "--vanish") == 0;
+    if (argc > 1 && !vanish) {
+        fprintf(stderr, "usage: stuck [--vanish]\n");
+        return 64;
+    }
     static struct reader reader = {.base = {request_poll}, .frame = {read_frame_poll}};
     static trt_future spinner = {spinner_poll};
     static trt_future locker = {locker_poll};
@@ -258,7 +277,7 @@ int main(void)
     }
     reader.fd = fds[0];
     pthread_mutex_lock(&big_lock);
-    for (int i = 0; i < NWORKERS; i++) {
+    for (int i = 0; i < NWORKERS + vanish; i++) {
         pthread_t th;
         int err = pthread_create(&th, NULL, worker_main, (void *)(intptr_t)(i + 1));
         if (err) {
@@ -275,20 +294,23 @@ int main(void)
         err = spawn(&tasks[3], &parked[0].base, "parked-1");
     if (!err)
         err = spawn(&tasks[4], &parked[1].base, "parked-2");
+    if (!err && vanish)
+        err = spawn(&tasks[5], &vanished, "vanished");
     if (err) {
         fprintf(stderr, "stuck: spawn: %s\n", strerror(-err));
         return 1;
     }
     /* Ready once the three are inside their blocking calls (give them a
      * moment to get there) and the parked ones were polled. */
-    for (int i = 0; i < 1000 && (atomic_load(&stuck_count) < 3 ||
+    int want = 3 + vanish;
+    for (int i = 0; i < 1000 && (atomic_load(&stuck_count) < want ||
                                  !atomic_load(&parked[0].polled) ||
                                  !atomic_load(&parked[1].polled));
          i++) {
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
     }
-    if (atomic_load(&stuck_count) < 3) {
+    if (atomic_load(&stuck_count) < want) {
         fprintf(stderr, "stuck: the workers did not get stuck\n");
         return 1;
     }

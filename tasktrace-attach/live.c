@@ -8,6 +8,7 @@
 #include <tasktrace/clock.h>
 
 #include "live.h"
+#include "tree.h"
 #include "unwind.h"
 
 /* A polling slot of the registry, where it lives, and the copy that the
@@ -162,6 +163,12 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
                 snprintf(error, sizeof(error), "%s", why);
         }
     }
+    /* The slot names the thread, but only a stack through the task
+     * wrapper is inside a poll: a thread that exited in a poll leaves its
+     * slot behind, and its id may since belong to another thread. */
+    bool in_poll = false;
+    for (size_t i = 0; i < stack.n && !in_poll; i++)
+        in_poll = stack.frames[i] && tree_frame_is_wrapper(stack.frames[i]);
     for (size_t k = 0; any && k < r->nls; k++) {
         struct live_slot *ls = &r->ls[k];
         if (ls->tid != tid)
@@ -187,6 +194,11 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
                          (int)tid);
             else if (error[0])
                 snprintf(task->thread_error, sizeof(task->thread_error), "%s", error);
+            else if (!in_poll)
+                snprintf(task->thread_error, sizeof(task->thread_error),
+                         "the stack of thread %d shows no task poll: the thread that polled "
+                         "the task exited, and its id is another thread's",
+                         (int)tid);
             else if (task->has_thread_stack)
                 continue; /* the same thread seen twice: the first stays */
             else if ((err = stack_copy(&task->thread_stack, &stack)) < 0)
@@ -204,7 +216,7 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
             thread->has_stack = true;
         }
         for (size_t k = 0; k < r->nls; k++)
-            if (r->ls[k].tid == tid && r->ls[k].ok)
+            if (r->ls[k].tid == tid && r->ls[k].ok && (in_poll || error[0]))
                 thread->task = r->ls[k].id;
     }
 out:
@@ -320,7 +332,8 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
         if (!task->has_thread_stack) {
             if (!task->thread_error[0])
                 snprintf(task->thread_error, sizeof(task->thread_error),
-                         host > 0 ? "its thread was not read" : "the thread exited");
+                         host > 0 ? "its thread was not read"
+                                  : "the thread polling it exited (inside the poll)");
             if (st->failed++ == 0)
                 snprintf(st->first_error, sizeof(st->first_error), "task %llu: %s",
                          (unsigned long long)task->id, task->thread_error);

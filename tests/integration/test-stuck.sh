@@ -203,4 +203,25 @@ expect_rc 1
 printf '%s\n' "$OUT" >"$TMP/again.json"
 check_stacks "$TMP/again.json" dump
 all_released "after the last dump"
+
+# A thread that exited inside a poll leaves its task "polling" on a thread
+# that is gone: said so, never another thread's stack, and a partial dump.
+start vanish "$top_builddir/examples/stuck" --vanish
+attach --passive --json "$PID"
+expect_rc 1
+printf '%s\n' "$OUT" >"$TMP/vanish.json"
+"$PYTHON" - "$TMP/vanish.json" <<'EOF' || fail "vanished task: $OUT"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+tasks = {t["name"]: t for t in doc["tasks"]}
+v = tasks["vanished"]
+assert v["state"] == "polling" and v["thread_stack"] is None, v
+assert "exited" in v["thread_stack_error"], v
+for name in ("reader", "spinner", "locker"):
+    assert tasks[name]["thread_stack"], tasks[name]
+assert [p["cause"] for p in doc["problems"]] == ["thread_stack"], doc["problems"]
+EOF
+printf '%s\n' "$ERR" | grep -q 'could not be read (task [0-9]*: the thread polling it exited' ||
+    fail "stderr does not name the vanished thread: $ERR"
+all_released "after the vanished dump"
 exit 0
