@@ -41,7 +41,8 @@ struct tt_task {
     bool reported;   /* its traced poll finished within the dump */
     bool suspect;    /* traced poll returned PENDING with no waker use */
     bool inherited;  /* registered before the fork that made this process
-                        and not polled since (TRT_TASK_F_INHERITED) */
+                        (TRT_TASK_F_INHERITED) and no executor poll of it
+                        ended since */
     size_t nstacks;
     struct tt_stack *stacks;
     /* While polling at the end of the dump: the live stack of the thread
