@@ -16,16 +16,11 @@
 
 #include "bell.h"
 
-static uint64_t mono_ns(void)
-{
-    return trt_clock_ns(CLOCK_MONOTONIC);
-}
-
 /* Waits for the interrupt stop, up to a second: a thread in uninterruptible
  * sleep must not hang the tool. */
 static int wait_stop(pid_t tid)
 {
-    uint64_t deadline = mono_ns() + 1000000000u;
+    uint64_t deadline = trt_clock_ns(CLOCK_MONOTONIC) + 1000000000u;
     for (;;) {
         int st;
         pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
@@ -38,7 +33,7 @@ static int wait_stop(pid_t tid)
         }
         if (r < 0)
             return errno == ECHILD ? -ESRCH : -errno;
-        uint64_t now = mono_ns();
+        uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
         if (now > deadline)
             return -ETIMEDOUT;
         /* The stop normally comes within microseconds: yield first, sleep
@@ -88,7 +83,7 @@ static int ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_
     err = proc_write(t, control_addr + offsetof(struct trt_control, request), gen, sizeof(*gen));
     if (err < 0)
         goto detach;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = trt_clock_ns(CLOCK_MONOTONIC);
     if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
         err = -errno;
         goto detach;
@@ -98,7 +93,7 @@ static int ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_
         struct timespec hold = {hold_ms / 1000, (long)(hold_ms % 1000) * 1000000};
         nanosleep(&hold, NULL);
     }
-    *stopped_ns = mono_ns() - t0;
+    *stopped_ns = trt_clock_ns(CLOCK_MONOTONIC) - t0;
 detach:
     /* Detaching from a thread that is not stopped fails with ESRCH; the
      * kernel still drops the tie when this process exits, so the target

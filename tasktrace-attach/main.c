@@ -818,10 +818,12 @@ static void note_dump_problems(struct session *ss)
 {
     const struct options *o = &ss->o;
     struct tt_dump *d = &ss->d;
-    for (int i = 0; i < o->ntasks; i++)
+    for (int i = 0; i < o->ntasks; i++) {
+        char safe[256];
         if (!o->task_matched[i])
-            problem(ss, "task_unmatched", "no task with id or name '%s' in PID %d", o->tasks[i],
-                    (int)o->pid);
+            problem(ss, "task_unmatched", "no task with id or name '%s' in PID %d",
+                    esc(safe, sizeof(safe), o->tasks[i], false), (int)o->pid);
+    }
     bool missing = false;
     for (size_t i = 0; i < d->ntasks; i++)
         missing = missing || !d->tasks[i].reported;
@@ -933,7 +935,9 @@ static int session_report(struct session *ss)
     for (int i = 0; i < o->ntasks; i++)
         filters_hit += o->task_matched[i];
     if (o->ntasks > 0 && filters_hit == 0) {
-        msg("PID %d has no task with id or name '%s'%s", (int)o->pid, o->tasks[0],
+        char safe[256];
+        msg("PID %d has no task with id or name '%s'%s", (int)o->pid,
+            esc(safe, sizeof(safe), o->tasks[0], false),
             o->ntasks > 1 ? " (nor any other --task given)" : "");
         return EXIT_FATAL;
     }
