@@ -1021,13 +1021,19 @@ int main(int argc, char **argv)
     ss.sym = sym_new(ss.dwfl);
     /* Symbolizing gets as long again as the wait could take. */
     uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
+    uint64_t sym_deadline = (now > ss.deadline ? now : ss.deadline) + timeout_ns;
+    /* TASKTRACE_ATTACH_SYMBOLIZE_MS: a test hook that gives symbolizing
+     * that many milliseconds instead, to reach the deadline on purpose. */
+    const char *budget = getenv("TASKTRACE_ATTACH_SYMBOLIZE_MS");
+    if (budget)
+        sym_deadline = now + (uint64_t)strtoul(budget, NULL, 10) % 3600000u * 1000000u;
     struct dump_in in = {
         .gen = ss.gen,
         .started = ss.started,
         .complete = ss.complete,
         .raw = ss.o.raw,
         .fork_ns = ss.ctl.fork_ns,
-        .deadline_ns = (now > ss.deadline ? now : ss.deadline) + timeout_ns,
+        .deadline_ns = sym_deadline,
         .select = select_cb,
         .arg = &ss.o,
     };
