@@ -100,7 +100,12 @@ static int symf_mapping(pid_t pid, uint64_t base, const char *name, uint64_t *en
         uint64_t s, e;
         int off = 0;
         if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %*s %*s %*s %n", &s, &e, &off) < 2 ||
-            off == 0 || s != base)
+            off == 0)
+            continue;
+        /* The lines are in address order. */
+        if (s > base)
+            break;
+        if (s != base)
             continue;
         line[strcspn(line, "\n")] = '\0';
         if (strcmp(line + off, name) == 0) {
