@@ -433,20 +433,29 @@ static void report_missing(struct session *ss, bool stopped)
 }
 
 /* Whether every task the --task options select has reported generation
- * `gen` (none of them still owes it).  The registry is read for it. */
+ * `gen`, which has started.  The registry is read for it.  Not "none still
+ * owes it": the runtime publishes the generation before it marks the tasks
+ * owing, so a task not marked yet would pass.  A selected task created
+ * after the generation started will not report: then this stays false and
+ * the wait goes on as without --task. */
 static bool selected_reported(struct session *ss, uint32_t gen)
 {
     struct snap_registry reg;
     char why[256];
     if (snap_read_registry(&ss->t, ss->ctl.registry_addr, &reg, why, sizeof(why)) < 0)
         return false;
+    size_t selected = 0;
     bool all = true;
-    for (size_t i = 0; i < reg.n && all; i++)
-        if (reg.slots[i].pending_gen == gen && reg.slots[i].state != TRT_TASK_DONE &&
-            task_selected(&ss->o, &reg.slots[i]))
-            all = false;
+    for (size_t i = 0; i < reg.n && all; i++) {
+        const struct trt_task_slot *s = &reg.slots[i];
+        if (s->state == TRT_TASK_DONE || s->created_ns > ss->ctl.gen_start_ns ||
+            !task_selected(&ss->o, s))
+            continue;
+        selected++;
+        all = s->traced_gen == gen;
+    }
     snap_registry_free(&reg);
-    return all;
+    return all && selected > 0;
 }
 
 /* Waits until the runtime has completed generation ss->gen (or a newer
