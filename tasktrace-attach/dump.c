@@ -301,7 +301,9 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
         size_t run = 0;
         while (rec + run < ring->n && ring->recs[rec + run].task_id == s->id)
             run++;
-        if ((err = task_add_stacks(d, &pcs, task, sym, ring->recs + rec, run, in)) < 0)
+        /* No offset on a NULL array (no records at all): undefined. */
+        const struct trt_record *mine = run ? ring->recs + rec : NULL;
+        if ((err = task_add_stacks(d, &pcs, task, sym, mine, run, in)) < 0)
             break;
     }
     free(pcs.e);
