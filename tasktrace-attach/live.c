@@ -166,7 +166,7 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
     /* The slot names the thread, but only a stack through the task
      * wrapper is inside a poll: a thread that exited in a poll leaves its
      * slot behind, and its id may since belong to another thread. */
-    bool in_poll = false;
+    bool in_poll = stack.truncated; /* the wrapper may be past the cut */
     for (size_t i = 0; i < stack.n && !in_poll; i++)
         in_poll = stack.frames[i] && tree_frame_is_wrapper(stack.frames[i]);
     for (size_t k = 0; any && k < r->nls; k++) {

@@ -121,7 +121,8 @@ static int rj_live_stack(struct render__out *o, const struct tt_stack *st, bool 
     return 0;
 }
 
-/* --threads: {"tid","name","state","wchan","task","stack","error"}. */
+/* --threads: {"tid","name","state","wchan","task","stack","truncated",
+ * "error"}. */
 static int rj_thread(struct render__out *o, const struct tt_thread *th)
 {
     int err = 0;
@@ -148,6 +149,8 @@ static int rj_thread(struct render__out *o, const struct tt_thread *th)
         err = rj_live_stack(o, &th->stack, true);
     else
         render__out_puts(o, "null");
+    render__out_printf(o, ",\"truncated\":%s",
+                       th->has_stack && th->stack.truncated ? "true" : "false");
     render__out_puts(o, ",\"error\":");
     if (!th->has_stack && th->error[0])
         rj_strn(o, th->error, strnlen(th->error, sizeof(th->error)));
@@ -194,7 +197,10 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw)
         render__out_puts(o, "]");
     }
     render__out_printf(o, "],\"truncated\":%s,\"inherited\":%s",
-                       tree_task_truncated(t) ? "true" : "false", t->inherited ? "true" : "false");
+                       tree_task_truncated(t) || (t->has_thread_stack && t->thread_stack.truncated)
+                           ? "true"
+                           : "false",
+                       t->inherited ? "true" : "false");
     /* The live part (live.c): only a polling task has one. */
     bool polling = t->state == TRT_TASK_POLLING;
     if (polling && t->poll_ns >= 0)

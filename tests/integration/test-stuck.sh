@@ -65,6 +65,7 @@ for name, (top, inner) in want.items():
     assert isinstance(t["poll_ns"], int) and t["poll_ns"] > 0, (name, t["poll_ns"])
     assert t["thread_name"].startswith("worker-"), (name, t["thread_name"])
     assert t["thread_stack_error"] is None, (name, t["thread_stack_error"])
+    assert t["truncated"] is False, name
     f = fns(t["thread_stack"])
     assert f and inner(f), (name, f)
     if mode == "raw":
@@ -143,7 +144,9 @@ tids = sorted(int(x) for x in os.listdir("/proc/%s/task" % sys.argv[2]))
 assert sorted(threads) == tids, (sorted(threads), tids)
 tasks = {t["name"]: t for t in doc["tasks"]}
 for th in threads.values():
-    assert set(th) == {"tid", "name", "state", "wchan", "task", "stack", "error"}, th
+    assert set(th) == {"tid", "name", "state", "wchan", "task", "stack", "truncated",
+                       "error"}, th
+    assert th["truncated"] is False, th
     assert th["state"] in "RSD", th
     assert th["stack"] and th["error"] is None, th
     fns = [f["function"] or "" for f in th["stack"]]
