@@ -217,8 +217,9 @@ void proc_explain_eperm(pid_t pid, pid_t tid, char *buf, size_t len)
                  scope, scope == 3 ? " (3 cannot be lowered without a reboot)" : "");
         return;
     }
-    snprintf(buf, len, "the kernel refused ptrace access (a security module, or the target "
-                       "is not dumpable); try with CAP_SYS_PTRACE");
+    snprintf(buf, len,
+             "the kernel refused ptrace access (a security module, or the target "
+             "is not dumpable); try with CAP_SYS_PTRACE");
 }
 
 /* The innermost id on the NSpid line of /proc/PID/task/TID/status: 0 when

@@ -39,7 +39,7 @@ int safefile_cred_read(pid_t pid, struct safefile_cred *c)
     bool have_uid = false, have_gid = false;
     unsigned long v[SAFEFILE_MAX_GROUPS];
 
-    *c = (struct safefile_cred){ .pid = pid, .ns_root = (uid_t)-1 };
+    *c = (struct safefile_cred){.pid = pid, .ns_root = (uid_t)-1};
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "re");
     if (f == NULL)
@@ -95,13 +95,20 @@ static void safefile_why(char *why, size_t len, const char *fmt, ...)
 static const char *safefile_kind(mode_t mode)
 {
     switch (mode & S_IFMT) {
-    case S_IFIFO: return "a FIFO";
-    case S_IFCHR: return "a character device";
-    case S_IFBLK: return "a block device";
-    case S_IFSOCK: return "a socket";
-    case S_IFDIR: return "a directory";
-    case S_IFLNK: return "a symbolic link";
-    default: return "not a regular file";
+    case S_IFIFO:
+        return "a FIFO";
+    case S_IFCHR:
+        return "a character device";
+    case S_IFBLK:
+        return "a block device";
+    case S_IFSOCK:
+        return "a socket";
+    case S_IFDIR:
+        return "a directory";
+    case S_IFLNK:
+        return "a symbolic link";
+    default:
+        return "not a regular file";
     }
 }
 
@@ -115,8 +122,8 @@ static bool safefile_in_groups(const struct safefile_cred *c, gid_t gid)
 
 /* Applies the rules of safefile.h to the inode ST.  Returns 0, or -ENODEV
  * (not a regular file) or -EPERM (refused) with WHY set. */
-static int safefile_check(const struct safefile_cred *c, const struct stat *st,
-                          char *why, size_t whylen)
+static int safefile_check(const struct safefile_cred *c, const struct stat *st, char *why,
+                          size_t whylen)
 {
     if (!S_ISREG(st->st_mode)) {
         safefile_why(why, whylen, "it is %s", safefile_kind(st->st_mode));
@@ -127,19 +134,15 @@ static int safefile_check(const struct safefile_cred *c, const struct stat *st,
     for (int i = 0; i < 4; i++)
         owner_ok = owner_ok || owner == c->uids[i];
     if (!owner_ok) {
-        safefile_why(why, whylen,
-                     "it belongs to uid %u, neither root nor the process's user",
+        safefile_why(why, whylen, "it belongs to uid %u, neither root nor the process's user",
                      (unsigned)owner);
         return -EPERM;
     }
     /* The target's filesystem uid decides, as it would for its own open. */
     uid_t fsuid = c->uids[3];
-    mode_t bit = owner == fsuid ? S_IRUSR
-                 : safefile_in_groups(c, st->st_gid) ? S_IRGRP
-                 : S_IROTH;
+    mode_t bit = owner == fsuid ? S_IRUSR : safefile_in_groups(c, st->st_gid) ? S_IRGRP : S_IROTH;
     if (fsuid != 0 && (st->st_mode & bit) == 0) {
-        safefile_why(why, whylen, "the process's user (uid %u) may not read it",
-                     (unsigned)fsuid);
+        safefile_why(why, whylen, "the process's user (uid %u) may not read it", (unsigned)fsuid);
         return -EPERM;
     }
     return 0;
@@ -147,8 +150,7 @@ static int safefile_check(const struct safefile_cred *c, const struct stat *st,
 
 /* Checks the O_PATH descriptor PATHFD (which it closes) and reopens its
  * inode for reading.  Returns the new descriptor or -errno. */
-static int safefile_reopen(const struct safefile_cred *c, int pathfd,
-                           char *why, size_t whylen)
+static int safefile_reopen(const struct safefile_cred *c, int pathfd, char *why, size_t whylen)
 {
     struct stat st, st2;
     char path[64];
@@ -216,8 +218,7 @@ static void safefile_restore(struct safefile_fsids old)
     setfsgid(old.gid);
 }
 
-int safefile_open_root(const struct safefile_cred *c, const char *path,
-                       char *why, size_t whylen)
+int safefile_open_root(const struct safefile_cred *c, const char *path, char *why, size_t whylen)
 {
     char root[64];
     int err = 0, pathfd = -1;
@@ -261,12 +262,12 @@ out:
     return err;
 }
 
-int safefile_open_mapped(const struct safefile_cred *c, uint64_t start,
-                         uint64_t end, char *why, size_t whylen)
+int safefile_open_mapped(const struct safefile_cred *c, uint64_t start, uint64_t end, char *why,
+                         size_t whylen)
 {
     char path[96];
-    snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)c->pid,
-             start, end);
+    snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)c->pid, start,
+             end);
     struct safefile_fsids old = safefile_become(c);
     int err, pathfd = open(path, O_PATH | O_CLOEXEC);
     if (pathfd < 0) {
@@ -284,7 +285,7 @@ const char *safefile_escape(const char *s, char *buf, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
-    size_t starts[4] = { 0 }; /* where the last few escaped bytes start */
+    size_t starts[4] = {0}; /* where the last few escaped bytes start */
     unsigned n = 0;
     if (len == 0)
         return buf;

@@ -44,11 +44,11 @@
 /* Who the target is, as seen from the tool's namespaces. */
 struct safefile_cred {
     pid_t pid;
-    uid_t uids[4];      /* real, effective, saved, filesystem */
+    uid_t uids[4]; /* real, effective, saved, filesystem */
     gid_t fsgid;
     gid_t groups[SAFEFILE_MAX_GROUPS];
     size_t ngroups;
-    uid_t ns_root;      /* what uid 0 of its user namespace is here, or -1 */
+    uid_t ns_root; /* what uid 0 of its user namespace is here, or -1 */
 };
 
 /* Reads the credentials of process PID from /proc/PID/status and
@@ -63,8 +63,7 @@ int safefile_cred_read(pid_t pid, struct safefile_cred *c);
  * not search), -ENODEV when the file there is not a regular file, -EPERM
  * when it is one the rules refuse.  In every case WHY (WHYLEN bytes, may be
  * 0) receives a short reason such as "it is a FIFO", for a message. */
-int safefile_open_root(const struct safefile_cred *c, const char *path,
-                       char *why, size_t whylen);
+int safefile_open_root(const struct safefile_cred *c, const char *path, char *why, size_t whylen);
 
 /* Opens the file mapped at [START, END) in the target through
  * /proc/PID/map_files/START-END, under the same rules.  That needs
@@ -73,8 +72,8 @@ int safefile_open_root(const struct safefile_cred *c, const char *path,
  * safefile_open_root; -ENOENT when there is no such mapping.  Otherwise
  * returns as safefile_open_root (a descriptor, -ENODEV for a mapping of
  * something else than a regular file, -EPERM when the rules refuse it). */
-int safefile_open_mapped(const struct safefile_cred *c, uint64_t start,
-                         uint64_t end, char *why, size_t whylen);
+int safefile_open_mapped(const struct safefile_cred *c, uint64_t start, uint64_t end, char *why,
+                         size_t whylen);
 
 /* Copies S into BUF (LEN bytes, at least 1) for printing: every byte that
  * is not printable ASCII, and '\\' and '"', becomes \xNN; a result longer

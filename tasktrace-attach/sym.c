@@ -33,7 +33,7 @@ struct sym_ctx {
     struct sym_entry **entries; /* open addressing, linear probing */
     size_t entries_cap;         /* a power of two */
     size_t entries_used;
-    char **strs;                /* interned strings, same scheme */
+    char **strs; /* interned strings, same scheme */
     size_t strs_cap;
     size_t strs_used;
 };
@@ -42,7 +42,7 @@ struct sym_ctx {
  * libdw until they are interned. */
 struct sym_raw {
     const char *function;
-    char *owned;          /* FUNCTION when it is a demangled copy to free */
+    char *owned; /* FUNCTION when it is a demangled copy to free */
     const char *file;
     const char *comp_dir; /* the CU's directory, for a relative file */
     int line;
@@ -136,8 +136,7 @@ void sym_free(sym_ctx *ctx)
 
 static size_t sym_hash_pc(uint64_t pc, bool return_address)
 {
-    uint64_t h = (pc ^ (return_address ? 0x5bd1e995u : 0)) *
-                 0x9e3779b97f4a7c15ull;
+    uint64_t h = (pc ^ (return_address ? 0x5bd1e995u : 0)) * 0x9e3779b97f4a7c15ull;
     return (size_t)(h ^ (h >> 29));
 }
 
@@ -149,12 +148,10 @@ static size_t sym_hash_str(const char *s)
     return (size_t)(h ^ (h >> 32));
 }
 
-static struct sym_entry *sym_cache_find(const sym_ctx *ctx, uint64_t pc,
-                                        bool return_address)
+static struct sym_entry *sym_cache_find(const sym_ctx *ctx, uint64_t pc, bool return_address)
 {
     size_t mask = ctx->entries_cap - 1;
-    for (size_t i = sym_hash_pc(pc, return_address) & mask;;
-         i = (i + 1) & mask) {
+    for (size_t i = sym_hash_pc(pc, return_address) & mask;; i = (i + 1) & mask) {
         struct sym_entry *e = ctx->entries[i];
         if (e == NULL)
             return NULL;
@@ -163,8 +160,7 @@ static struct sym_entry *sym_cache_find(const sym_ctx *ctx, uint64_t pc,
     }
 }
 
-static void sym_cache_place(struct sym_entry **table, size_t cap,
-                            struct sym_entry *e)
+static void sym_cache_place(struct sym_entry **table, size_t cap, struct sym_entry *e)
 {
     size_t i = sym_hash_pc(e->pc, e->return_address) & (cap - 1);
     while (table[i] != NULL)
@@ -209,8 +205,7 @@ static int sym_intern(sym_ctx *ctx, const char *s, const char **out)
         return 0;
     }
     size_t mask = ctx->strs_cap - 1;
-    for (size_t i = sym_hash_str(s) & mask; ctx->strs[i] != NULL;
-         i = (i + 1) & mask) {
+    for (size_t i = sym_hash_str(s) & mask; ctx->strs[i] != NULL; i = (i + 1) & mask) {
         if (strcmp(ctx->strs[i], s) == 0) {
             *out = ctx->strs[i];
             return 0;
@@ -239,8 +234,7 @@ static int sym_intern(sym_ctx *ctx, const char *s, const char **out)
 
 /* Interns FILE, made absolute with DIR when it is relative (a build run
  * from the source tree records "examples/x.c" and the directory apart). */
-static int sym_intern_path(sym_ctx *ctx, const char *file, const char *dir,
-                           const char **out)
+static int sym_intern_path(sym_ctx *ctx, const char *file, const char *dir, const char **out)
 {
     if (file == NULL || file[0] == '/' || dir == NULL || dir[0] != '/')
         return sym_intern(ctx, file, out);
@@ -275,8 +269,7 @@ static char *sym_demangle(const char *name)
 static const char *sym_die_name(Dwarf_Die *die, char **owned)
 {
     Dwarf_Attribute attr;
-    const char *linkage =
-        dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+    const char *linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
     if (linkage == NULL)
         linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
     *owned = sym_demangle(linkage);
@@ -289,20 +282,17 @@ static int sym_die_int(Dwarf_Die *die, unsigned int name)
 {
     Dwarf_Attribute attr;
     Dwarf_Word val;
-    if (dwarf_formudata(dwarf_attr(die, name, &attr), &val) != 0 ||
-        val > INT32_MAX)
+    if (dwarf_formudata(dwarf_attr(die, name, &attr), &val) != 0 || val > INT32_MAX)
         return 0;
     return (int)val;
 }
 
 /* The call site of the inlined instance DIE, read into CALLER. */
-static void sym_call_site(Dwarf_Die *die, Dwarf_Files *files,
-                          struct sym_raw *caller)
+static void sym_call_site(Dwarf_Die *die, Dwarf_Files *files, struct sym_raw *caller)
 {
     Dwarf_Attribute attr;
     Dwarf_Word idx;
-    if (files != NULL &&
-        dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &idx) == 0) {
+    if (files != NULL && dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &idx) == 0) {
         const char *file = dwarf_filesrc(files, idx, NULL, NULL);
         /* Before DWARF 5, index 0 means "no file"; libdw names it ???. */
         if (file != NULL && strcmp(file, "???") != 0)
@@ -342,8 +332,7 @@ static Dwarf_Die *sym_cu_scan(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bia
  * code contains ADDR, and *LOC with the line table's entry for ADDR.
  * Returns 0 frames when the module has no DWARF for ADDR or no function
  * DIE covers it (hand-written assembly); *LOC may still be set then. */
-static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
-                               struct sym_raw *out, size_t cap,
+static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr, struct sym_raw *out, size_t cap,
                                struct sym_raw *loc)
 {
     size_t n = 0;
@@ -398,7 +387,7 @@ static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
         if (!sym_is_function(die))
             continue;
         struct sym_raw *f = &out[n++];
-        *f = (struct sym_raw){ .comp_dir = comp_dir };
+        *f = (struct sym_raw){.comp_dir = comp_dir};
         f->function = sym_die_name(die, &f->owned);
         if (callee == NULL) {
             f->file = loc->file;
@@ -420,11 +409,10 @@ out:
 
 /* ------------------------------------------------------------ lookups */
 
-static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address,
-                       struct sym_entry **out)
+static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sym_entry **out)
 {
     struct sym_raw raw[SYM_MAX_FRAMES];
-    struct sym_raw loc = { 0 };
+    struct sym_raw loc = {0};
     const char *module = NULL;
     uint64_t module_off = 0;
     char *symname = NULL;
@@ -439,18 +427,15 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address,
     Dwfl_Module *mod = dwfl_addrmodule(ctx->dwfl, addr);
     /* libdwfl 0.188 hands out the last module for any address above it
      * (the stack, [vsyscall], garbage): check the range ourselves. */
-    if (mod != NULL &&
-        (dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL,
-                          NULL) == NULL ||
-         addr < start || addr >= end))
+    if (mod != NULL && (dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL) == NULL ||
+                        addr < start || addr >= end))
         mod = NULL;
     if (mod != NULL) {
         n = sym_dwarf_frames(mod, addr, raw, SYM_MAX_FRAMES, &loc);
         if (n == 0 || raw[n - 1].function == NULL) {
             GElf_Off off = 0;
             GElf_Sym sym;
-            const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym,
-                                                    NULL, NULL, NULL);
+            const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
             char *demangled = sym_demangle(name);
             if (demangled != NULL)
                 name = demangled;
@@ -464,8 +449,7 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address,
                 size_t len = strlen(name) + sizeof("+0x") + 16;
                 symname = malloc(len);
                 if (symname != NULL)
-                    snprintf(symname, len, "%s+0x%" PRIx64, name,
-                             (uint64_t)(off + (pc - addr)));
+                    snprintf(symname, len, "%s+0x%" PRIx64, name, (uint64_t)(off + (pc - addr)));
             }
             free(demangled);
             if (name != NULL && n == 0 && symname == NULL) {
@@ -481,18 +465,15 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address,
         /* Asked after the lookups above, which load the ELF file: before
          * that, mainfile is not known yet. */
         const char *mainfile = NULL;
-        const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL,
-                                            NULL, &mainfile, NULL);
-        module = name != NULL && name[0] == '/' ? name :
-                 mainfile != NULL ? mainfile : name;
+        const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+        module = name != NULL && name[0] == '/' ? name : mainfile != NULL ? mainfile : name;
         module_off = pc - start;
     } else {
-        raw[0] = (struct sym_raw){ 0 };
+        raw[0] = (struct sym_raw){0};
         n = 1;
     }
 
-    e = calloc(1, sizeof(*e) + n * (sizeof(e->frames[0]) +
-                                    sizeof(e->ptrs[0])));
+    e = calloc(1, sizeof(*e) + n * (sizeof(e->frames[0]) + sizeof(e->ptrs[0])));
     if (e == NULL) {
         err = -ENOMEM;
         goto out;

@@ -20,10 +20,10 @@
  * nothing needs freeing when the caller ends the Dwfl:
  * (pid << SYMF_PID_SHIFT) | flags. */
 enum {
-    SYMF_OURS = 1u,          /* reported by sym_dwfl_open_pid */
-    SYMF_ALT_MISSING = 2u,   /* needs a dwz file that was not found */
-    SYMF_WARNED_SPLIT = 4u,  /* said that its .dwo files are not read */
-    SYMF_WARNED_ALT = 8u,    /* said that its dwz file is missing */
+    SYMF_OURS = 1u,         /* reported by sym_dwfl_open_pid */
+    SYMF_ALT_MISSING = 2u,  /* needs a dwz file that was not found */
+    SYMF_WARNED_SPLIT = 4u, /* said that its .dwo files are not read */
+    SYMF_WARNED_ALT = 8u,   /* said that its dwz file is missing */
     SYMF_PID_SHIFT = 8,
 };
 
@@ -58,16 +58,15 @@ static void symf_warn(const char *modname, const char *fmt, ...)
     char esc[512];
     va_list ap;
     fflush(stdout);
-    fprintf(stderr, "tasktrace-attach: module %s: ",
-            safefile_escape(modname, esc, sizeof(esc)));
+    fprintf(stderr, "tasktrace-attach: module %s: ", safefile_escape(modname, esc, sizeof(esc)));
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
 }
 
-static int symf_attach_cb(Dwfl_Module *mod, void **userdata, const char *name,
-                          Dwarf_Addr start, void *arg)
+static int symf_attach_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+                          void *arg)
 {
     (void)mod;
     (void)name;
@@ -119,8 +118,8 @@ static int symf_mapping(pid_t pid, uint64_t base, const char *name, uint64_t *en
     return err;
 }
 
-int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname,
-                Dwarf_Addr base, char **file_name, Elf **elfp)
+int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                char **file_name, Elf **elfp)
 {
     uintptr_t ud = symf_get(userdata);
     char why[256];
@@ -144,8 +143,7 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname,
         if (fd == -ENODEV)
             return -1;
         if (fd == -EPERM) {
-            symf_warn(modname, "not reading its file: %s; its frames show module+offset",
-                      why);
+            symf_warn(modname, "not reading its file: %s; its frames show module+offset", why);
             return -1;
         }
     }
@@ -155,17 +153,18 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname,
         if (len > 10 && strcmp(modname + len - 10, " (deleted)") == 0) {
             if (fd == -EACCES && strncmp(modname, "/memfd:", 7) != 0 &&
                 strncmp(modname, "/dev/", 5) != 0 && strncmp(modname, "/SYSV", 5) != 0)
-                symf_warn(modname, "its file was deleted or replaced since it was mapped, "
+                symf_warn(modname,
+                          "its file was deleted or replaced since it was mapped, "
                           "and reading the mapped file through /proc/%d/map_files needs "
-                          "CAP_SYS_ADMIN; its frames show module+offset", (int)pid);
+                          "CAP_SYS_ADMIN; its frames show module+offset",
+                          (int)pid);
             return -1;
         }
         fd = safefile_open_root(&cred, modname, why, sizeof(why));
         if (fd == -ENODEV || fd == -ESRCH)
             return -1;
         if (fd < 0) {
-            symf_warn(modname, "not reading its file: %s; its frames show module+offset",
-                      why);
+            symf_warn(modname, "not reading its file: %s; its frames show module+offset", why);
             return -1;
         }
     }
@@ -272,8 +271,8 @@ static int symf_try(struct symf_search *s, const char *path, char **name)
 }
 
 /* Tries DIR/SUB/FILE, SUB or DIR possibly empty.  Same returns. */
-static int symf_try3(struct symf_search *s, const char *dir, const char *sub,
-                     const char *file, char **name)
+static int symf_try3(struct symf_search *s, const char *dir, const char *sub, const char *file,
+                     char **name)
 {
     char path[SYMF_PATH_MAX];
     int n = snprintf(path, sizeof(path), "%s%s%s%s%s", dir, dir[0] != '\0' ? "/" : "", sub,
@@ -284,8 +283,7 @@ static int symf_try3(struct symf_search *s, const char *dir, const char *sub,
 }
 
 /* /usr/lib/debug/.build-id/xx/yyyy.debug for the build id ID. */
-static int symf_try_build_id(struct symf_search *s, const unsigned char *id, int len,
-                             char **name)
+static int symf_try_build_id(struct symf_search *s, const unsigned char *id, int len, char **name)
 {
     static const char hex[] = "0123456789abcdef";
     char path[64 + 2 * 64 + 8] = "/usr/lib/debug/.build-id/";
@@ -348,31 +346,30 @@ static int symf_find_alt(Dwfl_Module *mod, void **userdata, const char *file_nam
     if (s == NULL || len <= 0 || safefile_cred_read(pid, &s->cred) != 0)
         goto out;
     s->modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-    s->want = (struct symf_want){ .id = id, .idlen = (int)len };
+    s->want = (struct symf_want){.id = id, .idlen = (int)len};
     fd = symf_try_build_id(s, id, (int)len, out);
     if (fd < 0 && symf_name_ok(altname, true)) {
         char dir[SYMF_PATH_MAX];
         symf_dirname(file_name, dir, sizeof(dir));
-        fd = altname[0] == '/' ? symf_try(s, altname, out)
-                               : symf_try3(s, dir, "", altname, out);
+        fd = altname[0] == '/' ? symf_try(s, altname, out) : symf_try3(s, dir, "", altname, out);
     }
     if (fd >= 0)
         *userdata = (void *)ud;
     else if (s->have_refused) {
         /* Said here: symfind_dwarf_ok need not say it again. */
         *userdata = (void *)(ud | SYMF_ALT_MISSING | SYMF_WARNED_ALT);
-        symf_warn(s->modname, "not reading the supplementary debug file %s: %s; its frames "
-                  "use the symbol table", safefile_escape(s->refused, esc, sizeof(esc)),
-                  s->why);
+        symf_warn(s->modname,
+                  "not reading the supplementary debug file %s: %s; its frames "
+                  "use the symbol table",
+                  safefile_escape(s->refused, esc, sizeof(esc)), s->why);
     }
 out:
     free(s);
     return fd;
 }
 
-int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-                      Dwarf_Addr base, const char *file_name,
-                      const char *debuglink_file, GElf_Word debuglink_crc,
+int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                      const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                       char **debuginfo_file_name)
 {
     uintptr_t ud = symf_get(userdata);
@@ -388,8 +385,7 @@ int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
     Elf *main_elf = dwfl_module_getelf(mod, &bias);
     GElf_Word crc = 0;
     const char *own_link = main_elf != NULL ? dwelf_elf_gnu_debuglink(main_elf, &crc) : NULL;
-    if (debuglink_file != NULL &&
-        (own_link == NULL || strcmp(own_link, debuglink_file) != 0))
+    if (debuglink_file != NULL && (own_link == NULL || strcmp(own_link, debuglink_file) != 0))
         return symf_find_alt(mod, userdata, file_name, debuglink_file, debuginfo_file_name);
 
     struct symf_search *s = calloc(1, sizeof(*s));

@@ -29,11 +29,10 @@
 
 /* Dwfl_Callbacks.find_elf and .find_debuginfo; see libdwfl.h for the
  * contract.  They only serve modules marked by symfind_attach. */
-int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname,
-                Dwarf_Addr base, char **file_name, Elf **elfp);
-int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-                      Dwarf_Addr base, const char *file_name,
-                      const char *debuglink_file, GElf_Word debuglink_crc,
+int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                char **file_name, Elf **elfp);
+int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                      const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                       char **debuginfo_file_name);
 
 /* Marks every module reported in DWFL as one of process PID's, in the

@@ -92,8 +92,8 @@ START_TEST(test_refuse_special)
     ck_assert_str_eq(why, "it is a character device");
     ck_assert_int_eq(safefile_open_root(&self, dir, why, sizeof(why)), -ENODEV);
     ck_assert_str_eq(why, "it is a directory");
-    ck_assert_int_eq(safefile_open_root(&self, in_dir(p, sizeof(p), "none"), why,
-                                        sizeof(why)), -ENOENT);
+    ck_assert_int_eq(safefile_open_root(&self, in_dir(p, sizeof(p), "none"), why, sizeof(why)),
+                     -ENOENT);
     ck_assert_int_eq(safefile_open_root(&self, "", why, sizeof(why)), -ENOENT);
     /* A magic link is not followed, even inside the root. */
     ck_assert_int_lt(safefile_open_root(&self, "/proc/self/exe", why, sizeof(why)), 0);
@@ -153,8 +153,7 @@ START_TEST(test_mapped)
     while (fgets(line, sizeof(line), f) != NULL) {
         char *path = strchr(line, '/');
         line[strcspn(line, "\n")] = '\0';
-        if (path != NULL && strcmp(path, exe) == 0 &&
-            sscanf(line, "%llx-%llx", &s, &e) == 2)
+        if (path != NULL && strcmp(path, exe) == 0 && sscanf(line, "%llx-%llx", &s, &e) == 2)
             break;
         s = e = 0;
     }
