@@ -86,5 +86,7 @@ if command -v pkg-config >/dev/null; then
         fail "pkg-config rejects libtargetrt.pc"
     v=$(PKG_CONFIG_PATH="$top_builddir/libtargetrt" pkg-config --modversion libtargetrt)
     [ "$v" = "$hv" ] || fail "pkg-config --modversion: $v"
+else
+    echo "pkg-config not installed: libtargetrt.pc not validated"
 fi
 exit 0
