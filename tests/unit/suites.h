@@ -16,5 +16,6 @@ Suite *suite_sym(void);
 Suite *suite_tree(void);
 Suite *suite_render(void);
 Suite *suite_thread(void);
+Suite *suite_safefile(void);
 
 #endif
