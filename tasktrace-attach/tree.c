@@ -23,6 +23,11 @@ static const char *const tree_wrappers[] = {
  * about what the task awaits, so they are hidden wherever they stand. */
 static const char *const tree_hidden[] = {TRT_FN_ABI_HELPERS};
 
+/* Bindings' glue (protocol.h): below the innermost entry frame starts the
+ * task's own future; the hidden ones are dropped wherever they stand. */
+static const char *const tree_glue_entry[] = {TRT_FN_GLUE_ENTRY_PREFIXES};
+static const char *const tree_glue_hidden[] = {TRT_FN_GLUE_HIDDEN_PREFIXES};
+
 /* Whether F's function is NAME, possibly followed by "+0x..." (a symbol
  * table fallback) or ".suffix" (a compiler clone such as .constprop.0). */
 static bool tree_frame_is(const struct sym_frame *f, const char *name)
@@ -41,12 +46,24 @@ bool tree_frame_is_wrapper(const struct sym_frame *f)
     return false;
 }
 
+/* Whether F's function starts with one of the N prefixes in LIST. */
+static bool tree_frame_starts(const struct sym_frame *f, const char *const *list, size_t n)
+{
+    if (f == NULL || f->function == NULL)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(f->function, list[i], strlen(list[i])) == 0)
+            return true;
+    return false;
+}
+
 static bool tree_frame_hidden(const struct sym_frame *f)
 {
     for (size_t i = 0; i < sizeof(tree_hidden) / sizeof(tree_hidden[0]); i++)
         if (tree_frame_is(f, tree_hidden[i]))
             return true;
-    return false;
+    return tree_frame_starts(f, tree_glue_hidden,
+                             sizeof(tree_glue_hidden) / sizeof(tree_glue_hidden[0]));
 }
 
 size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
@@ -65,6 +82,18 @@ size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
             begin = i + 1;
             break;
         }
+    }
+    /* Below the wrapper, a binding's entry glue may still stand before the
+     * task's own future: start below the innermost one that comes before
+     * the capture. */
+    for (size_t i = begin; i < end; i++) {
+        const struct sym_frame *f = stack->frames[i];
+        if (f != NULL && f->function != NULL &&
+            strncmp(f->function, TREE_INTERNAL_PREFIX, strlen(TREE_INTERNAL_PREFIX)) == 0)
+            break;
+        if (tree_frame_starts(f, tree_glue_entry,
+                              sizeof(tree_glue_entry) / sizeof(tree_glue_entry[0])))
+            begin = i + 1;
     }
     for (size_t i = begin; i < end; i++) {
         const struct sym_frame *f = stack->frames[i];

@@ -41,6 +41,24 @@
     "trt_future_poll", "trt_waker_clone", "trt_waker_wake", "trt_waker_wake_by_ref",     \
         "trt_waker_drop", "trt_waker_will_wake"
 
+/* Frames of language bindings' glue that the default view trims, as
+ * prefixes of demangled function names (an initializer list of strings
+ * each).  They belong to the bindings (bindings/rust: the tasktrace crate
+ * names every glue function tasktrace_rs_*), not to the runtime, so no
+ * unit test resolves them in the library.
+ *   TRT_FN_GLUE_ENTRY_PREFIXES: the glue between the runtime's wrapper and
+ *     the task's own future (the crate's poll shim, the standard library's
+ *     panic catching it calls through, its last inlined step); a trimmed
+ *     stack starts below the innermost frame matching one, as it does
+ *     below the wrapper.
+ *   TRT_FN_GLUE_HIDDEN_PREFIXES: the glue a leaf goes through to reach the
+ *     runtime's waker (the crate's waker bridge and the language's own
+ *     Waker methods); hidden wherever they stand, like TRT_FN_ABI_HELPERS. */
+#define TRT_FN_GLUE_ENTRY_PREFIXES "tasktrace::tasktrace_rs_poll", "tasktrace::tasktrace_rs_enter"
+#define TRT_FN_GLUE_HIDDEN_PREFIXES                                                      \
+    "tasktrace::tasktrace_rs_", "<core::task::wake::Waker as core::clone::Clone>::clone", \
+        "core::task::wake::Waker::wake_by_ref"
+
 #define TRT_PROTOCOL_VERSION 1u
 
 /* "TRTCTRL1", "TRTREGS1", "TRTRING1" read as little-endian u64. */
