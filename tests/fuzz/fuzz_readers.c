@@ -249,7 +249,6 @@ int fuzz_one(const uint8_t *data, size_t size)
     struct snap_registry reg = {0};
     struct ringread_result ring = {0};
     struct tt_dump d = {0};
-    bool empty = false;
     sym_ctx *sym = NULL;
     char why[256];
     int rc = -1;
@@ -283,13 +282,6 @@ int fuzz_one(const uint8_t *data, size_t size)
         ringread_collect(space_read, &space, ctl.ring_addr, gen, &ring) < 0)
         memset(&ring, 0, sizeof(ring));
     fuzz_name_pcs(&ring);
-    /* dump_build offsets ring.recs even when it holds no record, which is
-     * undefined for a NULL array (UBSan: "applying zero offset to null
-     * pointer"): give it an empty one so the fuzzer gets past that. */
-    static struct trt_record no_records[1];
-    empty = ring.recs == NULL;
-    if (empty)
-        ring.recs = no_records;
 
     bool raw = head.flags & FUZZ_F_RAW;
     sym = sym_new(fuzz_dwfl);
@@ -316,8 +308,7 @@ int fuzz_one(const uint8_t *data, size_t size)
 out:
     dump_free(&d);
     sym_free(sym);
-    if (!empty)
-        free(ring.recs);
+    free(ring.recs);
     snap_registry_free(&reg);
     free(copy);
     return rc;
