@@ -85,7 +85,8 @@ TRT_EXPORT int trt_exec_spawn(trt_exec *ex, trt_future *fut, const char *name,
 
 /* Runs tasks on the calling thread until none is left; tasks that never
  * finish keep it running forever.  Returns 0, -EBUSY if the executor is
- * already running (a poll called it), or -errno if epoll_wait fails. */
+ * already running (a poll called it), or -errno if epoll_wait fails (or, in
+ * a forked child, making the child's own epoll instance does: see Fork). */
 TRT_EXPORT int trt_exec_run(trt_exec *ex);
 
 /* Spawns `fut` as a task named `name` and runs the executor until that task
