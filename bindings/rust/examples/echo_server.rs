@@ -7,7 +7,8 @@
 //! without sending more, so every "conn" task waits in tokio's socket read.
 //! One more traced task, "ticker", waits in `tokio::select!` on a `sleep`
 //! and an `mpsc` receive.  Prints "pid <PID>" once every client has had
-//! its echo, then runs until killed or for --seconds (default 300).
+//! its echo (after "listening 127.0.0.1:PORT"), then runs until killed or
+//! for --seconds (default 300), accepting more connections.
 //!
 //! Usage: echo_server [--clients N] [--seconds S]; N is at most 10000
 //! (each connection takes two descriptors: raise `ulimit -n` for large N).
@@ -96,30 +97,33 @@ async fn main() {
     let (tx, rx) = mpsc::channel(1);
     tokio::spawn(tasktrace::traced("ticker", ticker(rx)));
 
-    /* The clients run beside the accept loop: connections would otherwise
-     * wait in the backlog (whose length the system bounds). */
-    let clients_done = tokio::spawn(async move {
-        let mut open = Vec::with_capacity(clients);
-        for _ in 0..clients {
-            open.push(client(addr).await?);
+    /* The accept loop runs until the end, so that more clients can come
+     * (the tests check the server still echoes after dumps). */
+    tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((sock, _)) => {
+                    tokio::spawn(tasktrace::traced("conn", handle(sock)));
+                }
+                Err(e) => {
+                    eprintln!("echo_server: accept: {}", e);
+                    exit(1)
+                }
+            }
         }
-        Ok::<_, std::io::Error>(open)
     });
+    let mut open = Vec::with_capacity(clients);
     for _ in 0..clients {
-        let (sock, _) = listener.accept().await.unwrap_or_else(|e| {
-            eprintln!("echo_server: accept: {}", e);
-            exit(1)
-        });
-        tokio::spawn(tasktrace::traced("conn", handle(sock)));
-    }
-    let open = match clients_done.await.expect("client task") {
-        Ok(open) => open,
-        Err(e) => {
-            eprintln!("echo_server: client: {}", e);
-            exit(1)
+        match client(addr).await {
+            Ok(s) => open.push(s),
+            Err(e) => {
+                eprintln!("echo_server: client: {}", e);
+                exit(1)
+            }
         }
-    };
+    }
 
+    println!("listening {}", addr);
     println!("pid {}", std::process::id());
     std::io::stdout().flush().expect("stdout");
     sleep(Duration::from_secs(seconds)).await;
