@@ -14,6 +14,9 @@ packages="build-essential autoconf automake libtool pkg-config libdw-dev libelf-
 # compare with them, clang and its runtimes build the fuzz targets, and
 # clang-format checks the sources (.ci/check-format).
 [ "$what" = demo ] || packages="$packages groff-base bash gdb strace clang libclang-rt-14-dev clang-format"
+# cargo and Debian's packaged crates build the Rust bindings and their
+# tests, offline (bindings/rust/README.md).
+[ "$what" = demo ] || packages="$packages cargo librust-tokio-dev librust-pkg-config-dev"
 missing=
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
