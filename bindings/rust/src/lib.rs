@@ -219,12 +219,21 @@ unsafe extern "C" fn tasktrace_rs_poll<F: Future>(f: *mut TrtFuture, cx: *mut Tr
     /* Safety: the runtime calls this with the shim it was given (a
      * Shim<F>, see traced()) and a context whose waker is valid for this
      * call.  The Rust waker borrows that trt_waker for no longer: it is
-     * never dropped (ManuallyDrop) and only clones of it, which own a
-     * trt_waker clone, can outlive the call. */
-    let waker = ManuallyDrop::new(Waker::from_raw(RawWaker::new(
-        (*cx).waker as *const (),
-        &BORROWED,
-    )));
+     * never dropped (ManuallyDrop) and only clones of it, which own what
+     * they point to, can outlive the call. */
+    let tw = (*cx).waker;
+    let raw = if ptr::eq((*tw).vtable, &RUST_AS_TRT) {
+        /* A normal poll: the runtime passed the executor's waker, which is
+         * Traced's Arc (kept alive by Traced for the poll).  Lent as an
+         * ARC waker it equals (will_wake) the clones a leaf kept, so a
+         * leaf that checks will_wake does not clone again. */
+        RawWaker::new((*tw).data as *const (), &ARC)
+    } else {
+        /* The tracing waker during a dump, or a foreign waker: its clone
+         * must go through the trt_waker (that is what records the stack). */
+        RawWaker::new(tw as *const (), &BORROWED)
+    };
+    let waker = ManuallyDrop::new(Waker::from_raw(raw));
     let mut rcx = Context::from_waker(&waker);
     /* Safety: the shim never moves (heap, freed in Traced's Drop). */
     let fut = Pin::new_unchecked(&mut (*shim).fut);
