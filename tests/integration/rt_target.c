@@ -7,7 +7,10 @@
  *                  main executor, inherits all three, and creates
  *                  "child-task", which starts its doorbell.  The child's
  *                  "worker" is inherited and polled by nobody.  Prints
- *                  "child N" for the child.
+ *                  "child N" for the child.  "napper", a sleep of 1.5 s
+ *                  registered before the fork, prints "napped N" in each
+ *                  process when it completes (the child's executor must
+ *                  have registered its timerfd again).
  *   sandbox-eperm  after startup, a seccomp filter (all threads, TSYNC)
  *                  makes mmap, munmap and madvise fail with EPERM; then
  *                  "grow" more tasks than the ring was sized for are
@@ -45,6 +48,14 @@ static trt_exec *ex_main, *ex_second;
 static trt_sleep sleeper, worker, child_sleep;
 static trt_pending pender;
 static trt_pending grown[MAXGROW];
+static trt_sleep napper;
+
+static void napped(void *arg, int status)
+{
+    (void)arg;
+    printf("napped %d status %d\n", (int)getpid(), status);
+    fflush(stdout);
+}
 
 static void die(const char *what, int err)
 {
@@ -189,6 +200,10 @@ int main(int argc, char **argv)
     if (strcmp(mode, "fork") == 0) {
         printf("pid %d\n", (int)getpid());
         fflush(stdout);
+        trt_sleep_init(&napper, ex_main, 1500000000u);
+        err = trt_exec_spawn(ex_main, &napper.base, "napper", napped, NULL);
+        if (err < 0)
+            die("napper", -err);
         /* The executors settle (first polls) before the fork. */
         usleep(100000);
         spawn(ex_main, &forker.base, "forker");

@@ -20,6 +20,16 @@ names_of() {
     "$PYTHON" -c 'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(open(sys.argv[1]))["tasks"])))' "$1"
 }
 
+# "napper" was sleeping on a timerfd when the child was forked: it completes
+# in both, so the child's executor registered it in its own epoll.
+for _ in $(seq 100); do
+    grep -q "^napped $parent status 0$" "$TMP/fork.out" &&
+        grep -q "^napped $CHILD status 0$" "$TMP/fork.out" && break
+    sleep 0.05
+done
+grep -q "^napped $CHILD status 0$" "$TMP/fork.out" || fail "the child's inherited sleep never fired: $(cat "$TMP/fork.out")"
+grep -q "^napped $parent status 0$" "$TMP/fork.out" || fail "the parent's sleep never fired"
+
 # The parent, several times while the child lives: the child must take none
 # of its wakes (a shared epoll would let it, and the dump would time out).
 for i in 1 2 3 4; do
