@@ -1,5 +1,6 @@
 /* The ABI helpers and the wrapper's cached waker: every clone is dropped. */
 #include <errno.h>
+#include <unistd.h>
 
 #include "../../libtargetrt/rt_internal.h"
 #include "suites.h"
@@ -85,6 +86,60 @@ START_TEST(slot_tracks_polls_and_state)
 }
 END_TEST
 
+/* A leaf that sleeps inside its poll and notes what the slot said then. */
+struct slow_leaf {
+    trt_future base;
+    struct trt_task_slot *slot;
+    uint64_t seen_start;
+    uint32_t seen_state;
+    pid_t seen_tid;
+};
+
+static trt_poll slow_leaf_poll(trt_future *f, trt_context *cx)
+{
+    struct slow_leaf *l = (struct slow_leaf *)f;
+    (void)cx;
+    usleep(60 * 1000);
+    l->seen_start = TRT_LOAD(&l->slot->poll_start_ns);
+    l->seen_state = TRT_LOAD(&l->slot->state);
+    l->seen_tid = TRT_LOAD(&l->slot->tid);
+    return TRT_PENDING;
+}
+
+/* poll_start_ns is the start of the poll in progress, however long the
+ * polling thread was idle before it; poll_end_ns, once the poll returned,
+ * is that same reading. */
+START_TEST(poll_times_are_this_polls)
+{
+    struct twaker a = {0};
+    struct slow_leaf leaf = {{slow_leaf_poll}, NULL, 0, 0, 0};
+    trt_future *t = trt_traced_new(&leaf.base, "slow");
+    ck_assert_ptr_nonnull(t);
+    leaf.slot = ((struct trt__task *)t)->slot;
+    ck_assert_uint_eq(leaf.slot->poll_start_ns, 0);
+    trt_waker wa = twaker_borrow(&a);
+    trt_context ca = {&wa};
+    trt_future_poll(t, &ca);
+    /* The thread is idle for 200 ms between two polls. */
+    usleep(200 * 1000);
+    /* Coarse clock: one tick (at most 10 ms) of resolution either way. */
+    const uint64_t tick = 10 * 1000000ull;
+    uint64_t before = trt_clock_ns(CLOCK_MONOTONIC);
+    trt_future_poll(t, &ca);
+    uint64_t after = trt_clock_ns(CLOCK_MONOTONIC);
+    ck_assert_uint_eq(leaf.seen_state, TRT_TASK_POLLING);
+    ck_assert_int_eq(leaf.seen_tid, trt_gettid());
+    /* Read as the poll began, not at the end of the thread's last poll. */
+    ck_assert_uint_ge(leaf.seen_start + tick, before);
+    ck_assert_uint_le(leaf.seen_start, before + tick);
+    ck_assert_uint_le(leaf.seen_start, after);
+    ck_assert_uint_eq(leaf.slot->poll_start_ns, leaf.seen_start);
+    ck_assert_uint_eq(leaf.slot->poll_end_ns, leaf.seen_start);
+    ck_assert_uint_eq(leaf.slot->state, TRT_TASK_IDLE);
+    trt_traced_free(t);
+}
+END_TEST
+
 Suite *suite_waker(void)
 {
     Suite *s = suite_create("waker");
@@ -93,6 +148,7 @@ Suite *suite_waker(void)
     tcase_add_test(tc, wrapper_clone_drop_balance);
     tcase_add_test(tc, traced_new_rejects_bad_input);
     tcase_add_test(tc, slot_tracks_polls_and_state);
+    tcase_add_test(tc, poll_times_are_this_polls);
     suite_add_tcase(s, tc);
     return s;
 }

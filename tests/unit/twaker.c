@@ -1,3 +1,4 @@
+/* The test waker and leaf of twaker.h. */
 #include "twaker.h"
 
 static trt_waker tw_clone(const void *data);

@@ -1,5 +1,6 @@
-/* A test waker with a reference count and a wake counter, and a tiny
- * "executor" that polls the tasks that were woken. */
+/* A test waker with a reference count and a wake counter, and a leaf
+ * future that keeps a clone of it.  The loop that polls woken tasks is in
+ * gen_util.h. */
 #ifndef TT_TWAKER_H
 #define TT_TWAKER_H
 
