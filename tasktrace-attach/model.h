@@ -21,7 +21,14 @@ struct sym_frame {
     bool inlined;         /* this frame was inlined into its caller */
     const char *module;   /* absolute path of the ELF module, or NULL */
     uint64_t pc;          /* the address looked up (the return address) */
-    uint64_t module_off;  /* pc relative to the module's load base */
+    uint64_t module_off;  /* pc - module_base: the address in the ELF
+                             file's own address space (its p_vaddr and
+                             symbol values), what eu-addr2line -e FILE
+                             takes; for a bare address with no module, pc */
+    uint64_t module_base; /* the module's load bias: where the file's
+                             address 0 is in the process (0 for ET_EXEC) */
+    const char *build_id; /* the module's GNU build id in lowercase hex,
+                             or NULL when it has none or is unknown */
 };
 
 /* One captured leaf stack, root first, frames borrowed from the cache. */

@@ -99,7 +99,108 @@ static void rj_frame(struct render__out *o, const struct sym_frame *f)
     rj_int_or_null(o, f->column);
     render__out_printf(o, ",\"inlined\":%s,\"module\":", f->inlined ? "true" : "false");
     rj_str(o, f->module);
-    render__out_printf(o, ",\"pc\":\"0x%" PRIx64 "\"}", f->pc);
+    render__out_printf(o, ",\"pc\":\"0x%" PRIx64 "\",\"build_id\":", f->pc);
+    rj_str(o, f->module != NULL ? f->build_id : NULL);
+    if (f->module != NULL)
+        render__out_printf(o, ",\"offset\":\"0x%" PRIx64 "\"}", f->module_off);
+    else
+        render__out_puts(o, ",\"offset\":null}");
+}
+
+/* The distinct modules the dump's frames name, in first-seen order, each
+ * by one of its frames; a set keyed by path and build id. */
+struct rj_modules {
+    const struct sym_frame **list;
+    size_t n, cap;
+    size_t *index; /* 1 + position in list, 0 empty; open addressing */
+    size_t index_cap;
+};
+
+static size_t rj_hash(const char *s, size_t h)
+{
+    for (; s != NULL && *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+static bool rj_same_module(const struct sym_frame *a, const struct sym_frame *b)
+{
+    return strcmp(a->module, b->module) == 0 && a->module_base == b->module_base &&
+           (a->build_id == b->build_id ||
+            (a->build_id != NULL && b->build_id != NULL && strcmp(a->build_id, b->build_id) == 0));
+}
+
+static int rj_modules_add(struct rj_modules *m, const struct sym_frame *f)
+{
+    if (f == NULL || f->module == NULL)
+        return 0;
+    if (2 * (m->n + 1) > m->index_cap) {
+        size_t cap = m->index_cap ? 2 * m->index_cap : 64;
+        size_t *index = calloc(cap, sizeof(*index));
+        const struct sym_frame **list = realloc(m->list, cap * sizeof(*list));
+        if (index == NULL || list == NULL) {
+            free(index);
+            if (list != NULL)
+                m->list = list;
+            return -ENOMEM;
+        }
+        m->list = list;
+        for (size_t i = 0; i < m->n; i++) {
+            size_t k = rj_hash(list[i]->module, 0xcbf29ce484222325ull) & (cap - 1);
+            while (index[k] != 0)
+                k = (k + 1) & (cap - 1);
+            index[k] = i + 1;
+        }
+        free(m->index);
+        m->index = index;
+        m->index_cap = cap;
+    }
+    size_t k = rj_hash(f->module, 0xcbf29ce484222325ull) & (m->index_cap - 1);
+    for (; m->index[k] != 0; k = (k + 1) & (m->index_cap - 1))
+        if (rj_same_module(m->list[m->index[k] - 1], f))
+            return 0;
+    m->list[m->n++] = f;
+    m->index[k] = m->n;
+    return 0;
+}
+
+static int rj_modules_stack(struct rj_modules *m, const struct tt_stack *st)
+{
+    int err = 0;
+    for (size_t i = 0; i < st->n && err == 0; i++)
+        err = rj_modules_add(m, st->frames[i]);
+    return err;
+}
+
+/* "modules": every module an address of the dump is in (also addresses
+ * whose frames the view trims), with its build id and load bias, so that
+ * a frame's offset can be looked up in the file elsewhere. */
+static int rj_modules(struct render__out *o, const struct tt_dump *d)
+{
+    struct rj_modules m = {0};
+    int err = 0;
+    for (size_t i = 0; i < d->ntasks && err == 0; i++) {
+        const struct tt_task *t = &d->tasks[i];
+        for (size_t s = 0; s < t->nstacks && err == 0; s++)
+            err = rj_modules_stack(&m, &t->stacks[s]);
+        if (t->has_thread_stack && err == 0)
+            err = rj_modules_stack(&m, &t->thread_stack);
+    }
+    for (size_t i = 0; d->threads_listed && i < d->nthreads && err == 0; i++)
+        if (d->threads[i].has_stack)
+            err = rj_modules_stack(&m, &d->threads[i].stack);
+    render__out_puts(o, ",\"modules\":[");
+    for (size_t i = 0; i < m.n && err == 0; i++) {
+        render__out_puts(o, i > 0 ? ",{\"path\":" : "{\"path\":");
+        rj_str(o, m.list[i]->module);
+        render__out_puts(o, ",\"build_id\":");
+        rj_str(o, m.list[i]->build_id);
+        render__out_printf(o, ",\"base\":\"0x%" PRIx64 "\"}", m.list[i]->module_base);
+    }
+    render__out_puts(o, "]");
+    free(m.list);
+    free(m.index);
+    return err;
 }
 
 /* A live thread stack as an array of frames, root first, trimmed to the
@@ -267,6 +368,9 @@ int render_json(FILE *f, const struct tt_dump *dump,
     } else {
         render__out_puts(&o, "null");
     }
+    int merr = rj_modules(&o, dump);
+    if (merr != 0)
+        return merr;
     render__out_puts(&o, "}\n");
     errno = 0;
     if (o.err == 0 && fflush(f) == EOF)

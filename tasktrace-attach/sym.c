@@ -5,6 +5,7 @@
  * (pc, return_address), and interned strings, so that the thousands of
  * frames of a large dump share one copy of each path and function name and
  * nothing we hand out points into libdw's memory. */
+#include <ctype.h>
 #include <dwarf.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -36,6 +37,7 @@ struct sym_ctx {
     char **strs; /* interned strings, same scheme */
     size_t strs_cap;
     size_t strs_used;
+    bool short_names; /* sym_set_short_names */
 };
 
 /* A frame as libdw describes it, innermost first; strings borrowed from
@@ -55,6 +57,11 @@ struct sym_raw {
 /* Longest mangled name handed to the demangler: the names come from the
  * target, and real ones stay well under this. */
 #define SYM_DEMANGLE_MAX 4096
+
+/* Most enclosing scopes (namespaces, classes, functions) put in front of
+ * a short DW_AT_name, and the longest qualified name built from them. */
+#define SYM_SCOPES_MAX 32
+#define SYM_QUALIFIED_MAX 4096
 
 /* Our own finders: the standard ones open() whatever paths the target's
  * maps and debug links name (see symfind.h). */
@@ -115,6 +122,12 @@ fail:
     sym_free(ctx);
     errno = ENOMEM;
     return NULL;
+}
+
+void sym_set_short_names(sym_ctx *ctx, bool on)
+{
+    if (ctx != NULL)
+        ctx->short_names = on;
 }
 
 void sym_free(sym_ctx *ctx)
@@ -248,6 +261,44 @@ static int sym_intern_path(sym_ctx *ctx, const char *file, const char *dir, cons
     return err;
 }
 
+static void sym_shorten(const char *in, char *out);
+
+/* Interns the function name NAME, in its short form (sym_shorten) when
+ * the context asks for short names. */
+static int sym_intern_function(sym_ctx *ctx, const char *name, const char **out)
+{
+    if (name == NULL || !ctx->short_names || strpbrk(name, "<(:") == NULL)
+        return sym_intern(ctx, name, out);
+    char *buf = malloc(strlen(name) + 1);
+    if (buf == NULL)
+        return -ENOMEM;
+    sym_shorten(name, buf);
+    int err = sym_intern(ctx, buf, out);
+    free(buf);
+    return err;
+}
+
+/* The lowercase hex of MOD's GNU build id interned into *OUT, or NULL
+ * when it has none (or it is not known: no ELF file was read). */
+static int sym_intern_build_id(sym_ctx *ctx, Dwfl_Module *mod, const char **out)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *bits = NULL;
+    GElf_Addr vaddr;
+    char buf[2 * 64 + 1];
+    int len = dwfl_module_build_id(mod, &bits, &vaddr);
+    *out = NULL;
+    /* elfutils takes ids of 3 to 64 bytes; real ones have 20. */
+    if (len < 3 || len > 64)
+        return 0;
+    for (int i = 0; i < len; i++) {
+        buf[2 * i] = hex[bits[i] >> 4];
+        buf[2 * i + 1] = hex[bits[i] & 15];
+    }
+    buf[2 * len] = '\0';
+    return sym_intern(ctx, buf, out);
+}
+
 /* ------------------------------------------------------------ libdw */
 
 /* A malloc'd demangled copy of NAME when it is a C++ (_Z) or Rust (_R, or
@@ -258,6 +309,161 @@ static char *sym_demangle(const char *name)
         strnlen(name, SYM_DEMANGLE_MAX + 1) > SYM_DEMANGLE_MAX)
         return NULL;
     return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+}
+
+/* ------------------------------------------------------------ names */
+
+static bool sym_ident_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '$';
+}
+
+/* Whether S starts with 16 lowercase hex digits not followed by more of
+ * an identifier: the hash of a legacy Rust symbol after "::h". */
+static bool sym_is_rust_hash(const char *s)
+{
+    for (int i = 0; i < 16; i++)
+        if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+            return false;
+    return !sym_ident_char(s[16]);
+}
+
+/* The index just past the bracket that closes the one at S[I] ('<' or
+ * '('), counting only brackets of that kind and not taking the '>' of
+ * "->" for one; the end of S when it is not closed. */
+static size_t sym_skip_balanced(const char *s, size_t i)
+{
+    char open = s[i], close = open == '<' ? '>' : ')';
+    size_t depth = 0;
+    for (; s[i] != '\0'; i++) {
+        if (s[i] == open) {
+            depth++;
+        } else if (s[i] == close && !(close == '>' && i > 0 && s[i - 1] == '-')) {
+            if (--depth == 0)
+                return i + 1;
+        }
+    }
+    return i;
+}
+
+/* Writes the short form of the demangled name IN to OUT, which has room
+ * for strlen(IN) + 1 bytes (the short form is never longer):
+ *   - a template or generic argument list, a balanced "<...>" right after
+ *     a name ("Outer<Leaf<int> >::poll" -> "Outer::poll"), is dropped; a
+ *     '<' that opens a path component (Rust's "<T as Trait>::f") stays,
+ *     with the argument lists inside it dropped;
+ *   - a function parameter list, a balanced "(...)" right after a name,
+ *     is dropped with the qualifiers that follow it up to the next "::"
+ *     (" const", " &&"); "(anonymous namespace)" stays;
+ *   - a legacy Rust hash, "::h" and 16 hex digits, is dropped;
+ *   - "{...}" (a lambda's "{lambda(int)#1}", Rust's "{closure#0}") and
+ *     an operator's own characters ("operator<<", "operator()") stay. */
+static void sym_shorten(const char *in, char *out)
+{
+    size_t o = 0;
+    int brace = 0;
+    for (size_t i = 0; in[i] != '\0';) {
+        char c = in[i];
+        if (c == '{')
+            brace++;
+        if (brace > 0) {
+            if (c == '}')
+                brace--;
+            out[o++] = c;
+            i++;
+            continue;
+        }
+        if (c == ':' && in[i + 1] == ':' && in[i + 2] == 'h' && sym_is_rust_hash(in + i + 3)) {
+            i += 3 + 16;
+            continue;
+        }
+        if (o >= 8 && memcmp(out + o - 8, "operator", 8) == 0 &&
+            (o == 8 || !sym_ident_char(out[o - 9]))) {
+            size_t k = c == '(' && in[i + 1] == ')' ? 2 : strspn(in + i, "<>=!+-*/%^&|~,[]");
+            if (k > 0) {
+                memcpy(out + o, in + i, k);
+                o += k;
+                i += k;
+                continue;
+            }
+        }
+        bool after_name = o > 0 && (sym_ident_char(out[o - 1]) || out[o - 1] == '>');
+        if ((c == '<' || c == '(') && after_name) {
+            i = sym_skip_balanced(in, i);
+            if (c == '(' && in[i] == ' ')
+                while (in[i] != '\0' && !(in[i] == ':' && in[i + 1] == ':'))
+                    i++;
+            continue;
+        }
+        out[o++] = c;
+        i++;
+    }
+    out[o] = '\0';
+}
+
+/* Whether a scope of this tag names a part of a qualified name. */
+static bool sym_is_named_scope(int tag)
+{
+    return tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+           tag == DW_TAG_union_type || tag == DW_TAG_interface_type ||
+           tag == DW_TAG_enumeration_type || tag == DW_TAG_subprogram;
+}
+
+/* A malloc'd qualified name for DIE, whose DW_AT_name NAME is only the
+ * last component: the names of the namespaces, classes, structures and
+ * functions around the declaration, outermost first, joined by "::"
+ * ("app::Outer<int>::poll", Rust's "app::main::{closure#0}").  libdw has
+ * no parent pointers: dwarf_getscopes_die walks the unit from its start to
+ * the DIE, once per distinct address thanks to the cache.  The DIE that
+ * sits in the class is the declaration an out-of-line definition points
+ * to (DW_AT_specification) or an inlined instance's abstract origin; at
+ * most 8 such hops are followed.  NULL when nothing encloses it (C) or on
+ * error. */
+static char *sym_qualify(Dwarf_Die *die, const char *name)
+{
+    Dwarf_Die decl = *die, next;
+    Dwarf_Attribute attr;
+    Dwarf_Die *scopes = NULL;
+    char *out = NULL;
+    for (int hop = 0; hop < 8; hop++) {
+        if (dwarf_attr(&decl, DW_AT_abstract_origin, &attr) == NULL &&
+            dwarf_attr(&decl, DW_AT_specification, &attr) == NULL)
+            break;
+        if (dwarf_formref_die(&attr, &next) == NULL)
+            break;
+        decl = next;
+    }
+    int n = dwarf_getscopes_die(&decl, &scopes);
+    if (n <= 1)
+        goto out;
+    const char *parts[SYM_SCOPES_MAX];
+    size_t nparts = 0, len = strlen(name) + 1;
+    /* scopes[0] is the DIE itself, scopes[n - 1] its unit. */
+    for (int i = 1; i < n - 1 && nparts < SYM_SCOPES_MAX; i++) {
+        if (!sym_is_named_scope(dwarf_tag(&scopes[i])))
+            continue;
+        const char *p = dwarf_diename(&scopes[i]);
+        if (p == NULL && dwarf_tag(&scopes[i]) == DW_TAG_namespace)
+            p = "(anonymous namespace)";
+        if (p == NULL)
+            continue;
+        parts[nparts++] = p;
+        len += strnlen(p, SYM_QUALIFIED_MAX) + 2;
+    }
+    if (nparts == 0 || len > SYM_QUALIFIED_MAX || (out = malloc(len)) == NULL)
+        goto out;
+    size_t o = 0;
+    /* parts[] is innermost first. */
+    for (size_t i = nparts; i-- > 0;) {
+        size_t pl = strlen(parts[i]);
+        memcpy(out + o, parts[i], pl);
+        memcpy(out + o + pl, "::", 2);
+        o += pl + 2;
+    }
+    memcpy(out + o, name, strlen(name) + 1);
+out:
+    free(scopes);
+    return out;
 }
 
 /* The DIE's name, following DW_AT_abstract_origin / DW_AT_specification:
@@ -275,7 +481,12 @@ static const char *sym_die_name(Dwarf_Die *die, char **owned)
     *owned = sym_demangle(linkage);
     if (*owned != NULL)
         return *owned;
-    return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+    const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+    /* No linkage name (a C++ member defined in its class and always
+     * inlined, a Rust closure): qualify the short name with its scopes. */
+    if (name != NULL && linkage == NULL && (*owned = sym_qualify(die, name)) != NULL)
+        return *owned;
+    return name;
 }
 
 static int sym_die_int(Dwarf_Die *die, unsigned int name)
@@ -413,8 +624,8 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sy
 {
     struct sym_raw raw[SYM_MAX_FRAMES];
     struct sym_raw loc = {0};
-    const char *module = NULL;
-    uint64_t module_off = 0;
+    const char *module = NULL, *build_id = NULL;
+    uint64_t module_off = 0, module_base = 0;
     char *symname = NULL;
     struct sym_entry *e = NULL;
     size_t n = 0;
@@ -467,7 +678,18 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sy
         const char *mainfile = NULL;
         const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
         module = name != NULL && name[0] == '/' ? name : mainfile != NULL ? mainfile : name;
-        module_off = pc - start;
+        /* The load bias maps the file's own addresses to the process's:
+         * the offset is then what eu-addr2line -e FILE takes, for an
+         * ET_EXEC (bias 0) as for an ET_DYN.  Without the file (refused,
+         * missing) the lowest mapped address stands in for it, which is
+         * the bias of the usual ET_DYN whose first PT_LOAD is at 0. */
+        Dwarf_Addr bias = start;
+        if (dwfl_module_getelf(mod, &bias) == NULL || bias > pc)
+            bias = start;
+        module_base = bias;
+        module_off = pc - bias;
+        if ((err = sym_intern_build_id(ctx, mod, &build_id)) != 0)
+            goto out;
     } else {
         raw[0] = (struct sym_raw){0};
         n = 1;
@@ -490,7 +712,7 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sy
         /* raw[] is innermost first; the entry is root first. */
         const struct sym_raw *r = &raw[n - 1 - i];
         struct sym_frame *f = &e->frames[i];
-        if ((err = sym_intern(ctx, r->function, &f->function)) != 0 ||
+        if ((err = sym_intern_function(ctx, r->function, &f->function)) != 0 ||
             (err = sym_intern_path(ctx, r->file, r->comp_dir, &f->file)) != 0)
             goto out;
         f->line = r->line;
@@ -499,6 +721,8 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sy
         f->module = module;
         f->pc = pc;
         f->module_off = module_off;
+        f->module_base = module_base;
+        f->build_id = build_id;
         e->ptrs[i] = f;
     }
     *out = e;

@@ -56,6 +56,9 @@ sym_ctx *sym_new(Dwfl *dwfl);
  *   - no DWARF: one frame named "symbol+0xoff" from the ELF symbol table,
  *     file NULL;
  *   - no symbol either: function NULL, module and module_off set;
+ * every frame of an address in a module also has module_base (the load
+ * bias) and module_off = pc - module_base, the address in the ELF file,
+ * and build_id (hex) when the module has one;
  *   - no module contains the address: everything NULL/0 except pc.
  * The array and every frame and string it reaches are owned by CTX and stay
  * valid, unchanged, until sym_free(CTX); looking the same (PC,
@@ -64,6 +67,14 @@ sym_ctx *sym_new(Dwfl *dwfl);
  * *NFRAMES are left untouched. */
 int sym_lookup(sym_ctx *ctx, uint64_t pc, bool return_address,
                const struct sym_frame *const **frames, size_t *nframes);
+
+/* With ON, names sym_lookup returns from then on are short: template and
+ * generic argument lists, function parameter lists (and the qualifiers
+ * after them) and legacy Rust hashes are dropped, as
+ * "app::Outer::poll" for "app::Outer<app::Leaf<int> >::poll(trt_future*,
+ * trt_context*)" (see sym_shorten in sym.c for the exact rules).  Call
+ * before the first lookup: cached answers are not redone. */
+void sym_set_short_names(sym_ctx *ctx, bool on);
 
 /* Releases CTX and everything sym_lookup returned through it (not the Dwfl).
  * NULL is allowed. */

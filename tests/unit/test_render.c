@@ -250,10 +250,11 @@ START_TEST(test_json_exact)
         "\"suspect\":false,\"stacks\":[["
         "{\"function\":\"foo_poll\",\"file\":\"" SRC "\",\"line\":41,"
         "\"column\":12,\"inlined\":false,\"module\":\"" MOD "\","
-        "\"pc\":\"0x55d0c0ffee29\"},"
+        "\"pc\":\"0x55d0c0ffee29\",\"build_id\":null,\"offset\":\"0x29\"},"
         "{\"function\":\"bar_poll\",\"file\":\"" SRC "\",\"line\":52,"
         "\"column\":9,\"inlined\":false,\"module\":\"" MOD "\","
-        "\"pc\":\"0x55d0c0ffee34\"}]],\"truncated\":false,\"inherited\":false,"
+        "\"pc\":\"0x55d0c0ffee34\",\"build_id\":null,\"offset\":\"0x34\"}]],"
+        "\"truncated\":false,\"inherited\":false,"
         "\"poll_ns\":null,\"thread_name\":null,\"thread_stack\":null,"
         "\"thread_stack_error\":null},"
         "{\"id\":2,\"name\":\"bar\",\"state\":\"polling\",\"polls\":0,"
@@ -261,7 +262,8 @@ START_TEST(test_json_exact)
         "\"suspect\":true,\"stacks\":[],\"truncated\":false,\"inherited\":false,"
         "\"poll_ns\":850000000,\"thread_name\":\"worker-1\",\"thread_stack\":null,"
         "\"thread_stack_error\":null}],"
-        "\"records_torn\":0,\"problems\":[],\"passive\":false,\"threads\":null}\n");
+        "\"records_torn\":0,\"problems\":[],\"passive\":false,\"threads\":null,"
+        "\"modules\":[{\"path\":\"" MOD "\",\"build_id\":null,\"base\":\"0x0\"}]}\n");
     free(out);
 }
 END_TEST
@@ -335,7 +337,7 @@ START_TEST(test_json_valid)
         "d = json.load(open(sys.argv[1]))\n"
         "assert d == {\"version\": 1, \"pid\": 5, \"complete\": True, \"generation\": 0,"
         " \"records_lost\": 0, \"tasks\": [], \"records_torn\": 0, \"problems\": [],"
-        " \"passive\": False, \"threads\": None}, d\n"), 0);
+        " \"passive\": False, \"threads\": None, \"modules\": []}, d\n"), 0);
 }
 END_TEST
 
