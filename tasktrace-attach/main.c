@@ -34,6 +34,7 @@
 #include "render.h"
 #include "snap.h"
 #include "sym.h"
+#include "symbolize.h"
 #include "tree.h"
 
 enum { EXIT_COMPLETE = 0, EXIT_PARTIAL = 1, EXIT_FATAL = 2, EXIT_USAGE = 64 };
@@ -46,6 +47,8 @@ struct options {
     bool raw, no_source, json;
     bool passive; /* --passive: no doorbell, nothing polled */
     bool threads; /* --threads: every thread with its live stack */
+    const char *symbolize; /* --symbolize FILE: print a saved dump */
+    bool short_names;      /* --short-names */
     int color; /* -1 auto, 0 never, 1 always */
     const char *tasks[MAX_TASK_FILTERS];
     bool task_matched[MAX_TASK_FILTERS];
@@ -70,6 +73,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: %s [OPTIONS] PID\n"
+            "       %s [OPTIONS] --symbolize FILE|-\n"
             "Dump the await tree of every traced task in process PID.\n"
             "\n"
             "  -t, --timeout SECONDS  wait at most this long for the tasks to report\n"
@@ -84,6 +88,11 @@ static void usage(FILE *f)
             "                         and the live stacks of the threads inside a poll\n"
             "      --threads          also list every thread (at most %u): state, wait\n"
             "                         channel, the task it polls, its live stack\n"
+            "      --symbolize FILE   print a dump saved with --json (or a raw one with\n"
+            "                         only module, build_id, offset and pc in its frames;\n"
+            "                         - reads stdin), symbolized with the modules here\n"
+            "      --short-names      drop template and generic arguments, parameter\n"
+            "                         lists and Rust hashes from function names\n"
             "  -h, --help             print this help and exit\n"
             "  -V, --version          print the version and exit\n"
             "\n"
@@ -97,7 +106,7 @@ static void usage(FILE *f)
             "      thread id, not permitted, not a tasktrace process, corrupt runtime\n"
             "      data, the process exited, or no task matched --task\n"
             "  64  usage error\n",
-            progname, THREAD_LIST_MAX);
+            progname, progname, THREAD_LIST_MAX);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -108,7 +117,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"json", no_argument, NULL, 'j'},          {"color", required_argument, NULL, 'C'},
         {"colour", required_argument, NULL, 'C'},  {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {"passive", no_argument, NULL, 'P'},
-        {"threads", no_argument, NULL, 'H'},       {NULL, 0, NULL, 0},
+        {"threads", no_argument, NULL, 'H'},       {"symbolize", required_argument, NULL, 'Y'},
+        {"short-names", no_argument, NULL, 'N'},   {NULL, 0, NULL, 0},
     };
     int c;
     char *end;
@@ -130,6 +140,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'j': o->json = true; break;
         case 'P': o->passive = true; break;
         case 'H': o->threads = true; break;
+        case 'Y': o->symbolize = optarg; break;
+        case 'N': o->short_names = true; break;
         case 'T':
             if (o->ntasks == MAX_TASK_FILTERS) {
                 msg("too many --task options (at most %d)", MAX_TASK_FILTERS);
@@ -156,6 +168,18 @@ static int parse_options(int argc, char **argv, struct options *o)
             msg("unknown option '%s'; see --help", argv[optind - 1]);
             return -1;
         }
+    }
+    if (o->symbolize) {
+        if (o->passive || o->threads) {
+            msg("--symbolize prints a saved dump: %s is for a live process",
+                o->passive ? "--passive" : "--threads");
+            return -1;
+        }
+        if (optind != argc) {
+            msg("a PID and --symbolize given; usage: %s [OPTIONS] --symbolize FILE", progname);
+            return -1;
+        }
+        return 0;
     }
     if (optind != argc - 1) {
         msg(optind >= argc ? "no PID given; usage: %s [OPTIONS] PID"
@@ -312,6 +336,7 @@ struct session {
     struct snap_registry reg;
     struct ringread_result ring;
     struct tt_dump d;
+    struct symz symz; /* --symbolize */
 };
 
 /* Records one way the dump is incomplete: printed on stderr after the
@@ -977,6 +1002,21 @@ static int session_report(struct session *ss)
     return rc;
 }
 
+/* --symbolize FILE: a saved dump read back, symbolized with the modules
+ * found here (symbolize.h), and printed as a live one. */
+static int session_symbolize(struct session *ss)
+{
+    char why[256], safe[512];
+    int err = symz_load(ss->o.symbolize, &ss->d, &ss->symz, ss->o.short_names, select_cb,
+                        &ss->o, why, sizeof(why));
+    if (err != 0) {
+        msg("cannot read the dump %s: %s", esc(safe, sizeof(safe), ss->o.symbolize, false), why);
+        return EXIT_FATAL;
+    }
+    ss->o.pid = ss->d.pid;
+    return session_report(ss);
+}
+
 static void session_end(struct session *ss)
 {
     dump_free(&ss->d);
@@ -986,6 +1026,7 @@ static void session_end(struct session *ss)
         sym_free(ss->sym);
     if (ss->dwfl)
         dwfl_end(ss->dwfl);
+    symz_end(&ss->symz);
     proc_close(&ss->t);
 }
 
@@ -1004,6 +1045,10 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     ss.t_start = trt_clock_ns(CLOCK_MONOTONIC);
+    if (ss.o.symbolize) {
+        rc = session_symbolize(&ss);
+        goto out;
+    }
     uint64_t timeout_ns = (uint64_t)(ss.o.timeout * 1e9);
     ss.deadline = ss.t_start + timeout_ns;
     if ((rc = session_locate(&ss)) != 0)
@@ -1028,6 +1073,7 @@ int main(int argc, char **argv)
     else
         note_collect_problems(&ss);
     ss.sym = sym_new(ss.dwfl);
+    sym_set_short_names(ss.sym, ss.o.short_names);
     /* Symbolizing gets as long again as the wait could take. */
     uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
     uint64_t sym_deadline = (now > ss.deadline ? now : ss.deadline) + timeout_ns;

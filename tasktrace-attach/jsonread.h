@@ -1,0 +1,73 @@
+/* A small bounded JSON reader, for documents the tool reads back (a saved
+ * dump given to --symbolize).  The input is untrusted: nesting depth,
+ * string lengths, the number of values and the input size are bounded, and
+ * a document that breaks a bound is refused, never read in part.
+ *
+ * The whole document becomes a tree of jr_value; strings are decoded
+ * (escapes, \uXXXX with surrogate pairs) into NUL-terminated UTF-8 that
+ * may hold NUL bytes (len says how many bytes); numbers keep their text
+ * and are converted on request.  Not thread-safe per document. */
+#ifndef TT_JSONREAD_H
+#define TT_JSONREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Deepest nesting of arrays and objects. */
+#define JR_MAX_DEPTH 64
+/* Longest string, decoded, in bytes. */
+#define JR_MAX_STRING (1u << 20)
+/* Most values in one document (every array, object, member, string...). */
+#define JR_MAX_VALUES (16u << 20)
+/* Largest document read, in bytes. */
+#define JR_MAX_INPUT (512u << 20)
+
+enum jr_type { JR_NULL, JR_FALSE, JR_TRUE, JR_NUMBER, JR_STRING, JR_ARRAY, JR_OBJECT };
+
+struct jr_value {
+    enum jr_type type;
+    const char *key;        /* the member's name inside an object, else NULL */
+    size_t key_len;
+    const char *str;        /* JR_STRING: decoded bytes; JR_NUMBER: its text */
+    size_t len;
+    struct jr_value *items; /* JR_ARRAY, JR_OBJECT: n values (members) */
+    size_t n;
+};
+
+struct jr_doc {
+    struct jr_value root;
+    size_t nvalues;
+};
+
+/* Reads one JSON document, surrounded by white space only, from F.
+ * Returns 0 with *DOC filled (free with jr_free), or -errno: -EINVAL for
+ * a document that is not JSON, -E2BIG when it breaks a bound, -ENOMEM, or
+ * the read's error.  On error WHY (WHYLEN bytes) says what and where
+ * ("line 3, column 7: expected ':'"), for a message; *DOC is left empty. */
+int jr_read(FILE *f, struct jr_doc *doc, char *why, size_t whylen);
+
+/* Parses the LEN bytes at TEXT as jr_read does. */
+int jr_parse(const char *text, size_t len, struct jr_doc *doc, char *why, size_t whylen);
+
+/* Frees everything DOC holds and leaves it empty.  NULL is allowed. */
+void jr_free(struct jr_doc *doc);
+
+/* The member KEY of the object V (the first one, if repeated), or NULL
+ * when V is not an object or has no such member. */
+const struct jr_value *jr_get(const struct jr_value *v, const char *key);
+
+/* The number V as an unsigned or signed 64-bit integer: plain digits
+ * (and '-' for jr_i64), no fraction, no exponent, in range.  Returns 0,
+ * or -EINVAL (V is NULL, not a number, or not such an integer). */
+int jr_u64(const struct jr_value *v, uint64_t *out);
+int jr_i64(const struct jr_value *v, int64_t *out);
+
+/* Whether V is true (false for anything else, NULL included). */
+bool jr_true(const struct jr_value *v);
+
+/* The string V, or NULL when V is NULL, null or not a string. */
+const char *jr_str(const struct jr_value *v);
+
+#endif
