@@ -362,6 +362,11 @@ static void sym_shorten(const char *in, char *out)
 {
     size_t o = 0;
     int brace = 0;
+    bool op_end = false; /* an operator's characters were just copied */
+    /* The open '<' that start path components: whether each one's '>' is
+     * dropped (no " as " inside); OVER counts those past the array. */
+    bool drop_close[16];
+    size_t kept = 0, over = 0;
     for (size_t i = 0; in[i] != '\0';) {
         char c = in[i];
         if (c == '{')
@@ -371,6 +376,7 @@ static void sym_shorten(const char *in, char *out)
                 brace--;
             out[o++] = c;
             i++;
+            op_end = false;
             continue;
         }
         if (c == ':' && in[i + 1] == ':' && in[i + 2] == 'h' && sym_is_rust_hash(in + i + 3)) {
@@ -380,14 +386,36 @@ static void sym_shorten(const char *in, char *out)
         if (o >= 8 && memcmp(out + o - 8, "operator", 8) == 0 &&
             (o == 8 || !sym_ident_char(out[o - 9]))) {
             size_t k = c == '(' && in[i + 1] == ')' ? 2 : strspn(in + i, "<>=!+-*/%^&|~,[]");
-            if (k > 0) {
+            if (k > 0 && !op_end) {
                 memcpy(out + o, in + i, k);
                 o += k;
                 i += k;
+                op_end = true;
                 continue;
             }
         }
-        bool after_name = o > 0 && (sym_ident_char(out[o - 1]) || out[o - 1] == '>');
+        bool after_name = op_end || (o > 0 && (sym_ident_char(out[o - 1]) || out[o - 1] == '>'));
+        op_end = false;
+        if (c == '<' && !after_name) {
+            /* "<a::Foo<T>>::f" reads "a::Foo::f"; "<a::Foo as b::Bar>::f"
+             * keeps its brackets. */
+            size_t end = sym_skip_balanced(in, i);
+            bool as = memmem(in + i, end - i, " as ", 4) != NULL;
+            if (kept < sizeof(drop_close) / sizeof(drop_close[0])) {
+                drop_close[kept++] = !as;
+                if (!as) {
+                    i++;
+                    continue;
+                }
+            } else {
+                over++;
+            }
+        } else if (c == '>' && over > 0) {
+            over--;
+        } else if (c == '>' && kept > 0 && drop_close[--kept]) {
+            i++;
+            continue;
+        }
         if ((c == '<' || c == '(') && after_name) {
             i = sym_skip_balanced(in, i);
             if (c == '(' && in[i] == ' ')

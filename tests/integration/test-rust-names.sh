@@ -2,7 +2,8 @@
 # Rust frames read as qualified names: a target whose futures are extern
 # "C" functions of generic structs, built with rustc (no crates) with -g
 # (names from the DIEs' linkage names, demangled), without (from the symbol
-# table), and with the v0 mangling, which keeps the generic arguments.
+# table), and with the v0 mangling, which keeps the generic arguments;
+# --short-names drops them.
 . "$top_srcdir/tests/integration/lib.sh"
 require_ptrace
 RUSTC=${RUSTC:-rustc}
@@ -37,6 +38,10 @@ attach "$PID"
 expect_rc 0
 check "-g" 'target_rust::app::Outer<I>::poll' 'target_rust::app::Leaf<T>::poll' \
     ' at .*target_rust.rs:[0-9]*:[0-9]*'
+# --short-names drops the generic parameters.
+attach --short-names -n "$PID"
+expect_rc 0
+check "-g --short-names" 'target_rust::app::Outer::poll' 'target_rust::app::Leaf::poll' ''
 
 build "$TMP/rust-nog" -C debuginfo=0
 start nog "$TMP/rust-nog"
@@ -51,4 +56,9 @@ attach "$PID"
 expect_rc 0
 check "v0" '<target_rust::app::Outer<target_rust::app::Leaf<i32>>>::poll' \
     '<target_rust::app::Leaf<i32>>::poll' ' at .*target_rust.rs:[0-9]*:[0-9]*'
+# --short-names: the generic arguments and the brackets of the inherent
+# impl's path go, the same names as the legacy mangling's.
+attach --short-names -n "$PID"
+expect_rc 0
+check "v0 --short-names" 'target_rust::app::Outer::poll' 'target_rust::app::Leaf::poll' ''
 exit 0
