@@ -293,9 +293,12 @@ int fuzz_one(const uint8_t *data, size_t size)
         .complete = complete,
         .raw = raw,
         .fork_ns = ctl.fork_ns,
+        .now_ns = head.flags & FUZZ_F_NO_CLOCK ? UINT64_MAX : FUZZ_NOW_NS,
+        .all_tasks = head.flags & FUZZ_F_ALL_TASKS,
         .select = head.flags & FUZZ_F_SELECT ? fuzz_select : NULL,
     };
     if (dump_build(&d, sym, reg.slots, reg.n, &ring, &in) == 0) {
+        d.passive = head.flags & FUZZ_F_PASSIVE;
         struct render_opts ro = {
             .raw = raw,
             .no_source = head.flags & FUZZ_F_NO_SOURCE,

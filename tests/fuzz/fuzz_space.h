@@ -19,11 +19,17 @@
 #define FUZZ_F_COLOR 0x4u       /* render_opts.color */
 #define FUZZ_F_NOT_STARTED 0x8u /* the runtime did not start the generation */
 #define FUZZ_F_SELECT 0x10u     /* a --task filter keeping odd task ids */
-#define FUZZ_F_SEAL \
-    0x20u /* before reading, give the last 256 records
-                                   of the ring the control block names their
-                                   stamp and checksum, so that mutated
-                                   records reach dump building */
+/* FUZZ_F_SEAL: before reading, the fuzz target gives the newest 256
+ * records of the ring that the control block names their stamp and
+ * checksum, so that mutated records reach dump building. */
+#define FUZZ_F_SEAL 0x20u
+#define FUZZ_F_ALL_TASKS 0x40u /* dump_in.all_tasks, as for a core file */
+#define FUZZ_F_NO_CLOCK 0x80u  /* no time to measure ages to: all unknown */
+#define FUZZ_F_PASSIVE 0x100u  /* a --passive dump: nothing was polled */
+
+/* Ages are measured to this CLOCK_MONOTONIC time, so that a dump prints
+ * the same on every run (unless FUZZ_F_NO_CLOCK). */
+#define FUZZ_NOW_NS 10000000000ull
 
 struct fuzz_head {
     uint64_t control_addr; /* where the control block is */

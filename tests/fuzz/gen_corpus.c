@@ -217,6 +217,10 @@ int main(int argc, char **argv)
     rc |= target_write(&t, dir, "valid-select-no-source");
     t.flags = FUZZ_F_NOT_STARTED;
     rc |= target_write(&t, dir, "valid-not-started");
+    t.flags = FUZZ_F_ALL_TASKS | FUZZ_F_NO_CLOCK;
+    rc |= target_write(&t, dir, "valid-all-tasks-no-clock");
+    t.flags = FUZZ_F_PASSIVE;
+    rc |= target_write(&t, dir, "valid-passive");
 
     /* A ring lapped by its writers: positions before head - capacity lost. */
     case_valid(&t);
