@@ -59,9 +59,23 @@ static void *doorbell_main(void *arg)
     uint32_t lingering = 0;
     uint64_t since = 0, acked_at = 0, nap = 0;
     for (;;) {
-        uint32_t req = __atomic_load_n(&tasktrace_control.request, __ATOMIC_ACQUIRE);
-        if (req != 0 && req != __atomic_load_n(&tasktrace_control.active, __ATOMIC_RELAXED)) {
+        uint32_t req = __atomic_load_n(&tasktrace_control.request, __ATOMIC_SEQ_CST);
+        uint32_t active = __atomic_load_n(&tasktrace_control.active, __ATOMIC_SEQ_CST);
+        /* A dump asked for from inside (dumpreq.c) whose request the
+         * generation just started absorbed: ask for one more.  Checked
+         * after loading req, so a request queued after this check also
+         * changed the request word, and the wait below returns. */
+        if ((req == 0 || req == active) && trt__dumpreq_pending()) {
+            (void)trt__dump_request();
+            continue;
+        }
+        if (req != 0 && req != active) {
+            /* Requests from inside are taken before the generation starts,
+             * so each is served by a generation that began after it. */
+            struct trt__dumpbatch batch;
+            trt__dumpreq_take(&batch);
             trt__gen_start(req);
+            trt__dumpreq_serve(&batch, req);
             lingering = req;
             since = trt_clock_ns(CLOCK_MONOTONIC);
             acked_at = 0;
@@ -102,6 +116,9 @@ static int doorbell_start(void)
         goto out;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
+    /* TASKTRACE_SIGNAL: the signal's handler is in place before the
+     * program's first task runs. */
+    trt__dumpreq_env();
     /* The thread inherits a full mask: process signals go to the program's
      * own threads, never to the doorbell. */
     sigfillset(&all);

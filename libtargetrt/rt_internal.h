@@ -6,11 +6,16 @@
  *
  *   traced.c      the public traced-task API: the wrapper future, its normal
  *                 and its tracing poll, trt_traced_new / _free / _id
+ *   selfdump.c    the public API of dumps from inside the process: the dump
+ *                 future, trt_dump_write, trt_dump_on_signal
  *   fork.c        the pthread_atfork handlers: what a fork does to the
  *                 doorbell, the registry and the control block
  *   doorbell.c    the doorbell thread: starting it (and publishing why it
  *                 could not start), its wait for requests, the linger after
  *                 a generation and the giving back of the ring's pages
+ *   dumpreq.c     requests for dumps from inside: their queue, the signal
+ *                 handler and TASKTRACE_SIGNAL, the doorbell's serving
+ *   rawdump.c     the raw dump: a generation written as unsymbolized JSON
  *   generation.c  dump generations: starting one (marking and waking every
  *                 live task), counting the tasks that still owe it,
  *                 publishing `done`; the in-process request used by tests
@@ -147,6 +152,68 @@ int trt__capture(uint32_t gen, uint64_t id, uint32_t flags);
 /* Fork: the ring mutex is held across fork(). */
 void trt__capture_atfork_prepare(void);
 void trt__capture_atfork_release(void);
+
+/* ------------------------------------------------------------ dumpreq.c */
+
+/* Where one raw dump goes: sink(arg, ...) if sink is set, else fd. */
+struct trt__dump_dest {
+    int fd;
+    trt_dump_sink_fn sink;
+    void *arg;
+};
+
+/* trt__dumpreq.state, a futex word. */
+enum { TRT__REQ_IDLE = 0, TRT__REQ_QUEUED = 1, TRT__REQ_TAKEN = 2, TRT__REQ_DONE = 3 };
+
+/* One request for a dump from inside, in its owner's memory.  The owner
+ * fills dest and timeout_ms; the rest belongs to dumpreq.c. */
+struct trt__dumpreq {
+    struct trt__dumpreq *next;
+    struct trt__dump_dest dest;
+    uint32_t timeout_ms; /* longest wait for the tasks to report */
+    uint32_t state;      /* TRT__REQ_* */
+    int result;          /* once DONE: 0 complete, 1 partial, or -errno */
+    trt_waker waker;     /* woken once DONE; vtable NULL if none */
+};
+
+/* What the doorbell takes before a generation: the queued requests and,
+ * if the signal came, a copy of its destination. */
+struct trt__dumpbatch {
+    struct trt__dumpreq *list;
+    bool signal;
+    char sig_dest[4096];
+};
+
+/* Queues r and requests a generation. */
+void trt__dumpreq_submit(struct trt__dumpreq *r);
+/* Keeps a clone of w, woken when r completes (at once if it has). */
+void trt__dumpreq_set_waker(struct trt__dumpreq *r, const trt_waker *w);
+uint32_t trt__dumpreq_state(struct trt__dumpreq *r);
+/* Waits for r to complete; a request still queued at deadline_ns
+ * (CLOCK_MONOTONIC) is withdrawn with -ETIMEDOUT.  Returns r's result. */
+int trt__dumpreq_wait(struct trt__dumpreq *r, uint64_t deadline_ns);
+/* Withdraws r (or waits while the doorbell serves it) and drops its waker. */
+void trt__dumpreq_cancel(struct trt__dumpreq *r);
+/* Doorbell: a request is queued or the signal came. */
+bool trt__dumpreq_pending(void);
+/* Doorbell, just before starting a generation: takes every request. */
+void trt__dumpreq_take(struct trt__dumpbatch *b);
+/* Doorbell, just after: waits for the generation (each request as long
+ * as its timeout), writes the dumps, completes the requests. */
+void trt__dumpreq_serve(struct trt__dumpbatch *b, uint32_t gen);
+/* Hands signo to the runtime (dest "stderr" or a path template), or with
+ * dest NULL gives it back.  0 or -errno: -EBUSY if the program has a
+ * handler for it, -EINVAL for a signal that cannot serve. */
+int trt__dumpreq_signal(int signo, const char *dest);
+/* TASKTRACE_SIGNAL and TASKTRACE_DUMP, read when the doorbell starts. */
+void trt__dumpreq_env(void);
+
+/* ------------------------------------------------------------ rawdump.c */
+
+/* Writes the raw dump of generation gen (doorbell thread only); waited_ms
+ * is how long the tasks were waited for.  0 if complete, 1 if partial,
+ * -errno if it could not be written whole. */
+int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_dest *dest);
 
 /* ------------------------------------------------------------ generation.c */
 

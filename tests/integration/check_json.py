@@ -15,7 +15,8 @@ import sys
 TASK_KEYS = ["id", "name", "state", "polls", "idle_ns", "tid", "reported", "suspect", "stacks",
              "truncated", "inherited"]
 PROBLEM_KEYS = ["cause", "message"]
-FRAME_KEYS = ["function", "file", "line", "column", "inlined", "module", "pc"]
+FRAME_KEYS = ["function", "file", "line", "column", "inlined", "module", "pc", "build_id", "offset"]
+MODULE_KEYS = ["path", "build_id", "base"]
 
 
 def fail(msg):
@@ -61,6 +62,20 @@ def merged_lines(stacks):
 PROBLEM_LINES = []
 
 
+def check_module_of(f, modules):
+    """A frame's module, build id and offset agree with the modules list."""
+    if f["module"] is None:
+        if f["offset"] is not None or f["build_id"] is not None:
+            fail("frame without a module has an offset or build id: %r" % f)
+        return
+    base = modules.get((f["module"], f["build_id"]))
+    if base is None:
+        fail("frame's module is not in modules: %r" % f)
+    if not re.fullmatch(r"0x[0-9a-f]+", f["offset"] or "") or \
+            int(f["offset"], 16) != int(f["pc"], 16) - base:
+        fail("frame offset is not pc - base (0x%x): %r" % (base, f))
+
+
 def parse_text(path):
     tasks = []
     header = re.compile(r'^task (\d+) "(.*)" (idle|polling|done|unknown)')
@@ -82,11 +97,22 @@ def parse_text(path):
 def main():
     doc = json.load(open(sys.argv[1], encoding="utf-8"))
     for k in ("version", "pid", "complete", "generation", "records_lost", "tasks",
-              "records_torn", "problems"):
+              "records_torn", "problems", "modules"):
         if k not in doc:
             fail("missing top-level key %r" % k)
     if not isinstance(doc["pid"], int) or not isinstance(doc["complete"], bool):
         fail("pid/complete have the wrong types")
+    # Every module a frame names is listed once, with its load bias:
+    # pc = base + offset.
+    modules = {}
+    for m in doc["modules"]:
+        if list(m.keys()) != MODULE_KEYS or not re.fullmatch(r"0x[0-9a-f]+", m["base"]):
+            fail("module %r" % m)
+        if m["build_id"] is not None and not re.fullmatch(r"([0-9a-f]{2}){3,64}", m["build_id"]):
+            fail("module build id %r" % m)
+        if (m["path"], m["build_id"]) in modules:
+            fail("module listed twice: %r" % m)
+        modules[(m["path"], m["build_id"])] = int(m["base"], 16)
     for p in doc["problems"]:
         if list(p.keys()) != PROBLEM_KEYS or not all(isinstance(v, str) for v in p.values()):
             fail("problem %r" % p)
@@ -115,6 +141,7 @@ def main():
                     fail("frame keys %s" % list(f.keys()))
                 if not re.fullmatch(r"0x[0-9a-f]+", f["pc"]):
                     fail("bad pc %r" % f["pc"])
+                check_module_of(f, modules)
         want = merged_lines(jt["stacks"])
         got = tt["lines"]
         if len(want) != len(got):

@@ -136,6 +136,83 @@ TRT_EXPORT void trt_traced_free(trt_future *traced);
  * `traced` is not a wrapper returned by trt_traced_new. */
 TRT_EXPORT unsigned long long trt_traced_id(const trt_future *traced);
 
+/* ---------------------------------------------------------------------
+ * Dumps from inside the process.
+ *
+ * The runtime can dump its own tasks, for hosts where no tasktrace-attach
+ * runs or ptrace is not allowed.  It runs a dump generation as for the
+ * tool and writes a raw dump: the document of `tasktrace-attach --json`
+ * (docs/json.md) with "raw": true, whose frames have module, build_id,
+ * offset and pc but function, file, line and column null (there is no
+ * symbolizer in the process).  `tasktrace-attach --symbolize FILE`
+ * symbolizes it on any machine that has the same binaries or their debug
+ * files.  The runtime's doorbell thread writes every raw dump, with
+ * write(2) (or the caller's sink), one at a time.
+ *
+ * Results: 0 when the dump was written complete, 1 when it was written
+ * partial (tasks did not report within the timeout, records were lost:
+ * its "problems" say what), or -errno when it could not be written
+ * (the first error of write(2) or of the sink, -EAGAIN for a non-blocking
+ * fd that is full...).
+ */
+
+/* A destination for a raw dump: called on the doorbell thread with the
+ * next `len` bytes of the document (in pieces of at most 8 KiB); returns
+ * 0, or -errno to end the dump with that error.  It must not create,
+ * free or poll tasks, nor ask for another dump. */
+typedef int (*trt_dump_sink_fn)(void *arg, const char *buf, size_t len);
+
+/* A future that dumps every task of the process, itself included, to the
+ * file descriptor `fd` (which stays the caller's), waiting at most
+ * timeout_ms for the tasks to report.  Await it from a task (on any
+ * executor, single-threaded ones included: the task awaiting it reports
+ * like any other), then read trt_dump_future_result and free it with
+ * trt_dump_future_free.  Polling it the first time starts the dump.
+ * NULL with errno set (EINVAL, ENOMEM) on failure. */
+TRT_EXPORT trt_future *trt_dump_future_new(int fd, int timeout_ms);
+/* The same, writing through `sink` instead of a file descriptor. */
+TRT_EXPORT trt_future *trt_dump_future_new_sink(trt_dump_sink_fn sink, void *arg,
+                                                int timeout_ms);
+/* The result of a dump future that returned TRT_READY (see Results above);
+ * -EINPROGRESS before, -EINVAL for a future that is not one. */
+TRT_EXPORT int trt_dump_future_result(const trt_future *f);
+/* Frees a dump future, ready or not (a dump in progress is waited for,
+ * and then written no more to its destination).  NULL is ignored. */
+TRT_EXPORT void trt_dump_future_free(trt_future *f);
+
+/* Dumps every task to `fd` and returns when the dump is written, waiting
+ * at most timeout_ms for the tasks to report (and at most a second more
+ * for the doorbell thread to take the request).  For threads that poll no
+ * task (a main thread, a watchdog): a task inside a poll on the calling
+ * thread could never report, so called from a traced task's poll (or
+ * from a sink, on the doorbell thread) it returns -EDEADLK at once; await
+ * trt_dump_future_new there instead.  It cannot see a thread polling
+ * futures that are not traced tasks: do not call it there.  Thread-safe;
+ * see Results above, and -ETIMEDOUT if the doorbell thread did not run. */
+TRT_EXPORT int trt_dump_write(int fd, int timeout_ms);
+
+/* Hands the signal `signo` to the runtime: each time it arrives, the
+ * doorbell thread writes a raw dump to `dest`, "stderr" or a path in
+ * which %p stands for the process id, %t for the time (seconds since the
+ * epoch) and %% for a percent sign.  The file is created anew, mode 0600,
+ * never through a symbolic link and never over an existing file (the name
+ * taken, ".1" to ".99" is appended).  The handler only asks for the dump
+ * (async-signal-safe); signals that arrive while that dump is being made
+ * are served by it.  Each dump waits at most 5 s for the tasks.  Only a
+ * signal whose action is the default or "ignore" is taken (-EBUSY if the
+ * program has a handler for it; -EINVAL for SIGKILL, SIGSTOP, SIGCHLD,
+ * SIGPIPE and the signals of faults); it is installed with SA_RESTART.
+ * Called again for the same signal, it changes `dest`; for another
+ * signal, it gives the first one back.  `dest` NULL gives `signo` back
+ * (its action before the first call).  Starts the doorbell thread.
+ *
+ * Without a call, the environment can hand a signal over when the first
+ * traced task is created: TASKTRACE_SIGNAL=USR2 (a name, with or without
+ * SIG, or a number) and TASKTRACE_DUMP=stderr or a path as above (stderr
+ * if unset).  A value that cannot be used is said on stderr and ignored.
+ * Returns 0 or -errno. */
+TRT_EXPORT int trt_dump_on_signal(int signo, const char *dest);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,407 @@
+/* Dumps requested from inside the process: a queue of requests, the
+ * signal that asks for one, and the doorbell's serving of them.
+ *
+ * A request (struct trt__dumpreq, in the caller's memory: a dump future or
+ * the stack of trt_dump_write) is queued and a generation requested the
+ * way a tool requests one.  The doorbell takes every queued request just
+ * before it starts its next generation, starts it, waits for it to finish
+ * (each request bounds that wait with its own timeout), writes a raw dump
+ * (rawdump.c) to each request's destination and completes the requests:
+ * their state word goes to DONE (a futex a blocking caller waits on) and
+ * the waker a future left is woken.  The doorbell does all the writing, so
+ * a destination that blocks holds up the doorbell, and with it the next
+ * dump, but no task.
+ *
+ * A signal handed over with trt_dump_on_signal (or TASKTRACE_SIGNAL)
+ * stands for one more request whose destination is fixed: the handler
+ * only sets a flag and requests a generation (an atomic store and a
+ * FUTEX_WAKE, both async-signal-safe).  Signals that come while that dump
+ * is being served are coalesced into it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "rt_internal.h"
+
+/* How long a signal's dump waits for the tasks to report. */
+#define SIGNAL_TIMEOUT_MS 5000
+/* Files tried for one signal's dump when the name exists already: the
+ * name, then the name with ".1" ... ".99" appended. */
+#define DEST_TRIES 100
+
+/* Guards the queue, every queued request's waker and the signal's
+ * destination. */
+static pthread_mutex_t req_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct trt__dumpreq *queue;
+/* Set by the signal handler, cleared by the doorbell. */
+static uint32_t sig_pending;
+/* The handed-over signal (0 if none), its old action, and where its dumps
+ * go: "stderr", or a path with %p and %t. */
+static int sig_no;
+static struct sigaction sig_old;
+static char sig_dest[PATH_MAX];
+_Static_assert(sizeof(sig_dest) == sizeof(((struct trt__dumpbatch *)0)->sig_dest), "batch");
+
+bool trt__dumpreq_pending(void)
+{
+    return __atomic_load_n(&sig_pending, __ATOMIC_SEQ_CST) ||
+           __atomic_load_n(&queue, __ATOMIC_SEQ_CST) != NULL;
+}
+
+void trt__dumpreq_submit(struct trt__dumpreq *r)
+{
+    pthread_mutex_lock(&req_mutex);
+    r->state = TRT__REQ_QUEUED;
+    r->result = 0;
+    r->next = queue;
+    __atomic_store_n(&queue, r, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&req_mutex);
+    /* After the queue: a doorbell that saw no request before this store
+     * sees the request word change (see doorbell.c). */
+    (void)trt__dump_request();
+}
+
+void trt__dumpreq_set_waker(struct trt__dumpreq *r, const trt_waker *w)
+{
+    trt_waker old = {NULL, NULL};
+    trt_waker fresh = trt_waker_clone(w);
+    pthread_mutex_lock(&req_mutex);
+    if (r->state != TRT__REQ_DONE) {
+        old = r->waker;
+        r->waker = fresh;
+        fresh.vtable = NULL;
+    }
+    pthread_mutex_unlock(&req_mutex);
+    if (old.vtable)
+        trt_waker_drop(old);
+    if (fresh.vtable)
+        trt_waker_wake(fresh);
+}
+
+uint32_t trt__dumpreq_state(struct trt__dumpreq *r)
+{
+    return __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+}
+
+/* Waits until the doorbell completed r, up to deadline_ns (0: no limit);
+ * false on timeout. */
+static bool wait_done(struct trt__dumpreq *r, uint64_t deadline_ns)
+{
+    for (;;) {
+        uint32_t st = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+        if (st == TRT__REQ_DONE)
+            return true;
+        uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
+        if (deadline_ns && now >= deadline_ns)
+            return false;
+        uint64_t nap = deadline_ns ? deadline_ns - now : 1000000000u;
+        struct timespec ts = trt_ns_timespec(nap < 1000000000u ? nap : 1000000000u);
+        syscall(SYS_futex, &r->state, FUTEX_WAIT_PRIVATE, st, &ts, NULL, 0);
+    }
+}
+
+int trt__dumpreq_wait(struct trt__dumpreq *r, uint64_t deadline_ns)
+{
+    if (!wait_done(r, deadline_ns)) {
+        /* Not taken yet (no doorbell ran): withdrawn.  Taken: the doorbell
+         * is serving it and bounds that by the request's own timeout. */
+        pthread_mutex_lock(&req_mutex);
+        bool queued = r->state == TRT__REQ_QUEUED;
+        if (queued) {
+            struct trt__dumpreq **p = &queue;
+            while (*p != r)
+                p = &(*p)->next;
+            __atomic_store_n(p, r->next, __ATOMIC_SEQ_CST);
+            r->state = TRT__REQ_DONE;
+            r->result = -ETIMEDOUT;
+        }
+        pthread_mutex_unlock(&req_mutex);
+        if (!queued)
+            wait_done(r, 0);
+    }
+    return r->result;
+}
+
+void trt__dumpreq_cancel(struct trt__dumpreq *r)
+{
+    pthread_mutex_lock(&req_mutex);
+    if (r->state == TRT__REQ_QUEUED) {
+        struct trt__dumpreq **p = &queue;
+        while (*p != r)
+            p = &(*p)->next;
+        __atomic_store_n(p, r->next, __ATOMIC_SEQ_CST);
+        r->state = TRT__REQ_DONE;
+        r->result = -ECANCELED;
+    }
+    pthread_mutex_unlock(&req_mutex);
+    /* Being served: the doorbell writes into r until it completes it. */
+    wait_done(r, 0);
+    if (r->waker.vtable) {
+        trt_waker_drop(r->waker);
+        r->waker.vtable = NULL;
+    }
+}
+
+void trt__dumpreq_take(struct trt__dumpbatch *b)
+{
+    pthread_mutex_lock(&req_mutex);
+    b->list = queue;
+    for (struct trt__dumpreq *r = queue; r; r = r->next)
+        __atomic_store_n(&r->state, TRT__REQ_TAKEN, __ATOMIC_RELEASE);
+    __atomic_store_n(&queue, NULL, __ATOMIC_SEQ_CST);
+    b->signal = __atomic_exchange_n(&sig_pending, 0, __ATOMIC_SEQ_CST) != 0 && sig_no != 0;
+    if (b->signal)
+        memcpy(b->sig_dest, sig_dest, sizeof(b->sig_dest));
+    pthread_mutex_unlock(&req_mutex);
+}
+
+static void complete(struct trt__dumpreq *r, int result)
+{
+    pthread_mutex_lock(&req_mutex);
+    trt_waker w = r->waker;
+    r->waker.vtable = NULL;
+    r->result = result;
+    __atomic_store_n(&r->state, TRT__REQ_DONE, __ATOMIC_RELEASE);
+    /* r may be freed from here on, by its owner. */
+    pthread_mutex_unlock(&req_mutex);
+    syscall(SYS_futex, &r->state, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+    if (w.vtable)
+        trt_waker_wake(w);
+}
+
+/* One line on stderr, with no stdio: a signal's dump has no caller to
+ * return an error to. */
+static void say(const char *a, const char *b, const char *c)
+{
+    char line[PATH_MAX + 200];
+    size_t n = 0;
+    const char *parts[] = {"libtargetrt: ", a, b, c, "\n"};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        size_t k = parts[i] ? strlen(parts[i]) : 0;
+        if (k > sizeof(line) - n)
+            k = sizeof(line) - n;
+        memcpy(line + n, parts[i], k);
+        n += k;
+    }
+    ssize_t w = write(STDERR_FILENO, line, n);
+    (void)w;
+}
+
+static size_t put_u64(char *buf, size_t n, size_t len, uint64_t v)
+{
+    char d[24];
+    size_t k = 0;
+    do {
+        d[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (k > 0 && n + 1 < len)
+        buf[n++] = d[--k];
+    return n;
+}
+
+/* The path of a signal's dump: %p the pid, %t the unix time, %% a percent
+ * sign; try > 0 appends ".try".  False if it does not fit. */
+static bool dest_expand(const char *tmpl, unsigned try, char *buf, size_t len)
+{
+    size_t n = 0;
+    for (const char *s = tmpl; *s; s++) {
+        if (s[0] == '%' && s[1] == 'p') {
+            n = put_u64(buf, n, len, (uint64_t)getpid());
+            s++;
+        } else if (s[0] == '%' && s[1] == 't') {
+            n = put_u64(buf, n, len, (uint64_t)time(NULL));
+            s++;
+        } else if (s[0] == '%' && s[1] == '%') {
+            if (n + 1 < len)
+                buf[n++] = '%';
+            s++;
+        } else if (n + 1 < len) {
+            buf[n++] = *s;
+        }
+    }
+    if (try > 0) {
+        if (n + 1 < len)
+            buf[n++] = '.';
+        n = put_u64(buf, n, len, try);
+    }
+    buf[n] = '\0';
+    return n + 1 < len;
+}
+
+static void serve_signal(const char *dest, uint32_t gen, uint64_t waited_ms)
+{
+    if (strcmp(dest, "stderr") == 0) {
+        struct trt__dump_dest d = {STDERR_FILENO, NULL, NULL};
+        (void)trt__rawdump_write(gen, waited_ms, &d);
+        return;
+    }
+    char path[PATH_MAX];
+    int fd = -1;
+    for (unsigned try = 0; try < DEST_TRIES && fd < 0; try++) {
+        if (!dest_expand(dest, try, path, sizeof(path))) {
+            say("cannot write a dump: the path is too long: ", dest, "");
+            return;
+        }
+        /* Never a file someone else placed there: no link followed, no
+         * existing file reused. */
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        say("cannot write a dump to ", path, errno == EEXIST ? ": exists" : ": open failed");
+        return;
+    }
+    struct trt__dump_dest d = {fd, NULL, NULL};
+    int err = trt__rawdump_write(gen, waited_ms, &d);
+    if (close(fd) != 0 && err >= 0)
+        err = -errno;
+    if (err < 0)
+        say("cannot write a dump to ", path, ": write failed");
+}
+
+void trt__dumpreq_serve(struct trt__dumpbatch *b, uint32_t gen)
+{
+    uint64_t start = trt_clock_ns(CLOCK_MONOTONIC);
+    uint64_t sig_deadline = b->signal ? start + SIGNAL_TIMEOUT_MS * 1000000ull : 0;
+    for (;;) {
+        bool done = (int32_t)(__atomic_load_n(&tasktrace_control.done, __ATOMIC_ACQUIRE) -
+                              gen) >= 0;
+        uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
+        uint64_t waited_ms = (now - start) / 1000000u;
+        /* Each request whose time is up gets the dump as it stands. */
+        uint64_t earliest = 0;
+        for (struct trt__dumpreq **p = &b->list; *p;) {
+            struct trt__dumpreq *r = *p;
+            uint64_t deadline = start + (uint64_t)r->timeout_ms * 1000000u;
+            if (done || now >= deadline) {
+                *p = r->next;
+                complete(r, trt__rawdump_write(gen, waited_ms, &r->dest));
+                continue;
+            }
+            if (earliest == 0 || deadline < earliest)
+                earliest = deadline;
+            p = &r->next;
+        }
+        if (b->signal && (done || now >= sig_deadline)) {
+            serve_signal(b->sig_dest, gen, waited_ms);
+            b->signal = false;
+            /* Signals that came during this dump are served by it. */
+            __atomic_store_n(&sig_pending, 0, __ATOMIC_SEQ_CST);
+        }
+        if (b->signal && (earliest == 0 || sig_deadline < earliest))
+            earliest = sig_deadline;
+        if (earliest == 0)
+            return;
+        uint64_t left_ms = (earliest - now + 999999u) / 1000000u;
+        (void)trt__dump_wait(gen, left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
+    }
+}
+
+static void on_signal(int signo)
+{
+    (void)signo;
+    int saved = errno;
+    __atomic_store_n(&sig_pending, 1, __ATOMIC_SEQ_CST);
+    (void)trt__dump_request();
+    errno = saved;
+}
+
+int trt__dumpreq_signal(int signo, const char *dest)
+{
+    int err = 0;
+    if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP ||
+        signo == SIGSEGV || signo == SIGBUS || signo == SIGILL || signo == SIGFPE ||
+        signo == SIGTRAP || signo == SIGABRT || signo == SIGPIPE || signo == SIGCHLD)
+        return -EINVAL;
+    if (dest && (dest[0] == '\0' || strlen(dest) >= sizeof(sig_dest)))
+        return -EINVAL;
+    pthread_mutex_lock(&req_mutex);
+    if (!dest) {
+        /* Handed back: the action it had before. */
+        if (sig_no == signo) {
+            sigaction(sig_no, &sig_old, NULL);
+            sig_no = 0;
+        } else {
+            err = -ENOENT;
+        }
+        goto out;
+    }
+    if (sig_no != signo) {
+        struct sigaction sa, old;
+        if (sigaction(signo, NULL, &old) != 0) {
+            err = -errno;
+            goto out;
+        }
+        /* A handler the program installed is never replaced. */
+        if ((old.sa_flags & SA_SIGINFO) ||
+            (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)) {
+            err = -EBUSY;
+            goto out;
+        }
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(signo, &sa, NULL) != 0) {
+            err = -errno;
+            goto out;
+        }
+        if (sig_no != 0)
+            sigaction(sig_no, &sig_old, NULL);
+        sig_old = old;
+        sig_no = signo;
+    }
+    strcpy(sig_dest, dest);
+out:
+    pthread_mutex_unlock(&req_mutex);
+    return err;
+}
+
+static int signal_by_name(const char *s)
+{
+    static const struct {
+        const char *name;
+        int no;
+    } names[] = {{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+                 {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR}};
+    if (strncmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(s, names[i].name) == 0)
+            return names[i].no;
+    char *end;
+    long n = strtol(s, &end, 10);
+    return *s && !*end && n > 0 && n < NSIG ? (int)n : -1;
+}
+
+void trt__dumpreq_env(void)
+{
+    /* Once per process: a retried or a forked child's doorbell start
+     * keeps what the first one installed. */
+    static bool read;
+    if (read)
+        return;
+    read = true;
+    const char *sig = getenv("TASKTRACE_SIGNAL");
+    const char *dest = getenv("TASKTRACE_DUMP");
+    if (!sig || !*sig) {
+        if (dest && *dest)
+            say("TASKTRACE_DUMP is set without TASKTRACE_SIGNAL: ", "no signal dumps", "");
+        return;
+    }
+    int signo = signal_by_name(sig);
+    int err = signo < 0 ? -EINVAL : trt__dumpreq_signal(signo, dest && *dest ? dest : "stderr");
+    if (err == -EBUSY)
+        say("TASKTRACE_SIGNAL=", sig, ": the program handles this signal itself; ignored");
+    else if (err < 0)
+        say("TASKTRACE_SIGNAL=", sig, ": not a signal that can ask for a dump; ignored");
+}

@@ -1,0 +1,628 @@
+/* The raw dump: a finished (or abandoned) generation written from inside
+ * the process as the JSON document of `tasktrace-attach --json`, without
+ * symbols.  Each frame has its module's path, build id, the offset of its
+ * address in the module and the address itself; function, file, line and
+ * column are null, and the document says "raw": true.  A tool elsewhere
+ * symbolizes it (`tasktrace-attach --symbolize FILE`).
+ *
+ * Only the doorbell thread writes raw dumps (dumpreq.c), one at a time, so
+ * the module table and the output buffer are static: a dump allocates
+ * nothing.  The stacks are read from the ring the way the tool reads them
+ * (stamp before and after, checksum); the tasks are copied one at a time
+ * under the registry mutex and written with no lock held, so a slow
+ * destination never holds up task creation.  Output goes through a bounded
+ * buffer to write(2) or to the caller's sink; no stdio.
+ *
+ * System calls: getpid, readlink("/proc/self/exe") and the writes, plus
+ * the loader's lock taken by dl_iterate_phdr (a futex only when contended). */
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include "rt_internal.h"
+
+/* Modules the table holds; addresses in others have module null. */
+#define MOD_MAX 512
+#define MOD_PATH_MAX 512
+#define MOD_LOADS 8
+#define BUILD_ID_MAX 64
+/* Ring records visited in all, over every task of one dump: the stacks of
+ * tasks met after that are left out and the dump says so (cap_records). */
+#define VISIT_MAX (64ull << 20)
+/* Distinct stacks listed per task; identical ones are listed once. */
+#define TASK_STACKS_MAX 256
+
+struct mod {
+    uint64_t base; /* load bias: dlpi_addr */
+    uint64_t lo[MOD_LOADS], hi[MOD_LOADS];
+    unsigned nloads;
+    unsigned idlen; /* bytes of build id, 0 if none */
+    unsigned char id[BUILD_ID_MAX];
+    char path[MOD_PATH_MAX];
+    bool used; /* listed in "modules" already */
+};
+
+static struct mod mods[MOD_MAX];
+static unsigned nmods;
+/* "modules" in first-seen order: indices into mods. */
+static uint16_t used_order[MOD_MAX];
+static unsigned nused;
+
+/* ------------------------------------------------------------ output */
+
+struct out {
+    const struct trt__dump_dest *dest;
+    int err; /* first error; nothing more is written after it */
+    size_t len;
+    char buf[8192];
+};
+
+static void out_flush(struct out *o)
+{
+    size_t off = 0;
+    while (o->err == 0 && off < o->len) {
+        if (o->dest->sink) {
+            int r = o->dest->sink(o->dest->arg, o->buf + off, o->len - off);
+            if (r < 0)
+                o->err = r;
+            off = o->len;
+            break;
+        }
+        ssize_t n = write(o->dest->fd, o->buf + off, o->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            o->err = n < 0 ? -errno : -EIO;
+        else
+            off += (size_t)n;
+    }
+    o->len = 0;
+}
+
+static void out_put(struct out *o, const char *s, size_t n)
+{
+    while (n > 0 && o->err == 0) {
+        if (o->len == sizeof(o->buf))
+            out_flush(o);
+        size_t k = sizeof(o->buf) - o->len < n ? sizeof(o->buf) - o->len : n;
+        memcpy(o->buf + o->len, s, k);
+        o->len += k;
+        s += k;
+        n -= k;
+    }
+}
+
+static void out_s(struct out *o, const char *s)
+{
+    out_put(o, s, strlen(s));
+}
+
+static void out_u64(struct out *o, uint64_t v)
+{
+    char b[24];
+    size_t i = sizeof(b);
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    out_put(o, b + i, sizeof(b) - i);
+}
+
+/* "0x..." lowercase, no leading zeros, quoted. */
+static void out_hex(struct out *o, uint64_t v)
+{
+    char b[24];
+    size_t i = sizeof(b);
+    b[--i] = '"';
+    do {
+        b[--i] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    b[--i] = 'x';
+    b[--i] = '0';
+    b[--i] = '"';
+    out_put(o, b + i, sizeof(b) - i);
+}
+
+/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if the
+ * byte there starts none: overlong forms, surrogates and code points past
+ * U+10FFFF are invalid, as for the tool. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+/* A JSON string of n bytes the target holds, escaped as docs/json.md says
+ * the tool escapes them. */
+static void out_str(struct out *o, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    out_put(o, "\"", 1);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        const char *esc = NULL;
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default: break;
+        }
+        if (esc) {
+            out_s(o, esc);
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            char u[7] = {'\\', 'u', '0', '0', "0123456789abcdef"[c >> 4],
+                         "0123456789abcdef"[c & 15], 0};
+            out_put(o, u, 6);
+            i++;
+        } else {
+            size_t len = utf8_len(s + i, n - i);
+            if (len == 0) {
+                out_s(o, "\\ufffd");
+                i++;
+            } else {
+                out_put(o, (const char *)s + i, len);
+                i += len;
+            }
+        }
+    }
+    out_put(o, "\"", 1);
+}
+
+/* ------------------------------------------------------------ modules */
+
+static void note_build_id(struct mod *m, const unsigned char *p, size_t size, size_t align)
+{
+    size_t off = 0;
+    while (m->idlen == 0 && size - off >= sizeof(ElfW(Nhdr))) {
+        ElfW(Nhdr) nh;
+        memcpy(&nh, p + off, sizeof(nh));
+        off += sizeof(nh);
+        size_t name = (nh.n_namesz + align - 1) & ~(align - 1);
+        size_t desc = (nh.n_descsz + align - 1) & ~(align - 1);
+        if (name > size - off || desc > size - off - name)
+            return;
+        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+            memcmp(p + off, "GNU", 4) == 0 && nh.n_descsz > 0 && nh.n_descsz <= BUILD_ID_MAX) {
+            memcpy(m->id, p + off + name, nh.n_descsz);
+            m->idlen = nh.n_descsz;
+        }
+        off += name + desc;
+    }
+}
+
+static int mod_add(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    if (nmods == MOD_MAX)
+        return 1;
+    struct mod *m = &mods[nmods];
+    memset(m, 0, sizeof(*m));
+    m->base = info->dlpi_addr;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && m->nloads < MOD_LOADS) {
+            m->lo[m->nloads] = info->dlpi_addr + ph->p_vaddr;
+            m->hi[m->nloads] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+            m->nloads++;
+        }
+    }
+    /* Notes are read in memory, where every loaded module keeps them (in
+     * its first PT_LOAD): no file is opened. */
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum && m->idlen == 0; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_NOTE && ph->p_memsz < (1u << 20))
+            note_build_id(m, (const unsigned char *)(info->dlpi_addr + ph->p_vaddr),
+                          ph->p_memsz, ph->p_align == 8 ? 8 : 4);
+    }
+    const char *name = info->dlpi_name;
+    if (name == NULL || name[0] == '\0') {
+        /* The executable: its path as the kernel has it. */
+        ssize_t n = nmods == 0 ? readlink("/proc/self/exe", m->path, sizeof(m->path) - 1) : -1;
+        m->path[n > 0 ? n : 0] = '\0';
+    } else if (name[0] != '/' && getauxval(AT_SYSINFO_EHDR) != 0 && m->nloads > 0 &&
+               m->lo[0] <= getauxval(AT_SYSINFO_EHDR) && getauxval(AT_SYSINFO_EHDR) < m->hi[0]) {
+        strcpy(m->path, "[vdso]");
+    } else {
+        strncpy(m->path, name, sizeof(m->path) - 1);
+    }
+    if (m->path[0] != '\0')
+        nmods++;
+    return 0;
+}
+
+static void mods_load(void)
+{
+    nmods = 0;
+    nused = 0;
+    dl_iterate_phdr(mod_add, NULL);
+}
+
+static struct mod *mod_find(uint64_t pc)
+{
+    for (unsigned i = 0; i < nmods; i++)
+        for (unsigned j = 0; j < mods[i].nloads; j++)
+            if (pc >= mods[i].lo[j] && pc < mods[i].hi[j])
+                return &mods[i];
+    return NULL;
+}
+
+static void out_build_id(struct out *o, const struct mod *m)
+{
+    if (m->idlen == 0) {
+        out_s(o, "null");
+        return;
+    }
+    char hex[2 * BUILD_ID_MAX + 2];
+    size_t k = 0;
+    hex[k++] = '"';
+    for (unsigned i = 0; i < m->idlen; i++) {
+        hex[k++] = "0123456789abcdef"[m->id[i] >> 4];
+        hex[k++] = "0123456789abcdef"[m->id[i] & 15];
+    }
+    hex[k++] = '"';
+    out_put(o, hex, k);
+}
+
+static void out_frame(struct out *o, uint64_t pc)
+{
+    struct mod *m = mod_find(pc);
+    out_s(o, "{\"function\":null,\"file\":null,\"line\":null,\"column\":null,"
+             "\"inlined\":false,\"module\":");
+    if (m)
+        out_str(o, m->path, strlen(m->path));
+    else
+        out_s(o, "null");
+    out_s(o, ",\"pc\":");
+    out_hex(o, pc);
+    out_s(o, ",\"build_id\":");
+    if (m)
+        out_build_id(o, m);
+    else
+        out_s(o, "null");
+    out_s(o, ",\"offset\":");
+    if (m)
+        out_hex(o, pc - m->base);
+    else
+        out_s(o, "null");
+    out_s(o, "}");
+    if (m && !m->used) {
+        m->used = true;
+        used_order[nused++] = (uint16_t)(m - mods);
+    }
+}
+
+/* ------------------------------------------------------------ the ring */
+
+struct ring_view {
+    const struct trt_ring *r; /* NULL: no ring, or not this generation's */
+    const struct trt_record *recs;
+    uint64_t start, end; /* positions of the generation still in the ring */
+    uint64_t lost;
+};
+
+static void ring_view(struct ring_view *v, uint32_t gen)
+{
+    memset(v, 0, sizeof(*v));
+    const struct trt_ring *r =
+        (const struct trt_ring *)(uintptr_t)__atomic_load_n(&tasktrace_control.ring_addr,
+                                                            __ATOMIC_ACQUIRE);
+    if (!r || __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE) != gen)
+        return;
+    v->r = r;
+    v->recs = (const struct trt_record *)((const char *)r + r->size);
+    v->start = __atomic_load_n(&r->gen_start, __ATOMIC_ACQUIRE);
+    v->end = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+    if (v->end - v->start > r->capacity) {
+        v->lost = v->end - v->start - r->capacity;
+        v->start = v->end - r->capacity;
+    }
+}
+
+/* Copies the record at position pos; false if it is not whole. */
+static bool record_read(const struct ring_view *v, uint64_t pos, struct trt_record *out)
+{
+    const struct trt_record *rec = &v->recs[pos & (v->r->capacity - 1)];
+    if (__atomic_load_n(&rec->stamp, __ATOMIC_ACQUIRE) != pos + 1)
+        return false;
+    out->gen = __atomic_load_n(&rec->gen, __ATOMIC_RELAXED);
+    out->npc = __atomic_load_n(&rec->npc, __ATOMIC_RELAXED);
+    out->task_id = __atomic_load_n(&rec->task_id, __ATOMIC_RELAXED);
+    out->flags = __atomic_load_n(&rec->flags, __ATOMIC_RELAXED);
+    out->check = __atomic_load_n(&rec->check, __ATOMIC_RELAXED);
+    if (out->npc > TRT_RECORD_MAX_PCS)
+        return false;
+    for (uint32_t i = 0; i < out->npc; i++)
+        out->pc[i] = __atomic_load_n(&rec->pc[i], __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&rec->stamp, __ATOMIC_RELAXED) != pos + 1)
+        return false;
+    return trt_record_check(out) == out->check;
+}
+
+/* ------------------------------------------------------------ tasks */
+
+struct task_copy {
+    struct trt_task_slot slot;
+    bool have;
+};
+
+/* Copies one task's slot under the registry mutex, then stops the walk. */
+static bool copy_one(struct trt__task *t, void *arg)
+{
+    struct task_copy *c = arg;
+    if (c->have)
+        return false;
+    const struct trt_task_slot *s = t->slot;
+    c->slot.id = TRT_LOAD(&s->id);
+    c->slot.polls = TRT_LOAD(&s->polls);
+    c->slot.poll_end_ns = TRT_LOAD(&s->poll_end_ns);
+    c->slot.poll_start_ns = TRT_LOAD(&s->poll_start_ns);
+    c->slot.state = TRT_LOAD(&s->state);
+    c->slot.tid = TRT_LOAD(&s->tid);
+    c->slot.pending_gen = __atomic_load_n(&s->pending_gen, __ATOMIC_ACQUIRE);
+    c->slot.traced_gen = TRT_LOAD(&s->traced_gen);
+    c->slot.flags = TRT_LOAD(&s->flags);
+    /* The name is written under the same mutex. */
+    memcpy(c->slot.name, s->name, sizeof(c->slot.name));
+    c->slot.name[sizeof(c->slot.name) - 1] = '\0';
+    c->have = true;
+    return true;
+}
+
+static const char *state_name(uint32_t state)
+{
+    switch (state) {
+    case TRT_TASK_IDLE: return "idle";
+    case TRT_TASK_POLLING: return "polling";
+    case TRT_TASK_DONE: return "done";
+    case TRT_TASK_FREE: return "free";
+    default: return "unknown";
+    }
+}
+
+static uint64_t stack_hash(const struct trt_record *r)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ r->npc;
+    for (uint32_t i = 0; i < r->npc; i++)
+        h = (h ^ r->pc[i]) * 0x100000001b3ull;
+    return h;
+}
+
+struct dump_state {
+    struct ring_view ring;
+    uint64_t visits;
+    uint64_t torn;
+    bool cap_records;
+    uint64_t fork_ns;
+};
+
+/* The stacks of task `id`, root first; sets *truncated. */
+static void out_stacks(struct out *o, struct dump_state *d, uint32_t gen, uint64_t id,
+                       bool *truncated)
+{
+    uint64_t seen[TASK_STACKS_MAX];
+    unsigned nseen = 0;
+    bool first = true;
+    out_s(o, "[");
+    if (d->ring.r) {
+        for (uint64_t pos = d->ring.start; pos < d->ring.end && o->err == 0; pos++) {
+            if (d->visits >= VISIT_MAX) {
+                d->cap_records = true;
+                break;
+            }
+            d->visits++;
+            struct trt_record rec;
+            if (!record_read(&d->ring, pos, &rec))
+                continue;
+            if (rec.gen != gen || rec.task_id != id)
+                continue;
+            uint64_t h = stack_hash(&rec);
+            bool dup = false;
+            for (unsigned i = 0; i < nseen && !dup; i++)
+                dup = seen[i] == h;
+            if (dup || nseen == TASK_STACKS_MAX)
+                continue;
+            seen[nseen++] = h;
+            if (rec.flags & TRT_RECORD_F_TRUNCATED)
+                *truncated = true;
+            out_s(o, first ? "[" : ",[");
+            first = false;
+            for (uint32_t i = rec.npc; i-- > 0;) {
+                out_frame(o, rec.pc[i]);
+                if (i)
+                    out_s(o, ",");
+            }
+            out_s(o, "]");
+        }
+    }
+    out_s(o, "]");
+}
+
+static void out_task(struct out *o, struct dump_state *d, uint32_t gen,
+                     const struct trt_task_slot *s, uint64_t now_coarse, bool *first)
+{
+    bool reported = s->traced_gen == gen && s->pending_gen != gen;
+    bool owing = s->pending_gen == gen;
+    /* Tasks created after the generation began, and tasks done before it,
+     * are not part of it. */
+    if (!reported && !owing)
+        return;
+    out_s(o, *first ? "{\"id\":" : ",{\"id\":");
+    *first = false;
+    out_u64(o, s->id);
+    out_s(o, ",\"name\":");
+    out_str(o, s->name, strnlen(s->name, sizeof(s->name)));
+    out_s(o, ",\"state\":\"");
+    out_s(o, state_name(s->state));
+    out_s(o, "\",\"polls\":");
+    out_u64(o, s->polls);
+    out_s(o, ",\"idle_ns\":");
+    if (s->poll_end_ns == 0)
+        out_s(o, "null");
+    else
+        out_u64(o, now_coarse > s->poll_end_ns ? now_coarse - s->poll_end_ns : 0);
+    out_s(o, ",\"tid\":");
+    if (s->state == TRT_TASK_POLLING && s->tid > 0)
+        out_u64(o, (uint64_t)s->tid);
+    else
+        out_s(o, "null");
+    out_s(o, reported ? ",\"reported\":true" : ",\"reported\":false");
+    out_s(o, reported && (s->flags & TRT_TASK_F_SUSPECT) ? ",\"suspect\":true"
+                                                         : ",\"suspect\":false");
+    out_s(o, ",\"stacks\":");
+    bool truncated = false;
+    out_stacks(o, d, gen, s->id, &truncated);
+    out_s(o, truncated ? ",\"truncated\":true" : ",\"truncated\":false");
+    bool inherited = (s->flags & TRT_TASK_F_INHERITED) && d->fork_ns != 0 &&
+                     s->poll_end_ns <= d->fork_ns;
+    out_s(o, inherited ? ",\"inherited\":true" : ",\"inherited\":false");
+    out_s(o, ",\"poll_ns\":");
+    if (s->state == TRT_TASK_POLLING && s->poll_start_ns != 0 && now_coarse > s->poll_start_ns)
+        out_u64(o, now_coarse - s->poll_start_ns);
+    else
+        out_s(o, "null");
+    out_s(o, ",\"thread_name\":null,\"thread_stack\":null,\"thread_stack_error\":");
+    out_s(o, s->state == TRT_TASK_POLLING ? "\"not read: a dump from inside the process "
+                                            "reads no thread's stack\"}"
+                                          : "null}");
+}
+
+static void out_problem(struct out *o, bool *first, const char *cause, const char *m1,
+                        uint64_t n, const char *m2)
+{
+    out_s(o, *first ? "{\"cause\":\"" : ",{\"cause\":\"");
+    *first = false;
+    out_s(o, cause);
+    out_s(o, "\",\"message\":\"");
+    out_s(o, m1);
+    if (m2) {
+        out_u64(o, n);
+        out_s(o, m2);
+    }
+}
+
+int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_dest *dest)
+{
+    static struct out o;
+    struct dump_state d;
+    memset(&d, 0, sizeof(d));
+    o.dest = dest;
+    o.err = 0;
+    o.len = 0;
+    mods_load();
+    ring_view(&d.ring, gen);
+    d.fork_ns = TRT_LOAD(&tasktrace_control.fork_ns);
+    uint64_t now_coarse = trt__now_coarse_ns();
+    uint32_t done = __atomic_load_n(&tasktrace_control.done, __ATOMIC_ACQUIRE);
+
+    /* Everything that makes the dump incomplete is known before the first
+     * task is written: whether the generation finished, and what the ring
+     * lost or holds torn (one pass over it). */
+    bool gen_done = (int32_t)(done - gen) >= 0;
+    uint64_t pending = __atomic_load_n(&tasktrace_control.gen_pending, __ATOMIC_ACQUIRE);
+    uint64_t owing = !gen_done && (uint32_t)(pending >> 32) == gen ? (uint32_t)pending : 0;
+    for (uint64_t pos = d.ring.start; d.ring.r && pos < d.ring.end; pos++) {
+        struct trt_record rec;
+        if (!record_read(&d.ring, pos, &rec))
+            d.torn++;
+    }
+    if (d.ring.r && (d.ring.end - d.ring.start) * trt__registry_live() > VISIT_MAX)
+        d.cap_records = true;
+    uint32_t ring_errno = TRT_LOAD(&tasktrace_control.ring_errno);
+    bool ring_short = ring_errno && TRT_LOAD(&tasktrace_control.ring_errno_gen) == gen;
+    bool complete = gen_done && !ring_short && !d.ring.lost && !d.torn && !d.cap_records;
+
+    out_s(&o, "{\"version\":1,\"pid\":");
+    out_u64(&o, (uint64_t)getpid());
+    out_s(&o, complete ? ",\"complete\":true" : ",\"complete\":false");
+    out_s(&o, ",\"generation\":");
+    out_u64(&o, gen);
+    out_s(&o, ",\"records_lost\":");
+    out_u64(&o, d.ring.lost);
+    out_s(&o, ",\"tasks\":[");
+    bool first = true;
+    uint32_t cursor = 0;
+    while (cursor != UINT32_MAX && o.err == 0) {
+        struct task_copy c;
+        memset(&c, 0, sizeof(c));
+        trt__registry_walk(&cursor, copy_one, &c);
+        if (c.have)
+            out_task(&o, &d, gen, &c.slot, now_coarse, &first);
+    }
+    out_s(&o, "],\"records_torn\":");
+    out_u64(&o, d.torn);
+    out_s(&o, ",\"problems\":[");
+    first = true;
+    if (!gen_done) {
+        out_problem(&o, &first, "timeout", "timed out after ", waited_ms, " ms: ");
+        out_u64(&o, owing);
+        out_s(&o, " of ");
+        out_u64(&o, TRT_LOAD(&tasktrace_control.gen_tasks));
+        out_s(&o, " tasks did not report (reported false); their executor did not poll them "
+                  "after the wake-up (is it blocked or busy?)\"}");
+    }
+    if (ring_short)
+        out_problem(&o, &first, "ring", "the runtime could not map a large enough capture "
+                    "ring (errno ", ring_errno, "): stacks may be missing\"}");
+    if (d.ring.lost)
+        out_problem(&o, &first, "records_lost", "", d.ring.lost,
+                    " captured stacks were overwritten in the ring\"}");
+    if (d.torn)
+        out_problem(&o, &first, "records_torn", "", d.torn,
+                    " captured stacks could not be read whole\"}");
+    if (d.cap_records)
+        out_problem(&o, &first, "cap_records", "the ring holds more records than one dump "
+                    "reads: the stacks of some tasks were left out\"}", 0, NULL);
+    out_s(&o, "],\"passive\":false,\"threads\":null,\"modules\":[");
+    for (unsigned i = 0; i < nused; i++) {
+        const struct mod *m = &mods[used_order[i]];
+        out_s(&o, i ? ",{\"path\":" : "{\"path\":");
+        out_str(&o, m->path, strlen(m->path));
+        out_s(&o, ",\"build_id\":");
+        out_build_id(&o, m);
+        out_s(&o, ",\"base\":");
+        out_hex(&o, m->base);
+        out_s(&o, "}");
+    }
+    out_s(&o, "],\"raw\":true}\n");
+    out_flush(&o);
+    if (o.err)
+        return o.err;
+    return complete ? 0 : 1;
+}
