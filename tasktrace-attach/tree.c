@@ -148,8 +148,10 @@ bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b)
         return false;
     if (!tree_str_equal(a->module, b->module))
         return false;
+    /* Without a module, module_off says nothing: the address itself does. */
     if (a->function == NULL || b->function == NULL)
-        return a->function == b->function && a->module_off == b->module_off;
+        return a->function == b->function &&
+               (a->module ? a->module_off == b->module_off : a->pc == b->pc);
     return tree_str_equal(a->function, b->function) &&
            tree_str_equal(a->file, b->file) && a->line == b->line &&
            a->column == b->column && a->inlined == b->inlined;
@@ -172,7 +174,7 @@ static uint64_t tree_frame_hash(const struct sym_frame *f)
         return h;
     h = tree_hash_str(h, f->module);
     if (f->function == NULL)
-        return (h ^ f->module_off) * 0x100000001b3ull;
+        return (h ^ (f->module ? f->module_off : f->pc)) * 0x100000001b3ull;
     h = tree_hash_str(h, f->function);
     h = tree_hash_str(h, f->file);
     h = (h ^ (uint32_t)f->line) * 0x100000001b3ull;

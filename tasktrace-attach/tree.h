@@ -67,7 +67,8 @@ bool tree_frame_is_wrapper(const struct sym_frame *f);
 
 /* Whether two frames are one node when merging: same function, file, line,
  * column, inlined flag and module, or, for frames without a function name,
- * same module and module offset.  NULL strings equal only NULL. */
+ * same module and module offset (without a module, the same pc).  NULL
+ * strings equal only NULL. */
 bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b);
 
 /* Builds into *OUT (whose previous content is ignored) the forest of the
