@@ -19,7 +19,7 @@ need_program "$T"
 # function of the address and the innermost frame's file and line.
 check_offsets() {
     "$PYTHON" - "$1" "$2" "$3" <<'EOF' || fail "offsets of $1 do not symbolize to the live frames"
-import json, subprocess, sys
+import json, shutil, subprocess, sys
 path, doc, unstripped = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3]
 mods = [m for m in doc["modules"] if m["path"] == path]
 assert len(mods) == 1, doc["modules"]
@@ -45,6 +45,13 @@ out = subprocess.run(["eu-addr2line", "-f", "-e", unstripped] + addrs,
 assert len(out) == 2 * len(groups), out
 for i, g in enumerate(groups):
     fn, where = out[2 * i], out[2 * i + 1]
+    if where.startswith("??") and shutil.which("addr2line"):
+        # elfutils finds a unit through .debug_aranges, which clang does
+        # not write; binutils' addr2line reads every unit.
+        fn, where = subprocess.run(["addr2line", "-f", "-e", unstripped, addrs[i]],
+                                   capture_output=True, text=True,
+                                   check=True).stdout.splitlines()[:2]
+        where = where.split(" ")[0]
     assert fn == g[0]["function"], (fn, g)
     file, line = where.split(":")[0], int(where.split(":")[1])
     assert file == g[-1]["file"] and line == g[-1]["line"], (where, g)
