@@ -106,6 +106,13 @@ struct tt_dump {
     size_t problems_dropped;
     bool passive;           /* --passive: nothing was polled */
     bool threads_listed;    /* --threads: `threads` lists the threads */
+    int64_t taken_at_ms;    /* wall clock (CLOCK_REALTIME) at the start of the
+                               dump, in milliseconds since the epoch */
+    uint64_t elapsed_ns;    /* from the start of the dump to its printing */
+    size_t ntasks_total;    /* tasks before the filters (filter.h) kept
+                               `ntasks` of them; 0 when nothing was filtered.
+                               tasks[ntasks .. ntasks_total) are the ones
+                               left out, still owned */
     size_t nthreads;
     struct tt_thread *threads; /* owned */
 };

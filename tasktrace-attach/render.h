@@ -17,6 +17,12 @@ struct render_opts {
     bool raw;       /* keep every captured frame (no tree_trim_stack) */
     bool no_source; /* text: omit " at file:line:col" */
     bool color;     /* text: ANSI SGR styling; false writes no escapes */
+    int group;      /* group alike tasks (group.h): 1 always, 0 never, -1
+                       in text when more than 50 tasks are shown.  JSON
+                       writes each task's "group", "tasks_total" and
+                       "groups" unless this is 0 (the tool never passes
+                       0), and with 1 the groups instead of the tasks */
+    bool summary;   /* text: end with the summary line (render_text) */
 };
 
 /* Writes every task of DUMP to F: a header line such as
@@ -37,7 +43,9 @@ int render_text(FILE *f, const struct tt_dump *dump,
  *    "tasks":[{"id":..,"name":..,"state":..,"polls":..,"idle_ns":..,
  *      "tid":..,"reported":..,"suspect":..,"stacks":[[frame, ...], ...],
  *      "truncated":..,"inherited":..}, ...],
- *    "records_torn":..,"problems":[{"cause":..,"message":..}, ...]}
+ *    "records_torn":..,"problems":[{"cause":..,"message":..}, ...],
+ *    ..., "taken_at":.. (when DUMP->taken_at_ms is set),
+ *    "tasks_total":..,"groups":.. (when OPTS->group is not 0)}
  * with frames {"function","file","line","column","inlined","module","pc"}
  * in that key order (docs/json.md describes every key).  Each stack is root first and trimmed as in the text
  * view unless OPTS->raw.  Unknown values are null (idle_ns < 0, line or
@@ -48,6 +56,19 @@ int render_text(FILE *f, const struct tt_dump *dump,
  * OPTS may be NULL.  Returns as render_text. */
 int render_json(FILE *f, const struct tt_dump *dump,
                 const struct render_opts *opts);
+
+/* Writes where DUMP's tasks wait in the folded format of flame graph
+ * tools (render_folded.c says it whole): one line per distinct
+ * root-to-leaf path, "frame;frame;frame COUNT", sorted.  Returns as
+ * render_text. */
+int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts *opts);
+
+/* Writes the document that stands for a dump that could not be taken:
+ *   {"version":1,"error":{"code":CODE,"message":MESSAGE},"pid":PID,
+ *    "taken_at":...}
+ * PID 0 is written null.  Returns as render_json. */
+int render_json_error(FILE *f, int pid, const char *code, const char *message,
+                      int64_t taken_at_ms);
 
 /* Escapes the N bytes at S exactly as the text view escapes a task name
  * (QUOTE) or a path into BUF (LEN bytes; NUL-terminated, cut short if it

@@ -6,9 +6,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <tasktrace/protocol.h>
 
+#include "group.h"
 #include "render.h"
 #include "tree.h"
 #include "unwind.h"
@@ -261,7 +263,9 @@ static int rj_thread(struct render__out *o, const struct tt_thread *th)
     return err;
 }
 
-static int rj_task(struct render__out *o, const struct tt_task *t, bool raw)
+/* One task; GROUP is the index of its group in "groups" (group.h), or
+ * -1 to leave "group" out (a group's own "task"). */
+static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, long group)
 {
     const struct sym_frame **buf = NULL;
     size_t bufcap = 0;
@@ -323,10 +327,83 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw)
         rj_strn(o, t->thread_error, strnlen(t->thread_error, sizeof(t->thread_error)));
     else
         render__out_puts(o, "null");
+    if (group >= 0)
+        render__out_printf(o, ",\"group\":%ld", group);
     render__out_puts(o, "}");
 out:
     free(buf);
     return err;
+}
+
+/* --json --group: {"count","ids","names","polls_min","polls_max",
+ * "idle_ns_max","longest_idle_id","task"}, "task" being the first member
+ * (its stacks and flags are every member's). */
+static int rj_group(struct render__out *o, const struct tt_dump *dump,
+                    const struct group_set *gs, const struct group *g, bool raw)
+{
+    const struct tt_task *longest = NULL;
+    uint64_t pmin = UINT64_MAX, pmax = 0;
+    render__out_printf(o, "{\"count\":%zu,\"ids\":[", g->count);
+    for (size_t m = 0; m < g->count && o->err == 0; m++) {
+        const struct tt_task *t = &dump->tasks[gs->members[g->first + m]];
+        render__out_printf(o, m ? ",%" PRIu64 : "%" PRIu64, t->id);
+        if (t->idle_ns >= 0 && (!longest || t->idle_ns > longest->idle_ns))
+            longest = t;
+        pmin = t->polls < pmin ? t->polls : pmin;
+        pmax = t->polls > pmax ? t->polls : pmax;
+    }
+    render__out_puts(o, "],\"names\":[");
+    for (size_t m = 0; m < g->count && m < 3; m++) {
+        const struct tt_task *t = &dump->tasks[gs->members[g->first + m]];
+        if (m)
+            render__out_puts(o, ",");
+        rj_strn(o, t->name, strnlen(t->name, sizeof(t->name)));
+    }
+    render__out_printf(o, "],\"polls_min\":%" PRIu64 ",\"polls_max\":%" PRIu64, pmin, pmax);
+    if (longest)
+        render__out_printf(o, ",\"idle_ns_max\":%" PRId64 ",\"longest_idle_id\":%" PRIu64,
+                           longest->idle_ns, longest->id);
+    else
+        render__out_puts(o, ",\"idle_ns_max\":null,\"longest_idle_id\":null");
+    render__out_puts(o, ",\"task\":");
+    int err = rj_task(o, &dump->tasks[gs->members[g->first]], raw, -1);
+    render__out_puts(o, "}");
+    return err;
+}
+
+/* "taken_at": the dump's wall-clock start, RFC 3339 in UTC with
+ * milliseconds ("2026-11-27T09:54:50.123Z"), or null when unknown. */
+static void rj_taken_at(struct render__out *o, int64_t ms)
+{
+    struct tm tm;
+    time_t sec = (time_t)(ms / 1000);
+    char buf[64];
+    if (ms <= 0 || gmtime_r(&sec, &tm) == NULL ||
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        render__out_puts(o, ",\"taken_at\":null");
+        return;
+    }
+    render__out_printf(o, ",\"taken_at\":\"%s.%03dZ\"", buf, (int)(ms % 1000));
+}
+
+int render_json_error(FILE *f, int pid, const char *code, const char *message,
+                      int64_t taken_at_ms)
+{
+    struct render__out o = {.f = f};
+    render__out_puts(&o, "{\"version\":1,\"error\":{\"code\":");
+    rj_str(&o, code);
+    render__out_puts(&o, ",\"message\":");
+    rj_str(&o, message);
+    if (pid > 0)
+        render__out_printf(&o, "},\"pid\":%d", pid);
+    else
+        render__out_puts(&o, "},\"pid\":null");
+    rj_taken_at(&o, taken_at_ms);
+    render__out_puts(&o, "}\n");
+    errno = 0;
+    if (o.err == 0 && fflush(f) == EOF)
+        render__out_fail(&o);
+    return o.err;
 }
 
 int render_json(FILE *f, const struct tt_dump *dump,
@@ -334,19 +411,28 @@ int render_json(FILE *f, const struct tt_dump *dump,
 {
     struct render__out o = { .f = f };
     bool raw = opts != NULL && opts->raw;
+    bool groups = opts != NULL && opts->group == 1;
+    /* The caller asks for grouping keys by any group setting but 0. */
+    bool grouping = opts != NULL && opts->group != 0;
+    struct group_set gs = {0};
+    if (grouping && group_tasks(dump, raw, &gs) < 0)
+        return -ENOMEM;
     render__out_printf(&o,
               "{\"version\":1,\"pid\":%d,\"complete\":%s,\"generation\":%" PRIu32
-              ",\"records_lost\":%" PRIu64 ",\"tasks\":[",
+              ",\"records_lost\":%" PRIu64 ",\"tasks\":%s",
               dump->pid, dump->complete ? "true" : "false",
-              dump->generation, dump->records_lost);
-    for (size_t i = 0; i < dump->ntasks && o.err == 0; i++) {
+              dump->generation, dump->records_lost, groups ? "null" : "[");
+    for (size_t i = 0; !groups && i < dump->ntasks && o.err == 0; i++) {
         if (i > 0)
             render__out_puts(&o, ",");
-        int err = rj_task(&o, &dump->tasks[i], raw);
-        if (err != 0)
+        int err = rj_task(&o, &dump->tasks[i], raw, grouping ? (long)gs.of[i] : -1);
+        if (err != 0) {
+            group_free(&gs);
             return err;
+        }
     }
-    render__out_printf(&o, "],\"records_torn\":%" PRIu64 ",\"problems\":[", dump->records_torn);
+    render__out_printf(&o, "%s,\"records_torn\":%" PRIu64 ",\"problems\":[", groups ? "" : "]",
+                       dump->records_torn);
     for (size_t i = 0; i < dump->nproblems && o.err == 0; i++) {
         render__out_puts(&o, i > 0 ? ",{\"cause\":" : "{\"cause\":");
         rj_str(&o, dump->problems[i].cause);
@@ -361,13 +447,36 @@ int render_json(FILE *f, const struct tt_dump *dump,
             if (i > 0)
                 render__out_puts(&o, ",");
             int err = rj_thread(&o, &dump->threads[i]);
-            if (err != 0)
+            if (err != 0) {
+                group_free(&gs);
                 return err;
+            }
         }
         render__out_puts(&o, "]");
     } else {
         render__out_puts(&o, "null");
     }
+    if (dump->taken_at_ms > 0)
+        rj_taken_at(&o, dump->taken_at_ms);
+    if (grouping)
+        render__out_printf(&o, ",\"tasks_total\":%zu,\"groups\":",
+                           dump->ntasks_total > dump->ntasks ? dump->ntasks_total : dump->ntasks);
+    if (groups) {
+        render__out_puts(&o, "[");
+        for (size_t i = 0; i < gs.n && o.err == 0; i++) {
+            if (i > 0)
+                render__out_puts(&o, ",");
+            int err = rj_group(&o, dump, &gs, &gs.groups[i], raw);
+            if (err != 0) {
+                group_free(&gs);
+                return err;
+            }
+        }
+        render__out_puts(&o, "]");
+    } else if (grouping) {
+        render__out_puts(&o, "null");
+    }
+    group_free(&gs);
     int merr = rj_modules(&o, dump);
     if (merr != 0)
         return merr;

@@ -13,6 +13,7 @@
 
 #include <tasktrace/protocol.h>
 
+#include "group.h"
 #include "render.h"
 #include "tree.h"
 #include "unwind.h"
@@ -250,7 +251,9 @@ static const char *rt_basename(const char *path)
     return slash != NULL && slash[1] != '\0' ? slash + 1 : path;
 }
 
-static void rt_frame(struct rt_out *o, const struct sym_frame *f)
+/* Writes frame F; COUNT > 1 (a leaf that many stacks end at) is shown as
+ * " ×COUNT". */
+static void rt_frame_count(struct rt_out *o, const struct sym_frame *f, size_t count)
 {
     if (f->function != NULL) {
         rt_sgr(o, RT_BOLD);
@@ -279,8 +282,22 @@ static void rt_frame(struct rt_out *o, const struct sym_frame *f)
         render__out_puts(&o->out, "[inlined]");
         rt_reset(o);
     }
+    if (count > 1)
+        render__out_printf(&o->out, " \u00d7%zu", count);
     render__out_puts(&o->out, "\n");
 }
+
+static void rt_frame(struct rt_out *o, const struct sym_frame *f)
+{
+    rt_frame_count(o, f, 0);
+}
+
+/* How many stacks end at NODE when it is a leaf, else 0. */
+static size_t rt_leaf_count(const struct tree_node *node)
+{
+    return node->nchildren == 0 ? node->leaves : 0;
+}
+
 
 /* Writes NODE's children, each under o->prefix; the prefix grows by one
  * column group per level and is restored on return.  Depth is bounded by
@@ -292,7 +309,7 @@ static void rt_children(struct rt_out *o, const struct tree_node *node)
         bool last = i + 1 == node->nchildren;
         render__out_write(&o->out, o->prefix, saved);
         render__out_puts(&o->out, last ? "└╼ " : "├╼ ");
-        rt_frame(o, node->children[i].frame);
+        rt_frame_count(o, node->children[i].frame, rt_leaf_count(&node->children[i]));
         const char *more = last ? "   " : "│  ";
         size_t len = strlen(more);
         if (saved + len < sizeof(o->prefix)) {
@@ -356,10 +373,10 @@ static int rt_task_live(struct rt_out *o, const struct tt_task *t)
     return rt_live_chain(o, &t->thread_stack, true);
 }
 
-static int rt_task(struct rt_out *o, const struct tt_task *t)
+/* T's await tree and live stack, below its header (or its group's). */
+static int rt_body(struct rt_out *o, const struct tt_task *t)
 {
     struct tree tree;
-    rt_header(o, t);
     if (t->nstacks == 0) {
         if (!t->has_thread_stack)
             render__out_puts(&o->out, o->passive && t->state != TRT_TASK_POLLING
@@ -374,7 +391,7 @@ static int rt_task(struct rt_out *o, const struct tt_task *t)
         render__out_puts(&o->out, "  (every captured frame was trimmed)\n");
     for (size_t i = 0; i < tree.nroots && o->out.err == 0; i++) {
         render__out_puts(&o->out, "╼ ");
-        rt_frame(o, tree.roots[i].frame);
+        rt_frame_count(o, tree.roots[i].frame, rt_leaf_count(&tree.roots[i]));
         memcpy(o->prefix, "  ", 2);
         o->prefix_len = 2;
         rt_children(o, &tree.roots[i]);
@@ -383,15 +400,152 @@ static int rt_task(struct rt_out *o, const struct tt_task *t)
     return rt_task_live(o, t);
 }
 
+static int rt_task(struct rt_out *o, const struct tt_task *t)
+{
+    rt_header(o, t);
+    return rt_body(o, t);
+}
+
+/* Up to three names of a group's members, `"conn-17", "conn-18", ...`. */
+static void rt_group_names(struct rt_out *o, const struct tt_dump *dump,
+                           const struct group_set *gs, const struct group *g)
+{
+    size_t shown = g->count < 3 ? g->count : 3;
+    for (size_t m = 0; m < shown; m++) {
+        const struct tt_task *t = &dump->tasks[gs->members[g->first + m]];
+        render__out_puts(&o->out, m ? ", \"" : "\"");
+        rt_escaped(o, t->name, strnlen(t->name, sizeof(t->name)), true);
+        render__out_puts(&o->out, "\"");
+    }
+    if (g->count > shown)
+        render__out_puts(&o->out, ", ...");
+}
+
+/* A group's header, for groups of more than one task:
+ *   1,832 tasks (ids 17-9,402: "conn-17", "conn-18", "conn-19", ...) idle,
+ *   longest 4.20s since last poll (17 "conn-17"), 1-3 polls
+ * then the flags its tasks share, as a task's header gives them. */
+static void rt_group_header(struct rt_out *o, const struct tt_dump *dump,
+                            const struct group_set *gs, const struct group *g)
+{
+    char n[28], lo[28], hi[28], dur[RENDER_DURATION_MAX];
+    const struct tt_task *first = &dump->tasks[gs->members[g->first]];
+    const struct tt_task *last = &dump->tasks[gs->members[g->first + g->count - 1]];
+    const struct tt_task *longest = NULL;
+    uint64_t pmin = UINT64_MAX, pmax = 0;
+    bool polling = first->state == TRT_TASK_POLLING;
+    for (size_t m = 0; m < g->count; m++) {
+        const struct tt_task *t = &dump->tasks[gs->members[g->first + m]];
+        int64_t ns = polling ? t->poll_ns : t->idle_ns;
+        if (ns >= 0 && (!longest || ns > (polling ? longest->poll_ns : longest->idle_ns)))
+            longest = t;
+        pmin = t->polls < pmin ? t->polls : pmin;
+        pmax = t->polls > pmax ? t->polls : pmax;
+    }
+    render__out_printf(&o->out, "%s tasks (ids %s-%s: ", group_count(g->count, n),
+                       group_count((size_t)first->id, lo), group_count((size_t)last->id, hi));
+    rt_group_names(o, dump, gs, g);
+    render__out_printf(&o->out, ") %s", render_state_name(first->state));
+    if (longest) {
+        int64_t ns = polling ? longest->poll_ns : longest->idle_ns;
+        render__out_printf(&o->out, ", longest %s %s (%" PRIu64 " \"",
+                           render_duration(ns, dur), polling ? "in a poll" : "since last poll",
+                           longest->id);
+        rt_escaped(o, longest->name, strnlen(longest->name, sizeof(longest->name)), true);
+        render__out_puts(&o->out, "\")");
+    }
+    if (pmin == pmax)
+        render__out_printf(&o->out, ", %" PRIu64 " %s", pmin, pmin == 1 ? "poll" : "polls");
+    else
+        render__out_printf(&o->out, ", %" PRIu64 "-%" PRIu64 " polls", pmin, pmax);
+    if (first->suspect) {
+        render__out_puts(&o->out, " ");
+        rt_sgr(o, RT_YELLOW);
+        render__out_puts(&o->out, "[lost wake-up suspects: pending without waker]");
+        rt_reset(o);
+    }
+    if (tree_task_truncated(first)) {
+        render__out_puts(&o->out, " ");
+        rt_sgr(o, RT_YELLOW);
+        render__out_printf(&o->out, "[stacks cut at the root: deeper than %d frames]",
+                           TRT_RECORD_MAX_PCS);
+        rt_reset(o);
+    }
+    if (!first->reported && !o->passive) {
+        render__out_puts(&o->out, " ");
+        rt_sgr(o, RT_RED);
+        render__out_puts(&o->out, "[did not report]");
+        rt_reset(o);
+    }
+    if (first->inherited) {
+        render__out_puts(&o->out, " ");
+        rt_sgr(o, RT_YELLOW);
+        render__out_puts(&o->out, "[inherited at fork, not polled since]");
+        rt_reset(o);
+    }
+    render__out_puts(&o->out, "\n");
+}
+
+/* The tasks, alike ones grouped (group.h): a group of one is a task as
+ * without grouping; a larger one gets its header, then its first task's
+ * tree (the others' are the same). */
+static int rt_groups(struct rt_out *o, const struct tt_dump *dump)
+{
+    struct group_set gs;
+    int err = group_tasks(dump, o->opts->raw, &gs);
+    for (size_t i = 0; err == 0 && i < gs.n && o->out.err == 0; i++) {
+        const struct group *g = &gs.groups[i];
+        const struct tt_task *t = &dump->tasks[gs.members[g->first]];
+        if (i > 0)
+            render__out_puts(&o->out, "\n");
+        if (g->count == 1) {
+            err = rt_task(o, t);
+            continue;
+        }
+        rt_group_header(o, dump, &gs, g);
+        err = rt_body(o, t);
+    }
+    group_free(&gs);
+    return err;
+}
+
+/* Whether the text view groups: always, never, or past GROUP_AUTO_MIN. */
+static bool rt_grouping(const struct rt_out *o, size_t n)
+{
+    return o->opts->group == 1 || (o->opts->group == -1 && n >= GROUP_AUTO_MIN);
+}
+
+
 /* --threads: every thread, its state and wait channel, the task it polls,
  * its live stack (raw). */
 static int rt_threads(struct rt_out *o, const struct tt_dump *dump)
 {
-    for (size_t i = 0; i < dump->nthreads && o->out.err == 0; i++) {
+    /* Alike threads (same state, wait channel and stack) grouped. */
+    struct group_set gs = {0};
+    bool grouped = rt_grouping(o, dump->nthreads);
+    if (grouped && group_threads(dump, &gs) < 0)
+        return -ENOMEM;
+    size_t nitems = grouped ? gs.n : dump->nthreads;
+    for (size_t k = 0; k < nitems && o->out.err == 0; k++) {
+        size_t i = grouped ? gs.members[gs.groups[k].first] : k;
         const struct tt_thread *th = &dump->threads[i];
-        render__out_printf(&o->out, "\nthread %" PRId32 " \"", th->tid);
-        rt_escaped(o, th->name, strnlen(th->name, sizeof(th->name)), true);
-        render__out_printf(&o->out, "\" %c", th->state ? th->state : '?');
+        if (grouped && gs.groups[k].count > 1) {
+            const struct group *g = &gs.groups[k];
+            char n[28];
+            render__out_printf(&o->out, "\n%s threads (", group_count(g->count, n));
+            for (size_t m = 0; m < g->count && m < 3; m++) {
+                const struct tt_thread *mt = &dump->threads[gs.members[g->first + m]];
+                render__out_printf(&o->out, "%s%" PRId32 " \"", m ? ", " : "", mt->tid);
+                rt_escaped(o, mt->name, strnlen(mt->name, sizeof(mt->name)), true);
+                render__out_puts(&o->out, "\"");
+            }
+            render__out_printf(&o->out, "%s)", g->count > 3 ? ", ..." : "");
+        } else {
+            render__out_printf(&o->out, "\nthread %" PRId32 " \"", th->tid);
+            rt_escaped(o, th->name, strnlen(th->name, sizeof(th->name)), true);
+            render__out_puts(&o->out, "\"");
+        }
+        render__out_printf(&o->out, " %c", th->state ? th->state : '?');
         if (th->wchan[0]) {
             render__out_puts(&o->out, " in ");
             rt_escaped(o, th->wchan, strnlen(th->wchan, sizeof(th->wchan)), false);
@@ -406,10 +560,126 @@ static int rt_threads(struct rt_out *o, const struct tt_dump *dump)
             continue;
         }
         int err = rt_live_chain(o, &th->stack, false);
-        if (err != 0)
+        if (err != 0) {
+            group_free(&gs);
             return err;
+        }
     }
+    group_free(&gs);
     return 0;
+}
+
+/* The one-line summary: how many tasks, by state, those that did not
+ * report, the suspects, the longest idle task and how long the dump took:
+ *   200 tasks: 198 idle, 2 polling (2 did not report); 1 lost wake-up
+ *   suspect; longest idle 4.20s (17 "conn-17"); dumped in 12ms */
+static void rt_summary(struct rt_out *o, const struct tt_dump *dump)
+{
+    static const uint32_t order[] = {TRT_TASK_IDLE, TRT_TASK_POLLING, TRT_TASK_DONE,
+                                     TRT_TASK_FREE};
+    size_t by_state[5] = {0}, missing = 0, suspects = 0;
+    const struct tt_task *longest = NULL;
+    char n[28], total[28], dur[RENDER_DURATION_MAX];
+    for (size_t i = 0; i < dump->ntasks; i++) {
+        const struct tt_task *t = &dump->tasks[i];
+        by_state[t->state <= TRT_TASK_DONE ? t->state : 4]++;
+        missing += !t->reported;
+        suspects += t->suspect;
+        if (t->state != TRT_TASK_POLLING && t->idle_ns >= 0 &&
+            (!longest || t->idle_ns > longest->idle_ns))
+            longest = t;
+    }
+    if (dump->ntasks_total > dump->ntasks)
+        render__out_printf(&o->out, "%s of %s tasks shown", group_count(dump->ntasks, n),
+                           group_count(dump->ntasks_total, total));
+    else
+        render__out_printf(&o->out, "%s %s", group_count(dump->ntasks, n),
+                           dump->ntasks == 1 ? "task" : "tasks");
+    const char *sep = ": ";
+    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]) + 1; k++) {
+        size_t count = k < 4 ? by_state[order[k]] : by_state[4];
+        if (count == 0)
+            continue;
+        render__out_printf(&o->out, "%s%s %s", sep, group_count(count, n),
+                           k < 4 ? render_state_name(order[k]) : "unknown");
+        sep = ", ";
+    }
+    if (dump->passive)
+        render__out_puts(&o->out, " (passive: nothing polled)");
+    else if (missing)
+        render__out_printf(&o->out, " (%s did not report)", group_count(missing, n));
+    if (suspects)
+        render__out_printf(&o->out, "; %s lost wake-up %s", group_count(suspects, n),
+                           suspects == 1 ? "suspect" : "suspects");
+    if (longest) {
+        render__out_printf(&o->out, "; longest idle %s (%" PRIu64 " \"",
+                           render_duration(longest->idle_ns, dur), longest->id);
+        rt_escaped(o, longest->name, strnlen(longest->name, sizeof(longest->name)), true);
+        render__out_puts(&o->out, "\")");
+    }
+    if (dump->elapsed_ns)
+        render__out_printf(&o->out, "; dumped in %s",
+                           render_duration((int64_t)dump->elapsed_ns, dur));
+    render__out_puts(&o->out, "\n");
+}
+
+/* A core's dump begins with the crash, when there is one:
+ * `crashed in task 17 "conn-17" (SIGSEGV at parse_header, crash.c:88:13)`,
+ * then says what the core is and how old the captured stacks are. */
+static void rt_core(struct rt_out *o, const struct tt_dump *dump)
+{
+    char dur[RENDER_DURATION_MAX];
+    if (dump->core == NULL)
+        return;
+    if (dump->has_crash) {
+        const struct tt_crash *k = &dump->crash;
+        rt_sgr(o, RT_RED);
+        if (k->task) {
+            render__out_printf(&o->out, "crashed in task %" PRIu64 " \"", k->task);
+            rt_escaped(o, k->task_name, strnlen(k->task_name, sizeof(k->task_name)), true);
+            render__out_puts(&o->out, "\"");
+        } else {
+            render__out_printf(&o->out, "crashed in thread %" PRId32 ", outside any task's poll",
+                               k->thread);
+        }
+        rt_reset(o);
+        if (k->signal)
+            render__out_printf(&o->out, " (%s", k->signal);
+        else
+            render__out_printf(&o->out, " (signal %d", k->signo);
+        const struct sym_frame *f = k->frame;
+        if (f != NULL && f->function != NULL) {
+            render__out_puts(&o->out, " at ");
+            rt_escaped_str(o, f->function);
+        } else if (f != NULL && f->module != NULL) {
+            render__out_puts(&o->out, " at ");
+            rt_escaped_str(o, rt_basename(f->module));
+            render__out_printf(&o->out, "+0x%" PRIx64, f->module_off);
+        }
+        if (f != NULL && f->file != NULL && !o->opts->no_source) {
+            render__out_puts(&o->out, ", ");
+            rt_escaped_str(o, rt_basename(f->file));
+            if (f->line > 0)
+                render__out_printf(&o->out, ":%d", f->line);
+            if (f->line > 0 && f->column > 0)
+                render__out_printf(&o->out, ":%d", f->column);
+        }
+        if (k->task)
+            render__out_printf(&o->out, ", thread %" PRId32, k->thread);
+        render__out_puts(&o->out, ")\n");
+    }
+    render__out_puts(&o->out, "core ");
+    rt_escaped_str(o, dump->core);
+    render__out_printf(&o->out, " of PID %d: ", dump->pid);
+    if (dump->stacks_age_ns >= 0)
+        render__out_printf(&o->out, "captured stacks of dump %" PRIu32 ", %s older than the "
+                           "core; times to the runtime's last event\n",
+                           dump->generation, render_duration(dump->stacks_age_ns, dur));
+    else
+        render__out_puts(&o->out, "no dump's captured stacks in it; times to the runtime's "
+                                  "last event\n");
+    if (dump->ntasks > 0)
+        render__out_puts(&o->out, "\n");
 }
 
 int render_text(FILE *f, const struct tt_dump *dump,
@@ -418,7 +688,13 @@ int render_text(FILE *f, const struct tt_dump *dump,
     static const struct render_opts defaults;
     struct rt_out o = { .out = { .f = f }, .opts = opts != NULL ? opts : &defaults,
                         .passive = dump->passive };
-    for (size_t i = 0; i < dump->ntasks && o.out.err == 0; i++) {
+    if (rt_grouping(&o, dump->ntasks)) {
+        int err = rt_groups(&o, dump);
+        if (err != 0)
+            return err;
+    }
+    for (size_t i = 0; !rt_grouping(&o, dump->ntasks) && i < dump->ntasks && o.out.err == 0;
+         i++) {
         if (i > 0)
             render__out_puts(&o.out, "\n");
         int err = rt_task(&o, &dump->tasks[i]);
@@ -428,10 +704,13 @@ int render_text(FILE *f, const struct tt_dump *dump,
     int terr = rt_threads(&o, dump);
     if (terr != 0)
         return terr;
-    /* What is missing, after the trees it is missing from. */
+    /* The summary, then what is missing, after the trees it is missing
+     * from: the last lines of the output. */
+    if (dump->ntasks > 0 && (o.opts->summary || dump->nproblems > 0))
+        render__out_puts(&o.out, "\n");
+    if (o.opts->summary)
+        rt_summary(&o, dump);
     for (size_t i = 0; i < dump->nproblems && o.out.err == 0; i++) {
-        if (i == 0 && dump->ntasks > 0)
-            render__out_puts(&o.out, "\n");
         rt_sgr(&o, RT_RED);
         render__out_puts(&o.out, "incomplete:");
         rt_reset(&o);

@@ -19,6 +19,9 @@
  *   many-stacks       "fan" captures 65,536 distinct stacks (4,096 of
  *                     them twice) beside 16,384 filler tasks that make
  *                     the runtime's ring large enough
+ *   movers            "ticker-1" and "ticker-2" are woken every 10 ms and
+ *                     polled; "parked-3" and "parked-4" never are: two
+ *                     dumps apart tell the moving from the still
  * Prints "pid N" and runs until killed. */
 #include <errno.h>
 #include <stdatomic.h>
@@ -220,6 +223,9 @@ __attribute__((noinline)) static trt_poll deep_poll(trt_future *f, trt_context *
     return r;
 }
 
+/* movers: the first `nticking` tasks are woken every 10 ms. */
+static int nticking;
+
 static struct fut leaves[MAXT], bars[MAXT], foos[MAXT];
 static trt_future *tasks[MAXT];
 static int ntasks;
@@ -318,13 +324,21 @@ int main(int argc, char **argv)
             }
             atomic_store(&fill_woken[i], 1);
         }
+    } else if (strcmp(mode, "movers") == 0) {
+        spawn("ticker-1", leaf_poll);
+        spawn("ticker-2", leaf_poll);
+        spawn("parked-3", leaf_poll);
+        spawn("parked-4", leaf_poll);
+        nticking = 2;
     } else if (strcmp(mode, "notask") != 0) {
         fprintf(stderr, "target: unknown mode %s\n", mode);
         return 64;
     }
     printf("pid %d\n", (int)getpid());
     fflush(stdout);
-    for (;;) {
+    for (unsigned long round = 0;; round++) {
+        for (int i = 0; i < nticking && round % 10 == 0; i++)
+            atomic_store(&woken[i], 1);
         for (int i = 0; i < ntasks; i++)
             poll_task(i);
         for (int i = 0; i < NFILL && fill[i] != NULL; i++) {
