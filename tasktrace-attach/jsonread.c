@@ -109,8 +109,10 @@ static int jr_string(struct jr_parser *p, char **out, size_t *outlen)
             end++;
         end++;
     }
-    if (end >= p->len)
+    if (end >= p->len) {
+        p->pos = start - 1;
         return jr_fail(p, -EINVAL, "a string is not closed");
+    }
     if (end - start > 6 * (size_t)JR_MAX_STRING)
         return jr_fail(p, -E2BIG, "a string longer than %u bytes", JR_MAX_STRING);
     char *buf = malloc(end - start + 1);

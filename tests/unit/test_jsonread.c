@@ -1,0 +1,173 @@
+/* The bounded JSON reader (jsonread.c) on valid documents, on every kind
+ * of malformed one, and at its bounds. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../tasktrace-attach/jsonread.h"
+#include "suites.h"
+
+static int parse(const char *text, struct jr_doc *doc, char *why, size_t whylen)
+{
+    return jr_parse(text, strlen(text), doc, why, whylen);
+}
+
+START_TEST(test_values)
+{
+    struct jr_doc doc;
+    char why[128];
+    const char *text = " {\"a\": [1, -2, 3.5e2, true, false, null], \"s\": \"x\\u00e9\\ud83d\\ude00\\n\","
+                       " \"nul\": \"a\\u0000b\", \"lone\": \"\\ud800z\", \"a\": 7,"
+                       " \"big\": 18446744073709551615, \"min\": -9223372036854775808} ";
+    ck_assert_int_eq(parse(text, &doc, why, sizeof(why)), 0);
+    const struct jr_value *a = jr_get(&doc.root, "a");
+    ck_assert_ptr_nonnull(a);
+    /* The first of a repeated key. */
+    ck_assert_int_eq(a->type, JR_ARRAY);
+    ck_assert_uint_eq(a->n, 6);
+    uint64_t u;
+    int64_t i;
+    ck_assert_int_eq(jr_u64(&a->items[0], &u), 0);
+    ck_assert_uint_eq(u, 1);
+    ck_assert_int_eq(jr_u64(&a->items[1], &u), -EINVAL);
+    ck_assert_int_eq(jr_i64(&a->items[1], &i), 0);
+    ck_assert_int_eq(i, -2);
+    ck_assert_int_eq(jr_u64(&a->items[2], &u), -EINVAL); /* not an integer */
+    ck_assert(jr_true(&a->items[3]));
+    ck_assert(!jr_true(&a->items[4]));
+    ck_assert_int_eq(a->items[5].type, JR_NULL);
+    ck_assert_ptr_null(jr_str(&a->items[5]));
+    ck_assert_str_eq(jr_str(jr_get(&doc.root, "s")), "x\xc3\xa9\xf0\x9f\x98\x80\n");
+    const struct jr_value *nul = jr_get(&doc.root, "nul");
+    ck_assert_uint_eq(nul->len, 3);
+    ck_assert(memcmp(nul->str, "a\0b", 3) == 0);
+    ck_assert_str_eq(jr_str(jr_get(&doc.root, "lone")), "\xef\xbf\xbdz");
+    ck_assert_int_eq(jr_u64(jr_get(&doc.root, "big"), &u), 0);
+    ck_assert_uint_eq(u, UINT64_MAX);
+    ck_assert_int_eq(jr_i64(jr_get(&doc.root, "min"), &i), 0);
+    ck_assert(i == INT64_MIN);
+    ck_assert_ptr_null(jr_get(&doc.root, "missing"));
+    ck_assert_ptr_null(jr_get(a, "a")); /* not an object */
+    jr_free(&doc);
+    jr_free(&doc); /* empty: harmless */
+}
+END_TEST
+
+START_TEST(test_integer_range)
+{
+    struct jr_doc doc;
+    uint64_t u;
+    int64_t i;
+    ck_assert_int_eq(parse("[18446744073709551616, 9223372036854775808, -9223372036854775809]",
+                           &doc, NULL, 0),
+                     0);
+    ck_assert_int_eq(jr_u64(&doc.root.items[0], &u), -EINVAL);
+    ck_assert_int_eq(jr_i64(&doc.root.items[1], &i), -EINVAL);
+    ck_assert_int_eq(jr_i64(&doc.root.items[2], &i), -EINVAL);
+    jr_free(&doc);
+}
+END_TEST
+
+/* Each malformed document is refused with -EINVAL and a reason that says
+ * where. */
+START_TEST(test_malformed)
+{
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"", "line 1, column 1: the document ends early"},
+        {"{\"a\" 1}", "line 1, column 6: expected ':'"},
+        {"[1 2]", "line 1, column 4: expected ',' or ']'"},
+        {"[1,]", "line 1, column 4: expected a value"},
+        {"{\"a\":1,}", "line 1, column 8: expected a member name"},
+        {"\"abc", "line 1, column 1: a string is not closed"},
+        {"\"a\tb\"", "line 1, column 3: a control character in a string"},
+        {"\"\\x\"", "line 1, column 3: a bad escape in a string"},
+        {"\"\\u12g4\"", "a \\u escape needs 4 hex digits"},
+        {"01", "line 1, column 2: more after the document"},
+        {"-", "a bad number"},
+        {"1.", "a bad number"},
+        {"1e", "a bad number"},
+        {"tru", "expected a value"},
+        {"{}\n{}", "line 2, column 1: more after the document"},
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        struct jr_doc doc;
+        char why[128];
+        ck_assert_msg(parse(bad[k].text, &doc, why, sizeof(why)) == -EINVAL, "%s", bad[k].text);
+        ck_assert_msg(strstr(why, bad[k].why) != NULL, "%s: %s", bad[k].text, why);
+        ck_assert_int_eq(doc.root.type, JR_NULL);
+        ck_assert_uint_eq(doc.root.n, 0);
+    }
+}
+END_TEST
+
+static char *nested(int depth)
+{
+    char *s = malloc(2 * (size_t)depth + 1);
+    memset(s, '[', (size_t)depth);
+    memset(s + depth, ']', (size_t)depth);
+    s[2 * depth] = '\0';
+    return s;
+}
+
+START_TEST(test_bounds)
+{
+    struct jr_doc doc;
+    char why[128];
+    char *ok = nested(JR_MAX_DEPTH), *deep = nested(JR_MAX_DEPTH + 1);
+    ck_assert_int_eq(parse(ok, &doc, why, sizeof(why)), 0);
+    jr_free(&doc);
+    ck_assert_int_eq(parse(deep, &doc, why, sizeof(why)), -E2BIG);
+    ck_assert_ptr_nonnull(strstr(why, "nested deeper than 64"));
+    free(ok);
+    free(deep);
+
+    /* A string one byte past the bound. */
+    size_t n = JR_MAX_STRING + 1;
+    char *s = malloc(n + 3);
+    s[0] = '"';
+    memset(s + 1, 'a', n);
+    s[n + 1] = '"';
+    s[n + 2] = '\0';
+    ck_assert_int_eq(parse(s, &doc, why, sizeof(why)), -E2BIG);
+    s[n] = '"';
+    s[n + 1] = '\0';
+    ck_assert_int_eq(parse(s, &doc, why, sizeof(why)), 0);
+    ck_assert_uint_eq(doc.root.len, JR_MAX_STRING);
+    jr_free(&doc);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_read_stream)
+{
+    static const char text[] = "{\"tasks\": [{\"id\": 1}]}\n";
+    FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+    struct jr_doc doc;
+    char why[128];
+    uint64_t id;
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(jr_read(f, &doc, why, sizeof(why)), 0);
+    fclose(f);
+    const struct jr_value *tasks = jr_get(&doc.root, "tasks");
+    ck_assert_uint_eq(tasks->n, 1);
+    ck_assert_int_eq(jr_u64(jr_get(&tasks->items[0], "id"), &id), 0);
+    ck_assert_uint_eq(id, 1);
+    jr_free(&doc);
+}
+END_TEST
+
+Suite *suite_jsonread(void)
+{
+    Suite *s = suite_create("jsonread");
+    TCase *tc = tcase_create("jsonread");
+    tcase_add_test(tc, test_values);
+    tcase_add_test(tc, test_integer_range);
+    tcase_add_test(tc, test_malformed);
+    tcase_add_test(tc, test_bounds);
+    tcase_add_test(tc, test_read_stream);
+    suite_add_tcase(s, tc);
+    return s;
+}
