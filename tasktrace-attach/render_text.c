@@ -623,65 +623,6 @@ static void rt_summary(struct rt_out *o, const struct tt_dump *dump)
     render__out_puts(&o->out, "\n");
 }
 
-/* A core's dump begins with the crash, when there is one:
- * `crashed in task 17 "conn-17" (SIGSEGV at parse_header, crash.c:88:13)`,
- * then says what the core is and how old the captured stacks are. */
-static void rt_core(struct rt_out *o, const struct tt_dump *dump)
-{
-    char dur[RENDER_DURATION_MAX];
-    if (dump->core == NULL)
-        return;
-    if (dump->has_crash) {
-        const struct tt_crash *k = &dump->crash;
-        rt_sgr(o, RT_RED);
-        if (k->task) {
-            render__out_printf(&o->out, "crashed in task %" PRIu64 " \"", k->task);
-            rt_escaped(o, k->task_name, strnlen(k->task_name, sizeof(k->task_name)), true);
-            render__out_puts(&o->out, "\"");
-        } else {
-            render__out_printf(&o->out, "crashed in thread %" PRId32 ", outside any task's poll",
-                               k->thread);
-        }
-        rt_reset(o);
-        if (k->signal)
-            render__out_printf(&o->out, " (%s", k->signal);
-        else
-            render__out_printf(&o->out, " (signal %d", k->signo);
-        const struct sym_frame *f = k->frame;
-        if (f != NULL && f->function != NULL) {
-            render__out_puts(&o->out, " at ");
-            rt_escaped_str(o, f->function);
-        } else if (f != NULL && f->module != NULL) {
-            render__out_puts(&o->out, " at ");
-            rt_escaped_str(o, rt_basename(f->module));
-            render__out_printf(&o->out, "+0x%" PRIx64, f->module_off);
-        }
-        if (f != NULL && f->file != NULL && !o->opts->no_source) {
-            render__out_puts(&o->out, ", ");
-            rt_escaped_str(o, rt_basename(f->file));
-            if (f->line > 0)
-                render__out_printf(&o->out, ":%d", f->line);
-            if (f->line > 0 && f->column > 0)
-                render__out_printf(&o->out, ":%d", f->column);
-        }
-        if (k->task)
-            render__out_printf(&o->out, ", thread %" PRId32, k->thread);
-        render__out_puts(&o->out, ")\n");
-    }
-    render__out_puts(&o->out, "core ");
-    rt_escaped_str(o, dump->core);
-    render__out_printf(&o->out, " of PID %d: ", dump->pid);
-    if (dump->stacks_age_ns >= 0)
-        render__out_printf(&o->out, "captured stacks of dump %" PRIu32 ", %s older than the "
-                           "core; times to the runtime's last event\n",
-                           dump->generation, render_duration(dump->stacks_age_ns, dur));
-    else
-        render__out_puts(&o->out, "no dump's captured stacks in it; times to the runtime's "
-                                  "last event\n");
-    if (dump->ntasks > 0)
-        render__out_puts(&o->out, "\n");
-}
-
 int render_text(FILE *f, const struct tt_dump *dump,
                 const struct render_opts *opts)
 {
