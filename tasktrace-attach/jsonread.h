@@ -28,9 +28,9 @@ enum jr_type { JR_NULL, JR_FALSE, JR_TRUE, JR_NUMBER, JR_STRING, JR_ARRAY, JR_OB
 
 struct jr_value {
     enum jr_type type;
-    const char *key;        /* the member's name inside an object, else NULL */
+    const char *key; /* the member's name inside an object, else NULL */
     size_t key_len;
-    const char *str;        /* JR_STRING: decoded bytes; JR_NUMBER: its text */
+    const char *str; /* JR_STRING: decoded bytes; JR_NUMBER: its text */
     size_t len;
     struct jr_value *items; /* JR_ARRAY, JR_OBJECT: n values (members) */
     size_t n;

@@ -32,7 +32,7 @@ struct symz_load {
     struct tt_dump *d;
     struct symz_mod mods[SYMZ_MAX_MODULES];
     size_t nmods;
-    size_t last; /* the module found last, tried first */
+    size_t last;     /* the module found last, tried first */
     size_t nunknown; /* modules past SYMZ_MAX_MODULES */
     char *why;
     size_t whylen;
@@ -139,8 +139,7 @@ static void symz_note_stack(struct symz_load *l, const struct jr_value *st)
         const struct jr_value *f = &st->items[i];
         uint64_t pc = 0, off = 0;
         bool ok = symz_addr(jr_get(f, "pc"), &pc) == 0 && symz_addr(jr_get(f, "offset"), &off) == 0;
-        symz_mod_note(l, jr_str(jr_get(f, "module")), jr_str(jr_get(f, "build_id")), ok,
-                      pc - off);
+        symz_mod_note(l, jr_str(jr_get(f, "module")), jr_str(jr_get(f, "build_id")), ok, pc - off);
     }
 }
 
@@ -440,8 +439,8 @@ static void symz_note_missing(struct symz_load *l)
         missing++;
         char esc[160];
         render_escape(esc, sizeof(esc), m->path, strlen(m->path), false);
-        int w = snprintf(list + used, sizeof(list) - used, "%s%s (%s)", used ? ", " : "", esc,
-                         m->why);
+        int w =
+            snprintf(list + used, sizeof(list) - used, "%s%s (%s)", used ? ", " : "", esc, m->why);
         if (w < 0 || (size_t)w >= sizeof(list) - used) {
             list[used] = '\0';
             snprintf(list + used, sizeof(list) - used, "%s...", used ? ", " : "");
@@ -470,7 +469,8 @@ static int symz_build(struct symz_load *l, const struct jr_value *root, dump_sel
         return symz_fail(l, -EINVAL, "not a tasktrace-attach dump: no \"tasks\" array");
     int64_t pid = symz_i64_or(jr_get(root, "pid"), 0);
     d->pid = pid > 0 && pid <= INT32_MAX ? (int)pid : 0;
-    d->generation = jr_u64(jr_get(root, "generation"), &u) == 0 && u <= UINT32_MAX ? (uint32_t)u : 0;
+    d->generation =
+        jr_u64(jr_get(root, "generation"), &u) == 0 && u <= UINT32_MAX ? (uint32_t)u : 0;
     d->records_lost = jr_u64(jr_get(root, "records_lost"), &u) == 0 ? u : 0;
     d->records_torn = jr_u64(jr_get(root, "records_torn"), &u) == 0 ? u : 0;
     d->passive = jr_true(jr_get(root, "passive"));
@@ -499,8 +499,7 @@ static int symz_build(struct symz_load *l, const struct jr_value *root, dump_sel
     dwfl_report_begin(l->z->dwfl);
     for (size_t i = 0; i < l->nmods; i++)
         symz_mod_report(l, &cred, &l->mods[i]);
-    if (dwfl_report_end(l->z->dwfl, NULL, NULL) != 0 ||
-        symfind_attach(l->z->dwfl, getpid()) != 0)
+    if (dwfl_report_end(l->z->dwfl, NULL, NULL) != 0 || symfind_attach(l->z->dwfl, getpid()) != 0)
         return symz_fail(l, -EIO, "libdwfl: %s", dwfl_errmsg(-1));
 
     if (tasks->n > SYMZ_MAX_TASKS)
@@ -597,8 +596,7 @@ int symz_load(const char *path, struct tt_dump *d, struct symz *z, bool short_na
     }
     if ((err = jr_read(f, &doc, why, whylen)) != 0)
         goto out;
-    if ((z->dwfl = dwfl_begin(&symz_callbacks)) == NULL ||
-        (z->sym = sym_new(z->dwfl)) == NULL) {
+    if ((z->dwfl = dwfl_begin(&symz_callbacks)) == NULL || (z->sym = sym_new(z->dwfl)) == NULL) {
         err = symz_fail(l, -ENOMEM, "out of memory");
         goto out;
     }

@@ -17,9 +17,10 @@ START_TEST(test_values)
 {
     struct jr_doc doc;
     char why[128];
-    const char *text = " {\"a\": [1, -2, 3.5e2, true, false, null], \"s\": \"x\\u00e9\\ud83d\\ude00\\n\","
-                       " \"nul\": \"a\\u0000b\", \"lone\": \"\\ud800z\", \"a\": 7,"
-                       " \"big\": 18446744073709551615, \"min\": -9223372036854775808} ";
+    const char *text =
+        " {\"a\": [1, -2, 3.5e2, true, false, null], \"s\": \"x\\u00e9\\ud83d\\ude00\\n\","
+        " \"nul\": \"a\\u0000b\", \"lone\": \"\\ud800z\", \"a\": 7,"
+        " \"big\": 18446744073709551615, \"min\": -9223372036854775808} ";
     ck_assert_int_eq(parse(text, &doc, why, sizeof(why)), 0);
     const struct jr_value *a = jr_get(&doc.root, "a");
     ck_assert_ptr_nonnull(a);
@@ -59,9 +60,9 @@ START_TEST(test_integer_range)
     struct jr_doc doc;
     uint64_t u;
     int64_t i;
-    ck_assert_int_eq(parse("[18446744073709551616, 9223372036854775808, -9223372036854775809]",
-                           &doc, NULL, 0),
-                     0);
+    ck_assert_int_eq(
+        parse("[18446744073709551616, 9223372036854775808, -9223372036854775809]", &doc, NULL, 0),
+        0);
     ck_assert_int_eq(jr_u64(&doc.root.items[0], &u), -EINVAL);
     ck_assert_int_eq(jr_i64(&doc.root.items[1], &i), -EINVAL);
     ck_assert_int_eq(jr_i64(&doc.root.items[2], &i), -EINVAL);
