@@ -27,7 +27,9 @@
 #include <tasktrace/protocol.h>
 
 #include "bell.h"
+#include "compare.h"
 #include "dump.h"
+#include "filter.h"
 #include "live.h"
 #include "model.h"
 #include "proc.h"
@@ -50,12 +52,22 @@ struct options {
     const char *symbolize; /* --symbolize FILE: print a saved dump */
     bool short_names;      /* --short-names */
     int color; /* -1 auto, 0 never, 1 always */
+    int group; /* --group 1, --no-group 0, -1 the view's default */
+    bool folded; /* --folded: flame graph input */
+    struct filter filter; /* --match, --state, --min-idle */
+    const char *compare;  /* --compare A.json: the first file */
     const char *tasks[MAX_TASK_FILTERS];
     bool task_matched[MAX_TASK_FILTERS];
     int ntasks;
 };
 
 static const char *progname = "tasktrace-attach";
+
+/* The last line said on stderr and the code of the failure it says, for
+ * the error document --json writes on exit status 2 (docs/json.md). */
+static char last_message[512];
+static const char *fail_code;
+static bool output_written; /* the dump was printed (or printing began) */
 
 static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void msg(const char *fmt, ...)
@@ -67,6 +79,22 @@ static void msg(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    va_start(ap, fmt);
+    vsnprintf(last_message, sizeof(last_message), fmt, ap);
+    va_end(ap);
+}
+
+/* Says why the tool cannot dump, as msg, and names the failure by CODE. */
+static void fatal(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fatal(const char *code, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    msg("%s", line);
+    fail_code = code;
 }
 
 static void usage(FILE *f)
@@ -93,6 +121,22 @@ static void usage(FILE *f)
             "                         - reads stdin), symbolized with the modules here\n"
             "      --short-names      drop template and generic arguments, parameter\n"
             "                         lists and Rust hashes from function names\n"
+            "      --group            print alike tasks (and threads) once, with how\n"
+            "                         many, their ids and the longest idle; the default\n"
+            "                         in text past 50 tasks; with --json, the groups\n"
+            "                         instead of the tasks\n"
+            "      --no-group         print every task on its own\n"
+            "      --folded           print where the tasks wait as flame graph input:\n"
+            "                         one 'frame;frame;frame COUNT' line per path\n"
+            "      --match REGEX      show the tasks with a frame whose function or\n"
+            "                         file matches REGEX (POSIX extended)\n"
+            "      --state STATES     show the tasks in these states: idle, polling,\n"
+            "                         done (a comma list; repeatable)\n"
+            "      --min-idle SECONDS show the tasks idle (or inside a poll) at least\n"
+            "                         this long; filters only choose what is shown\n"
+            "      --compare A.json B.json\n"
+            "                         compare two --json dumps of one process taken\n"
+            "                         apart: the tasks that did not move first\n"
             "  -h, --help             print this help and exit\n"
             "  -V, --version          print the version and exit\n"
             "\n"
@@ -105,9 +149,26 @@ static void usage(FILE *f)
             "  2   could not dump: no such process, a zombie, a kernel thread, a\n"
             "      thread id, not permitted, not a tasktrace process, corrupt runtime\n"
             "      data, the process exited, or no task matched --task\n"
-            "  64  usage error\n",
+            "  3   --compare: some task did not move between the two dumps (0: every\n"
+            "      task in both moved)\n"
+            "  64  usage error\n"
+            "With --json, exit status 2 also writes {\"version\":1,\"error\":{\"code\":..,\n"
+            "\"message\":..}} to stdout (codes in docs/json.md).\n",
             progname, progname, THREAD_LIST_MAX);
 }
+
+/* Long options without a short one. */
+enum {
+    OPT_GROUP = 256,
+    OPT_NO_GROUP,
+    OPT_FOLDED,
+    OPT_MATCH,
+    OPT_STATE,
+    OPT_MIN_IDLE,
+    OPT_COMPARE,
+};
+
+static const char *esc(char *buf, size_t len, const char *s, bool quote);
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -118,12 +179,22 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"colour", required_argument, NULL, 'C'},  {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {"passive", no_argument, NULL, 'P'},
         {"threads", no_argument, NULL, 'H'},       {"symbolize", required_argument, NULL, 'Y'},
-        {"short-names", no_argument, NULL, 'N'},   {NULL, 0, NULL, 0},
+        {"short-names", no_argument, NULL, 'N'},
+        {"group", no_argument, NULL, OPT_GROUP},
+        {"no-group", no_argument, NULL, OPT_NO_GROUP},
+        {"folded", no_argument, NULL, OPT_FOLDED},
+        {"match", required_argument, NULL, OPT_MATCH},
+        {"state", required_argument, NULL, OPT_STATE},
+        {"min-idle", required_argument, NULL, OPT_MIN_IDLE},
+        {"compare", required_argument, NULL, OPT_COMPARE},
+        {NULL, 0, NULL, 0},
     };
     int c;
     char *end;
     o->timeout = 2.0;
     o->color = -1;
+    o->group = -1;
+    filter_init(&o->filter);
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":t:rnT:jhV", longopts, NULL)) != -1) {
         switch (c) {
@@ -140,6 +211,34 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'j': o->json = true; break;
         case 'P': o->passive = true; break;
         case 'H': o->threads = true; break;
+        case OPT_GROUP: o->group = 1; break;
+        case OPT_NO_GROUP: o->group = 0; break;
+        case OPT_FOLDED: o->folded = true; break;
+        case OPT_COMPARE: o->compare = optarg; break;
+        case OPT_MATCH: {
+            char why[128], safe[4 * 128 + 1];
+            if (filter_set_match(&o->filter, optarg, why, sizeof(why)) < 0) {
+                msg("bad --match '%s': %s", esc(safe, sizeof(safe), optarg, false), why);
+                return -1;
+            }
+            break;
+        }
+        case OPT_STATE:
+            if (filter_add_states(&o->filter, optarg) < 0) {
+                char safe[4 * 64 + 1];
+                msg("bad --state '%s': give idle, polling or done, or a comma list of them",
+                    esc(safe, sizeof(safe), optarg, false));
+                return -1;
+            }
+            break;
+        case OPT_MIN_IDLE:
+            if (filter_set_min_idle(&o->filter, optarg) < 0) {
+                char safe[4 * 64 + 1];
+                msg("bad --min-idle '%s': give seconds, 0 or more",
+                    esc(safe, sizeof(safe), optarg, false));
+                return -1;
+            }
+            break;
         case 'Y': o->symbolize = optarg; break;
         case 'N': o->short_names = true; break;
         case 'T':
@@ -168,6 +267,17 @@ static int parse_options(int argc, char **argv, struct options *o)
             msg("unknown option '%s'; see --help", argv[optind - 1]);
             return -1;
         }
+    }
+    if (o->folded && o->json) {
+        msg("--folded and --json are two outputs: give one");
+        return -1;
+    }
+    if (o->compare) {
+        if (optind != argc - 1) {
+            msg("--compare takes two files; usage: %s --compare A.json B.json", progname);
+            return -1;
+        }
+        return 0;
     }
     if (o->symbolize) {
         if (o->passive || o->threads) {
@@ -218,14 +328,16 @@ static const char *esc(char *buf, size_t len, const char *s, bool quote)
 static int fail_access(pid_t pid, pid_t tid, const char *what, int err)
 {
     if (err == -ESRCH) {
-        msg("%s PID %d: the process exited", what, (int)pid);
+        fatal("ESRCH", "%s PID %d: the process exited", what, (int)pid);
     } else if (err == -EPERM || err == -EACCES) {
         char why[256], safe[512];
         proc_explain_eperm(pid, tid, why, sizeof(why));
         /* It names the tracer by its comm, the tracer's own bytes. */
-        msg("%s PID %d: not permitted: %s", what, (int)pid, esc(safe, sizeof(safe), why, false));
+        fatal("EPERM", "%s PID %d: not permitted: %s", what, (int)pid,
+              esc(safe, sizeof(safe), why, false));
     } else {
-        msg("%s PID %d: %s", what, (int)pid, strerror(-err));
+        const char *name = strerrorname_np(-err);
+        fatal(name ? name : "EIO", "%s PID %d: %s", what, (int)pid, strerror(-err));
     }
     return EXIT_FATAL;
 }
@@ -282,17 +394,19 @@ static int check_process(pid_t pid)
         return 0; /* the reads that follow say why */
     pid_t tgid = tgid_of(pid);
     if (tgid > 0 && tgid != pid) {
-        msg("PID %d is thread %d of process %d, not a process: dump %d instead", (int)pid,
+        fatal("THREAD_ID", "PID %d is thread %d of process %d, not a process: dump %d instead",
+              (int)pid,
             (int)pid, (int)tgid, (int)tgid);
         return EXIT_FATAL;
     }
     if (kthread) {
-        msg("PID %d (%s) is a kernel thread: it runs no user code to dump", (int)pid,
+        fatal("KERNEL_THREAD", "PID %d (%s) is a kernel thread: it runs no user code to dump",
+              (int)pid,
             esc(safe, sizeof(safe), comm, false));
         return EXIT_FATAL;
     }
     if (state == 'Z' || state == 'X') {
-        msg("PID %d (%s) is a zombie: it has exited and its parent has not reaped it",
+        fatal("ZOMBIE", "PID %d (%s) is a zombie: it has exited and its parent has not reaped it",
             (int)pid, esc(safe, sizeof(safe), comm, false));
         return EXIT_FATAL;
     }
@@ -336,6 +450,8 @@ struct session {
     struct snap_registry reg;
     struct ringread_result ring;
     struct tt_dump d;
+    uint64_t t_waited, t_read, t_built, t_live, t_printed; /* phase ends,
+                                   for TASKTRACE_ATTACH_STATS */
     struct symz symz; /* --symbolize */
 };
 
@@ -497,7 +613,8 @@ static int wait_done(struct session *ss)
         int err = snap_read_control(&ss->t, ss->control_addr, &ss->ctl, why, sizeof(why));
         if (err < 0) {
             if (err == -ESRCH)
-                msg("PID %d exited during the dump; nothing was captured", (int)ss->t.pid);
+                fatal("ESRCH", "PID %d exited during the dump; nothing was captured",
+                      (int)ss->t.pid);
             else
                 fail_access(ss->t.pid, 0, "lost track of", err == -EPROTO ? -EIO : err);
             return err;
@@ -611,7 +728,7 @@ static int session_locate(struct session *ss)
         return err;
     err = proc_open(&ss->t, pid);
     if (err == -ESRCH) {
-        msg("no process with PID %d (check the PID; is it still running?)", (int)pid);
+        fatal("ESRCH", "no process with PID %d (check the PID; is it still running?)", (int)pid);
         return EXIT_FATAL;
     }
     if (err < 0)
@@ -623,9 +740,10 @@ static int session_locate(struct session *ss)
         char comm[64] = "?", safe[300];
         proc_thread_comm(pid, 0, comm, sizeof(comm));
         if (!proc_alive(pid))
-            msg("PID %d exited while its modules were read", (int)pid);
+            fatal("ESRCH", "PID %d exited while its modules were read", (int)pid);
         else
-            msg("PID %d (%s) is not a tasktrace process: no '%s' symbol in its executable or "
+            fatal("NOT_TASKTRACE",
+                  "PID %d (%s) is not a tasktrace process: no '%s' symbol in its executable or "
                 "libraries (link it with libtargetrt; a stripped static executable needs "
                 "-Wl,--export-dynamic-symbol=%s)",
                 (int)pid, esc(safe, sizeof(safe), comm, false), TRT_CONTROL_SYMBOL,
@@ -634,7 +752,7 @@ static int session_locate(struct session *ss)
     }
     err = snap_read_control(&ss->t, ss->control_addr, &ss->ctl, why, sizeof(why));
     if (err == -EPROTO) {
-        msg("PID %d: the tasktrace control block at 0x%llx is unusable: %s", (int)pid,
+        fatal("CORRUPT", "PID %d: the tasktrace control block at 0x%llx is unusable: %s", (int)pid,
             (unsigned long long)ss->control_addr, why);
         return EXIT_FATAL;
     }
@@ -654,7 +772,8 @@ static int session_ring(struct session *ss)
     if (proc_thread_from_ns(pid, ss->doorbell_tid, &tid) < 0 ||
         proc_thread_comm(pid, tid, comm, sizeof(comm)) < 0 ||
         strcmp(comm, TRT_DOORBELL_NAME) != 0) {
-        msg("PID %d: the runtime's doorbell thread %d is gone; the process cannot be dumped",
+        fatal("NO_DOORBELL",
+              "PID %d: the runtime's doorbell thread %d is gone; the process cannot be dumped",
             (int)pid, (int)tid);
         return EXIT_FATAL;
     }
@@ -665,7 +784,8 @@ static int session_ring(struct session *ss)
         ss->gen = 1;
     int err = ring_retrying(ss, tid);
     if (err == -ETIMEDOUT) {
-        msg("PID %d: the doorbell thread %d did not stop within 1 s (uninterruptible "
+        fatal("DOORBELL_TIMEOUT",
+              "PID %d: the doorbell thread %d did not stop within 1 s (uninterruptible "
             "sleep?); try again",
             (int)pid, (int)tid);
         return EXIT_FATAL;
@@ -718,13 +838,14 @@ static int session_collect(struct session *ss)
             ss->complete = w == 0;
             ss->started = (int32_t)(ss->ctl.active - ss->gen) >= 0;
         }
+        ss->t_waited = trt_clock_ns(CLOCK_MONOTONIC);
         snap_registry_free(&ss->reg);
         /* No registry address: the process never created a traced task. */
         int err = ss->ctl.registry_addr == 0 ? 0
                   : snap_read_registry(&ss->t, ss->ctl.registry_addr, &ss->reg, why,
                                        sizeof(why));
         if (err == -EPROTO) {
-            msg("PID %d: %s", (int)pid, why);
+            fatal("CORRUPT", "PID %d: %s", (int)pid, why);
             return EXIT_FATAL;
         }
         if (err < 0)
@@ -761,10 +882,10 @@ static int session_collect(struct session *ss)
             continue;
         }
         if (err == -ESTALE)
-            msg("PID %d: other dumps of this process kept replacing this one's; try again",
+            fatal("BUSY", "PID %d: other dumps of this process kept replacing this one's; try again",
                 (int)pid);
         else if (err == -EPROTO)
-            msg("PID %d: the capture ring at 0x%llx is corrupt", (int)pid,
+            fatal("CORRUPT", "PID %d: the capture ring at 0x%llx is corrupt", (int)pid,
                 (unsigned long long)ss->ctl.ring_addr);
         else
             return fail_access(pid, 0, "cannot read the capture ring of", err);
@@ -970,7 +1091,7 @@ static int session_report(struct session *ss)
         filters_hit += o->task_matched[i];
     if (o->ntasks > 0 && filters_hit == 0) {
         char safe[256];
-        msg("PID %d has no task with id or name '%s'%s", (int)o->pid,
+        fatal("NO_TASK", "PID %d has no task with id or name '%s'%s", (int)o->pid,
             esc(safe, sizeof(safe), o->tasks[0], false),
             o->ntasks > 1 ? " (nor any other --task given)" : "");
         return EXIT_FATAL;
@@ -980,21 +1101,33 @@ static int session_report(struct session *ss)
      * --task, that the selected tasks reported is enough. */
     ss->d.complete = ss->d.nproblems == 0 && ss->d.problems_dropped == 0;
     int rc = ss->d.complete ? EXIT_COMPLETE : EXIT_PARTIAL;
+    /* The filters choose what is shown, once what is missing is named:
+     * they change neither the problems nor the exit status. */
+    if (filter_apply(&o->filter, &ss->d, o->raw) < 0) {
+        fatal("ENOMEM", "out of memory");
+        return EXIT_FATAL;
+    }
+    ss->d.elapsed_ns = trt_clock_ns(CLOCK_MONOTONIC) - ss->t_start;
     const char *term = getenv("TERM");
     struct render_opts ro = {
         .raw = o->raw,
         .no_source = o->no_source,
+        .group = o->group,
+        .summary = true,
         .color = o->color == 1 || (o->color == -1 && isatty(STDOUT_FILENO) &&
                                    !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0)),
     };
     errno = 0;
-    int err = o->json ? render_json(stdout, &ss->d, &ro) : render_text(stdout, &ss->d, &ro);
+    int err = o->json     ? render_json(stdout, &ss->d, &ro)
+              : o->folded ? render_folded(stdout, &ss->d, &ro)
+                          : render_text(stdout, &ss->d, &ro);
+    output_written = true;
     if (err == 0 && (fflush(stdout) != 0 || ferror(stdout)))
         err = errno ? -errno : -EIO;
     /* The reader went away (| head): it has what it wanted. */
     bool pipe_closed = err == -EPIPE;
     if (err < 0 && !pipe_closed) {
-        msg("cannot write the output: %s", strerror(-err));
+        fatal("OUTPUT", "cannot write the output: %s", strerror(-err));
         return EXIT_FATAL;
     }
     for (size_t i = 0; i < ss->d.nproblems; i++)
@@ -1019,6 +1152,10 @@ static int session_symbolize(struct session *ss)
 
 static void session_end(struct session *ss)
 {
+    /* The tasks the filters left out are still the dump's to free. */
+    if (ss->d.ntasks_total > ss->d.ntasks)
+        ss->d.ntasks = ss->d.ntasks_total;
+    filter_free(&ss->o.filter);
     dump_free(&ss->d);
     free(ss->ring.recs);
     snap_registry_free(&ss->reg);
@@ -1045,6 +1182,20 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     ss.t_start = trt_clock_ns(CLOCK_MONOTONIC);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    ss.d.taken_at_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+    if (ss.o.compare) {
+        char why[1024];
+        const char *code = "FAILED";
+        rc = compare_files(ss.o.compare, argv[argc - 1], ss.o.json, stdout, why, sizeof(why),
+                           &code);
+        if (rc < 0) {
+            fatal(code, "%s", why);
+            rc = EXIT_FATAL;
+        }
+        goto out;
+    }
     if (ss.o.symbolize) {
         rc = session_symbolize(&ss);
         goto out;
@@ -1061,6 +1212,7 @@ int main(int argc, char **argv)
         goto out;
     if ((rc = session_collect(&ss)) != 0)
         goto out;
+    ss.t_read = trt_clock_ns(CLOCK_MONOTONIC);
     /* Without a doorbell nothing was asked: the dump is complete only if
      * there is nothing to ask (note_collect_problems says otherwise). */
     if (ss.doorbell_tid <= 0)
@@ -1093,25 +1245,41 @@ int main(int argc, char **argv)
         .arg = &ss.o,
     };
     if (!ss.sym || dump_build(&ss.d, ss.sym, ss.reg.slots, ss.reg.n, &ss.ring, &in) < 0) {
-        msg("out of memory");
+        fatal("ENOMEM", "out of memory");
         rc = EXIT_FATAL;
         goto out;
     }
+    ss.t_built = trt_clock_ns(CLOCK_MONOTONIC);
     struct live_stats *ls = calloc(1, sizeof(*ls));
     if (!ls || session_live(&ss, ls) < 0) {
         free(ls);
-        msg("out of memory");
+        fatal("ENOMEM", "out of memory");
         rc = EXIT_FATAL;
         goto out;
     }
+    ss.t_live = trt_clock_ns(CLOCK_MONOTONIC);
     rc = session_report(&ss);
+    ss.t_printed = trt_clock_ns(CLOCK_MONOTONIC);
     if (getenv("TASKTRACE_ATTACH_STATS")) {
+        /* Where the time went: the target's captures (the wait), the
+         * tool's reading, model building (symbolizing), live stacks and
+         * printing. */
+        msg("phases (ms): ring+wait %.1f, read %.1f, build %.1f, live %.1f, print %.1f; %zu "
+            "tasks, %zu records",
+            (ss.t_waited - ss.t_start) / 1e6, (ss.t_read - ss.t_waited) / 1e6,
+            (ss.t_built - ss.t_read) / 1e6, (ss.t_live - ss.t_built) / 1e6,
+            (ss.t_printed - ss.t_live) / 1e6, ss.reg.n, ss.ring.n);
         msg("dump took %.1f ms; the doorbell thread was stopped for %.1f us",
             (trt_clock_ns(CLOCK_MONOTONIC) - ss.t_start) / 1e6, ss.stopped_ns / 1e3);
         live_print_stats(ls);
     }
     free(ls);
 out:
+    /* --json: a failure is a document too, for scripts to branch on. */
+    if (rc == EXIT_FATAL && ss.o.json && !output_written &&
+        (!fail_code || strcmp(fail_code, "OUTPUT") != 0))
+        render_json_error(stdout, ss.o.compare ? 0 : ss.o.pid, fail_code ? fail_code : "FAILED",
+                          last_message, ss.d.taken_at_ms);
     session_end(&ss);
     return rc;
 }

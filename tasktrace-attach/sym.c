@@ -449,10 +449,16 @@ static bool sym_is_named_scope(int tag)
  * error. */
 static char *sym_qualify(Dwarf_Die *die, const char *name)
 {
-    Dwarf_Die decl = *die, next;
+    Dwarf_Die decl = *die, next, cu;
     Dwarf_Attribute attr;
     Dwarf_Die *scopes = NULL;
     char *out = NULL;
+    /* C has no scopes to name, and its units can be large: the walk is
+     * skipped (0x2c is DW_LANG_C17, missing from older dwarf.h). */
+    int lang = dwarf_diecu(die, &cu, NULL, NULL) != NULL ? dwarf_srclang(&cu) : -1;
+    if (lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 || lang == DW_LANG_C11 ||
+        lang == 0x2c || lang == DW_LANG_Mips_Assembler)
+        return NULL;
     for (int hop = 0; hop < 8; hop++) {
         if (dwarf_attr(&decl, DW_AT_abstract_origin, &attr) == NULL &&
             dwarf_attr(&decl, DW_AT_specification, &attr) == NULL)

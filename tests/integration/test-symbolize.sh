@@ -112,6 +112,25 @@ assert fa == fb, (fa, fb)
 assert [t["id"] for t in a["tasks"]] == [t["id"] for t in b["tasks"]]
 EOF
 
+# A live thread stack (a task stuck inside a poll): its last frame is
+# where the thread was, looked up at pc itself, the others at pc - 1.
+start block "$T" block
+attach --timeout 0.5 --json "$PID"; expect_rc 1
+printf '%s\n' "$OUT" >"$TMP/block.json"
+blank "$TMP/block.json" "$TMP/block.blank.json"
+attach --symbolize "$TMP/block.blank.json" --json; expect_rc 1
+printf '%s\n' "$OUT" >"$TMP/block.sym.json"
+"$PYTHON" - "$TMP/block.json" "$TMP/block.sym.json" <<'EOF' || fail "--symbolize: not the live thread stack"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+keys = ("function", "file", "line", "column", "inlined", "module", "pc")
+live = [[tuple(f[k] for k in keys) for f in t["thread_stack"]] for t in a["tasks"] if t["thread_stack"]]
+got = [[tuple(f[k] for k in keys) for f in t["thread_stack"]] for t in b["tasks"] if t["thread_stack"]]
+assert live and live[0] and live[0][-1][0] is not None, live
+assert live == got, (live, got)
+assert [p["cause"] for p in a["problems"]] == [p["cause"] for p in b["problems"]], b["problems"]
+EOF
+
 # A build id that differs: the file is not used, said once, exit 1, and
 # its frames keep what the dump says (bare module+offset here).
 "$PYTHON" - "$TMP/pie.blank.json" "$TMP/other.json" <<'EOF' || harness_error "cannot rewrite"
