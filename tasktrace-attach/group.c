@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tasktrace/protocol.h>
+
 #include "group.h"
 #include "tree.h"
 #include "unwind.h"
