@@ -12,7 +12,9 @@
  *   --serve    then prints "pid <PID>" and runs until killed, so that the
  *              tool can dump the same tasks live;
  *   --thread   "dumper" does not run: the executor runs on a thread of its
- *              own and the main thread calls trt_dump_write(1, ...).
+ *              own and the main thread calls trt_dump_write(1, ...);
+ *   --stuck    with --thread: a task "stuck" blocks its executor's thread
+ *              inside its poll, so the dump (waiting 500 ms) is partial.
  * Exit status: the dump's result (0 complete, 1 partial), 2 if it could
  * not be written, 3 if trt_dump_write did not refuse inside a poll, 64 on
  * bad usage. */
@@ -119,6 +121,17 @@ static POLL_FN trt_poll dumper_poll(trt_future *f, trt_context *cx)
     return TRT_READY;
 }
 
+/* Blocks the thread polling it for a minute. */
+static POLL_FN trt_poll stuck_poll(trt_future *f, trt_context *cx)
+{
+    (void)f;
+    (void)cx;
+    sleep(60);
+    return TRT_READY;
+}
+
+static trt_future stuck = {stuck_poll};
+
 static void *run_executor(void *arg)
 {
     int err = trt_exec_run(arg);
@@ -128,14 +141,16 @@ static void *run_executor(void *arg)
 
 int main(int argc, char **argv)
 {
-    bool serve = false, thread = false;
+    bool serve = false, thread = false, blocked = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--serve") == 0) {
             serve = true;
         } else if (strcmp(argv[i], "--thread") == 0) {
             thread = true;
+        } else if (strcmp(argv[i], "--stuck") == 0) {
+            blocked = true;
         } else {
-            fprintf(stderr, "usage: selfdump [--serve] [--thread]\n");
+            fprintf(stderr, "usage: selfdump [--serve] [--thread [--stuck]]\n");
             return 64;
         }
     }
@@ -153,6 +168,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "selfdump: spawn failed\n");
         return 2;
     }
+    if (blocked && trt_exec_spawn(ex, &stuck, "stuck", NULL, NULL) < 0) {
+        fprintf(stderr, "selfdump: spawn failed\n");
+        return 2;
+    }
     fflush(stdout);
     if (thread) {
         pthread_t th;
@@ -162,7 +181,7 @@ int main(int argc, char **argv)
         }
         /* Let the executor poll its tasks once, so they have wakers. */
         usleep(200 * 1000);
-        int res = trt_dump_write(STDOUT_FILENO, TIMEOUT_MS);
+        int res = trt_dump_write(STDOUT_FILENO, blocked ? 500 : TIMEOUT_MS);
         if (res < 0)
             fprintf(stderr, "selfdump: trt_dump_write: %s\n", strerror(-res));
         _exit(res < 0 ? 2 : res);

@@ -15,17 +15,34 @@
  * the live count outgrow it; starting a generation then only swaps
  * pointers.  A generation that finds no ring large enough (the spare could
  * not be mapped) tries one mmap, and if that is refused too keeps the ring
- * it has and says so in ring_errno / ring_errno_gen. */
+ * it has and says so in ring_errno / ring_errno_gen.
+ *
+ * Size: before any dump, RING_RECORDS_PER_TASK records per live task.  A
+ * generation then shows how many records a dump of this process writes
+ * (its head - gen_start, lost ones included), and the ring is sized for
+ * that count and a quarter more from then on: after the dump has been read
+ * the doorbell maps the larger spare (trt__capture_give_back), so the next
+ * dump swaps rings instead of mapping one, and a task with many leaves loses
+ * records in its first dump at most.  Every size is bounded by the memory
+ * cap, TASKTRACE_RING_MAX_MB (MiB, the ring's header included), read once at
+ * the first traced task and published as ring_max_mb; a ring at the cap
+ * loses what does not fit, and records_lost says so. */
 #include <errno.h>
 #include <execinfo.h>
+#include <stdlib.h>
 
 #include "ring.h"
 #include "rt_internal.h"
 
 /* Records the ring holds per live task before it overwrites its own
- * generation: room for a few leaves each. */
+ * generation, until a dump has shown how many it needs: room for a few
+ * leaves each. */
 #define RING_RECORDS_PER_TASK 4
 #define RING_MIN_RECORDS 1024
+/* The memory cap without TASKTRACE_RING_MAX_MB, and the largest one taken
+ * from it (1 TiB: the ring's own bound is 2^40 records). */
+#define RING_MAX_MB_DEFAULT 1024u
+#define RING_MAX_MB_LIMIT (1u << 20)
 /* Capacities double from RING_MIN_RECORDS up to the ring's own bound of
  * 2^40 records: far fewer replacements than this. */
 #define RETIRED_MAX 48
@@ -45,10 +62,60 @@ static unsigned nretired_given;
  * reads it without the mutex to see that nothing needs mapping. */
 static _Atomic uint64_t ready_capacity;
 
+/* The most records a ring may hold under the memory cap: a power of two
+ * (ring capacities are), set once by cap_init. */
+static uint64_t max_records;
+static pthread_once_t cap_once = PTHREAD_ONCE_INIT;
+/* Records the last generation wrote, a quarter more for growth: what the
+ * next ring is sized for.  0 before the first generation. */
+static _Atomic uint64_t gen_records_want;
+
+/* Reads TASKTRACE_RING_MAX_MB once (a positive whole number of MiB; anything
+ * else, or nothing, is the default), bounds it and publishes it. */
+static void cap_init(void)
+{
+    unsigned long mb = RING_MAX_MB_DEFAULT;
+    const char *env = getenv("TASKTRACE_RING_MAX_MB");
+    if (env && *env >= '0' && *env <= '9') {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(env, &end, 10);
+        if (errno == 0 && *end == '\0' && v > 0)
+            mb = v < RING_MAX_MB_LIMIT ? v : RING_MAX_MB_LIMIT;
+    }
+    uint64_t fit = (((uint64_t)mb << 20) - sizeof(struct trt_ring)) / sizeof(struct trt_record);
+    uint64_t p = 64; /* the smallest ring trt__ring_new makes */
+    while (p * 2 <= fit)
+        p *= 2;
+    max_records = p;
+    TRT_STORE(&tasktrace_control.ring_max_mb, (uint32_t)mb);
+}
+
 static uint64_t ring_want(uint64_t live)
 {
+    pthread_once(&cap_once, cap_init);
     uint64_t want = live * RING_RECORDS_PER_TASK;
-    return want < RING_MIN_RECORDS ? RING_MIN_RECORDS : want;
+    uint64_t seen = atomic_load_explicit(&gen_records_want, memory_order_relaxed);
+    if (want < seen)
+        want = seen;
+    if (want < RING_MIN_RECORDS)
+        want = RING_MIN_RECORDS;
+    return want < max_records ? want : max_records;
+}
+
+/* Learns from ring `r` how many records its generation `gen` wrote, lost
+ * ones included (positions are reserved even when they overwrite), so that
+ * the next rings are sized for it.  Called with ring_mutex held. */
+static void gen_records_note(const struct trt_ring *r, uint32_t gen)
+{
+    if (!r || gen == 0 || __atomic_load_n(&r->gen, __ATOMIC_RELAXED) != gen)
+        return;
+    uint64_t start = __atomic_load_n(&r->gen_start, __ATOMIC_ACQUIRE);
+    uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+    uint64_t wrote = head - start;
+    if (wrote > (1ull << 40))
+        wrote = 1ull << 40;
+    atomic_store_explicit(&gen_records_want, wrote + wrote / 4, memory_order_relaxed);
 }
 
 static uint64_t capacity_of(const struct trt_ring *r)
@@ -103,9 +170,14 @@ static void publish(struct trt_ring *r)
 
 void trt__capture_begin_gen(uint32_t gen, uint64_t live)
 {
-    uint64_t want = ring_want(live);
     int err = 0;
     pthread_mutex_lock(&ring_mutex);
+    /* A generation requested before the last one's give-back mapped the
+     * spare for its count: learn that count here. */
+    struct trt_ring *cur = atomic_load(&current);
+    if (cur)
+        gen_records_note(cur, __atomic_load_n(&cur->gen, __ATOMIC_RELAXED));
+    uint64_t want = ring_want(live);
     if (capacity_of(atomic_load(&current)) < want) {
         /* A spare mapped ahead, else one mmap now. */
         if (capacity_of(spare) < want)
@@ -130,6 +202,13 @@ int trt__capture_give_back(uint32_t gen)
     int err = 0;
     pthread_mutex_lock(&ring_mutex);
     struct trt_ring *r = atomic_load(&current);
+    /* The dump is over: map now, ahead of the next one, a spare as large as
+     * this generation showed it needs.  A failure leaves the next
+     * generation to try (and to say so in ring_errno). */
+    gen_records_note(r, gen);
+    uint64_t want = ring_want(trt__registry_live());
+    if (capacity_of(r) < want)
+        (void)spare_map(want, false);
     if (r && __atomic_load_n(&r->gen, __ATOMIC_RELAXED) == gen)
         err = trt__ring_release(r);
     for (; nretired_given < nretired; nretired_given++) {

@@ -72,7 +72,7 @@ static int chunk_add(void)
     return 0;
 }
 
-int trt__registry_add(struct trt__task *t, const char *name)
+int trt__registry_add(struct trt__task *t, const char *name, uint64_t spawn_pc)
 {
     int err = 0;
     pthread_mutex_lock(&registry_mutex);
@@ -91,7 +91,8 @@ int trt__registry_add(struct trt__task *t, const char *name)
     TRT_STORE(&s->pending_gen, 0);
     TRT_STORE(&s->traced_gen, 0);
     TRT_STORE(&s->traced_records, 0);
-    TRT_STORE(&s->flags, 0);
+    TRT_STORE(&s->spawn_pc, spawn_pc);
+    TRT_STORE(&s->flags, spawn_pc ? TRT_TASK_F_SPAWN_PC : 0);
     TRT_STORE(&s->state, TRT_TASK_IDLE);
     /* The id goes last: a reader takes a slot with id != 0 as registered. */
     __atomic_store_n(&s->id, registry.next_id++, __ATOMIC_RELEASE);

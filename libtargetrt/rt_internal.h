@@ -108,8 +108,9 @@ void trt__task_unlock(struct trt__task *t);
 
 /* ------------------------------------------------------------ registry.c */
 
-/* add/remove take the registry mutex; add returns 0 or -errno. */
-int trt__registry_add(struct trt__task *t, const char *name);
+/* add/remove take the registry mutex; add returns 0 or -errno.  A
+ * spawn_pc of 0 leaves the slot without one (no TRT_TASK_F_SPAWN_PC). */
+int trt__registry_add(struct trt__task *t, const char *name, uint64_t spawn_pc);
 /* Removes `t` and returns the generation it still owed (0 if none). */
 uint32_t trt__registry_remove(struct trt__task *t);
 uint64_t trt__registry_live(void);
@@ -141,9 +142,10 @@ int trt__capture_reserve(uint64_t live);
  * ring_errno_gen.  A ring that could not be enlarged keeps serving. */
 void trt__capture_begin_gen(uint32_t gen, uint64_t live);
 /* Gives the pages of the current ring's records (if its generation is `gen`)
- * and of every retired ring back to the system (doorbell thread).  Returns 0
- * or the -errno of a refused mmap; the pages then stay, nothing else
- * changes. */
+ * and of every retired ring back to the system (doorbell thread), after
+ * mapping ahead a spare ring as large as generation `gen` showed the next
+ * dump needs (within the memory cap).  Returns 0 or the -errno of a refused
+ * mmap of the give-back; the pages then stay, nothing else changes. */
 int trt__capture_give_back(uint32_t gen);
 /* Records the caller's stack for task `id` in generation `gen` into the
  * current ring.  Returns 0, or -ENOSPC if it overwrote a record of the same

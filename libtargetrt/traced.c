@@ -127,7 +127,8 @@ TRT_NAMED_FRAME trt_poll trt__traced_poll(trt_future *f, trt_context *cx)
     return r;
 }
 
-trt_future *trt_traced_new(trt_future *inner, const char *name)
+/* Both public constructors: spawn_pc is where the task was created. */
+static trt_future *traced_new(trt_future *inner, const char *name, uint64_t spawn_pc)
 {
     if (!inner || !inner->poll) {
         errno = EINVAL;
@@ -141,7 +142,7 @@ trt_future *trt_traced_new(trt_future *inner, const char *name)
     t->base.poll = trt__traced_poll;
     t->inner = inner;
     atomic_flag_clear(&t->lock);
-    int err = trt__registry_add(t, name);
+    int err = trt__registry_add(t, name, spawn_pc);
     if (err < 0) {
         free(t);
         errno = -err;
@@ -154,6 +155,18 @@ trt_future *trt_traced_new(trt_future *inner, const char *name)
     (void)trt__capture_reserve(trt__registry_live());
     (void)trt__doorbell_ensure();
     return &t->base;
+}
+
+/* noinline: the return address must be the one into the caller's code,
+ * not into a function this one was inlined into (within the library). */
+__attribute__((noinline)) trt_future *trt_traced_new(trt_future *inner, const char *name)
+{
+    return traced_new(inner, name, (uint64_t)(uintptr_t)__builtin_return_address(0));
+}
+
+trt_future *trt_traced_new_at(trt_future *inner, const char *name, const void *spawn_pc)
+{
+    return traced_new(inner, name, (uint64_t)(uintptr_t)spawn_pc);
 }
 
 void trt_traced_free(trt_future *traced)

@@ -3,6 +3,7 @@
  * root-first stacks.  Everything here is linear in the records: identical
  * stacks and known addresses are found by hashing. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "dump.h"
 #include "live.h"
+#include "render.h"
 #include "tree.h"
 
 static int slot_cmp(const void *a, const void *b)
@@ -181,33 +183,40 @@ static bool same_pcs(const struct trt_record *a, const struct trt_record *b)
 }
 
 /* Turns one task's run of records (sorted, all of this task) into
- * root-first symbolized stacks, each distinct list of PCs once: a leaf
- * that clones twice in one poll records the same stack twice. */
+ * root-first symbolized stacks, each distinct list of PCs once with the
+ * count of its records: a leaf that clones twice in one poll records the
+ * same stack twice, and so do 16 like leaves joined. */
 static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct tt_task *task,
                            sym_ctx *sym, const struct trt_record *recs, size_t n,
                            const struct dump_in *in)
 {
-    size_t cap = 1, *seen = NULL;
+    size_t cap = 1, *seen = NULL, *stack_of = NULL;
     int err = 0;
     if (n == 0)
         return 0;
     task->stacks = calloc(n, sizeof(*task->stacks));
     while (cap < 2 * n)
         cap *= 2;
-    /* Indices + 1 of the records kept, by hash of their PCs; 0 is empty. */
+    /* Indices + 1 of the records kept, by hash of their PCs; 0 is empty.
+     * Record seen[h] - 1 became stack stack_of[seen[h] - 1]. */
     seen = calloc(cap, sizeof(*seen));
-    if (!task->stacks || !seen) {
+    stack_of = calloc(n, sizeof(*stack_of));
+    if (!task->stacks || !seen || !stack_of) {
         err = -ENOMEM;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         size_t h = record_hash(&recs[i]) & (cap - 1);
-        bool dup = false;
+        size_t dup = 0;
         for (; seen[h] != 0 && !dup; h = (h + 1) & (cap - 1))
-            dup = same_pcs(&recs[seen[h] - 1], &recs[i]);
-        if (dup)
+            if (same_pcs(&recs[seen[h] - 1], &recs[i]))
+                dup = seen[h];
+        if (dup) {
+            task->stacks[stack_of[dup - 1]].count++;
             continue;
+        }
         seen[h] = i + 1;
+        stack_of[i] = task->nstacks;
         const struct sym_frame **frames;
         long len = record_frames(d, pcs, sym, &recs[i], in, &frames);
         if (len < 0) {
@@ -218,10 +227,67 @@ static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct tt_ta
         st->frames = frames;
         st->n = (size_t)len;
         st->truncated = (recs[i].flags & TRT_RECORD_F_TRUNCATED) != 0;
+        st->count = 1;
     }
 out:
+    free(stack_of);
     free(seen);
     return err;
+}
+
+/* Names the tasks whose stacks are incomplete (stacks_lost), as a problem
+ * of the dump: how many, and the first three by id and name. */
+static void dump_note_stacks_lost(struct tt_dump *d)
+{
+    size_t n = 0, shown = 0;
+    char list[3 * (24 + 4 * 24 + 4) + 8] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < d->ntasks; i++) {
+        const struct tt_task *t = &d->tasks[i];
+        if (!t->stacks_lost)
+            continue;
+        if (n++ >= 3)
+            continue;
+        char safe[4 * 24 + 1];
+        size_t nl = strnlen(t->name, sizeof(t->name));
+        render_escape(safe, sizeof(safe), t->name, nl < 24 ? nl : 24, true);
+        int w = snprintf(list + len, sizeof(list) - len, "%s%" PRIu64 " \"%s%s\"",
+                         shown ? ", " : "", t->id, safe, nl > 24 ? "..." : "");
+        if (w > 0 && (size_t)w < sizeof(list) - len)
+            len += (size_t)w;
+        shown++;
+    }
+    if (n == 0)
+        return;
+    if (d->nproblems == TT_MAX_PROBLEMS) {
+        d->problems_dropped++;
+        return;
+    }
+    struct tt_problem *p = &d->problems[d->nproblems++];
+    p->cause = "stacks_lost";
+    snprintf(p->message, sizeof(p->message),
+             "%zu task%s incomplete stacks (captures lost in the capture ring): %s%s", n,
+             n == 1 ? " has" : "s have", list, n > shown ? ", ..." : "");
+}
+
+/* Symbolizes where TASK was created: SPAWN_PC is a return address, so
+ * the innermost frame of its lookup holds the line of the call. */
+static int task_spawned_at(struct tt_dump *d, struct pc_table *pcs, struct tt_task *task,
+                           sym_ctx *sym, uint64_t spawn_pc, const struct dump_in *in)
+{
+    const struct sym_frame *const *frames;
+    size_t n;
+    struct pc_entry *e = pc_enter(d, pcs, spawn_pc, in);
+    if (!e)
+        return -ENOMEM;
+    if (e->raw) {
+        frames = e->raw;
+        n = 1;
+    } else if (sym_lookup(sym, spawn_pc, true, &frames, &n) < 0) {
+        return -ENOMEM;
+    }
+    task->spawned_at = n ? frames[n - 1] : NULL;
+    return 0;
 }
 
 void dump_free(struct tt_dump *d)
@@ -277,7 +343,10 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
             continue;
         struct tt_task *task = &d->tasks[d->ntasks++];
         task->id = s->id;
-        snprintf(task->name, sizeof(task->name), "%s", s->name);
+        snprintf(task->name, sizeof(task->name), "%.*s", (int)sizeof(s->name), s->name);
+        if ((s->flags & TRT_TASK_F_SPAWN_PC) && s->spawn_pc != 0 &&
+            (err = task_spawned_at(d, &pcs, task, sym, s->spawn_pc, in)) < 0)
+            break;
         task->state = s->state;
         task->polls = s->polls;
         task->idle_ns = s->poll_end_ns == 0 ? -1
@@ -306,6 +375,15 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
         if ((err = task_add_stacks(d, &pcs, task, sym, mine, run, in)) < 0)
             break;
     }
+        /* The runtime counts the captures of the traced poll that reached
+         * the ring; fewer read back were overwritten (or torn). */
+        if (reported) {
+            task->captures = s->traced_records;
+            task->captures_found = run > UINT32_MAX ? UINT32_MAX : (uint32_t)run;
+            task->stacks_lost = task->captures_found < task->captures;
+        }
     free(pcs.e);
     return err;
+    if (err == 0)
+        dump_note_stacks_lost(d);
 }

@@ -36,6 +36,9 @@ struct tt_stack {
     size_t n;
     const struct sym_frame **frames;
     bool truncated; /* the target's capture cut off the root side */
+    size_t count;   /* captures of this same stack (same PCs) it stands for,
+                       as when one poll of a task joins 16 like leaves;
+                       0 is read as 1 */
 };
 
 struct tt_task {
@@ -52,6 +55,15 @@ struct tt_task {
                         ended since */
     size_t nstacks;
     struct tt_stack *stacks;
+    /* Where the task was created: the innermost frame (inlined ones
+     * included) of the slot's spawn_pc, or NULL when the runtime recorded
+     * none (an older runtime, or trt_traced_new_at given NULL). */
+    const struct sym_frame *spawned_at;
+    /* Some of the captures its traced poll made were lost (overwritten in
+     * the capture ring, or torn): `stacks` misses some leaves.
+     * captures is how many reached the ring, found how many were read. */
+    bool stacks_lost;
+    uint32_t captures, captures_found;
     /* While polling at the end of the dump: the live stack of the thread
      * polling it (live.c), unwound from a copy taken while the thread was
      * briefly stopped. */

@@ -306,6 +306,17 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, lon
                            ? "true"
                            : "false",
                        t->inherited ? "true" : "false");
+    /* How many like captures each stack stands for, parallel to stacks. */
+    render__out_puts(o, ",\"stack_counts\":[");
+    for (size_t s = 0; s < t->nstacks; s++)
+        render__out_printf(o, "%s%zu", s ? "," : "",
+                           t->stacks[s].count ? t->stacks[s].count : (size_t)1);
+    render__out_printf(o, "],\"stacks_lost\":%s", t->stacks_lost ? "true" : "false");
+    render__out_puts(o, ",\"spawned_at\":");
+    if (t->spawned_at != NULL)
+        rj_frame(o, t->spawned_at);
+    else
+        render__out_puts(o, "null");
     /* The live part (live.c): only a polling task has one. */
     bool polling = t->state == TRT_TASK_POLLING;
     if (polling && t->poll_ns >= 0)

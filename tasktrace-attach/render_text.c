@@ -193,6 +193,34 @@ const char *render_duration(int64_t ns, char buf[RENDER_DURATION_MAX])
 /* ------------------------------------------------------------ the view */
 
 static void rt_header(struct rt_out *o, const struct tt_task *t)
+/* The line under a task's header that says where it was created:
+ *   spawned at example.c:42 (main)
+ * the function alone without a file, the module and offset without
+ * either; nothing when the runtime recorded no place. */
+static void rt_spawned_at(struct rt_out *o, const struct sym_frame *f)
+{
+    if (f == NULL)
+        return;
+    render__out_puts(&o->out, "  spawned at ");
+    bool where = f->file != NULL && !o->opts->no_source;
+    if (where) {
+        rt_escaped_str(o, f->file);
+        if (f->line > 0)
+            render__out_printf(&o->out, ":%d", f->line);
+    }
+    if (f->function != NULL) {
+        render__out_puts(&o->out, where ? " (" : "");
+        rt_escaped_str(o, f->function);
+        render__out_puts(&o->out, where ? ")" : "");
+    } else if (!where && f->module != NULL) {
+        rt_escaped_str(o, f->module);
+        render__out_printf(&o->out, "+0x%" PRIx64, f->module_off);
+    } else if (!where) {
+        render__out_printf(&o->out, "0x%" PRIx64, f->pc);
+    }
+    render__out_puts(&o->out, "\n");
+}
+
 {
     char dur[RENDER_DURATION_MAX];
     render__out_printf(&o->out, "task %" PRIu64 " \"", t->id);
@@ -243,7 +271,15 @@ static void rt_header(struct rt_out *o, const struct tt_task *t)
         rt_reset(o);
     }
     render__out_puts(&o->out, "\n");
+    if (t->stacks_lost) {
+        render__out_puts(&o->out, " ");
+        rt_sgr(o, RT_RED);
+        render__out_printf(&o->out, "[stacks lost: %" PRIu32 " of %" PRIu32 " captures read]",
+                           t->captures_found, t->captures);
+        rt_reset(o);
+    }
 }
+    rt_spawned_at(o, t->spawned_at);
 
 static const char *rt_basename(const char *path)
 {

@@ -299,7 +299,9 @@ int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,
             err = -ENOMEM;
             goto out;
         }
-        node->leaves++;
+        /* A stack that stands for several like captures counts as many. */
+        size_t count = st->count ? st->count : 1;
+        node->leaves += count;
         for (size_t i = 1; i < n; i++) {
             struct tree_list kids = {&node->children, &node->nchildren,
                                      &node->children_cap, &node->index,
@@ -309,9 +311,9 @@ int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,
                 err = -ENOMEM;
                 goto out;
             }
-            node->leaves++;
+            node->leaves += count;
         }
-        out->leaves++;
+        out->leaves += count;
     }
 out:
     free(buf);

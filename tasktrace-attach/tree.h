@@ -22,7 +22,8 @@ struct tree_node {
     size_t children_cap;
     size_t *index;    /* children by frame hash once there are many, else NULL */
     size_t index_cap;
-    size_t leaves; /* stacks passing through or ending at this node */
+    size_t leaves; /* stacks passing through or ending at this node, each
+                      counted as its `count` captures */
 };
 
 /* A caller-allocated forest; zero-initialize or fill with tree_build. */
@@ -32,7 +33,8 @@ struct tree {
     size_t roots_cap;
     size_t *roots_index; /* roots by frame hash once there are many, else NULL */
     size_t roots_index_cap;
-    size_t leaves; /* stacks with at least one visible frame */
+    size_t leaves; /* captures (stacks by their count) with at least one
+                      visible frame */
     size_t empty;  /* stacks trimmed down to nothing */
 };
 

@@ -291,15 +291,18 @@ void trt_exec_free(trt_exec *ex)
     exec_unref(ex);
 }
 
+/* spawn_pc: the return address into the code that called the public
+ * spawn function, recorded as where the task was spawned (trt_traced_new_at):
+ * this file's own call would name the executor for every task. */
 static int task_spawn(trt_exec *ex, trt_future *fut, const char *name, trt_exec_done_fn on_done,
-                      void *arg, struct trt__exec_task **out)
+                      void *arg, struct trt__exec_task **out, const void *spawn_pc)
 {
     if (!ex || !fut)
         return -EINVAL;
     struct trt__exec_task *t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
-    t->traced = trt_traced_new(fut, name);
+    t->traced = trt_traced_new_at(fut, name, spawn_pc);
     if (!t->traced) {
         int err = -errno;
         free(t);
@@ -321,10 +324,13 @@ static int task_spawn(trt_exec *ex, trt_future *fut, const char *name, trt_exec_
     return 0;
 }
 
-int trt_exec_spawn(trt_exec *ex, trt_future *fut, const char *name, trt_exec_done_fn on_done,
-                   void *arg)
+/* noinline (both public spawns): __builtin_return_address(0) must be an
+ * address in the caller's code, not in a function of this library that
+ * one of them was inlined into. */
+__attribute__((noinline)) int trt_exec_spawn(trt_exec *ex, trt_future *fut, const char *name,
+                                             trt_exec_done_fn on_done, void *arg)
 {
-    return task_spawn(ex, fut, name, on_done, arg, NULL);
+    return task_spawn(ex, fut, name, on_done, arg, NULL, __builtin_return_address(0));
 }
 
 /* Polls every task queued when the round starts; tasks woken meanwhile wait
@@ -420,11 +426,11 @@ static void block_on_done(void *arg, int status)
     *(bool *)arg = true;
 }
 
-int trt_exec_block_on(trt_exec *ex, trt_future *fut, const char *name)
+__attribute__((noinline)) int trt_exec_block_on(trt_exec *ex, trt_future *fut, const char *name)
 {
     bool done = false;
     struct trt__exec_task *t = NULL;
-    int err = task_spawn(ex, fut, name, block_on_done, &done, &t);
+    int err = task_spawn(ex, fut, name, block_on_done, &done, &t, __builtin_return_address(0));
     if (err < 0)
         return err;
     err = run_until(ex, &done);

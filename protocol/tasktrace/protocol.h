@@ -106,7 +106,13 @@ struct trt_control {
                                  stored when a generation starts, this one
                                  first */
     uint32_t ring_errno_gen;  /* the generation ring_errno is about */
-    uint64_t reserved[17];
+    uint32_t ring_max_mb;     /* the ring's memory cap in MiB (header
+                                 included): TASKTRACE_RING_MAX_MB as read at
+                                 the first traced task, or the default; 0
+                                 before that.  A ring at the cap loses
+                                 records, which records_lost counts */
+    uint32_t reserved32;
+    uint64_t reserved[16];
 };
 
 _Static_assert(offsetof(struct trt_control, request) == 16, "protocol");
@@ -127,6 +133,7 @@ _Static_assert(offsetof(struct trt_control, doorbell_errno) == 104, "protocol");
 _Static_assert(offsetof(struct trt_control, doorbell_fails) == 108, "protocol");
 _Static_assert(offsetof(struct trt_control, ring_errno) == 112, "protocol");
 _Static_assert(offsetof(struct trt_control, ring_errno_gen) == 116, "protocol");
+_Static_assert(offsetof(struct trt_control, ring_max_mb) == 120, "protocol");
 _Static_assert(sizeof(struct trt_control) == 256, "protocol");
 
 /* Task states in trt_task_slot.state. */
@@ -141,8 +148,16 @@ enum {
 #define TRT_TASK_F_SUSPECT 0x1u   /* last traced poll: PENDING, no waker use */
 #define TRT_TASK_F_INHERITED 0x2u /* registered before the fork that made this
                                      process (see trt_control.fork_ns) */
+#define TRT_TASK_F_SPAWN_PC 0x4u  /* spawn_pc holds where the task was
+                                     created; a slot without this flag (an
+                                     older runtime, whose name filled all of
+                                     bytes 64..127) has no spawn_pc */
 
-#define TRT_TASK_NAME_MAX 64
+/* The name's size in the slot, its NUL included.  It was 64 before
+ * spawn_pc took the last 8 bytes; a tool reads at most 56 bytes of name
+ * and takes spawn_pc only from a slot flagged TRT_TASK_F_SPAWN_PC, so
+ * either side may be the older one. */
+#define TRT_TASK_NAME_MAX 56
 
 /* One registered task.  Written by the thread polling the task, read from
  * outside without locks: fields may be momentarily inconsistent. */
@@ -165,11 +180,16 @@ struct trt_task_slot {
     uint32_t traced_records; /* records its last traced poll wrote */
     uint32_t flags;          /* TRT_TASK_F_* */
     char name[TRT_TASK_NAME_MAX]; /* NUL-terminated unless corrupt */
+    uint64_t spawn_pc;       /* valid with TRT_TASK_F_SPAWN_PC: a return
+                                address in the code that created the task
+                                (the caller of trt_traced_new, or the
+                                address given to trt_traced_new_at) */
 };
 
 _Static_assert(offsetof(struct trt_task_slot, state) == 40, "protocol");
 _Static_assert(offsetof(struct trt_task_slot, pending_gen) == 48, "protocol");
 _Static_assert(offsetof(struct trt_task_slot, name) == 64, "protocol");
+_Static_assert(offsetof(struct trt_task_slot, spawn_pc) == 120, "protocol");
 _Static_assert(sizeof(struct trt_task_slot) == 128, "protocol");
 
 #define TRT_REGISTRY_CHUNK_SLOTS 4096u

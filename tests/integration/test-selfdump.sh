@@ -58,6 +58,25 @@ check_raw "$TMP/raw.json" foo sleeper dumper || fail "future's raw dump: $(head 
     fail "selfdump --thread exited with $?: $(cat "$TMP/thread.err")"
 check_raw "$TMP/thread.json" foo sleeper || fail "trt_dump_write's raw dump: $(head -c 600 "$TMP/thread.json")"
 
+# A task stuck inside a poll: the dump is partial (exit status 1), says
+# why, and shows where the stuck task is polled.
+rc=0
+"$SELFDUMP" --thread --stuck >"$TMP/stuck.json" 2>"$TMP/stuck.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "selfdump --thread --stuck exited with $rc, not 1: $(cat "$TMP/stuck.err")"
+"$PYTHON" - "$TMP/stuck.json" <<'PY' || fail "partial raw dump: $(cat "$TMP/stuck.json")"
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+assert d["complete"] is False and d["raw"] is True, d
+assert [p["cause"] for p in d["problems"]] == ["timeout"], d["problems"]
+assert "timed out after" in d["problems"][0]["message"] and "3 of 3 tasks" in d["problems"][0]["message"], d["problems"]
+tasks = {t["name"]: t for t in d["tasks"]}
+assert sorted(tasks) == ["foo", "sleeper", "stuck"], sorted(tasks)
+s = tasks["stuck"]
+assert s["state"] == "polling" and s["reported"] is False and isinstance(s["tid"], int), s
+assert s["poll_ns"] >= 400000000 and s["thread_stack"] is None and s["thread_stack_error"], s
+assert all(not t["reported"] for t in d["tasks"]), d["tasks"]
+PY
+
 # 3. The raw dump, symbolized by the tool, shows what the tool shows live.
 can_ptrace() {
     scope=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0)

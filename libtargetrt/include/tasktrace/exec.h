@@ -79,7 +79,8 @@ TRT_EXPORT void trt_exec_free(trt_exec *ex);
  * `on_done` (which may be NULL) is called.  Call it on the executor's thread,
  * before trt_exec_run or from inside a poll or an on_done callback.  Returns
  * 0, -EINVAL for a NULL argument, or the error of trt_traced_new (-ENOMEM,
- * -ENOSPC). */
+ * -ENOSPC).  The task's spawn place (trt_traced_new_at) is the caller of
+ * trt_exec_spawn, or of trt_exec_block_on. */
 TRT_EXPORT int trt_exec_spawn(trt_exec *ex, trt_future *fut, const char *name,
                               trt_exec_done_fn on_done, void *arg);
 

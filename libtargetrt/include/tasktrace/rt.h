@@ -119,12 +119,24 @@ TRT_EXPORT trt_poll trt_future_poll(trt_future *f, trt_context *cx);
 /* Wraps `inner` as a traced task and registers it.  Returns the wrapper
  * future, which the executor polls in place of `inner`; NULL with errno set
  * (ENOMEM, or ENOSPC past the registry's limit) on failure.  `name` is copied
- * (the first 63 bytes are kept; NULL names the task "task").  `inner` stays
+ * (the first 55 bytes are kept; NULL names the task "task").  `inner` stays
  * owned by the caller and must outlive the wrapper.  The first call starts
  * the runtime's doorbell thread, named "tasktrace"; if that thread cannot be
  * created (a thread limit), the task is still created and a later call
  * tries again.  Thread-safe. */
 TRT_EXPORT trt_future *trt_traced_new(trt_future *inner, const char *name);
+
+/* Where a task was spawned: trt_traced_new records its own return address
+ * (an address in the function that called it, at no cost per poll) and a
+ * dump shows it as the task's "spawned at FILE:LINE (FUNCTION)".  A caller
+ * that ends in a tail call to trt_traced_new (`return trt_traced_new(...)`)
+ * leaves no frame of its own, so the address is its caller's.  Glue that
+ * creates tasks for others (an executor's spawn, a language binding) passes
+ * its own caller's return address instead, with trt_traced_new_at, e.g.
+ * __builtin_return_address(0) in C; NULL records no place.  Otherwise the
+ * same as trt_traced_new. */
+TRT_EXPORT trt_future *trt_traced_new_at(trt_future *inner, const char *name,
+                                         const void *spawn_pc);
 
 /* Unregisters and frees a wrapper returned by trt_traced_new, after it
  * returned TRT_READY or to cancel the task.  Must not race with a poll of the
