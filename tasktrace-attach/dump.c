@@ -374,7 +374,6 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
         const struct trt_record *mine = run ? ring->recs + rec : NULL;
         if ((err = task_add_stacks(d, &pcs, task, sym, mine, run, in)) < 0)
             break;
-    }
         /* The runtime counts the captures of the traced poll that reached
          * the ring; fewer read back were overwritten (or torn). */
         if (reported) {
@@ -382,8 +381,9 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
             task->captures_found = run > UINT32_MAX ? UINT32_MAX : (uint32_t)run;
             task->stacks_lost = task->captures_found < task->captures;
         }
+    }
     free(pcs.e);
-    return err;
     if (err == 0)
         dump_note_stacks_lost(d);
+    return err;
 }
