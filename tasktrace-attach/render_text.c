@@ -192,7 +192,6 @@ const char *render_duration(int64_t ns, char buf[RENDER_DURATION_MAX])
 
 /* ------------------------------------------------------------ the view */
 
-static void rt_header(struct rt_out *o, const struct tt_task *t)
 /* The line under a task's header that says where it was created:
  *   spawned at example.c:42 (main)
  * the function alone without a file, the module and offset without
@@ -221,6 +220,7 @@ static void rt_spawned_at(struct rt_out *o, const struct sym_frame *f)
     render__out_puts(&o->out, "\n");
 }
 
+static void rt_header(struct rt_out *o, const struct tt_task *t)
 {
     char dur[RENDER_DURATION_MAX];
     render__out_printf(&o->out, "task %" PRIu64 " \"", t->id);
@@ -270,7 +270,6 @@ static void rt_spawned_at(struct rt_out *o, const struct sym_frame *f)
         render__out_puts(&o->out, "[inherited at fork, not polled since]");
         rt_reset(o);
     }
-    render__out_puts(&o->out, "\n");
     if (t->stacks_lost) {
         render__out_puts(&o->out, " ");
         rt_sgr(o, RT_RED);
@@ -278,8 +277,9 @@ static void rt_spawned_at(struct rt_out *o, const struct sym_frame *f)
                            t->captures_found, t->captures);
         rt_reset(o);
     }
-}
+    render__out_puts(&o->out, "\n");
     rt_spawned_at(o, t->spawned_at);
+}
 
 static const char *rt_basename(const char *path)
 {
