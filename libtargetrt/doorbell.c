@@ -155,13 +155,17 @@ int trt__doorbell_ensure(void)
     return err;
 }
 
+/* The request queue of dumps from inside (dumpreq.c) is held with the
+ * start mutex: both are the doorbell's. */
 void trt__doorbell_atfork_prepare(void)
 {
     pthread_mutex_lock(&start_mutex);
+    trt__dumpreq_atfork_prepare();
 }
 
 void trt__doorbell_atfork_parent(void)
 {
+    trt__dumpreq_atfork_parent();
     pthread_mutex_unlock(&start_mutex);
 }
 
@@ -174,5 +178,6 @@ void trt__doorbell_atfork_child(void)
     TRT_STORE(&tasktrace_control.doorbell_errno, 0);
     __atomic_store_n(&started, false, __ATOMIC_RELAXED);
     failed_at = 0;
+    trt__dumpreq_atfork_child();
     pthread_mutex_unlock(&start_mutex);
 }

@@ -40,6 +40,8 @@
  * destination. */
 static pthread_mutex_t req_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct trt__dumpreq *queue;
+/* The batch the doorbell is serving, NULL if none. */
+static struct trt__dumpbatch *serving;
 /* Set by the signal handler, cleared by the doorbell. */
 static uint32_t sig_pending;
 /* The handed-over signal (0 if none), its old action, and where its dumps
@@ -159,12 +161,16 @@ void trt__dumpreq_take(struct trt__dumpbatch *b)
     b->signal = __atomic_exchange_n(&sig_pending, 0, __ATOMIC_SEQ_CST) != 0 && sig_no != 0;
     if (b->signal)
         memcpy(b->sig_dest, sig_dest, sizeof(b->sig_dest));
+    serving = b;
     pthread_mutex_unlock(&req_mutex);
 }
 
-static void complete(struct trt__dumpreq *r, int result)
+/* Unlinks *p from the batch and completes it. */
+static void complete(struct trt__dumpreq **p, int result)
 {
     pthread_mutex_lock(&req_mutex);
+    struct trt__dumpreq *r = *p;
+    *p = r->next;
     trt_waker w = r->waker;
     r->waker.vtable = NULL;
     r->result = result;
@@ -283,8 +289,7 @@ void trt__dumpreq_serve(struct trt__dumpbatch *b, uint32_t gen)
             struct trt__dumpreq *r = *p;
             uint64_t deadline = start + (uint64_t)r->timeout_ms * 1000000u;
             if (done || now >= deadline) {
-                *p = r->next;
-                complete(r, trt__rawdump_write(gen, waited_ms, &r->dest));
+                complete(p, trt__rawdump_write(gen, waited_ms, &r->dest));
                 continue;
             }
             if (earliest == 0 || deadline < earliest)
@@ -300,10 +305,41 @@ void trt__dumpreq_serve(struct trt__dumpbatch *b, uint32_t gen)
         if (b->signal && (earliest == 0 || sig_deadline < earliest))
             earliest = sig_deadline;
         if (earliest == 0)
-            return;
+            break;
         uint64_t left_ms = (earliest - now + 999999u) / 1000000u;
         (void)trt__dump_wait(gen, left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
     }
+    pthread_mutex_lock(&req_mutex);
+    serving = NULL;
+    pthread_mutex_unlock(&req_mutex);
+}
+
+void trt__dumpreq_atfork_prepare(void)
+{
+    pthread_mutex_lock(&req_mutex);
+}
+
+void trt__dumpreq_atfork_parent(void)
+{
+    pthread_mutex_unlock(&req_mutex);
+}
+
+/* The child has none of the threads that asked for these dumps (a future
+ * may still be awaited by an inherited task) and no doorbell: each
+ * request is completed with -ECANCELED, without a wake, so that freeing it
+ * never waits.  A signal that came before the fork is the parent's. */
+void trt__dumpreq_atfork_child(void)
+{
+    struct trt__dumpreq *lists[2] = {queue, serving ? serving->list : NULL};
+    for (int i = 0; i < 2; i++)
+        for (struct trt__dumpreq *r = lists[i]; r; r = r->next) {
+            r->result = -ECANCELED;
+            __atomic_store_n(&r->state, TRT__REQ_DONE, __ATOMIC_RELEASE);
+        }
+    __atomic_store_n(&queue, NULL, __ATOMIC_SEQ_CST);
+    serving = NULL;
+    __atomic_store_n(&sig_pending, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&req_mutex);
 }
 
 static void on_signal(int signo)

@@ -209,6 +209,11 @@ void trt__dumpreq_serve(struct trt__dumpbatch *b, uint32_t gen);
 int trt__dumpreq_signal(int signo, const char *dest);
 /* TASKTRACE_SIGNAL and TASKTRACE_DUMP, read when the doorbell starts. */
 void trt__dumpreq_env(void);
+/* Fork: the request mutex is held across fork(); the child completes
+ * every inherited request with -ECANCELED (see dumpreq.c). */
+void trt__dumpreq_atfork_prepare(void);
+void trt__dumpreq_atfork_parent(void);
+void trt__dumpreq_atfork_child(void);
 
 /* ------------------------------------------------------------ rawdump.c */
 
