@@ -279,8 +279,8 @@ void trt__dumpreq_serve(struct trt__dumpbatch *b, uint32_t gen)
     uint64_t start = trt_clock_ns(CLOCK_MONOTONIC);
     uint64_t sig_deadline = b->signal ? start + SIGNAL_TIMEOUT_MS * 1000000ull : 0;
     for (;;) {
-        bool done = (int32_t)(__atomic_load_n(&tasktrace_control.done, __ATOMIC_ACQUIRE) -
-                              gen) >= 0;
+        bool done =
+            (int32_t)(__atomic_load_n(&tasktrace_control.done, __ATOMIC_ACQUIRE) - gen) >= 0;
         uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
         uint64_t waited_ms = (now - start) / 1000000u;
         /* Each request whose time is up gets the dump as it stands. */
@@ -354,9 +354,9 @@ static void on_signal(int signo)
 int trt__dumpreq_signal(int signo, const char *dest)
 {
     int err = 0;
-    if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP ||
-        signo == SIGSEGV || signo == SIGBUS || signo == SIGILL || signo == SIGFPE ||
-        signo == SIGTRAP || signo == SIGABRT || signo == SIGPIPE || signo == SIGCHLD)
+    if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP || signo == SIGSEGV ||
+        signo == SIGBUS || signo == SIGILL || signo == SIGFPE || signo == SIGTRAP ||
+        signo == SIGABRT || signo == SIGPIPE || signo == SIGCHLD)
         return -EINVAL;
     if (dest && (dest[0] == '\0' || strlen(dest) >= sizeof(sig_dest)))
         return -EINVAL;
@@ -407,7 +407,7 @@ static int signal_by_name(const char *s)
     static const struct {
         const char *name;
         int no;
-    } names[] = {{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"USR1", SIGUSR1},
                  {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR}};
     if (strncmp(s, "SIG", 3) == 0)
         s += 3;

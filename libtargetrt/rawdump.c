@@ -172,21 +172,36 @@ static void out_str(struct out *o, const char *str, size_t n)
         unsigned char c = s[i];
         const char *esc = NULL;
         switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default: break;
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            break;
         }
         if (esc) {
             out_s(o, esc);
             i++;
         } else if (c < 0x20 || c == 0x7f) {
-            char u[7] = {'\\', 'u', '0', '0', "0123456789abcdef"[c >> 4],
-                         "0123456789abcdef"[c & 15], 0};
+            char u[7] = {
+                '\\', 'u', '0', '0', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15], 0};
             out_put(o, u, 6);
             i++;
         } else {
@@ -216,8 +231,8 @@ static void note_build_id(struct mod *m, const unsigned char *p, size_t size, si
         size_t desc = (nh.n_descsz + align - 1) & ~(align - 1);
         if (name > size - off || desc > size - off - name)
             return;
-        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-            memcmp(p + off, "GNU", 4) == 0 && nh.n_descsz > 0 && nh.n_descsz <= BUILD_ID_MAX) {
+        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && memcmp(p + off, "GNU", 4) == 0 &&
+            nh.n_descsz > 0 && nh.n_descsz <= BUILD_ID_MAX) {
             memcpy(m->id, p + off + name, nh.n_descsz);
             m->idlen = nh.n_descsz;
         }
@@ -247,8 +262,8 @@ static int mod_add(struct dl_phdr_info *info, size_t size, void *arg)
     for (ElfW(Half) i = 0; i < info->dlpi_phnum && m->idlen == 0; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type == PT_NOTE && ph->p_memsz < (1u << 20))
-            note_build_id(m, (const unsigned char *)(info->dlpi_addr + ph->p_vaddr),
-                          ph->p_memsz, ph->p_align == 8 ? 8 : 4);
+            note_build_id(m, (const unsigned char *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz,
+                          ph->p_align == 8 ? 8 : 4);
     }
     const char *name = info->dlpi_name;
     if (name == NULL || name[0] == '\0') {
@@ -339,9 +354,8 @@ struct ring_view {
 static void ring_view(struct ring_view *v, uint32_t gen)
 {
     memset(v, 0, sizeof(*v));
-    const struct trt_ring *r =
-        (const struct trt_ring *)(uintptr_t)__atomic_load_n(&tasktrace_control.ring_addr,
-                                                            __ATOMIC_ACQUIRE);
+    const struct trt_ring *r = (const struct trt_ring *)(uintptr_t)__atomic_load_n(
+        &tasktrace_control.ring_addr, __ATOMIC_ACQUIRE);
     if (!r || __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE) != gen)
         return;
     v->r = r;
@@ -408,11 +422,16 @@ static bool copy_one(struct trt__task *t, void *arg)
 static const char *state_name(uint32_t state)
 {
     switch (state) {
-    case TRT_TASK_IDLE: return "idle";
-    case TRT_TASK_POLLING: return "polling";
-    case TRT_TASK_DONE: return "done";
-    case TRT_TASK_FREE: return "free";
-    default: return "unknown";
+    case TRT_TASK_IDLE:
+        return "idle";
+    case TRT_TASK_POLLING:
+        return "polling";
+    case TRT_TASK_DONE:
+        return "done";
+    case TRT_TASK_FREE:
+        return "free";
+    default:
+        return "unknown";
     }
 }
 
@@ -503,14 +522,14 @@ static void out_task(struct out *o, struct dump_state *d, uint32_t gen,
     else
         out_s(o, "null");
     out_s(o, reported ? ",\"reported\":true" : ",\"reported\":false");
-    out_s(o, reported && (s->flags & TRT_TASK_F_SUSPECT) ? ",\"suspect\":true"
-                                                         : ",\"suspect\":false");
+    out_s(o,
+          reported && (s->flags & TRT_TASK_F_SUSPECT) ? ",\"suspect\":true" : ",\"suspect\":false");
     out_s(o, ",\"stacks\":");
     bool truncated = false;
     out_stacks(o, d, gen, s->id, &truncated);
     out_s(o, truncated ? ",\"truncated\":true" : ",\"truncated\":false");
-    bool inherited = (s->flags & TRT_TASK_F_INHERITED) && d->fork_ns != 0 &&
-                     s->poll_end_ns <= d->fork_ns;
+    bool inherited =
+        (s->flags & TRT_TASK_F_INHERITED) && d->fork_ns != 0 && s->poll_end_ns <= d->fork_ns;
     out_s(o, inherited ? ",\"inherited\":true" : ",\"inherited\":false");
     out_s(o, ",\"poll_ns\":");
     if (s->state == TRT_TASK_POLLING && s->poll_start_ns != 0 && now_coarse > s->poll_start_ns)
@@ -523,8 +542,8 @@ static void out_task(struct out *o, struct dump_state *d, uint32_t gen,
                                           : "null}");
 }
 
-static void out_problem(struct out *o, bool *first, const char *cause, const char *m1,
-                        uint64_t n, const char *m2)
+static void out_problem(struct out *o, bool *first, const char *cause, const char *m1, uint64_t n,
+                        const char *m2)
 {
     out_s(o, *first ? "{\"cause\":\"" : ",{\"cause\":\"");
     *first = false;
@@ -598,8 +617,10 @@ int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_
                   "after the wake-up (is it blocked or busy?)\"}");
     }
     if (ring_short)
-        out_problem(&o, &first, "ring", "the runtime could not map a large enough capture "
-                    "ring (errno ", ring_errno, "): stacks may be missing\"}");
+        out_problem(&o, &first, "ring",
+                    "the runtime could not map a large enough capture "
+                    "ring (errno ",
+                    ring_errno, "): stacks may be missing\"}");
     if (d.ring.lost)
         out_problem(&o, &first, "records_lost", "", d.ring.lost,
                     " captured stacks were overwritten in the ring\"}");
@@ -607,8 +628,10 @@ int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_
         out_problem(&o, &first, "records_torn", "", d.torn,
                     " captured stacks could not be read whole\"}");
     if (d.cap_records)
-        out_problem(&o, &first, "cap_records", "the ring holds more records than one dump "
-                    "reads: the stacks of some tasks were left out\"}", 0, NULL);
+        out_problem(&o, &first, "cap_records",
+                    "the ring holds more records than one dump "
+                    "reads: the stacks of some tasks were left out\"}",
+                    0, NULL);
     out_s(&o, "],\"passive\":false,\"threads\":null,\"modules\":[");
     for (unsigned i = 0; i < nused; i++) {
         const struct mod *m = &mods[used_order[i]];

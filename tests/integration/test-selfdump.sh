@@ -171,6 +171,20 @@ for _ in $(seq 100); do grep -q '"raw":true' "$TMP/err.err" && break; sleep 0.1;
 sleep 0.3
 check_raw "$TMP/err.err" foo || fail "dump on stderr: $(head -c 600 "$TMP/err.err")"
 
+# Names with quotes, backslashes, control bytes and invalid UTF-8 are
+# escaped as the tool escapes them.
+TASKTRACE_SIGNAL=USR2 TASKTRACE_DUMP="$TMP/names.json" start names "$top_builddir/tests/integration/target" names
+kill -USR2 "$PID" || fail "kill -USR2"
+for _ in $(seq 100); do [ -s "$TMP/names.json" ] && break; sleep 0.1; done
+sleep 0.3
+"$PYTHON" - "$TMP/names.json" <<'PY' || fail "names in the raw dump: $(cat "$TMP/names.json")"
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+names = [t["name"] for t in d["tasks"]]
+assert names == ['quote"back\\slash', "ctl\x01\x1b[31mred", "bad\ufffd\ufffdutf8", "café"], names
+assert d["complete"] is True, d["problems"]
+PY
+
 # A program's own handler is never replaced: the dump is refused, said once.
 TASKTRACE_SIGNAL=CHLD start chld "$TASKDUMP"
 grep -q 'TASKTRACE_SIGNAL=CHLD' "$TMP/chld.err" || fail "a refused signal not said: $(cat "$TMP/chld.err")"
