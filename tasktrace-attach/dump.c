@@ -326,7 +326,8 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
     d->records_torn = ring->torn;
     d->complete = in->complete && ring->lost == 0;
     /* The runtime stamps polls with the coarse clock: compare like with like. */
-    uint64_t now = trt_clock_ns(CLOCK_MONOTONIC_COARSE);
+    uint64_t now = in->now_ns ? in->now_ns : trt_clock_ns(CLOCK_MONOTONIC_COARSE);
+    bool unknown = in->now_ns == UINT64_MAX;
     size_t rec = 0;
     for (size_t i = 0; i < nslots; i++) {
         const struct trt_task_slot *s = &slots[i];
@@ -337,7 +338,7 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
                                   (!in->started && s->state != TRT_TASK_DONE));
         /* Tasks created during the dump, or finished and not yet freed,
          * were not part of it. */
-        if (gen != 0 && !reported && !owing)
+        if (gen != 0 && !reported && !owing && !in->all_tasks)
             continue;
         if (in->select && !in->select(in->arg, s))
             continue;
@@ -349,13 +350,13 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
             break;
         task->state = s->state;
         task->polls = s->polls;
-        task->idle_ns = s->poll_end_ns == 0 ? -1
+        task->idle_ns = s->poll_end_ns == 0 || unknown ? -1
                         : now > s->poll_end_ns ? (int64_t)(now - s->poll_end_ns)
                                                : 0;
         task->tid = s->state == TRT_TASK_POLLING ? s->tid : 0;
         /* Inside its current poll since poll_start_ns (live.c refreshes
          * it when it reads the polling thread). */
-        task->poll_ns = s->state != TRT_TASK_POLLING || s->poll_start_ns == 0 ? -1
+        task->poll_ns = s->state != TRT_TASK_POLLING || s->poll_start_ns == 0 || unknown ? -1
                         : now > s->poll_start_ns ? (int64_t)(now - s->poll_start_ns)
                                                  : 0;
         task->reported = reported || (gen == 0 && in->complete);

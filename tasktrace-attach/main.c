@@ -11,6 +11,7 @@
  * A reader that closes the output early (| head) ends the tool quietly,
  * with the status the dump had. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +31,8 @@
 
 #include "bell.h"
 #include "compare.h"
+#include "core.h"
+#include "corelive.h"
 #include "dump.h"
 #include "filter.h"
 #include "live.h"
@@ -49,6 +54,9 @@ struct options {
     bool raw, no_source, json;
     bool passive; /* --passive: no doorbell, nothing polled */
     bool threads; /* --threads: every thread with its live stack */
+    const char *core;  /* --core FILE: dump a core file, not a process */
+    const char *exe;   /* --exe PATH: the core's executable */
+    const char *gcore; /* --gcore FILE: write a core after the dump */
     const char *symbolize; /* --symbolize FILE: print a saved dump */
     bool short_names;      /* --short-names */
     int color; /* -1 auto, 0 never, 1 always */
@@ -101,8 +109,10 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: %s [OPTIONS] PID\n"
+            "       %s [OPTIONS] --core COREFILE [--exe PATH]\n"
             "       %s [OPTIONS] --symbolize FILE|-\n"
-            "Dump the await tree of every traced task in process PID.\n"
+            "Dump the await tree of every traced task in process PID, or in a core\n"
+            "file of a process, and say which task a crash happened in.\n"
             "\n"
             "  -t, --timeout SECONDS  wait at most this long for the tasks to report\n"
             "                         (default 2), and symbolize for at most as long\n"
@@ -116,6 +126,13 @@ static void usage(FILE *f)
             "                         and the live stacks of the threads inside a poll\n"
             "      --threads          also list every thread (at most %u): state, wait\n"
             "                         channel, the task it polls, its live stack\n"
+            "      --core COREFILE    dump the tasks of a core file instead of a process:\n"
+            "                         the last dump's stacks, the stacks of the threads\n"
+            "                         inside a poll, the crash\n"
+            "      --exe PATH         with --core: the core's executable, when the path\n"
+            "                         the core names is wrong (its build id must match)\n"
+            "      --gcore FILE       after the dump, write a core of PID to FILE with\n"
+            "                         gdb's gcore, to examine later with --core\n"
             "      --symbolize FILE   print a dump saved with --json (or a raw one with\n"
             "                         only module, build_id, offset and pc in its frames;\n"
             "                         - reads stdin), symbolized with the modules here\n"
@@ -148,13 +165,15 @@ static void usage(FILE *f)
             "      that matched nothing)\n"
             "  2   could not dump: no such process, a zombie, a kernel thread, a\n"
             "      thread id, not permitted, not a tasktrace process, corrupt runtime\n"
-            "      data, the process exited, or no task matched --task\n"
+            "      data, the process exited, or no task matched --task; a file that\n"
+            "      is not a core, a truncated core, a core of another program than\n"
+            "      --exe, a core without the runtime; --gcore could not write the core\n"
             "  3   --compare: some task did not move between the two dumps (0: every\n"
             "      task in both moved)\n"
             "  64  usage error\n"
             "With --json, exit status 2 also writes {\"version\":1,\"error\":{\"code\":..,\n"
             "\"message\":..}} to stdout (codes in docs/json.md).\n",
-            progname, progname, THREAD_LIST_MAX);
+            progname, progname, progname, THREAD_LIST_MAX);
 }
 
 /* Long options without a short one. */
@@ -187,6 +206,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"state", required_argument, NULL, OPT_STATE},
         {"min-idle", required_argument, NULL, OPT_MIN_IDLE},
         {"compare", required_argument, NULL, OPT_COMPARE},
+        {"core", required_argument, NULL, 'K'},
+        {"exe", required_argument, NULL, 'E'},     {"gcore", required_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -211,6 +232,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'j': o->json = true; break;
         case 'P': o->passive = true; break;
         case 'H': o->threads = true; break;
+        case 'K': o->core = optarg; break;
+        case 'E': o->exe = optarg; break;
+        case 'G': o->gcore = optarg; break;
         case OPT_GROUP: o->group = 1; break;
         case OPT_NO_GROUP: o->group = 0; break;
         case OPT_FOLDED: o->folded = true; break;
@@ -275,6 +299,22 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (o->compare) {
         if (optind != argc - 1) {
             msg("--compare takes two files; usage: %s --compare A.json B.json", progname);
+            return -1;
+        }
+        return 0;
+    }
+    if (o->exe && !o->core) {
+        msg("--exe names the executable of a --core file; give --core too");
+        return -1;
+    }
+    if (o->core) {
+        if (o->passive || o->gcore) {
+            msg("--core reads a core file: %s is for a live process",
+                o->passive ? "--passive" : "--gcore");
+            return -1;
+        }
+        if (optind != argc) {
+            msg("a PID and --core given; usage: %s [OPTIONS] --core COREFILE", progname);
             return -1;
         }
         return 0;
@@ -453,6 +493,8 @@ struct session {
     uint64_t t_waited, t_read, t_built, t_live, t_printed; /* phase ends,
                                    for TASKTRACE_ATTACH_STATS */
     struct symz symz; /* --symbolize */
+    struct core_file core; /* --core */
+    bool core_opened;
 };
 
 /* Records one way the dump is incomplete: printed on stderr after the
@@ -563,11 +605,23 @@ static void report_missing(struct session *ss, bool stopped)
                 "process at fork and nothing in this process has polled them since",
                 when, n, d->ntasks, list);
     n = task_list(d, missing_other, list, sizeof(list));
-    if (n > 0)
+    size_t polling = 0;
+    for (size_t i = 0; i < d->ntasks; i++)
+        polling += missing_other(&d->tasks[i]) && d->tasks[i].state == TRT_TASK_POLLING;
+    /* A task inside a poll that never returns cannot be polled again: its
+     * executor is not at fault, the poll is. */
+    if (n > 0 && polling == n)
+        problem(ss, cause,
+                "%s: %zu of %zu tasks did not report: %s; %s stuck inside a poll that has "
+                "not returned%s",
+                when, n, d->ntasks, list, n == 1 ? "it is" : "they are",
+                stopped ? " (the process is stopped: resume it with kill -CONT)" : "");
+    else if (n > 0)
         problem(ss, cause,
                 "%s: %zu of %zu tasks did not report: %s; their executor did not poll them "
-                "after the wake-up (%s)",
+                "after the wake-up%s (%s)",
                 when, n, d->ntasks, list,
+                polling ? ", or they are stuck inside a poll" : "",
                 stopped ? "the process is stopped: resume it with kill -CONT"
                         : interrupted ? "the dump was cut short"
                                       : "is it blocked or busy?");
@@ -1164,7 +1218,239 @@ static void session_end(struct session *ss)
     if (ss->dwfl)
         dwfl_end(ss->dwfl);
     symz_end(&ss->symz);
+    if (ss->core_opened)
+        core_close(&ss->core);
     proc_close(&ss->t);
+}
+
+/* The moment of a core, as near as the runtime's data tell: its newest
+ * CLOCK_MONOTONIC reading (a dump's start or end, a task's creation, a
+ * poll's start or end).  The core holds no clock of its own, so ages
+ * measured to it are lower bounds.  UINT64_MAX when there is none. */
+static uint64_t core_moment(const struct trt_control *c, const struct snap_registry *reg)
+{
+    uint64_t now = c->gen_start_ns > c->gen_done_ns ? c->gen_start_ns : c->gen_done_ns;
+    for (size_t i = 0; i < reg->n; i++) {
+        const struct trt_task_slot *s = &reg->slots[i];
+        uint64_t t[3] = {s->created_ns, s->poll_start_ns, s->poll_end_ns};
+        for (int k = 0; k < 3; k++)
+            now = t[k] > now ? t[k] : now;
+    }
+    return now ? now : UINT64_MAX;
+}
+
+/* Reads the runtime out of the core ss->o.core: control block, registry,
+ * the records of the last completed dump generation.  Returns 0, or an
+ * exit code after saying why. */
+static int session_core_read(struct session *ss)
+{
+    struct core_file *c = &ss->core;
+    char why[1024], warn[1024], path[4 * 256 + 4], comm[4 * 17 + 1];
+    esc(path, sizeof(path), ss->o.core, false);
+    int err = core_open(c, ss->o.core, why, sizeof(why));
+    if (err < 0) {
+        msg("cannot read the core %s: %s", path, why);
+        return EXIT_FATAL;
+    }
+    ss->core_opened = true;
+    ss->o.pid = c->pid;
+    esc(comm, sizeof(comm), c->fname, false);
+    ss->dwfl = core_dwfl_open(c, ss->o.exe, &err, why, sizeof(why), warn, sizeof(warn));
+    if (!ss->dwfl) {
+        msg("cannot read the core %s: %s", path, why);
+        return EXIT_FATAL;
+    }
+    if (warn[0])
+        msg("core %s: %s", path, warn);
+    if (snap_locate(ss->dwfl, &ss->control_addr) < 0) {
+        msg("core %s (PID %d, %s) holds no tasktrace runtime: no '%s' symbol in the files "
+            "it names (if its executable was moved or rebuilt, give it with --exe)",
+            path, (int)c->pid, comm, TRT_CONTROL_SYMBOL);
+        return EXIT_FATAL;
+    }
+    err = snap_control_read(core_read, c, ss->control_addr, &ss->ctl, why, sizeof(why));
+    if (err < 0) {
+        msg("core %s: the tasktrace control block at 0x%llx is %s%s", path,
+            (unsigned long long)ss->control_addr,
+            err == -EPROTO ? "unusable: " : "not in the core", err == -EPROTO ? why : "");
+        return EXIT_FATAL;
+    }
+    err = ss->ctl.registry_addr == 0
+              ? 0
+              : snap_registry_read(core_read, c, ss->ctl.registry_addr, &ss->reg, why,
+                                   sizeof(why));
+    if (err < 0) {
+        msg("core %s: %s", path,
+            err == -EPROTO ? why
+            : err == -ENOMEM ? "out of memory"
+                             : "the task registry is not in the core (left out by the "
+                               "process's coredump_filter?)");
+        return EXIT_FATAL;
+    }
+    /* The last dump that completed, if its records are still there: a
+     * tool that read them let the runtime give their pages back. */
+    ss->gen = ss->ctl.done;
+    if (ss->gen != 0 && ss->ctl.ring_addr != 0) {
+        err = ringread_collect(core_read, c, ss->ctl.ring_addr, ss->gen, &ss->ring);
+        if (err == -ENOMEM) {
+            msg("out of memory");
+            return EXIT_FATAL;
+        }
+        if (err < 0)
+            memset(&ss->ring, 0, sizeof(ss->ring));
+        if (err < 0 && err != -ESTALE)
+            problem(ss, "ring",
+                    "core %s: the capture ring at 0x%llx is %s; the last dump's stacks are "
+                    "missing",
+                    path, (unsigned long long)ss->ctl.ring_addr,
+                    err == -EPROTO ? "corrupt" : "not in the core");
+    }
+    if (ss->ring.torn)
+        problem(ss, "records_torn",
+                "core %s: %llu captured stacks of dump generation %u are unreadable",
+                path, (unsigned long long)ss->ring.torn, ss->gen);
+    if (ss->reg.dup_chunks || ss->reg.dup_ids)
+        problem(ss, "registry_corrupt",
+                "core %s: the task registry is corrupt: %u repeated chunk pointers and %llu "
+                "repeated task ids; each task is listed once",
+                path, ss->reg.dup_chunks, (unsigned long long)ss->reg.dup_ids);
+    if (ss->reg.cut)
+        problem(ss, "cap_tasks", "core %s: the task registry lists more than %u tasks; %llu "
+                "were not read", path, SNAP_MAX_TASKS, (unsigned long long)ss->reg.cut);
+    return 0;
+}
+
+/* --core: the dump of a core file, printed as a live one is.  Returns the
+ * exit code. */
+static int session_core(struct session *ss)
+{
+    int rc = session_core_read(ss);
+    if (rc != 0)
+        return rc;
+    struct core_file *c = &ss->core;
+    char path[4 * 256 + 4];
+    esc(path, sizeof(path), ss->o.core, false);
+    uint64_t now = core_moment(&ss->ctl, &ss->reg);
+    ss->d.pid = c->pid;
+    ss->d.core = ss->o.core;
+    ss->d.stacks_age_ns = -1;
+    if (ss->ring.n && now != UINT64_MAX && ss->ctl.gen_done_ns != 0)
+        ss->d.stacks_age_ns =
+            now > ss->ctl.gen_done_ns ? (int64_t)(now - ss->ctl.gen_done_ns) : 0;
+    ss->sym = sym_new(ss->dwfl);
+    sym_set_short_names(ss->sym, ss->o.short_names);
+    struct dump_in in = {
+        .gen = ss->gen,
+        .started = true,
+        .complete = false,
+        .raw = ss->o.raw,
+        .fork_ns = ss->ctl.fork_ns,
+        .now_ns = now,
+        .all_tasks = true,
+        .select = select_cb,
+        .arg = &ss->o,
+    };
+    /* Nothing was asked of a core: no task owed a report, none is missing. */
+    ss->d.passive = true;
+    struct corelive_stats st;
+    if (!ss->sym || dump_build(&ss->d, ss->sym, ss->reg.slots, ss->reg.n, &ss->ring, &in) < 0 ||
+        corelive_fill(&ss->d, c, ss->dwfl, ss->sym, ss->reg.slots, ss->reg.n, ss->o.threads,
+                      ss->o.raw, &st) < 0) {
+        msg("out of memory");
+        return EXIT_FATAL;
+    }
+    ss->d.passive = true;
+    ss->gen = 0; /* no generation of this tool's: nothing owed */
+    if (st.failed) {
+        char safe[4 * sizeof(st.first_error) + 1];
+        problem(ss, "thread_stack",
+                "core %s: the stack of %zu thread%s inside a poll could not be read (%s)", path,
+                st.failed, st.failed == 1 ? "" : "s",
+                esc(safe, sizeof(safe), st.first_error, false));
+    }
+    if (ss->o.threads && c->nthreads > THREAD_LIST_MAX)
+        problem(ss, "cap_threads", "core %s has %zu threads; --threads lists the first %u",
+                path, c->nthreads, THREAD_LIST_MAX);
+    if (c->threads_cut)
+        problem(ss, "cap_threads", "core %s has more than %u threads; %zu were not read", path,
+                CORE_MAX_THREADS, c->threads_cut);
+    return session_report(ss);
+}
+
+/* --gcore FILE: writes a core of PID to FILE with gdb's gcore, which
+ * writes PREFIX.PID; renamed to FILE.  Returns 0, or EXIT_FATAL after
+ * saying why. */
+static int session_gcore(pid_t pid, const char *file)
+{
+    char prefix[4096], made[4200], safe[4 * 256 + 4], last[256] = "";
+    esc(safe, sizeof(safe), file, false);
+    if (snprintf(prefix, sizeof(prefix), "%s", file) >= (int)sizeof(prefix)) {
+        msg("cannot write a core of PID %d to %s: the path is too long", (int)pid, safe);
+        return EXIT_FATAL;
+    }
+    snprintf(made, sizeof(made), "%s.%d", prefix, (int)pid);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        msg("cannot write a core of PID %d: %s", (int)pid, strerror(errno));
+        return EXIT_FATAL;
+    }
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        char pidarg[16];
+        snprintf(pidarg, sizeof(pidarg), "%d", (int)pid);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, STDIN_FILENO);
+            dup2(null, STDOUT_FILENO);
+        }
+        dup2(fds[1], STDERR_FILENO);
+        execlp("gcore", "gcore", "-o", prefix, pidarg, (char *)NULL);
+        _exit(errno == ENOENT ? 127 : 126);
+    }
+    close(fds[1]);
+    if (child < 0) {
+        close(fds[0]);
+        msg("cannot write a core of PID %d: %s", (int)pid, strerror(errno));
+        return EXIT_FATAL;
+    }
+    /* Its last line says why, when it fails. */
+    char buf[4096];
+    size_t have = 0;
+    ssize_t n;
+    while ((n = read(fds[0], buf + have, sizeof(buf) - 1 - have)) > 0 || (n < 0 && errno == EINTR)) {
+        if (n < 0)
+            continue;
+        have += (size_t)n;
+        buf[have] = '\0';
+        char *line, *save = NULL;
+        for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            snprintf(last, sizeof(last), "%s", line);
+        have = 0;
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    struct stat st;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        msg("cannot write a core of PID %d: gcore (from gdb) is not installed", (int)pid);
+        return EXIT_FATAL;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || stat(made, &st) != 0) {
+        char why[4 * sizeof(last) + 1];
+        msg("cannot write a core of PID %d to %s: gcore failed%s%s", (int)pid, safe,
+            last[0] ? ": " : "", esc(why, sizeof(why), last, false));
+        unlink(made);
+        return EXIT_FATAL;
+    }
+    if (rename(made, file) != 0) {
+        msg("cannot write a core of PID %d to %s: %s", (int)pid, safe, strerror(errno));
+        unlink(made);
+        return EXIT_FATAL;
+    }
+    msg("wrote a core of PID %d to %s (read it with --core)", (int)pid, safe);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -1194,6 +1480,10 @@ int main(int argc, char **argv)
             fatal(code, "%s", why);
             rc = EXIT_FATAL;
         }
+        goto out;
+    }
+    if (ss.o.core) {
+        rc = session_core(&ss);
         goto out;
     }
     if (ss.o.symbolize) {
@@ -1274,6 +1564,9 @@ int main(int argc, char **argv)
         live_print_stats(ls);
     }
     free(ls);
+    /* The core is written once the dump has let every thread go. */
+    if (ss.o.gcore && session_gcore(ss.o.pid, ss.o.gcore) != 0)
+        rc = EXIT_FATAL;
 out:
     /* --json: a failure is a document too, for scripts to branch on. */
     if (rc == EXIT_FATAL && ss.o.json && !output_written &&

@@ -91,6 +91,20 @@ struct tt_thread {
     char error[128];        /* why there is no stack, "" when there is */
 };
 
+/* The fatal signal a core was written for, and where it struck. */
+struct tt_crash {
+    int signo;
+    const char *signal;     /* "SIGSEGV", or NULL for a number only */
+    int code;               /* si_code, 0 unknown */
+    bool has_addr;
+    uint64_t addr;          /* the faulting address (SIGSEGV, SIGBUS...) */
+    int32_t thread;         /* the thread that received it */
+    uint64_t task;          /* the task whose poll it was in, 0 if none */
+    char task_name[65];     /* that task's name, sanitized */
+    const struct sym_frame *frame; /* innermost frame of the thread's
+                                      stack (trimmed as shown), or NULL */
+};
+
 /* One way a dump is incomplete.  The same line goes to stderr and into
  * the output, so that a reader of either learns it. */
 struct tt_problem {
@@ -127,6 +141,13 @@ struct tt_dump {
                                left out, still owned */
     size_t nthreads;
     struct tt_thread *threads; /* owned */
+    /* A dump of a core file (--core) instead of a live process. */
+    const char *core;       /* the core's path as given, or NULL */
+    int64_t stacks_age_ns;  /* a core: how long before the core's moment
+                               the runtime completed the dump generation
+                               whose stacks are shown; -1 if unknown */
+    bool has_crash;         /* a core written for a fatal signal */
+    struct tt_crash crash;
 };
 
 #endif

@@ -417,6 +417,46 @@ int render_json_error(FILE *f, int pid, const char *code, const char *message,
     return o.err;
 }
 
+/* "core", "stacks_age_ns" and "crash": null for a live process. */
+static void rj_core(struct render__out *o, const struct tt_dump *dump)
+{
+    render__out_puts(o, ",\"core\":");
+    rj_str(o, dump->core);
+    if (dump->core != NULL && dump->stacks_age_ns >= 0)
+        render__out_printf(o, ",\"stacks_age_ns\":%" PRId64, dump->stacks_age_ns);
+    else
+        render__out_puts(o, ",\"stacks_age_ns\":null");
+    render__out_puts(o, ",\"crash\":");
+    if (dump->core == NULL || !dump->has_crash) {
+        render__out_puts(o, "null");
+        return;
+    }
+    const struct tt_crash *k = &dump->crash;
+    render__out_printf(o, "{\"signal\":");
+    rj_str(o, k->signal);
+    render__out_printf(o, ",\"signo\":%d,\"code\":%d,\"address\":", k->signo, k->code);
+    if (k->has_addr)
+        render__out_printf(o, "\"0x%" PRIx64 "\"", k->addr);
+    else
+        render__out_puts(o, "null");
+    render__out_printf(o, ",\"thread\":%" PRId32 ",\"task\":", k->thread);
+    if (k->task)
+        render__out_printf(o, "%" PRIu64, k->task);
+    else
+        render__out_puts(o, "null");
+    render__out_puts(o, ",\"task_name\":");
+    if (k->task)
+        rj_strn(o, k->task_name, strnlen(k->task_name, sizeof(k->task_name)));
+    else
+        render__out_puts(o, "null");
+    render__out_puts(o, ",\"frame\":");
+    if (k->frame != NULL)
+        rj_frame(o, k->frame);
+    else
+        render__out_puts(o, "null");
+    render__out_puts(o, "}");
+}
+
 int render_json(FILE *f, const struct tt_dump *dump,
                 const struct render_opts *opts)
 {
@@ -488,6 +528,7 @@ int render_json(FILE *f, const struct tt_dump *dump,
         render__out_puts(&o, "null");
     }
     group_free(&gs);
+    rj_core(&o, dump);
     int merr = rj_modules(&o, dump);
     if (merr != 0)
         return merr;

@@ -33,6 +33,7 @@ struct rt_out {
     char prefix[RT_PREFIX_MAX];
     size_t prefix_len;
     bool passive; /* the dump polled nothing: no task owed a report */
+    bool core;    /* a core file's dump: thread stacks are the core's */
 };
 
 static void rt_sgr(struct rt_out *o, const char *code)
@@ -393,7 +394,7 @@ static int rt_task_live(struct rt_out *o, const struct tt_task *t)
         return 0;
     if (!t->has_thread_stack) {
         if (t->thread_error[0]) {
-            render__out_puts(&o->out, "  (no live stack of thread ");
+            render__out_puts(&o->out, o->core ? "  (no stack of thread " : "  (no live stack of thread ");
             render__out_printf(&o->out, "%" PRId32 ": ", t->tid);
             rt_escaped(o, t->thread_error, strnlen(t->thread_error, sizeof(t->thread_error)),
                        false);
@@ -403,9 +404,13 @@ static int rt_task_live(struct rt_out *o, const struct tt_task *t)
     }
     render__out_puts(&o->out, "  ");
     rt_sgr(o, RT_YELLOW);
-    render__out_printf(&o->out, "live stack of thread %" PRId32, t->tid);
+    render__out_printf(&o->out, o->core ? "stack of thread %" PRId32 " in the core"
+                                        : "live stack of thread %" PRId32,
+                       t->tid);
     rt_reset(o);
-    render__out_puts(&o->out, ", inside this poll now (not a waker capture):\n");
+    render__out_puts(&o->out, o->core ? ", inside this poll when the core was written (not a "
+                                        "waker capture):\n"
+                                      : ", inside this poll now (not a waker capture):\n");
     return rt_live_chain(o, &t->thread_stack, true);
 }
 
@@ -659,12 +664,72 @@ static void rt_summary(struct rt_out *o, const struct tt_dump *dump)
     render__out_puts(&o->out, "\n");
 }
 
+/* A core's dump begins with the crash, when there is one:
+ * `crashed in task 17 "conn-17" (SIGSEGV at parse_header, crash.c:88:13)`,
+ * then says what the core is and how old the captured stacks are. */
+static void rt_core(struct rt_out *o, const struct tt_dump *dump)
+{
+    char dur[RENDER_DURATION_MAX];
+    if (dump->core == NULL)
+        return;
+    if (dump->has_crash) {
+        const struct tt_crash *k = &dump->crash;
+        rt_sgr(o, RT_RED);
+        if (k->task) {
+            render__out_printf(&o->out, "crashed in task %" PRIu64 " \"", k->task);
+            rt_escaped(o, k->task_name, strnlen(k->task_name, sizeof(k->task_name)), true);
+            render__out_puts(&o->out, "\"");
+        } else {
+            render__out_printf(&o->out, "crashed in thread %" PRId32 ", outside any task's poll",
+                               k->thread);
+        }
+        rt_reset(o);
+        if (k->signal)
+            render__out_printf(&o->out, " (%s", k->signal);
+        else
+            render__out_printf(&o->out, " (signal %d", k->signo);
+        const struct sym_frame *f = k->frame;
+        if (f != NULL && f->function != NULL) {
+            render__out_puts(&o->out, " at ");
+            rt_escaped_str(o, f->function);
+        } else if (f != NULL && f->module != NULL) {
+            render__out_puts(&o->out, " at ");
+            rt_escaped_str(o, rt_basename(f->module));
+            render__out_printf(&o->out, "+0x%" PRIx64, f->module_off);
+        }
+        if (f != NULL && f->file != NULL && !o->opts->no_source) {
+            render__out_puts(&o->out, ", ");
+            rt_escaped_str(o, rt_basename(f->file));
+            if (f->line > 0)
+                render__out_printf(&o->out, ":%d", f->line);
+            if (f->line > 0 && f->column > 0)
+                render__out_printf(&o->out, ":%d", f->column);
+        }
+        if (k->task)
+            render__out_printf(&o->out, ", thread %" PRId32, k->thread);
+        render__out_puts(&o->out, ")\n");
+    }
+    render__out_puts(&o->out, "core ");
+    rt_escaped_str(o, dump->core);
+    render__out_printf(&o->out, " of PID %d: ", dump->pid);
+    if (dump->stacks_age_ns >= 0)
+        render__out_printf(&o->out, "captured stacks of dump %" PRIu32 ", %s older than the "
+                           "core; times to the runtime's last event\n",
+                           dump->generation, render_duration(dump->stacks_age_ns, dur));
+    else
+        render__out_puts(&o->out, "no dump's captured stacks in it; times to the runtime's "
+                                  "last event\n");
+    if (dump->ntasks > 0)
+        render__out_puts(&o->out, "\n");
+}
+
 int render_text(FILE *f, const struct tt_dump *dump,
                 const struct render_opts *opts)
 {
     static const struct render_opts defaults;
     struct rt_out o = { .out = { .f = f }, .opts = opts != NULL ? opts : &defaults,
-                        .passive = dump->passive };
+                        .passive = dump->passive, .core = dump->core != NULL };
+    rt_core(&o, dump);
     if (rt_grouping(&o, dump->ntasks)) {
         int err = rt_groups(&o, dump);
         if (err != 0)

@@ -11,7 +11,8 @@
 
 struct unwind_ctx {
     Dwfl *dwfl;
-    struct proc_target *t;
+    ringread_fn read; /* everything not in the snapshot's stack copy */
+    void *read_ctx;
     const struct thread_snap *cur; /* the snapshot being unwound, or NULL */
 };
 
@@ -38,7 +39,7 @@ static bool uw_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 
 /* Stack words come from the copy taken while the thread was stopped; the
  * rest (a stack deeper than the copy, or a frame chain through other
- * memory) from the live process. */
+ * memory) from the live process, or from a core's memory image. */
 static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
     struct unwind_ctx *u = arg;
@@ -50,7 +51,7 @@ static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
         return true;
     }
     uint64_t word;
-    if (proc_read(u->t, addr, &word, sizeof(word)) < 0)
+    if (u->read(u->read_ctx, addr, &word, sizeof(word)) < 0)
         return false;
     *result = word;
     return true;
@@ -76,7 +77,18 @@ static const Dwfl_Thread_Callbacks uw_callbacks = {
     .set_initial_registers = uw_set_initial_registers,
 };
 
+static int uw_proc_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+    return proc_read(ctx, addr, buf, len);
+}
+
 unwind_ctx *unwind_new(Dwfl *dwfl, struct proc_target *t, int *err, char *why, size_t whylen)
+{
+    return unwind_new_reader(dwfl, t->pid, uw_proc_read, t, err, why, whylen);
+}
+
+unwind_ctx *unwind_new_reader(Dwfl *dwfl, pid_t pid, ringread_fn read, void *ctx, int *err,
+                              char *why, size_t whylen)
 {
     if (!THREAD_SUPPORTED) {
         snprintf(why, whylen, "live thread stacks are not supported on this architecture");
@@ -90,9 +102,10 @@ unwind_ctx *unwind_new(Dwfl *dwfl, struct proc_target *t, int *err, char *why, s
         return NULL;
     }
     u->dwfl = dwfl;
-    u->t = t;
+    u->read = read;
+    u->read_ctx = ctx;
     /* A NULL Elf: libdwfl takes the architecture from one of the modules. */
-    if (!dwfl_attach_state(dwfl, NULL, t->pid, &uw_callbacks, u)) {
+    if (!dwfl_attach_state(dwfl, NULL, pid, &uw_callbacks, u)) {
         snprintf(why, whylen, "cannot set up the unwinder: %s", dwfl_errmsg(-1));
         free(u);
         *err = -EIO;

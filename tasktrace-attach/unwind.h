@@ -15,6 +15,7 @@
 
 #include "model.h"
 #include "proc.h"
+#include "ringread.h"
 #include "sym.h"
 #include "thread.h"
 
@@ -32,6 +33,12 @@ typedef struct unwind_ctx unwind_ctx;
  * *ERR = -ENOMEM, -ENOTSUP (no support on this architecture) or -EIO (a
  * libdwfl failure, said in WHY). */
 unwind_ctx *unwind_new(Dwfl *dwfl, struct proc_target *t, int *err, char *why, size_t whylen);
+/* The same over any memory image: words outside a snapshot's stack copy
+ * are read through READ (with CTX), which must outlive the context; PID
+ * names the process to libdwfl.  A core's threads are unwound this way,
+ * with no stack copy at all (core.h). */
+unwind_ctx *unwind_new_reader(Dwfl *dwfl, pid_t pid, ringread_fn read, void *ctx, int *err,
+                              char *why, size_t whylen);
 void unwind_free(unwind_ctx *u);
 
 /* Unwinds SNAP and symbolizes it through SYM into *OUT: root first, every

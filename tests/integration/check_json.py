@@ -79,7 +79,17 @@ def check_module_of(f, modules):
 def parse_text(path):
     tasks = []
     header = re.compile(r'^task (\d+) "(.*)" (idle|polling|done|unknown)')
+    # A thread's stack under a polling task ("  live stack of thread N,
+    # inside this poll now", or "  stack of thread N in the core" for a
+    # core) is no tree of captured stacks: it runs to the next blank line.
+    in_thread_stack = False
     for line in open(path, encoding="utf-8").read().splitlines():
+        if in_thread_stack:
+            in_thread_stack = line != ""
+            continue
+        if line.startswith("  live stack of thread ") or line.startswith("  stack of thread "):
+            in_thread_stack = True
+            continue
         if line.startswith("incomplete: "):
             PROBLEM_LINES.append(line[len("incomplete: "):])
             continue
