@@ -5,9 +5,17 @@
 #      interleaved run for run, K times each; median, min and max.
 #   2. examples/many_tasks --tasks T: tasktrace-attach, a first dump and the
 #      median of a few more, the number of tasks printed, the tool's max RSS.
+#   3. scale: examples/many_tasks with each count of SCALE (100,000 and
+#      1,000,000 tasks by default): per count, the wall time of a dump
+#      (text, grouped), of a --json one and of eu-stack -p on the same
+#      process; the tool's max RSS; the target's extra RSS during the dump
+#      (its VmHWM, reset through /proc/PID/clear_refs, over its VmRSS
+#      before); and where the time went (TASKTRACE_ATTACH_STATS phases:
+#      ring+wait is the target's captures, the rest the tool's).
 #
 # Usage: sh bench/bench_dump.sh [BUILD_DIR]   (default: $top_builddir, or .)
-# Environment: RUNS (K, default 21), TASKS (T, default 10000), DUMPS (5).
+# Environment: RUNS (K, default 21), TASKS (T, default 10000), DUMPS (5),
+# SCALE (default "100000 1000000"; empty skips part 3), SCALE_DUMPS (3).
 # Needs python3 (the timer); eu-stack (elfutils) and /usr/bin/time are used
 # when present.  Exit status 0, 1 when a target does not start or a tool
 # is missing.
@@ -147,4 +155,41 @@ else
 fi
 stats
 alive many_tasks
+kill "$PID" 2>/dev/null
+
+# ---------------------------------------------------------------- 3. scale
+SCALE=${SCALE-100000 1000000}
+SCALE_DUMPS=${SCALE_DUMPS:-3}
+rss_of() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB\$/\1/p" "/proc/$1/status"; }
+for n in $SCALE; do
+    start "scale$n" "$build/examples/many_tasks" --tasks "$n"
+    sleep 1
+    echo
+    echo "examples/many_tasks (pid $PID, $n tasks), $SCALE_DUMPS runs each:"
+    # The first dump maps the target's ring; the figures are of the next.
+    "$ATTACH" --timeout 60 "$PID" >/dev/null 2>&1
+    before=$(rss_of "$PID" VmRSS)
+    echo 5 >"/proc/$PID/clear_refs" 2>/dev/null || echo "(cannot reset the target's VmHWM: its extra RSS is not measured)"
+    STATS_DIR="$TMP/out" timeruns "$SCALE_DUMPS" \
+        "text (grouped)" "'$ATTACH' --timeout 60 $PID" \
+        "--json" "'$ATTACH' --timeout 60 --json $PID" \
+        "--folded" "'$ATTACH' --timeout 60 --folded $PID"
+    peak=$(rss_of "$PID" VmHWM)
+    [ -n "$before" ] && [ -n "$peak" ] &&
+        echo "target RSS: $before KiB before, peak $peak KiB during the dumps: +$((peak - before)) KiB"
+    echo "text output: $(wc -l <"$TMP/out/text (grouped)") lines; --json: $(wc -c <"$TMP/out/--json") bytes"
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -v -o "$TMP/time" "$ATTACH" --timeout 60 "$PID" >/dev/null 2>&1
+        echo "tool max RSS (text): $(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$TMP/time") KiB"
+        /usr/bin/time -v -o "$TMP/time" "$ATTACH" --timeout 60 --json "$PID" >/dev/null 2>&1
+        echo "tool max RSS (--json): $(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$TMP/time") KiB"
+    fi
+    TASKTRACE_ATTACH_STATS=1 "$ATTACH" --timeout 60 "$PID" 2>&1 >/dev/null |
+        sed -n 's/^tasktrace-attach: \(phases\|dump took\)/\1/p'
+    if command -v eu-stack >/dev/null 2>&1; then
+        timeruns 1 "eu-stack -p" "eu-stack -p $PID"
+    fi
+    alive "scale$n"
+    kill "$PID" 2>/dev/null
+done
 exit 0

@@ -90,20 +90,123 @@ static void keys_free(struct group_keys *k)
     free(k->text);
 }
 
-/* Appends the N frames of BUF, then SEP, hashing them into *H. */
-static int keys_add(struct group_keys *k, const struct sym_frame **buf, size_t n,
-                    const struct sym_frame *sep, uint64_t *h)
+/* Appends the N frames of BUF, then SEP, hashing them into *H; CONTENT
+ * is their hash when known (trim_cached), else 0. */
+static int keys_add(struct group_keys *k, const struct sym_frame *const *buf, size_t n,
+                    const struct sym_frame *sep, uint64_t *h, uint64_t content)
 {
     for (size_t i = 0; i < n; i++) {
         if (keys_push(k, buf[i]) < 0)
             return -ENOMEM;
-        *h = hash_frame(*h, buf[i]);
+        if (!content)
+            *h = hash_frame(*h, buf[i]);
     }
+    if (content)
+        *h = (*h ^ content) * 0x100000001b3ull;
     *h = (*h ^ (sep == &group_end_stack ? 1 : 2)) * 0x100000001b3ull;
     return keys_push(k, sep);
 }
 
 /* Orders group indices: the largest group first, ties by first item. */
+/* Trimmed stacks by the frames they were trimmed from: tasks that wait in
+ * the same place hold the same frame pointers (the symbolizer's cache), so
+ * each distinct list of pointers is trimmed once.  Open addressing over
+ * entries of an arena of frames. */
+struct trim_entry {
+    const struct sym_frame *const *from; /* the untrimmed frames */
+    size_t nfrom;
+    size_t off, n; /* the trimmed ones: arena[off .. off + n) */
+    uint64_t hash;
+    uint64_t content; /* hash_frame over the trimmed frames */
+};
+
+struct trim_cache {
+    struct trim_entry *e;
+    size_t cap, used;
+    const struct sym_frame **arena;
+    size_t n, arena_cap;
+};
+
+static uint64_t hash_ptrs(const struct sym_frame *const *f, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint64_t)(uintptr_t)f[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+/* Points *OUT at the trimmed frames of STACK (*N of them), trimming it
+ * (tree_trim_stack, or unwind_trim for a LIVE stack) only the first time
+ * its list of frames is met.  Returns 0 or -ENOMEM. */
+static uint64_t hash_frame(uint64_t h, const struct sym_frame *f);
+
+static int trim_cached(struct trim_cache *c, const struct tt_stack *st, bool raw, bool live,
+                       const struct sym_frame *const **out, size_t *n, uint64_t *content)
+{
+    if (2 * (c->used + 1) > c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 256;
+        struct trim_entry *e = calloc(cap, sizeof(*e));
+        if (!e)
+            return -ENOMEM;
+        for (size_t i = 0; i < c->cap; i++) {
+            if (!c->e[i].from && c->e[i].nfrom == 0 && c->e[i].hash == 0)
+                continue;
+            size_t h = c->e[i].hash & (cap - 1);
+            while (e[h].hash != 0)
+                h = (h + 1) & (cap - 1);
+            e[h] = c->e[i];
+        }
+        free(c->e);
+        c->e = e;
+        c->cap = cap;
+    }
+    /* Live and captured stacks trim differently: told apart in the hash. */
+    uint64_t hash = (hash_ptrs(st->frames, st->n) ^ live) | 1;
+    size_t h = hash & (c->cap - 1);
+    for (; c->e[h].hash != 0; h = (h + 1) & (c->cap - 1)) {
+        struct trim_entry *t = &c->e[h];
+        if (t->hash == hash && t->nfrom == st->n &&
+            (st->n == 0 || memcmp(t->from, st->frames, st->n * sizeof(*st->frames)) == 0)) {
+            *out = c->arena + t->off;
+            *n = t->n;
+            *content = t->content;
+            return 0;
+        }
+    }
+    if (c->n + st->n > c->arena_cap) {
+        size_t cap = c->arena_cap ? c->arena_cap : 1024;
+        while (cap < c->n + st->n)
+            cap *= 2;
+        const struct sym_frame **grown = realloc(c->arena, cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        c->arena = grown;
+        c->arena_cap = cap;
+    }
+    size_t len = st->n == 0 ? 0
+                 : live     ? unwind_trim(st, raw, c->arena + c->n)
+                            : tree_trim_stack(st, raw, c->arena + c->n);
+    uint64_t sum = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        sum = hash_frame(sum, c->arena[c->n + i]);
+    c->e[h] = (struct trim_entry){st->frames, st->n, c->n, len, hash, sum};
+    c->used++;
+    *out = c->arena + c->n;
+    *n = len;
+    *content = sum;
+    c->n += len;
+    return 0;
+}
+
+static void trim_free(struct trim_cache *c)
+{
+    free(c->e);
+    free(c->arena);
+}
+
 static int order_cmp(const void *a, const void *b, void *arg)
 {
     const struct group *gs = arg;
@@ -185,8 +288,7 @@ out:
 int group_tasks(const struct tt_dump *d, bool raw, struct group_set *out)
 {
     struct group_keys k = {0};
-    const struct sym_frame **buf = NULL;
-    size_t bufcap = 0;
+    struct trim_cache cache = {0};
     int err = -ENOMEM;
     size_t n = d->ntasks;
     *out = (struct group_set){0};
@@ -199,25 +301,18 @@ int group_tasks(const struct tt_dump *d, bool raw, struct group_set *out)
         const struct tt_task *t = &d->tasks[i];
         uint64_t h = 0xcbf29ce484222325ull;
         k.off[i] = k.n;
+        const struct sym_frame *const *frames;
+        size_t len;
+        uint64_t sum;
         for (size_t s = 0; s < t->nstacks; s++) {
-            long len = tree_trim_into(&t->stacks[s], raw, &buf, &bufcap);
-            if (len < 0 || keys_add(&k, buf, (size_t)len, &group_end_stack, &h) < 0)
+            if (trim_cached(&cache, &t->stacks[s], raw, false, &frames, &len, &sum) < 0 ||
+                keys_add(&k, frames, len, &group_end_stack, &h, sum | 1) < 0)
                 goto out;
         }
         bool live = t->state == TRT_TASK_POLLING && t->has_thread_stack;
-        if (live) {
-            const struct tt_stack *st = &t->thread_stack;
-            if (st->n > bufcap) {
-                const struct sym_frame **grown = realloc(buf, st->n * sizeof(*grown));
-                if (!grown)
-                    goto out;
-                buf = grown;
-                bufcap = st->n;
-            }
-            size_t len = unwind_trim(st, raw, buf);
-            if (keys_add(&k, buf, len, &group_end_thread, &h) < 0)
-                goto out;
-        }
+        if (live && (trim_cached(&cache, &t->thread_stack, raw, true, &frames, &len, &sum) < 0 ||
+                     keys_add(&k, frames, len, &group_end_thread, &h, sum | 1) < 0))
+            goto out;
         k.attr[i] = (uint64_t)t->state | (uint64_t)t->reported << 32 |
                     (uint64_t)t->suspect << 33 | (uint64_t)t->inherited << 34 |
                     (uint64_t)tree_task_truncated(t) << 35 | (uint64_t)live << 36 |
@@ -228,7 +323,7 @@ int group_tasks(const struct tt_dump *d, bool raw, struct group_set *out)
     k.off[n] = k.n;
     err = group_keys_build(&k, n, out);
 out:
-    free(buf);
+    trim_free(&cache);
     keys_free(&k);
     return err;
 }
@@ -251,7 +346,7 @@ int group_threads(const struct tt_dump *d, struct group_set *out)
         uint64_t h = 0xcbf29ce484222325ull;
         k.off[i] = k.n;
         if (th->has_stack &&
-            keys_add(&k, th->stack.frames, th->stack.n, &group_end_thread, &h) < 0)
+            keys_add(&k, th->stack.frames, th->stack.n, &group_end_thread, &h, 0) < 0)
             goto out;
         /* A thread polling a task is told apart: it names the task; and
          * threads in different wait channels too. */
