@@ -188,8 +188,12 @@ TRT_EXPORT trt_future *trt_dump_future_new_sink(trt_dump_sink_fn sink, void *arg
 /* The result of a dump future that returned TRT_READY (see Results above);
  * -EINPROGRESS before, -EINVAL for a future that is not one. */
 TRT_EXPORT int trt_dump_future_result(const trt_future *f);
-/* Frees a dump future, ready or not (a dump in progress is waited for,
- * and then written no more to its destination).  NULL is ignored. */
+/* Frees a dump future, ready or not.  A dump in progress is waited for
+ * (the doorbell thread is writing into it): freed from a poll of a task
+ * that owes that dump, for as long as the dump's timeout, since the task
+ * cannot report meanwhile; free it once it returned TRT_READY instead.
+ * A future inherited by a forked child is complete there, with
+ * -ECANCELED.  NULL is ignored. */
 TRT_EXPORT void trt_dump_future_free(trt_future *f);
 
 /* Dumps every task to `fd` and returns when the dump is written, waiting
