@@ -4,7 +4,10 @@
  * Two open-addressing tables live in a sym_ctx: the entries, keyed by
  * (pc, return_address), and interned strings, so that the thousands of
  * frames of a large dump share one copy of each path and function name and
- * nothing we hand out points into libdw's memory. */
+ * nothing we hand out points into libdw's memory.  A third cache holds,
+ * for each unit whose functions dwarf_getscopes cannot find (Rust nests
+ * them all in namespaces), its functions sorted by address, so the unit's
+ * DIEs are walked once however many addresses fall in it. */
 #include <ctype.h>
 #include <dwarf.h>
 #include <errno.h>
@@ -38,6 +41,27 @@ struct sym_ctx {
     size_t strs_cap;
     size_t strs_used;
     bool short_names; /* sym_set_short_names */
+    struct sym_cu_index **cus; /* function indexes of the units walked */
+    size_t cus_used;
+    size_t cus_cap;
+    size_t walk_budget; /* DIEs the unit walks may still visit */
+};
+
+/* One address range of a function DIE (a subprogram with code) of a unit
+ * dwarf_getscopes cannot search: see sym_cu_index_build. */
+struct sym_fn_range {
+    Dwarf_Addr lo, hi; /* [lo, hi) in the unit's own addresses */
+    Dwarf_Die die;     /* valid while the Dwfl is */
+};
+
+/* The functions of one unit, sorted by lo: those the walk found before
+ * it ended or gave up (over a bound, bad DWARF); kept either way, so a
+ * unit is walked once. */
+struct sym_cu_index {
+    Dwfl_Module *mod;
+    Dwarf_Off cu_off;
+    size_t n;
+    struct sym_fn_range *fns;
 };
 
 /* A frame as libdw describes it, innermost first; strings borrowed from
@@ -62,6 +86,17 @@ struct sym_raw {
  * a short DW_AT_name, and the longest qualified name built from them. */
 #define SYM_SCOPES_MAX 32
 #define SYM_QUALIFIED_MAX 4096
+
+/* Bounds of the walk of a unit's DIEs (sym_cu_index_build), which reads
+ * DWARF the target supplied: the nesting followed, the DIEs one unit's
+ * walk visits, the DIEs all walks of one context visit, the address
+ * ranges taken from one function, and the depth of the descent from a
+ * function to its innermost inlined instance. */
+#define SYM_WALK_DEPTH 64
+#define SYM_WALK_UNIT_DIES (1u << 21)
+#define SYM_WALK_TOTAL_DIES (1u << 24)
+#define SYM_WALK_RANGES 64
+#define SYM_WALK_INLINE_DEPTH 256
 
 /* Our own finders: the standard ones open() whatever paths the target's
  * maps and debug links name (see symfind.h). */
@@ -111,6 +146,7 @@ sym_ctx *sym_new(Dwfl *dwfl)
     if (ctx == NULL)
         goto fail;
     ctx->dwfl = dwfl;
+    ctx->walk_budget = SYM_WALK_TOTAL_DIES;
     ctx->entries_cap = SYM_INITIAL_CAP;
     ctx->entries = calloc(ctx->entries_cap, sizeof(*ctx->entries));
     ctx->strs_cap = SYM_INITIAL_CAP;
@@ -140,6 +176,11 @@ void sym_free(sym_ctx *ctx)
     if (ctx->strs != NULL)
         for (size_t i = 0; i < ctx->strs_cap; i++)
             free(ctx->strs[i]);
+    for (size_t i = 0; i < ctx->cus_used; i++) {
+        free(ctx->cus[i]->fns);
+        free(ctx->cus[i]);
+    }
+    free(ctx->cus);
     free(ctx->entries);
     free(ctx->strs);
     free(ctx);
@@ -429,6 +470,15 @@ static void sym_shorten(const char *in, char *out)
     out[o] = '\0';
 }
 
+/* Whether the unit CU is C or assembly, whose DWARF has no namespaces or
+ * classes (0x2c is DW_LANG_C17, missing from older dwarf.h). */
+static bool sym_unit_is_c(Dwarf_Die *cu)
+{
+    int lang = dwarf_srclang(cu);
+    return lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 ||
+           lang == DW_LANG_C11 || lang == 0x2c || lang == DW_LANG_Mips_Assembler;
+}
+
 /* Whether a scope of this tag names a part of a qualified name. */
 static bool sym_is_named_scope(int tag)
 {
@@ -454,10 +504,8 @@ static char *sym_qualify(Dwarf_Die *die, const char *name)
     Dwarf_Die *scopes = NULL;
     char *out = NULL;
     /* C has no scopes to name, and its units can be large: the walk is
-     * skipped (0x2c is DW_LANG_C17, missing from older dwarf.h). */
-    int lang = dwarf_diecu(die, &cu, NULL, NULL) != NULL ? dwarf_srclang(&cu) : -1;
-    if (lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 || lang == DW_LANG_C11 ||
-        lang == 0x2c || lang == DW_LANG_Mips_Assembler)
+     * skipped. */
+    if (dwarf_diecu(die, &cu, NULL, NULL) != NULL && sym_unit_is_c(&cu))
         return NULL;
     for (int hop = 0; hop < 8; hop++) {
         if (dwarf_attr(&decl, DW_AT_abstract_origin, &attr) == NULL &&
@@ -573,12 +621,226 @@ static Dwarf_Die *sym_cu_scan(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bia
     return NULL;
 }
 
+/* Fills OUT[0 .. return value) innermost first with the functions of
+ * CHAIN[0 .. NCHAIN), a DIE and the scopes around it, innermost first,
+ * up to and including the first out-of-line function: the innermost
+ * frame's place is LOC, the line table's, every other frame's the call
+ * site of the inlined instance inside it. */
+static size_t sym_chain_frames(Dwarf_Die *chain, size_t nchain, struct sym_raw *out, size_t cap,
+                               const struct sym_raw *loc)
+{
+    size_t n = 0;
+    Dwarf_Die cu;
+    Dwarf_Files *files = NULL;
+    if (nchain == 0 || dwarf_diecu(&chain[0], &cu, NULL, NULL) == NULL ||
+        dwarf_getsrcfiles(&cu, &files, NULL) != 0)
+        files = NULL;
+
+    Dwarf_Die *callee = NULL; /* the last inlined instance seen */
+    for (size_t i = 0; i < nchain && n < cap; i++) {
+        Dwarf_Die *die = &chain[i];
+        if (!sym_is_function(die))
+            continue;
+        struct sym_raw *f = &out[n++];
+        *f = (struct sym_raw){.comp_dir = loc->comp_dir};
+        f->function = sym_die_name(die, &f->owned);
+        if (callee == NULL) {
+            f->file = loc->file;
+            f->line = loc->line;
+            f->column = loc->column;
+        } else {
+            sym_call_site(callee, files, f);
+        }
+        if (dwarf_tag(die) != DW_TAG_inlined_subroutine)
+            break; /* the out-of-line function: the root */
+        f->inlined = true;
+        callee = die;
+    }
+    return n;
+}
+
+/* Whether the walk of a unit looks inside DIEs of this tag for functions:
+ * the scopes that name them, which have no addresses. */
+static bool sym_walk_descends(int tag)
+{
+    return tag == DW_TAG_namespace || tag == DW_TAG_module || tag == DW_TAG_structure_type ||
+           tag == DW_TAG_class_type || tag == DW_TAG_union_type ||
+           tag == DW_TAG_enumeration_type || tag == DW_TAG_interface_type;
+}
+
+static int sym_fn_range_cmp(const void *a, const void *b)
+{
+    const struct sym_fn_range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Appends the address ranges of the function DIE to IX, whose array has
+ * room for *CAP. */
+static int sym_cu_index_add(struct sym_cu_index *ix, size_t *cap, Dwarf_Die *die)
+{
+    Dwarf_Addr base, lo, hi;
+    ptrdiff_t off = 0;
+    for (int r = 0; r < SYM_WALK_RANGES && (off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0;
+         r++) {
+        if (lo >= hi)
+            continue;
+        if (ix->n == *cap) {
+            size_t ncap = *cap == 0 ? 64 : *cap * 2;
+            struct sym_fn_range *fns = realloc(ix->fns, ncap * sizeof(*fns));
+            if (fns == NULL)
+                return -ENOMEM;
+            ix->fns = fns;
+            *cap = ncap;
+        }
+        ix->fns[ix->n++] = (struct sym_fn_range){.lo = lo, .hi = hi, .die = *die};
+    }
+    return 0;
+}
+
+/* Walks the unit CUDIE depth first, into namespaces, modules, classes,
+ * structures, unions and enumerations, and indexes the address ranges of
+ * every function DIE (subprogram) with code it meets.  The walk reads the
+ * target's DWARF: it follows at most SYM_WALK_DEPTH levels, visits at most
+ * SYM_WALK_UNIT_DIES DIEs, and what is left of the context's budget;
+ * past a bound, or at a DIE libdw cannot read, it ends with what it
+ * found.  Returns the index (owned by the caller) or NULL when out of
+ * memory. */
+static struct sym_cu_index *sym_cu_index_build(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie)
+{
+    struct sym_cu_index *ix = calloc(1, sizeof(*ix));
+    Dwarf_Die stack[SYM_WALK_DEPTH], next;
+    size_t cap = 0, visited = 0;
+    int depth = 0;
+    if (ix == NULL)
+        return NULL;
+    ix->mod = mod;
+    ix->cu_off = dwarf_dieoffset(cudie);
+    if (dwarf_child(cudie, &stack[0]) != 0)
+        goto out;
+    for (;;) {
+        if (visited >= SYM_WALK_UNIT_DIES || ctx->walk_budget == 0)
+            goto out;
+        visited++;
+        ctx->walk_budget--;
+        Dwarf_Die *die = &stack[depth];
+        int tag = dwarf_tag(die);
+        if (tag == DW_TAG_subprogram) {
+            if (sym_cu_index_add(ix, &cap, die) != 0) {
+                free(ix->fns);
+                free(ix);
+                return NULL;
+            }
+        } else if (sym_walk_descends(tag) && depth + 1 < SYM_WALK_DEPTH &&
+                   dwarf_child(die, &stack[depth + 1]) == 0) {
+            depth++;
+            continue;
+        }
+        /* On to the next sibling, or the parent's next sibling. */
+        int r;
+        while ((r = dwarf_siblingof(&stack[depth], &next)) != 0) {
+            if (r < 0 || depth == 0)
+                goto out;
+            depth--;
+        }
+        stack[depth] = next;
+    }
+out:
+    if (ix->n > 1)
+        qsort(ix->fns, ix->n, sizeof(ix->fns[0]), sym_fn_range_cmp);
+    return ix;
+}
+
+/* The index of the unit CUDIE of MOD, built on first use; NULL when out
+ * of memory. */
+static struct sym_cu_index *sym_cu_index_get(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie)
+{
+    Dwarf_Off off = dwarf_dieoffset(cudie);
+    /* A dump's addresses come from few units: newest first. */
+    for (size_t i = ctx->cus_used; i-- > 0;)
+        if (ctx->cus[i]->mod == mod && ctx->cus[i]->cu_off == off)
+            return ctx->cus[i];
+    if (ctx->cus_used == ctx->cus_cap) {
+        size_t ncap = ctx->cus_cap == 0 ? 16 : ctx->cus_cap * 2;
+        struct sym_cu_index **cus = realloc(ctx->cus, ncap * sizeof(*cus));
+        if (cus == NULL)
+            return NULL;
+        ctx->cus = cus;
+        ctx->cus_cap = ncap;
+    }
+    struct sym_cu_index *ix = sym_cu_index_build(ctx, mod, cudie);
+    if (ix != NULL)
+        ctx->cus[ctx->cus_used++] = ix;
+    return ix;
+}
+
+/* Whether the descent from a function to the innermost scope at an
+ * address goes into DIEs of this tag. */
+static bool sym_is_code_scope(int tag)
+{
+    return tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
+           tag == DW_TAG_try_block || tag == DW_TAG_catch_block;
+}
+
+/* Fills OUT like sym_dwarf_frames for the address ADDR of the unit
+ * CUDIE, through its index: the function whose range holds ADDR, then
+ * down its tree, at each level the inlined instance or block whose ranges
+ * hold ADDR (at most SYM_WALK_INLINE_DEPTH levels, and as many DIEs
+ * visited as one unit's walk). */
+static size_t sym_walk_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie, Dwarf_Addr addr,
+                              struct sym_raw *out, size_t cap, const struct sym_raw *loc)
+{
+    Dwarf_Die path[SYM_WALK_INLINE_DEPTH], child, tmp;
+    struct sym_cu_index *ix = sym_cu_index_get(ctx, mod, cudie);
+    if (ix == NULL || ix->n == 0)
+        return 0;
+    /* The last range starting at or before ADDR; functions do not nest,
+     * but in case some DWARF nests them, the few ranges before that are
+     * tried too. */
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ix->fns[mid].lo <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const struct sym_fn_range *fn = NULL;
+    for (size_t i = lo; i > 0 && lo - i < 8 && fn == NULL; i--)
+        if (addr < ix->fns[i - 1].hi)
+            fn = &ix->fns[i - 1];
+    if (fn == NULL)
+        return 0;
+    size_t depth = 0, visited = 0;
+    path[depth++] = fn->die;
+    while (depth < SYM_WALK_INLINE_DEPTH) {
+        bool found = false;
+        int r = dwarf_child(&path[depth - 1], &child);
+        while (r == 0 && ++visited <= SYM_WALK_UNIT_DIES) {
+            if (sym_is_code_scope(dwarf_tag(&child)) && dwarf_haspc(&child, addr) > 0) {
+                found = true;
+                break;
+            }
+            r = dwarf_siblingof(&child, &child);
+        }
+        if (!found)
+            break;
+        path[depth++] = child;
+    }
+    /* The chain sym_chain_frames takes is innermost first. */
+    for (size_t i = 0; i < depth / 2; i++) {
+        tmp = path[i];
+        path[i] = path[depth - 1 - i];
+        path[depth - 1 - i] = tmp;
+    }
+    return sym_chain_frames(path, depth, out, cap, loc);
+}
+
 /* Fills OUT[0 .. return value) innermost first with the functions whose
  * code contains ADDR, and *LOC with the line table's entry for ADDR.
  * Returns 0 frames when the module has no DWARF for ADDR or no function
  * DIE covers it (hand-written assembly); *LOC may still be set then. */
-static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr, struct sym_raw *out, size_t cap,
-                               struct sym_raw *loc)
+static size_t sym_dwarf_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Addr addr,
+                               struct sym_raw *out, size_t cap, struct sym_raw *loc)
 {
     size_t n = 0;
     Dwarf_Die *scopes = NULL, *chain = NULL;
@@ -606,47 +868,27 @@ static size_t sym_dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr, struct sym_raw
     }
 
     int nscopes = dwarf_getscopes(cudie, addr - bias, &scopes);
-    if (nscopes <= 0)
-        goto out;
-    /* Past an inlined instance dwarf_getscopes continues with the scopes
-     * of its abstract definition; walking up from the innermost scope in
-     * the concrete tree instead yields each inlined instance followed by
-     * the function it was inlined into, as eu-addr2line -i does. */
-    int nchain = dwarf_getscopes_die(&scopes[0], &chain);
-    if (nchain <= 0) {
-        free(chain);
-        chain = scopes;
-        scopes = NULL;
-        nchain = nscopes;
-    }
-
-    Dwarf_Die cu;
-    Dwarf_Files *files = NULL;
-    if (dwarf_diecu(&chain[0], &cu, NULL, NULL) == NULL ||
-        dwarf_getsrcfiles(&cu, &files, NULL) != 0)
-        files = NULL;
-
-    Dwarf_Die *callee = NULL; /* the last inlined instance seen */
-    for (int i = 0; i < nchain && n < cap; i++) {
-        Dwarf_Die *die = &chain[i];
-        if (!sym_is_function(die))
-            continue;
-        struct sym_raw *f = &out[n++];
-        *f = (struct sym_raw){.comp_dir = comp_dir};
-        f->function = sym_die_name(die, &f->owned);
-        if (callee == NULL) {
-            f->file = loc->file;
-            f->line = loc->line;
-            f->column = loc->column;
-        } else {
-            sym_call_site(callee, files, f);
+    if (nscopes > 0) {
+        /* Past an inlined instance dwarf_getscopes continues with the
+         * scopes of its abstract definition; walking up from the
+         * innermost scope in the concrete tree instead yields each
+         * inlined instance followed by the function it was inlined into,
+         * as eu-addr2line -i does. */
+        int nchain = dwarf_getscopes_die(&scopes[0], &chain);
+        if (nchain <= 0) {
+            free(chain);
+            chain = scopes;
+            scopes = NULL;
+            nchain = nscopes;
         }
-        if (dwarf_tag(die) != DW_TAG_inlined_subroutine)
-            break; /* the out-of-line function: the root */
-        f->inlined = true;
-        callee = die;
+        n = sym_chain_frames(chain, (size_t)nchain, out, cap, loc);
     }
-out:
+    /* dwarf_getscopes descends only into DIEs whose ranges hold the
+     * address, so it never finds a function declared inside a namespace,
+     * which has none: all of Rust's.  Then the unit's own index is
+     * searched.  C units have no namespaces to look into. */
+    if (n == 0 && !sym_unit_is_c(cudie))
+        n = sym_walk_frames(ctx, mod, cudie, addr - bias, out, cap, loc);
     free(scopes);
     free(chain);
     return n;
@@ -676,7 +918,7 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sy
                         addr < start || addr >= end))
         mod = NULL;
     if (mod != NULL) {
-        n = sym_dwarf_frames(mod, addr, raw, SYM_MAX_FRAMES, &loc);
+        n = sym_dwarf_frames(ctx, mod, addr, raw, SYM_MAX_FRAMES, &loc);
         if (n == 0 || raw[n - 1].function == NULL) {
             GElf_Off off = 0;
             GElf_Sym sym;

@@ -3,7 +3,11 @@
 # "C" functions of generic structs, built with rustc (no crates) with -g
 # (names from the DIEs' linkage names, demangled), without (from the symbol
 # table), and with the v0 mangling, which keeps the generic arguments;
-# --short-names drops them.
+# --short-names drops them.  Optimized (opt-level 2) with -g, the frames
+# come from the DWARF, which nests every Rust function in namespaces: each
+# frame has its file:line:column, and app::register, always inlined into
+# Leaf::poll, has its own frame, marked inlined, with Leaf::poll's frame at
+# the line that calls it.
 . "$top_srcdir/tests/integration/lib.sh"
 require_ptrace
 RUSTC=${RUSTC:-rustc}
@@ -24,6 +28,27 @@ build() {
         { echo "ERROR: cannot build the Rust target: $(cat "$TMP/rustc.log")" >&2; exit 99; }
 }
 
+src="$top_srcdir/tests/integration/target_rust.rs"
+# The lines of the call to register and of the waker's clone inside it.
+call_line=$(grep -n '^ *register(cx);' "$src" | cut -d: -f1)
+clone_line=$(grep -n 'let w = trt_waker_clone' "$src" | cut -d: -f1)
+[ -n "$call_line" ] && [ -n "$clone_line" ] || { echo "ERROR: $src: no register call" >&2; exit 99; }
+
+# check_inlined NAME LEAF: the frames of the dump just taken, built with
+# -g: LEAF at the call of register, and register inlined into it, at the
+# clone of the waker.
+check_inlined() {
+    printf '%s\n' "$OUT" | grep -q "^  └╼ $2 at .*target_rust.rs:$call_line:[0-9]*\$" ||
+        fail "$1: the leaf frame is not at the call of register (line $call_line): $OUT"
+    printf '%s\n' "$OUT" |
+        grep -q "^     └╼ target_rust::app::register at .*target_rust.rs:$clone_line:[0-9]* \[inlined\]\$" ||
+        fail "$1: no inlined frame of register at line $clone_line: $OUT"
+    # The spawn frame, main, comes from the DWARF too: no symbol offset.
+    printf '%s\n' "$OUT" | grep -q "^  spawned at .*target_rust.rs:[0-9]* (target_rust::main)\$" ||
+        fail "$1: the spawn frame is not main's DWARF frame: $OUT"
+    return 0
+}
+
 # check NAME OUTER LEAF SUFFIX: the two frames of the dump just taken.
 check() {
     printf '%s\n' "$OUT" | grep -q "^╼ $2$4\$" || fail "$1: outer future: $OUT"
@@ -38,6 +63,7 @@ attach "$PID"
 expect_rc 0
 check "-g" 'target_rust::app::Outer<I>::poll' 'target_rust::app::Leaf<T>::poll' \
     ' at .*target_rust.rs:[0-9]*:[0-9]*'
+check_inlined "-g" 'target_rust::app::Leaf<T>::poll'
 # --short-names drops the generic parameters.
 attach --short-names -n "$PID"
 expect_rc 0
@@ -56,6 +82,7 @@ attach "$PID"
 expect_rc 0
 check "v0" '<target_rust::app::Outer<target_rust::app::Leaf<i32>>>::poll' \
     '<target_rust::app::Leaf<i32>>::poll' ' at .*target_rust.rs:[0-9]*:[0-9]*'
+check_inlined "v0" '<target_rust::app::Leaf<i32>>::poll'
 # --short-names: the generic arguments and the brackets of the inherent
 # impl's path go, the same names as the legacy mangling's.
 attach --short-names -n "$PID"
