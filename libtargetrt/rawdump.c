@@ -20,6 +20,7 @@
 #include <link.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rt_internal.h"
@@ -218,6 +219,40 @@ static void out_str(struct out *o, const char *str, size_t n)
     out_put(o, "\"", 1);
 }
 
+static void out_digits(struct out *o, unsigned v, size_t width)
+{
+    char b[4];
+    for (size_t i = width; i-- > 0; v /= 10)
+        b[i] = (char)('0' + v % 10);
+    out_put(o, b, width);
+}
+
+/* RFC 3339 in UTC with milliseconds, quoted: "2026-11-27T09:54:50.123Z". */
+static void out_time(struct out *o, const struct timespec *ts)
+{
+    struct tm tm;
+    time_t t = ts->tv_sec;
+    if (!gmtime_r(&t, &tm)) {
+        out_s(o, "null");
+        return;
+    }
+    out_s(o, "\"");
+    out_digits(o, (unsigned)(tm.tm_year + 1900) % 10000, 4);
+    out_s(o, "-");
+    out_digits(o, (unsigned)tm.tm_mon + 1, 2);
+    out_s(o, "-");
+    out_digits(o, (unsigned)tm.tm_mday, 2);
+    out_s(o, "T");
+    out_digits(o, (unsigned)tm.tm_hour, 2);
+    out_s(o, ":");
+    out_digits(o, (unsigned)tm.tm_min, 2);
+    out_s(o, ":");
+    out_digits(o, (unsigned)tm.tm_sec, 2);
+    out_s(o, ".");
+    out_digits(o, (unsigned)(ts->tv_nsec / 1000000), 3);
+    out_s(o, "Z\"");
+}
+
 /* ------------------------------------------------------------ modules */
 
 static void note_build_id(struct mod *m, const unsigned char *p, size_t size, size_t align)
@@ -381,7 +416,9 @@ static bool record_read(const struct ring_view *v, uint64_t pos, struct trt_reco
     out->check = __atomic_load_n(&rec->check, __ATOMIC_RELAXED);
     if (out->npc > TRT_RECORD_MAX_PCS)
         return false;
-    for (uint32_t i = 0; i < out->npc; i++)
+    /* Every word: the checksum may cover words past the PCs (a record's
+     * extra entries, as its flags say). */
+    for (uint32_t i = 0; i < TRT_RECORD_MAX_PCS; i++)
         out->pc[i] = __atomic_load_n(&rec->pc[i], __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (__atomic_load_n(&rec->stamp, __ATOMIC_RELAXED) != pos + 1)
@@ -412,6 +449,8 @@ static bool copy_one(struct trt__task *t, void *arg)
     c->slot.pending_gen = __atomic_load_n(&s->pending_gen, __ATOMIC_ACQUIRE);
     c->slot.traced_gen = TRT_LOAD(&s->traced_gen);
     c->slot.flags = TRT_LOAD(&s->flags);
+    c->slot.traced_records = TRT_LOAD(&s->traced_records);
+    c->slot.spawn_pc = TRT_LOAD(&s->spawn_pc);
     /* The name is written under the same mutex. */
     memcpy(c->slot.name, s->name, sizeof(c->slot.name));
     c->slot.name[sizeof(c->slot.name) - 1] = '\0';
@@ -449,13 +488,22 @@ struct dump_state {
     uint64_t torn;
     bool cap_records;
     uint64_t fork_ns;
+    uint64_t listed; /* tasks written */
+};
+
+/* The distinct stacks of one task and how often each was captured. */
+struct task_stacks {
+    uint64_t hash[TASK_STACKS_MAX];
+    uint64_t count[TASK_STACKS_MAX];
+    unsigned n;
+    uint64_t read; /* captures of the task read whole */
 };
 
 /* The stacks of task `id`, root first; sets *truncated. */
 static void out_stacks(struct out *o, struct dump_state *d, uint32_t gen, uint64_t id,
-                       bool *truncated)
+                       bool *truncated, struct task_stacks *ts)
 {
-    uint64_t seen[TASK_STACKS_MAX];
+    uint64_t *seen = ts->hash;
     unsigned nseen = 0;
     bool first = true;
     out_s(o, "[");
@@ -473,11 +521,17 @@ static void out_stacks(struct out *o, struct dump_state *d, uint32_t gen, uint64
                 continue;
             uint64_t h = stack_hash(&rec);
             bool dup = false;
+            ts->read++;
             for (unsigned i = 0; i < nseen && !dup; i++)
-                dup = seen[i] == h;
+                if (seen[i] == h) {
+                    ts->count[i]++;
+                    dup = true;
+                }
             if (dup || nseen == TASK_STACKS_MAX)
                 continue;
+            ts->count[nseen] = 1;
             seen[nseen++] = h;
+            ts->n = nseen;
             if (rec.flags & TRT_RECORD_F_TRUNCATED)
                 *truncated = true;
             out_s(o, first ? "[" : ",[");
@@ -526,11 +580,29 @@ static void out_task(struct out *o, struct dump_state *d, uint32_t gen,
           reported && (s->flags & TRT_TASK_F_SUSPECT) ? ",\"suspect\":true" : ",\"suspect\":false");
     out_s(o, ",\"stacks\":");
     bool truncated = false;
-    out_stacks(o, d, gen, s->id, &truncated);
+    struct task_stacks ts;
+    ts.n = 0;
+    ts.read = 0;
+    out_stacks(o, d, gen, s->id, &truncated, &ts);
     out_s(o, truncated ? ",\"truncated\":true" : ",\"truncated\":false");
     bool inherited =
         (s->flags & TRT_TASK_F_INHERITED) && d->fork_ns != 0 && s->poll_end_ns <= d->fork_ns;
     out_s(o, inherited ? ",\"inherited\":true" : ",\"inherited\":false");
+    out_s(o, ",\"stack_counts\":[");
+    for (unsigned i = 0; i < ts.n; i++) {
+        if (i)
+            out_s(o, ",");
+        out_u64(o, ts.count[i]);
+    }
+    /* Fewer captures read than its traced poll wrote: some were lost. */
+    out_s(o, reported && ts.read < s->traced_records ? "],\"stacks_lost\":true"
+                                                     : "],\"stacks_lost\":false");
+    out_s(o, ",\"spawned_at\":");
+    if ((s->flags & TRT_TASK_F_SPAWN_PC) && s->spawn_pc)
+        out_frame(o, s->spawn_pc);
+    else
+        out_s(o, "null");
+    d->listed++;
     out_s(o, ",\"poll_ns\":");
     if (s->state == TRT_TASK_POLLING && s->poll_start_ns != 0 && now_coarse > s->poll_start_ns)
         out_u64(o, now_coarse - s->poll_start_ns);
@@ -568,6 +640,8 @@ int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_
     ring_view(&d.ring, gen);
     d.fork_ns = TRT_LOAD(&tasktrace_control.fork_ns);
     uint64_t now_coarse = trt__now_coarse_ns();
+    struct timespec taken;
+    clock_gettime(CLOCK_REALTIME, &taken);
     uint32_t done = __atomic_load_n(&tasktrace_control.done, __ATOMIC_ACQUIRE);
 
     /* Everything that makes the dump incomplete is known before the first
@@ -632,7 +706,11 @@ int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_
                     "the ring holds more records than one dump "
                     "reads: the stacks of some tasks were left out\"}",
                     0, NULL);
-    out_s(&o, "],\"passive\":false,\"threads\":null,\"modules\":[");
+    out_s(&o, "],\"passive\":false,\"threads\":null,\"taken_at\":");
+    out_time(&o, &taken);
+    out_s(&o, ",\"tasks_total\":");
+    out_u64(&o, d.listed);
+    out_s(&o, ",\"groups\":null,\"modules\":[");
     for (unsigned i = 0; i < nused; i++) {
         const struct mod *m = &mods[used_order[i]];
         out_s(&o, i ? ",{\"path\":" : "{\"path\":");

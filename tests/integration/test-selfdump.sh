@@ -43,6 +43,13 @@ for t in d["tasks"]:
             assert f["build_id"] == m["build_id"] and m["build_id"], (f, m)
             assert int(f["pc"], 16) == int(m["base"], 16) + int(f["offset"], 16), (f, m)
     assert len(set(json.dumps(s) for s in t["stacks"])) == len(t["stacks"]), "repeated stack"
+    assert len(t["stack_counts"]) == len(t["stacks"]) and min(t["stack_counts"]) >= 1, t
+    assert t["stacks_lost"] is False, t
+    sp = t["spawned_at"]
+    assert sp is None or int(sp["pc"], 16) == int(mods[sp["module"]]["base"], 16) + int(sp["offset"], 16), sp
+import re
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", d["taken_at"]), d["taken_at"]
+assert d["tasks_total"] == len(d["tasks"]), d["tasks_total"]
 foo = [t for t in d["tasks"] if t["name"] == "foo"]
 assert not foo or len(foo[0]["stacks"]) == 2, foo
 PY
