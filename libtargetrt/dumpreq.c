@@ -44,6 +44,10 @@ static struct trt__dumpreq *queue;
 static struct trt__dumpbatch *serving;
 /* Set by the signal handler, cleared by the doorbell. */
 static uint32_t sig_pending;
+/* Set while the doorbell serves a signal's dump: a signal then only sets
+ * sig_pending, which the end of that dump clears (coalesced), and asks
+ * for no generation, which nobody would read. */
+static uint32_t sig_serving;
 /* The handed-over signal (0 if none), its old action, and where its dumps
  * go: "stderr", or a path with %p and %t. */
 static int sig_no;
@@ -159,6 +163,7 @@ void trt__dumpreq_take(struct trt__dumpbatch *b)
         __atomic_store_n(&r->state, TRT__REQ_TAKEN, __ATOMIC_RELEASE);
     __atomic_store_n(&queue, NULL, __ATOMIC_SEQ_CST);
     b->signal = __atomic_exchange_n(&sig_pending, 0, __ATOMIC_SEQ_CST) != 0 && sig_no != 0;
+    __atomic_store_n(&sig_serving, b->signal, __ATOMIC_SEQ_CST);
     if (b->signal)
         memcpy(b->sig_dest, sig_dest, sizeof(b->sig_dest));
     serving = b;
@@ -301,6 +306,7 @@ void trt__dumpreq_serve(struct trt__dumpbatch *b, uint32_t gen)
             b->signal = false;
             /* Signals that came during this dump are served by it. */
             __atomic_store_n(&sig_pending, 0, __ATOMIC_SEQ_CST);
+            __atomic_store_n(&sig_serving, 0, __ATOMIC_SEQ_CST);
         }
         if (b->signal && (earliest == 0 || sig_deadline < earliest))
             earliest = sig_deadline;
@@ -339,6 +345,7 @@ void trt__dumpreq_atfork_child(void)
     __atomic_store_n(&queue, NULL, __ATOMIC_SEQ_CST);
     serving = NULL;
     __atomic_store_n(&sig_pending, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&sig_serving, 0, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&req_mutex);
 }
 
@@ -347,7 +354,8 @@ static void on_signal(int signo)
     (void)signo;
     int saved = errno;
     __atomic_store_n(&sig_pending, 1, __ATOMIC_SEQ_CST);
-    (void)trt__dump_request();
+    if (!__atomic_load_n(&sig_serving, __ATOMIC_SEQ_CST))
+        (void)trt__dump_request();
     errno = saved;
 }
 
