@@ -145,7 +145,8 @@ echo "examples/many_tasks (pid $PID, $TASKS tasks):"
 mkdir "$TMP/out"
 STATS_DIR="$TMP/out" timeruns 1 "first dump" "'$ATTACH' $PID"
 STATS_DIR="$TMP/out" timeruns "$DUMPS" "next dumps" "'$ATTACH' $PID"
-echo "tasks printed: $(grep -c '^task ' "$TMP/out/next dumps")"
+# Past 50 tasks the text is grouped: its summary line says how many.
+echo "tasks printed: $(sed -n 's/^\([0-9,]*\) tasks\{0,1\}[:;].*/\1/p' "$TMP/out/next dumps")"
 if [ -x /usr/bin/time ]; then
     /usr/bin/time -v -o "$TMP/time" "$ATTACH" "$PID" >/dev/null 2>&1
     rss=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$TMP/time")
