@@ -1,8 +1,9 @@
 // A Rust test target: its futures are `extern "C"` associated functions of
 // generic structs in a module, so their frames only read right when the
 // tool demangles them.  One task, "rust": app::Outer<app::Leaf<i32>>::poll
-// awaiting app::Leaf<i32>::poll, which registers the waker in
-// app::register, always inlined into it, and stays pending.  Its own minimal executor polls the task when woken.  Built by
+// awaiting app::Leaf<i32>::poll, which calls app::park, which registers
+// the waker in app::register, always inlined into it; the task stays
+// pending.  Its own minimal executor polls the task when woken.  Built by
 // tests/integration/test-rust-names.sh with rustc alone (no crates), over
 // the static runtime.  Prints "pid N" and runs until killed.
 use std::ffi::c_void;
@@ -73,14 +74,22 @@ pub mod app {
         pub extern "C" fn poll(f: *mut Future, cx: *mut Context) -> u32 {
             let this = f as *mut Leaf<T>;
             unsafe { (*this).polls = (*this).polls + T::from(1) };
-            register(cx);
+            park(cx);
             SINK.fetch_add(1, Ordering::Relaxed);
             PENDING
         }
     }
 
-    // Always inlined into Leaf::poll: with debug info its frame is still
-    // there, marked inlined, called from Leaf::poll's line.
+    // A free function, which rustc's DWARF declares inside the
+    // namespaces of its path, unlike the methods above.
+    #[inline(never)]
+    pub fn park(cx: *mut Context) {
+        register(cx);
+        SINK.fetch_add(1, Ordering::Relaxed);
+    }
+
+    // Always inlined into park: with debug info its frame is still there,
+    // marked inlined, called from park's line.
     #[inline(always)]
     fn register(cx: *mut Context) {
         unsafe {

@@ -4,9 +4,9 @@
 # (names from the DIEs' linkage names, demangled), without (from the symbol
 # table), and with the v0 mangling, which keeps the generic arguments;
 # --short-names drops them.  Optimized (opt-level 2) with -g, the frames
-# come from the DWARF, which nests every Rust function in namespaces: each
-# frame has its file:line:column, and app::register, always inlined into
-# Leaf::poll, has its own frame, marked inlined, with Leaf::poll's frame at
+# come from the DWARF, which nests Rust's free functions in namespaces:
+# each frame has its file:line:column, and app::register, always inlined
+# into app::park, has its own frame, marked inlined, with park's frame at
 # the line that calls it.
 . "$top_srcdir/tests/integration/lib.sh"
 require_ptrace
@@ -29,19 +29,24 @@ build() {
 }
 
 src="$top_srcdir/tests/integration/target_rust.rs"
-# The lines of the call to register and of the waker's clone inside it.
+# The lines of the calls to park and register, and of the waker's clone.
+park_line=$(grep -n '^ *park(cx);' "$src" | cut -d: -f1)
 call_line=$(grep -n '^ *register(cx);' "$src" | cut -d: -f1)
 clone_line=$(grep -n 'let w = trt_waker_clone' "$src" | cut -d: -f1)
-[ -n "$call_line" ] && [ -n "$clone_line" ] || { echo "ERROR: $src: no register call" >&2; exit 99; }
+[ -n "$park_line" ] && [ -n "$call_line" ] && [ -n "$clone_line" ] ||
+    { echo "ERROR: $src: no call of park or register" >&2; exit 99; }
 
 # check_inlined NAME LEAF: the frames of the dump just taken, built with
-# -g: LEAF at the call of register, and register inlined into it, at the
-# clone of the waker.
+# -g: LEAF at the call of park, park at the call of register, and
+# register inlined into it, at the clone of the waker.
 check_inlined() {
-    printf '%s\n' "$OUT" | grep -q "^  └╼ $2 at .*target_rust.rs:$call_line:[0-9]*\$" ||
-        fail "$1: the leaf frame is not at the call of register (line $call_line): $OUT"
+    printf '%s\n' "$OUT" | grep -q "^  └╼ $2 at .*target_rust.rs:$park_line:[0-9]*\$" ||
+        fail "$1: the leaf frame is not at the call of park (line $park_line): $OUT"
     printf '%s\n' "$OUT" |
-        grep -q "^     └╼ target_rust::app::register at .*target_rust.rs:$clone_line:[0-9]* \[inlined\]\$" ||
+        grep -q "^     └╼ target_rust::app::park at .*target_rust.rs:$call_line:[0-9]*\$" ||
+        fail "$1: park's frame is not at the call of register (line $call_line): $OUT"
+    printf '%s\n' "$OUT" |
+        grep -q "^        └╼ target_rust::app::register at .*target_rust.rs:$clone_line:[0-9]* \[inlined\]\$" ||
         fail "$1: no inlined frame of register at line $clone_line: $OUT"
     # The spawn frame, main, comes from the DWARF too: no symbol offset.
     printf '%s\n' "$OUT" | grep -q "^  spawned at .*target_rust.rs:[0-9]* (target_rust::main)\$" ||
