@@ -45,7 +45,7 @@ enum { T_IDLE, T_QUEUED, T_RUNNING, T_NOTIFIED, T_DONE };
 struct task {
     trt_future *traced; /* the wrapper the workers poll */
     _Atomic int state;
-    struct task *next;  /* run queue link */
+    struct task *next; /* run queue link */
 };
 
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -105,8 +105,8 @@ static void pool_waker_drop(const void *data)
 {
     (void)data;
 }
-static const trt_waker_vtable pool_vtable = {pool_waker_clone, pool_waker_wake,
-                                             pool_waker_wake, pool_waker_drop};
+static const trt_waker_vtable pool_vtable = {pool_waker_clone, pool_waker_wake, pool_waker_wake,
+                                             pool_waker_drop};
 static trt_waker pool_waker_clone(const void *data)
 {
     return (trt_waker){data, &pool_vtable};
@@ -230,8 +230,8 @@ int main(int argc, char **argv)
 {
     static struct task tasks[3];
     static struct parked parked[2] = {{.base = {parked_poll}}, {.base = {parked_poll}}};
-    static struct conn conn = {.base = {conn_poll}, .header = {header_poll},
-                               .lock = PTHREAD_MUTEX_INITIALIZER};
+    static struct conn conn = {
+        .base = {conn_poll}, .header = {header_poll}, .lock = PTHREAD_MUTEX_INITIALIZER};
     (void)argv;
     if (argc > 1) {
         fprintf(stderr, "usage: crash\n");

@@ -24,7 +24,7 @@ struct core_module {
     uint64_t head;        /* the mapping of its file offset 0, or 0 */
     unsigned char id[64]; /* its build id, as the core's memory holds it */
     size_t idlen;
-    bool exe;             /* holds AT_ENTRY: the executable */
+    bool exe; /* holds AT_ENTRY: the executable */
     bool warned;
 };
 
@@ -172,8 +172,8 @@ static int core_notes(struct core_file *c, uint64_t off, uint64_t len, char *why
         const char *name = (const char *)data->d_buf + name_off;
         if (nh.n_namesz == 0 || name[nh.n_namesz - 1] != '\0')
             name = "";
-        int err = core_note(c, &nh, name, (const unsigned char *)data->d_buf + desc_off, why,
-                            whylen);
+        int err =
+            core_note(c, &nh, name, (const unsigned char *)data->d_buf + desc_off, why, whylen);
         if (err < 0)
             return err;
         pos = next;
@@ -219,7 +219,7 @@ int core_open(struct core_file *c, const char *path, char *why, size_t whylen)
     if (eh.e_type != ET_CORE) {
         core_why(why, whylen, "not a core file: an ELF %s",
                  eh.e_type == ET_EXEC || eh.e_type == ET_DYN ? "program or library"
-                                                            : "file of another kind");
+                                                             : "file of another kind");
         err = -ENOEXEC;
         goto out;
     }
@@ -458,8 +458,8 @@ static int core_open_exe(const char *exe, unsigned char *id, size_t *len, char *
     return fd;
 }
 
-static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
-                         Dwarf_Addr base, char **file_name, Elf **elfp)
+static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                         char **file_name, Elf **elfp)
 {
     struct core_module *m = *userdata;
     char why[256], esc[512];
@@ -480,8 +480,9 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
     if (fd < 0) {
         if (fd != -ENOENT && !m->warned) {
             fflush(stdout);
-            fprintf(stderr, "tasktrace-attach: module %s: not reading its file: %s; its frames "
-                            "show module+offset\n",
+            fprintf(stderr,
+                    "tasktrace-attach: module %s: not reading its file: %s; its frames "
+                    "show module+offset\n",
                     safefile_escape(modname, esc, sizeof(esc)), why);
         }
         m->warned = true;
@@ -499,9 +500,8 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 /* Separate debug info is not looked for: the files a core names are read,
  * nothing they point to. */
 static int core_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-                               Dwarf_Addr base, const char *file_name,
-                               const char *debuglink_file, GElf_Word debuglink_crc,
-                               char **debuginfo_file_name)
+                               Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                               GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
     (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
     (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
@@ -579,8 +579,9 @@ Dwfl *core_dwfl_open(struct core_file *c, const char *exe, int *err, char *why, 
         goto out;
     }
     if (n == 0) {
-        core_why(why, whylen, "it names no mapped file (no NT_FILE note): its modules are "
-                              "unknown");
+        core_why(why, whylen,
+                 "it names no mapped file (no NT_FILE note): its modules are "
+                 "unknown");
         e = -ENOENT;
         goto out;
     }
@@ -604,8 +605,9 @@ Dwfl *core_dwfl_open(struct core_file *c, const char *exe, int *err, char *why, 
         }
         close(fd);
         if (main_mod == NULL) {
-            core_why(why, whylen, "cannot tell which file of the core is its executable (no "
-                                  "AT_ENTRY in its NT_AUXV note) to replace with --exe");
+            core_why(why, whylen,
+                     "cannot tell which file of the core is its executable (no "
+                     "AT_ENTRY in its NT_AUXV note) to replace with --exe");
             e = -ENOENT;
             goto out;
         }
@@ -614,8 +616,7 @@ Dwfl *core_dwfl_open(struct core_file *c, const char *exe, int *err, char *why, 
         if (main_mod->idlen == 0 || idlen == 0) {
             core_why(warn, warnlen,
                      "cannot check that --exe %s is the program of the core: %s has no build id",
-                     safefile_escape(exe, esc, sizeof(esc)),
-                     idlen == 0 ? "the file" : "the core");
+                     safefile_escape(exe, esc, sizeof(esc)), idlen == 0 ? "the file" : "the core");
         } else if (idlen != main_mod->idlen || memcmp(id, main_mod->id, idlen) != 0) {
             char name[512];
             core_why(why, whylen,
@@ -686,8 +687,18 @@ const char *core_signal_name(int signo)
 bool core_signal_fatal(int signo)
 {
     switch (signo) {
-    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
-    case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS: return true;
-    default: return false;
+    case SIGQUIT:
+    case SIGILL:
+    case SIGTRAP:
+    case SIGABRT:
+    case SIGBUS:
+    case SIGFPE:
+    case SIGSEGV:
+    case SIGXCPU:
+    case SIGXFSZ:
+    case SIGSYS:
+        return true;
+    default:
+        return false;
     }
 }

@@ -35,37 +35,37 @@
 #define CORE_MAX_MODULES 4096u
 
 struct core_segment {
-    uint64_t vaddr, memsz; /* where it was in the process */
+    uint64_t vaddr, memsz;   /* where it was in the process */
     uint64_t offset, filesz; /* what of it the core holds */
 };
 
 /* One thread of the core, as the kernel (or gcore) saved it. */
 struct core_thread {
-    pid_t tid;                /* as the dumped process's namespace numbers it */
-    int cursig;               /* the signal it was handling, 0 if none */
-    struct thread_snap regs;  /* registers; no stack copy (stack NULL) */
+    pid_t tid;               /* as the dumped process's namespace numbers it */
+    int cursig;              /* the signal it was handling, 0 if none */
+    struct thread_snap regs; /* registers; no stack copy (stack NULL) */
 };
 
 struct core_file {
     int fd;
     Elf *elf;
-    uint64_t size;            /* of the file */
-    char path[4096];          /* as given */
+    uint64_t size;             /* of the file */
+    char path[4096];           /* as given */
     struct core_segment *segs; /* PT_LOAD, sorted by vaddr */
     size_t nsegs;
     struct core_thread *threads; /* in note order: the first took the
                                     signal when the kernel wrote the core */
     size_t nthreads;
-    size_t threads_cut;       /* NT_PRSTATUS notes past CORE_MAX_THREADS */
-    pid_t pid;                /* NT_PRPSINFO pr_pid, else the first thread */
-    char fname[17];           /* NT_PRPSINFO pr_fname, raw bytes */
-    bool have_siginfo;        /* NT_SIGINFO of the first thread was read */
-    int signo, sigcode;       /* from NT_SIGINFO, else pr_cursig and 0 */
-    bool has_sigaddr;         /* a fault with an address (SIGSEGV, SIGBUS...) */
-    uint64_t sigaddr;         /* si_addr then, 0 included */
-    uint64_t entry;           /* AT_ENTRY of NT_AUXV: in the executable; 0 */
+    size_t threads_cut;        /* NT_PRSTATUS notes past CORE_MAX_THREADS */
+    pid_t pid;                 /* NT_PRPSINFO pr_pid, else the first thread */
+    char fname[17];            /* NT_PRPSINFO pr_fname, raw bytes */
+    bool have_siginfo;         /* NT_SIGINFO of the first thread was read */
+    int signo, sigcode;        /* from NT_SIGINFO, else pr_cursig and 0 */
+    bool has_sigaddr;          /* a fault with an address (SIGSEGV, SIGBUS...) */
+    uint64_t sigaddr;          /* si_addr then, 0 included */
+    uint64_t entry;            /* AT_ENTRY of NT_AUXV: in the executable; 0 */
     struct safefile_cred cred; /* whose files the core's modules are */
-    char *files;              /* the NT_FILE note, copied; NULL without */
+    char *files;               /* the NT_FILE note, copied; NULL without */
     size_t files_len;
 };
 

@@ -88,8 +88,8 @@ int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *s
     int err = 0, uerr = 0;
     memset(st, 0, sizeof(*st));
     bool crash = core_signal_fatal(c->signo) && c->threads[0].cursig == c->signo;
-    unwind_ctx *uw = unwind_new_reader(dwfl, c->pid, core_read, c, &uerr, uw_error,
-                                       sizeof(uw_error));
+    unwind_ctx *uw =
+        unwind_new_reader(dwfl, c->pid, core_read, c, &uerr, uw_error, sizeof(uw_error));
     if (!uw && uerr == -ENOMEM)
         return uerr;
     size_t kept = c->nthreads < THREAD_LIST_MAX ? c->nthreads : THREAD_LIST_MAX;
@@ -124,8 +124,7 @@ int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *s
         bool in_poll = !error[0] && corelive_in_poll(&stack);
         for (size_t t = 0; t < d->ntasks; t++) {
             struct tt_task *task = &d->tasks[t];
-            if (task->state != TRT_TASK_POLLING || task->tid != ct->tid ||
-                task->has_thread_stack)
+            if (task->state != TRT_TASK_POLLING || task->tid != ct->tid || task->has_thread_stack)
                 continue;
             if (error[0])
                 snprintf(task->thread_error, sizeof(task->thread_error), "%s", error);

@@ -1249,7 +1249,12 @@ static int session_core_read(struct session *ss)
     esc(path, sizeof(path), ss->o.core, false);
     int err = core_open(c, ss->o.core, why, sizeof(why));
     if (err < 0) {
-        msg("cannot read the core %s: %s", path, why);
+        fatal(err == -ENOEXEC  ? "NOT_CORE"
+              : err == -EFBIG  ? "TRUNCATED_CORE"
+              : err == -EPROTO ? "CORRUPT"
+              : err == -ENOMEM ? "ENOMEM"
+                               : "FAILED",
+              "cannot read the core %s: %s", path, why);
         return EXIT_FATAL;
     }
     ss->core_opened = true;
@@ -1257,20 +1262,22 @@ static int session_core_read(struct session *ss)
     esc(comm, sizeof(comm), c->fname, false);
     ss->dwfl = core_dwfl_open(c, ss->o.exe, &err, why, sizeof(why), warn, sizeof(warn));
     if (!ss->dwfl) {
-        msg("cannot read the core %s: %s", path, why);
+        fatal(err == -ENOEXEC ? "WRONG_EXE" : err == -ENOMEM ? "ENOMEM" : "FAILED",
+              "cannot read the core %s: %s", path, why);
         return EXIT_FATAL;
     }
     if (warn[0])
         msg("core %s: %s", path, warn);
     if (snap_locate(ss->dwfl, &ss->control_addr) < 0) {
-        msg("core %s (PID %d, %s) holds no tasktrace runtime: no '%s' symbol in the files "
-            "it names (if its executable was moved or rebuilt, give it with --exe)",
-            path, (int)c->pid, comm, TRT_CONTROL_SYMBOL);
+        fatal("NOT_TASKTRACE",
+              "core %s (PID %d, %s) holds no tasktrace runtime: no '%s' symbol in the files "
+              "it names (if its executable was moved or rebuilt, give it with --exe)",
+              path, (int)c->pid, comm, TRT_CONTROL_SYMBOL);
         return EXIT_FATAL;
     }
     err = snap_control_read(core_read, c, ss->control_addr, &ss->ctl, why, sizeof(why));
     if (err < 0) {
-        msg("core %s: the tasktrace control block at 0x%llx is %s%s", path,
+        fatal("CORRUPT", "core %s: the tasktrace control block at 0x%llx is %s%s", path,
             (unsigned long long)ss->control_addr,
             err == -EPROTO ? "unusable: " : "not in the core", err == -EPROTO ? why : "");
         return EXIT_FATAL;
@@ -1280,7 +1287,7 @@ static int session_core_read(struct session *ss)
               : snap_registry_read(core_read, c, ss->ctl.registry_addr, &ss->reg, why,
                                    sizeof(why));
     if (err < 0) {
-        msg("core %s: %s", path,
+        fatal(err == -ENOMEM ? "ENOMEM" : "CORRUPT", "core %s: %s", path,
             err == -EPROTO ? why
             : err == -ENOMEM ? "out of memory"
                              : "the task registry is not in the core (left out by the "
@@ -1385,13 +1392,14 @@ static int session_gcore(pid_t pid, const char *file)
     char prefix[4096], made[4200], safe[4 * 256 + 4], last[256] = "";
     esc(safe, sizeof(safe), file, false);
     if (snprintf(prefix, sizeof(prefix), "%s", file) >= (int)sizeof(prefix)) {
-        msg("cannot write a core of PID %d to %s: the path is too long", (int)pid, safe);
+        fatal("GCORE", "cannot write a core of PID %d to %s: the path is too long", (int)pid,
+              safe);
         return EXIT_FATAL;
     }
     snprintf(made, sizeof(made), "%s.%d", prefix, (int)pid);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
-        msg("cannot write a core of PID %d: %s", (int)pid, strerror(errno));
+        fatal("GCORE", "cannot write a core of PID %d: %s", (int)pid, strerror(errno));
         return EXIT_FATAL;
     }
     fflush(stdout);
@@ -1411,7 +1419,7 @@ static int session_gcore(pid_t pid, const char *file)
     close(fds[1]);
     if (child < 0) {
         close(fds[0]);
-        msg("cannot write a core of PID %d: %s", (int)pid, strerror(errno));
+        fatal("GCORE", "cannot write a core of PID %d: %s", (int)pid, strerror(errno));
         return EXIT_FATAL;
     }
     /* Its last line says why, when it fails. */
@@ -1434,18 +1442,20 @@ static int session_gcore(pid_t pid, const char *file)
         ;
     struct stat st;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        msg("cannot write a core of PID %d: gcore (from gdb) is not installed", (int)pid);
+        fatal("GCORE", "cannot write a core of PID %d: gcore (from gdb) is not installed",
+              (int)pid);
         return EXIT_FATAL;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || stat(made, &st) != 0) {
         char why[4 * sizeof(last) + 1];
-        msg("cannot write a core of PID %d to %s: gcore failed%s%s", (int)pid, safe,
+        fatal("GCORE", "cannot write a core of PID %d to %s: gcore failed%s%s", (int)pid, safe,
             last[0] ? ": " : "", esc(why, sizeof(why), last, false));
         unlink(made);
         return EXIT_FATAL;
     }
     if (rename(made, file) != 0) {
-        msg("cannot write a core of PID %d to %s: %s", (int)pid, safe, strerror(errno));
+        fatal("GCORE", "cannot write a core of PID %d to %s: %s", (int)pid, safe,
+              strerror(errno));
         unlink(made);
         return EXIT_FATAL;
     }
