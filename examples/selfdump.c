@@ -15,11 +15,13 @@
  *              own and the main thread calls trt_dump_write(1, ...);
  *   --stuck    with --thread: a task "stuck" blocks its executor's thread
  *              inside its poll, so the dump (waiting 500 ms) is partial.
+ * First it checks what trt_dump_on_signal takes and gives back.
  * Exit status: the dump's result (0 complete, 1 partial), 2 if it could
- * not be written, 3 if trt_dump_write did not refuse inside a poll, 64 on
- * bad usage. */
+ * not be written, 3 if trt_dump_write did not refuse inside a poll or
+ * trt_dump_on_signal misbehaved, 64 on bad usage. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +134,40 @@ static POLL_FN trt_poll stuck_poll(trt_future *f, trt_context *cx)
 
 static trt_future stuck = {stuck_poll};
 
+static void own_handler(int signo)
+{
+    (void)signo;
+}
+
+/* A signal the program handles is refused; one handed over is given back
+ * with the action it had; SIGKILL cannot serve.  0, or 3. */
+static int check_signal_api(void)
+{
+    struct sigaction sa, got;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = own_handler;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGURG, &sa, NULL) != 0)
+        return 3;
+    int busy = trt_dump_on_signal(SIGURG, "stderr");
+    int nokill = trt_dump_on_signal(SIGKILL, "stderr");
+    int none = trt_dump_on_signal(SIGWINCH, NULL);
+    int take = trt_dump_on_signal(SIGWINCH, "stderr");
+    sigaction(SIGWINCH, NULL, &got);
+    bool taken = got.sa_handler != SIG_DFL;
+    int back = trt_dump_on_signal(SIGWINCH, NULL);
+    sigaction(SIGWINCH, NULL, &got);
+    sigaction(SIGURG, NULL, &sa);
+    if (busy != -EBUSY || nokill != -EINVAL || none != -ENOENT || take != 0 || !taken || back != 0 ||
+        got.sa_handler != SIG_DFL || sa.sa_handler != own_handler) {
+        fprintf(stderr,
+                "selfdump: trt_dump_on_signal: busy %d kill %d none %d take %d (%d) back %d\n",
+                busy, nokill, none, take, taken, back);
+        return 3;
+    }
+    return 0;
+}
+
 static void *run_executor(void *arg)
 {
     int err = trt_exec_run(arg);
@@ -154,6 +190,9 @@ int main(int argc, char **argv)
             return 64;
         }
     }
+    int rc = check_signal_api();
+    if (rc != 0)
+        return rc;
     trt_exec *ex = trt_exec_new();
     if (!ex) {
         perror("selfdump: trt_exec_new");
