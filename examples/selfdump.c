@@ -158,8 +158,8 @@ static int check_signal_api(void)
     int back = trt_dump_on_signal(SIGWINCH, NULL);
     sigaction(SIGWINCH, NULL, &got);
     sigaction(SIGURG, NULL, &sa);
-    if (busy != -EBUSY || nokill != -EINVAL || none != -ENOENT || take != 0 || !taken || back != 0 ||
-        got.sa_handler != SIG_DFL || sa.sa_handler != own_handler) {
+    if (busy != -EBUSY || nokill != -EINVAL || none != -ENOENT || take != 0 || !taken ||
+        back != 0 || got.sa_handler != SIG_DFL || sa.sa_handler != own_handler) {
         fprintf(stderr,
                 "selfdump: trt_dump_on_signal: busy %d kill %d none %d take %d (%d) back %d\n",
                 busy, nokill, none, take, taken, back);
