@@ -156,8 +156,7 @@ static int ctask_cmp(const void *a, const void *b)
 }
 
 /* Reads the dump in PATH into *D.  Returns 0 or -1 with WHY and *CODE. */
-static int read_dump(const char *path, struct cdump *d, char *why, size_t whylen,
-                     const char **code)
+static int read_dump(const char *path, struct cdump *d, char *why, size_t whylen, const char **code)
 {
     size_t len = 0, cap = 0;
     char key[32];
@@ -237,8 +236,9 @@ static int read_dump(const char *path, struct cdump *d, char *why, size_t whylen
         return -1;
     }
     if (grouped) {
-        snprintf(why, whylen, "a dump printed with --group, which lists no tasks; compare "
-                              "dumps taken without it");
+        snprintf(why, whylen,
+                 "a dump printed with --group, which lists no tasks; compare "
+                 "dumps taken without it");
         *code = "BAD_INPUT";
         return -1;
     }
@@ -274,7 +274,7 @@ enum { C_STILL, C_MOVED, C_APPEARED, C_FINISHED, C_KINDS };
 /* One task of the comparison: its kind and its entry in A or B. */
 struct centry {
     int kind;
-    const struct ctask *t;  /* in B, or in A when finished */
+    const struct ctask *t;   /* in B, or in A when finished */
     const struct ctask *was; /* in A, when in both */
 };
 

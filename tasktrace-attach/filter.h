@@ -14,8 +14,8 @@
 
 struct filter {
     bool has_match;
-    regex_t match;    /* --match: POSIX extended, no sub-matches */
-    unsigned states;  /* --state: bit 1 << TRT_TASK_*; 0 for any */
+    regex_t match;       /* --match: POSIX extended, no sub-matches */
+    unsigned states;     /* --state: bit 1 << TRT_TASK_*; 0 for any */
     int64_t min_idle_ns; /* --min-idle: -1 for none */
 };
 

@@ -28,9 +28,9 @@ struct group_set {
     struct group *groups; /* n groups, the largest first; ties in the
                              order of their first member */
     size_t n;
-    size_t *members;      /* item indices, group after group, each group's
+    size_t *members; /* item indices, group after group, each group's
                              in ascending order */
-    size_t *of;           /* the group index of each item */
+    size_t *of;      /* the group index of each item */
 };
 
 /* Groups the tasks of D, trimmed as the renderers trim them (RAW keeps
