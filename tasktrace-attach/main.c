@@ -490,7 +490,7 @@ struct session {
     struct snap_registry reg;
     struct ringread_result ring;
     struct tt_dump d;
-    uint64_t t_waited, t_read, t_built, t_live, t_printed; /* phase ends,
+    uint64_t t_located, t_waited, t_read, t_built, t_live, t_printed; /* phase ends,
                                    for TASKTRACE_ATTACH_STATS */
     struct symz symz; /* --symbolize */
     struct core_file core; /* --core */
@@ -1504,6 +1504,7 @@ int main(int argc, char **argv)
     ss.deadline = ss.t_start + timeout_ns;
     if ((rc = session_locate(&ss)) != 0)
         goto out;
+    ss.t_located = trt_clock_ns(CLOCK_MONOTONIC);
     /* --passive: no doorbell, so no generation: the registry as it is. */
     ss.doorbell_tid = ss.o.passive ? 0 : ss.ctl.doorbell_tid;
     if (ss.o.passive)
@@ -1564,9 +1565,10 @@ int main(int argc, char **argv)
         /* Where the time went: the target's captures (the wait), the
          * tool's reading, model building (symbolizing), live stacks and
          * printing. */
-        msg("phases (ms): ring+wait %.1f, read %.1f, build %.1f, live %.1f, print %.1f; %zu "
-            "tasks, %zu records",
-            (ss.t_waited - ss.t_start) / 1e6, (ss.t_read - ss.t_waited) / 1e6,
+        msg("phases (ms): locate %.1f, ring+wait %.1f, read %.1f, build %.1f, live %.1f, "
+            "print %.1f; %zu tasks, %zu records",
+            (ss.t_located - ss.t_start) / 1e6, (ss.t_waited - ss.t_located) / 1e6,
+            (ss.t_read - ss.t_waited) / 1e6,
             (ss.t_built - ss.t_read) / 1e6, (ss.t_live - ss.t_built) / 1e6,
             (ss.t_printed - ss.t_live) / 1e6, ss.reg.n, ss.ring.n);
         msg("dump took %.1f ms; the doorbell thread was stopped for %.1f us",
