@@ -244,11 +244,23 @@ TRT_NAMED_FRAME int trt__capture(uint32_t gen, uint64_t id, uint32_t flags)
     uint64_t words[TRT_RECORD_MAX_PCS];
     for (int i = 0; i < n; i++)
         words[i] = (uint64_t)(uintptr_t)pcs[i];
+    /* The chain of polled futures, after the PCs, as far as it fits. */
+    uint32_t nchain = 0;
+    const struct trt__chain *c = trt__chain_cur;
+    if (c) {
+        nchain = c->depth < TRT_RECORD_CHAIN_MAX ? c->depth : TRT_RECORD_CHAIN_MAX;
+        if (nchain > (uint32_t)(TRT_RECORD_MAX_PCS - n))
+            nchain = (uint32_t)(TRT_RECORD_MAX_PCS - n);
+        for (uint32_t i = 0; i < nchain; i++)
+            words[n + i] = c->fn[i];
+        if (nchain)
+            flags |= TRT_RECORD_F_CHAIN | nchain << TRT_RECORD_CHAIN_SHIFT;
+    }
     /* Published rings are never unmapped: no count, no lock. */
     struct trt_ring *r = atomic_load_explicit(&current, memory_order_acquire);
     if (!r)
         return -ENOMEM;
-    int lost = trt__ring_write(r, gen, id, flags, words, (uint32_t)n);
+    int lost = trt__ring_write_ex(r, gen, id, flags, words, (uint32_t)n, nchain);
     __atomic_add_fetch(&tasktrace_control.records_written, 1, __ATOMIC_RELAXED);
     if (lost) {
         __atomic_add_fetch(&tasktrace_control.records_lost, 1, __ATOMIC_RELAXED);

@@ -77,13 +77,21 @@ void trt__ring_begin_gen(struct trt_ring *r, uint32_t gen)
 int trt__ring_write(struct trt_ring *r, uint32_t gen, uint64_t task_id,
                     uint32_t flags, const uint64_t *pcs, uint32_t n)
 {
+    return trt__ring_write_ex(r, gen, task_id, flags, pcs, n, 0);
+}
+
+int trt__ring_write_ex(struct trt_ring *r, uint32_t gen, uint64_t task_id, uint32_t flags,
+                       const uint64_t *pcs, uint32_t n, uint32_t nextra)
+{
     if (n > TRT_RECORD_MAX_PCS)
         n = TRT_RECORD_MAX_PCS;
+    if (nextra > TRT_RECORD_MAX_PCS - n)
+        nextra = TRT_RECORD_MAX_PCS - n;
     /* The checksum is computed from the values this writer stores, not read
      * back from the ring, where a writer that lapped this one may be
      * writing the same record. */
     struct trt_record local = {.gen = gen, .npc = n, .task_id = task_id, .flags = flags};
-    memcpy(local.pc, pcs, n * sizeof(*pcs));
+    memcpy(local.pc, pcs, (n + nextra) * sizeof(*pcs));
     uint32_t check = trt_record_check(&local);
     uint64_t pos = __atomic_fetch_add(&r->head, 1, __ATOMIC_ACQ_REL);
     struct trt_record *rec = &records(r)[pos & (r->capacity - 1)];
@@ -97,7 +105,7 @@ int trt__ring_write(struct trt_ring *r, uint32_t gen, uint64_t task_id,
     __atomic_store_n(&rec->npc, n, __ATOMIC_RELAXED);
     __atomic_store_n(&rec->task_id, task_id, __ATOMIC_RELAXED);
     __atomic_store_n(&rec->flags, flags, __ATOMIC_RELAXED);
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n + nextra; i++)
         __atomic_store_n(&rec->pc[i], pcs[i], __ATOMIC_RELAXED);
     __atomic_store_n(&rec->check, check, __ATOMIC_RELAXED);
     __atomic_store_n(&rec->stamp, pos + 1, __ATOMIC_RELEASE);

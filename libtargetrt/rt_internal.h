@@ -26,7 +26,8 @@
  *   task.c        a task's cached waker and the spin lock that guards it
  *   ring.c        the ring as a data structure (ring.h)
  *   control.c     the exported control block and the thread-id cache
- *   waker.c       the ABI's helpers, thin calls through a vtable
+ *   waker.c       the ABI's helpers, thin calls through a vtable, and the
+ *                 chain of polled futures kept under a dump generation
  *
  * exec/ (the reference executor) uses only the public headers.
  */
@@ -61,6 +62,23 @@
 #ifndef TRT_NAMED_FRAME
 #define TRT_NAMED_FRAME __attribute__((noinline))
 #endif
+
+/* ------------------------------------------------------------ waker.c */
+
+/* The futures polled through trt_future_poll on this thread, on the path
+ * from the traced task's own future down to the poll in progress: a wrapper
+ * whose poll ends in `return trt_future_poll(&inner, cx)` is compiled into
+ * a jump, and leaves no frame for a capture to unwind; this chain still
+ * names it.  Kept only while a traced poll runs (traced.c points
+ * trt__chain_cur at one on its stack), so a normal poll pays one load and
+ * one branch.  fn[0 .. min(depth, TRT_RECORD_CHAIN_MAX)) are poll
+ * functions, outermost first. */
+struct trt__chain {
+    uint32_t depth;
+    uint64_t fn[TRT_RECORD_CHAIN_MAX];
+};
+
+extern __thread struct trt__chain *trt__chain_cur __attribute__((tls_model("initial-exec")));
 
 /* ------------------------------------------------------------ control.c */
 

@@ -82,7 +82,14 @@ TRT_NAMED_FRAME static trt_poll trt__traced_poll_tracing(struct trt__task *t,
     trt_context tcx = {&tw};
     TRT_STORE(&s->tid, trt__tid());
     TRT_STORE(&s->state, TRT_TASK_POLLING);
+    /* The chain of polled futures starts at the task's own future, whose
+     * frame a tail call can remove too.  A traced poll nested in another
+     * (a task polled from inside one) keeps the outer chain aside. */
+    struct trt__chain chain = {1, {(uint64_t)(uintptr_t)t->inner->poll}};
+    struct trt__chain *outer = trt__chain_cur;
+    trt__chain_cur = &chain;
     trt_poll r = t->inner->poll(t->inner, &tcx);
+    trt__chain_cur = outer;
     TRT_STORE(&s->traced_records, tr.records);
     uint32_t flags = TRT_LOAD(&s->flags) & ~TRT_TASK_F_SUSPECT;
     /* Suspect: pending without using the waker at all.  A capture that

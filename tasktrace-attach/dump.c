@@ -117,13 +117,113 @@ static struct pc_entry *pc_enter(struct tt_dump *d, struct pc_table *t, uint64_t
     return e;
 }
 
+/* The frame of a future's poll function at `fn` (a chain entry), marked
+ * tail_call: one per function, owned by `d` like the raw frames, cached in
+ * `fns`.  NULL when it has no function name (nothing to match or show) or
+ * memory ran out (*err). */
+static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym,
+                                           uint64_t fn, int *err)
+{
+    if (pc_grow(fns) < 0) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    struct pc_entry *e = pc_find(fns, fn);
+    if (e->used)
+        return e->raw ? *e->raw : NULL;
+    const struct sym_frame *const *f;
+    size_t n;
+    struct raw_block *b = NULL;
+    if (sym_lookup(sym, fn, false, &f, &n) == 0 && n > 0 && f[0]->function) {
+        if (d->nraw_frames == d->raw_frames_cap) {
+            size_t cap = d->raw_frames_cap ? d->raw_frames_cap * 2 : 64;
+            struct sym_frame **grown = realloc(d->raw_frames, cap * sizeof(*grown));
+            if (!grown) {
+                *err = -ENOMEM;
+                return NULL;
+            }
+            d->raw_frames = grown;
+            d->raw_frames_cap = cap;
+        }
+        if (!(b = calloc(1, sizeof(*b)))) {
+            *err = -ENOMEM;
+            return NULL;
+        }
+        /* The function itself (the outermost frame at its entry). */
+        b->f = *f[0];
+        b->f.inlined = false;
+        b->f.tail_call = true;
+        b->p = &b->f;
+        d->raw_frames[d->nraw_frames++] = &b->f;
+    }
+    e->pc = fn;
+    e->used = true;
+    e->raw = b ? &b->p : NULL;
+    fns->n++;
+    return b ? &b->f : NULL;
+}
+
+static bool same_function(const struct sym_frame *a, const struct sym_frame *b)
+{
+    return a->function && b->function && strcmp(a->function, b->function) == 0;
+}
+
+/* Puts back, into the root-first FRAMES (room for LEN + the chain), the
+ * futures of R's chain that the unwound stack lacks: a chain entry whose
+ * function is not among the frames (searched in order, from below the task
+ * wrapper) goes just before the frame of the next entry that is, or, for
+ * the innermost ones, before the runtime's frames at the leaf end.
+ * Returns the new length. */
+static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym,
+                           const struct trt_record *r, const struct sym_frame **frames,
+                           size_t len, int *err)
+{
+    uint32_t nchain = trt_record_nchain(r);
+    size_t cursor = 0;
+    for (size_t j = 0; j < len; j++)
+        if (tree_frame_is_wrapper(frames[j]))
+            cursor = j + 1;
+    const struct sym_frame *missing[TRT_RECORD_CHAIN_MAX];
+    size_t nmissing = 0;
+    for (uint32_t k = 0; k <= nchain; k++) {
+        const struct sym_frame *cf = NULL;
+        size_t at = len;
+        if (k < nchain) {
+            cf = chain_frame(d, fns, sym, r->pc[r->npc + k], err);
+            if (!cf)
+                continue;
+            for (at = cursor; at < len && !same_function(frames[at], cf); at++)
+                ;
+            if (at == len) {
+                missing[nmissing++] = cf;
+                continue;
+            }
+        } else {
+            /* The innermost missing ones: before the runtime's frames. */
+            for (at = cursor; at < len && !(frames[at]->function &&
+                                            strncmp(frames[at]->function, "trt_", 4) == 0);
+                 at++)
+                ;
+        }
+        if (nmissing) {
+            memmove(frames + at + nmissing, frames + at, (len - at) * sizeof(*frames));
+            memcpy(frames + at, missing, nmissing * sizeof(*frames));
+            len += nmissing;
+            at += nmissing;
+            nmissing = 0;
+        }
+        cursor = at + 1;
+    }
+    return len;
+}
+
 /* Symbolizes one record, root first.  Unless `raw`, the PCs are looked up
  * from the leaf outward only as far as the task wrapper: the executor's
  * frames above it would be trimmed anyway, and skipping them spares loading
  * the debug information of libc and the executor.  Returns the number of
  * frames in *out (malloc'd), or -ENOMEM. */
-static long record_frames(struct tt_dump *d, struct pc_table *pcs, sym_ctx *sym,
-                          const struct trt_record *r, const struct dump_in *in,
+static long record_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_table *fns,
+                          sym_ctx *sym, const struct trt_record *r, const struct dump_in *in,
                           const struct sym_frame ***out)
 {
     const struct sym_frame *const *per_pc[TRT_RECORD_MAX_PCS];
@@ -148,13 +248,22 @@ static long record_frames(struct tt_dump *d, struct pc_table *pcs, sym_ctx *sym,
         if (wrapper && !in->raw)
             break;
     }
-    const struct sym_frame **frames = malloc((total ? total : 1) * sizeof(*frames));
+    uint32_t nchain = in->raw ? 0 : trt_record_nchain(r);
+    const struct sym_frame **frames = malloc((total + nchain + 1) * sizeof(*frames));
     if (!frames)
         return -ENOMEM;
     size_t len = 0;
     for (uint32_t k = used; k-- > 0;)
         for (size_t j = 0; j < nper[k]; j++)
             frames[len++] = per_pc[k][j];
+    if (nchain) {
+        int err = 0;
+        len = chain_insert(d, fns, sym, r, frames, len, &err);
+        if (err < 0) {
+            free(frames);
+            return err;
+        }
+    }
     *out = frames;
     return (long)len;
 }
@@ -186,9 +295,9 @@ static bool same_pcs(const struct trt_record *a, const struct trt_record *b)
  * root-first symbolized stacks, each distinct list of PCs once with the
  * count of its records: a leaf that clones twice in one poll records the
  * same stack twice, and so do 16 like leaves joined. */
-static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct tt_task *task,
-                           sym_ctx *sym, const struct trt_record *recs, size_t n,
-                           const struct dump_in *in)
+static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct pc_table *fns,
+                           struct tt_task *task, sym_ctx *sym, const struct trt_record *recs,
+                           size_t n, const struct dump_in *in)
 {
     size_t cap = 1, *seen = NULL, *stack_of = NULL;
     int err = 0;
@@ -218,7 +327,7 @@ static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct tt_ta
         seen[h] = i + 1;
         stack_of[i] = task->nstacks;
         const struct sym_frame **frames;
-        long len = record_frames(d, pcs, sym, &recs[i], in, &frames);
+        long len = record_frames(d, pcs, fns, sym, &recs[i], in, &frames);
         if (len < 0) {
             err = (int)len;
             goto out;
@@ -312,6 +421,8 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
                struct ringread_result *ring, const struct dump_in *in)
 {
     struct pc_table pcs = {NULL, 0, 0};
+    /* Chain entries' poll functions and their tail_call frames. */
+    struct pc_table fns = {NULL, 0, 0};
     uint32_t gen = in->gen;
     int err = 0;
     if (nslots)
@@ -373,7 +484,7 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
             run++;
         /* No offset on a NULL array (no records at all): undefined. */
         const struct trt_record *mine = run ? ring->recs + rec : NULL;
-        if ((err = task_add_stacks(d, &pcs, task, sym, mine, run, in)) < 0)
+        if ((err = task_add_stacks(d, &pcs, &fns, task, sym, mine, run, in)) < 0)
             break;
         /* The runtime counts the captures of the traced poll that reached
          * the ring; fewer read back were overwritten (or torn). */
@@ -384,6 +495,7 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
         }
     }
     free(pcs.e);
+    free(fns.e);
     if (err == 0)
         dump_note_stacks_lost(d);
     return err;

@@ -19,6 +19,11 @@ struct sym_frame {
     int line;
     int column;
     bool inlined;         /* this frame was inlined into its caller */
+    bool tail_call;       /* a future's poll whose frame a tail call
+                             removed, restored from the capture's chain of
+                             polled futures (TRT_RECORD_F_CHAIN): pc is the
+                             function's entry, line the line of its first
+                             instruction (its definition), not a call site */
     const char *module;   /* absolute path of the ELF module, or NULL */
     uint64_t pc;          /* the address looked up (the return address) */
     uint64_t module_off;  /* pc - module_base: the address in the ELF

@@ -104,9 +104,13 @@ static void rj_frame(struct render__out *o, const struct sym_frame *f)
     render__out_printf(o, ",\"pc\":\"0x%" PRIx64 "\",\"build_id\":", f->pc);
     rj_str(o, f->module != NULL ? f->build_id : NULL);
     if (f->module != NULL)
-        render__out_printf(o, ",\"offset\":\"0x%" PRIx64 "\"}", f->module_off);
+        render__out_printf(o, ",\"offset\":\"0x%" PRIx64 "\"", f->module_off);
     else
-        render__out_puts(o, ",\"offset\":null}");
+        render__out_puts(o, ",\"offset\":null");
+    /* Only on a frame restored from the chain of polled futures. */
+    if (f->tail_call)
+        render__out_puts(o, ",\"tail_call\":true");
+    render__out_puts(o, "}");
 }
 
 /* The distinct modules the dump's frames name, in first-seen order, each

@@ -319,6 +319,12 @@ static void rt_frame_count(struct rt_out *o, const struct sym_frame *f, size_t c
         render__out_puts(&o->out, "[inlined]");
         rt_reset(o);
     }
+    if (f->tail_call) {
+        render__out_puts(&o->out, " ");
+        rt_sgr(o, RT_DIM);
+        render__out_puts(&o->out, "[tail call]");
+        rt_reset(o);
+    }
     if (count > 1)
         render__out_printf(&o->out, " \u00d7%zu", count);
     render__out_puts(&o->out, "\n");

@@ -1,7 +1,9 @@
 /* Combinators.  They pass the context straight through to their children
  * and poll them from a single call site, so every child's stack goes through
  * the same return address and a dump merges them into one frame with
- * branches. */
+ * branches.  They poll through trt_future_poll, so that under a dump each
+ * child is on the chain of polled futures, and a child whose poll ends in
+ * a tail call still shows in its stacks. */
 #include "exec_internal.h"
 
 void trt_join_init(trt_join *j, trt_future **children, bool *done, size_t n)
@@ -22,7 +24,7 @@ __attribute__((noinline)) trt_poll trt_join_poll(trt_future *f, trt_context *cx)
         if (j->done[i])
             continue;
         trt_future *c = j->children[i];
-        if (c->poll(c, cx) == TRT_READY) {
+        if (trt_future_poll(c, cx) == TRT_READY) {
             j->done[i] = true;
             j->left--;
         }
@@ -46,7 +48,7 @@ __attribute__((noinline)) trt_poll trt_select_poll(trt_future *f, trt_context *c
         return TRT_READY;
     for (size_t i = 0; i < s->n; i++) {
         trt_future *c = s->children[i];
-        if (c->poll(c, cx) == TRT_READY) {
+        if (trt_future_poll(c, cx) == TRT_READY) {
             s->index = i;
             return TRT_READY;
         }

@@ -39,7 +39,10 @@
 #define TRT_FN_INTERNAL_PREFIX "trt__"
 #define TRT_FN_ABI_HELPERS                                                               \
     "trt_future_poll", "trt_waker_clone", "trt_waker_wake", "trt_waker_wake_by_ref",     \
-        "trt_waker_drop", "trt_waker_will_wake"
+        "trt_waker_drop", "trt_waker_will_wake", TRT_FN_FUTURE_POLL_CHAINED
+/* trt_future_poll's path under a dump generation, which keeps the chain of
+ * polled futures (TRT_RECORD_F_CHAIN); an ABI helper like the others. */
+#define TRT_FN_FUTURE_POLL_CHAINED "trt_future_poll_chained"
 
 /* Frames of language bindings' glue that the default view trims, as
  * prefixes of demangled function names (an initializer list of strings
@@ -220,6 +223,14 @@ _Static_assert(offsetof(struct trt_registry, chunks) == 128, "protocol");
 /* trt_record.flags */
 #define TRT_RECORD_F_TRUNCATED 0x1u /* the stack was deeper than pc[] */
 #define TRT_RECORD_F_WAKE 0x2u      /* captured in wake_by_ref, not clone */
+#define TRT_RECORD_F_CHAIN 0x4u     /* pc[npc .. npc + nchain) hold the poll
+                                       functions of the futures polled
+                                       through trt_future_poll on the way to
+                                       this capture, outermost first (the
+                                       task's own future first); nchain is
+                                       flags bits 8..15 */
+#define TRT_RECORD_CHAIN_SHIFT 8
+#define TRT_RECORD_CHAIN_MAX 16     /* entries kept, the outermost */
 
 /* One captured stack.  stamp is position + 1 once the record is whole and 0
  * while it is being written; a record is accepted only if its stamp equals
@@ -238,13 +249,26 @@ _Static_assert(offsetof(struct trt_record, task_id) == 16, "protocol");
 _Static_assert(offsetof(struct trt_record, pc) == 32, "protocol");
 _Static_assert(sizeof(struct trt_record) == 512, "protocol");
 
+/* The number of chain entries after the PCs (TRT_RECORD_F_CHAIN), 0 when
+ * there are none or the count does not fit the record. */
+static inline uint32_t trt_record_nchain(const struct trt_record *r)
+{
+    if (!(r->flags & TRT_RECORD_F_CHAIN) || r->npc > TRT_RECORD_MAX_PCS)
+        return 0;
+    uint32_t n = (r->flags >> TRT_RECORD_CHAIN_SHIFT) & 0xffu;
+    return n <= TRT_RECORD_CHAIN_MAX && n <= TRT_RECORD_MAX_PCS - r->npc ? n : 0;
+}
+
 /* The record's checksum: a 64-bit multiply-xor hash over gen, npc, task_id,
- * flags and the valid PCs, folded to 32 bits.  It catches a payload torn by
- * a writer that was lapped by the ring, which the stamp alone cannot see. */
+ * flags, the valid PCs and the chain entries, folded to 32 bits.  It
+ * catches a payload torn by a writer that was lapped by the ring, which the
+ * stamp alone cannot see.  A record without TRT_RECORD_F_CHAIN hashes as it
+ * did before the chain existed. */
 static inline uint32_t trt_record_check(const struct trt_record *r)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull;
     uint32_t n = r->npc <= TRT_RECORD_MAX_PCS ? r->npc : TRT_RECORD_MAX_PCS;
+    n += trt_record_nchain(r);
     h = (h ^ (((uint64_t)r->gen << 32) | r->npc)) * 0x100000001b3ull;
     h = (h ^ r->task_id) * 0x100000001b3ull;
     h = (h ^ r->flags) * 0x100000001b3ull;

@@ -1,0 +1,70 @@
+#!/bin/sh
+# Futures whose poll ends in `return trt_future_poll(&inner, cx);` leave no
+# frame at -O2: the dump restores them from the runtime's chain of polled
+# futures, marked [tail call], and the same under join and select.
+. "$top_srcdir/tests/integration/lib.sh"
+require_ptrace
+command -v objdump >/dev/null || { echo "SKIP: objdump (binutils) is needed to check the tail calls" >&2; exit 77; }
+BIN="$top_builddir/tests/integration/.libs/tailcall_target"
+[ -x "$BIN" ] || BIN="$top_builddir/tests/integration/tailcall_target"
+need_program "$BIN"
+
+# The premise, or the test could pass by accident: each wrapper's poll is
+# a jump to trt_future_poll, with no call of its own.
+objdump -d --no-show-raw-insn "$BIN" >"$TMP/dis" || harness_error "objdump -d $BIN failed"
+for f in chain_outer_poll chain_middle_poll chain_inner_poll; do
+    sed -n "/<$f>:/,/^\$/p" "$TMP/dis" >"$TMP/$f.s"
+    [ -s "$TMP/$f.s" ] || harness_error "$f is not in $BIN"
+    grep -qE 'jmp.*<trt_future_poll' "$TMP/$f.s" ||
+        harness_error "$f does not end in a jump to trt_future_poll (built without -O2?): $(cat "$TMP/$f.s")"
+    grep -q 'call' "$TMP/$f.s" && harness_error "$f calls: $(cat "$TMP/$f.s")"
+done
+
+start tailcall "$top_builddir/tests/integration/tailcall_target"
+attach --no-group --no-source "$PID"
+expect_rc 0
+printf '%s\n' "$OUT" | sed -n '/^task/,/^$/p' |
+    sed 's/ idle .* since last poll, [0-9]* polls\{0,1\}$/ idle/' >"$TMP/got"
+cat >"$TMP/want" <<'TREE'
+task 1 "chain" idle
+  spawned at main
+╼ chain_outer_poll [tail call]
+  └╼ chain_middle_poll [tail call]
+     └╼ chain_inner_poll [tail call]
+        └╼ trt_pending_poll
+
+task 2 "joined" idle
+  spawned at main
+╼ trt_join_poll
+  ├╼ chain_inner_poll [tail call]
+  │  └╼ trt_pending_poll ×2
+  └╼ trt_select_poll
+     └╼ chain_inner_poll [tail call]
+        └╼ trt_pending_poll
+
+TREE
+diff -u "$TMP/want" "$TMP/got" || fail "the tail-called futures are not restored"
+
+# JSON: the restored frames say tail_call, at their own function's source;
+# the others do not carry the key.
+attach --no-group --json "$PID"
+expect_rc 0
+printf '%s\n' "$OUT" | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+t = d["tasks"][0]
+assert t["name"] == "chain", t["name"]
+s = t["stacks"][0]
+names = [(f["function"], f.get("tail_call", False)) for f in s]
+assert names == [("chain_outer_poll", True), ("chain_middle_poll", True),
+                 ("chain_inner_poll", True), ("trt_pending_poll", False)], names
+for f in s[:3]:
+    assert f["file"].endswith("tailcall_target.c") and f["line"] > 0, f
+' || fail "JSON tail_call frames"
+
+# --raw shows what was unwound, nothing restored.
+attach --no-group --raw --no-source "$PID"
+expect_rc 0
+printf '%s\n' "$OUT" | grep -q 'tail call' && fail "--raw restored frames: $OUT"
+kill -0 "$PID" || fail "target died"
+exit 0
