@@ -867,7 +867,15 @@ static size_t sym_dwarf_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Addr addr,
             loc->column = 0;
     }
 
-    int nscopes = dwarf_getscopes(cudie, addr - bias, &scopes);
+    /* dwarf_getscopes descends only into DIEs whose ranges hold the
+     * address, so it never finds a function declared inside a namespace,
+     * which has none: rustc declares all but methods so.  Then the unit's
+     * own index is searched: at once for a Rust unit (dwarf_getscopes
+     * would read the whole unit again for each address, and find only
+     * what the index has), after dwarf_getscopes found nothing for any
+     * other unit but C, which has no namespaces to look into. */
+    bool rust = dwarf_srclang(cudie) == DW_LANG_Rust;
+    int nscopes = rust ? 0 : dwarf_getscopes(cudie, addr - bias, &scopes);
     if (nscopes > 0) {
         /* Past an inlined instance dwarf_getscopes continues with the
          * scopes of its abstract definition; walking up from the
@@ -883,10 +891,6 @@ static size_t sym_dwarf_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Addr addr,
         }
         n = sym_chain_frames(chain, (size_t)nchain, out, cap, loc);
     }
-    /* dwarf_getscopes descends only into DIEs whose ranges hold the
-     * address, so it never finds a function declared inside a namespace,
-     * which has none: all of Rust's.  Then the unit's own index is
-     * searched.  C units have no namespaces to look into. */
     if (n == 0 && !sym_unit_is_c(cudie))
         n = sym_walk_frames(ctx, mod, cudie, addr - bias, out, cap, loc);
     free(scopes);
