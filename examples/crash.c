@@ -2,9 +2,8 @@
  *
  * Two worker threads run traced tasks: "parked-1" and "parked-2" wait for
  * a wake-up the way well-behaved futures do; "conn-17" awaits its header,
- * which waits
- * until the main thread receives SIGUSR1 and wakes it: its next poll
- * parses a NULL header (parse_header) and the process dies of SIGSEGV
+ * which waits until the main thread receives SIGUSR1 and wakes it: its next
+ * poll parses a NULL header (parse_header) and the process dies of SIGSEGV
  * inside that task's poll, leaving a core where the kernel's core_pattern
  * says (ulimit -c permitting).
  *
@@ -188,7 +187,10 @@ struct conn {
 static _Atomic int crash_now;
 static volatile uint32_t sink;
 
-static __attribute__((noinline)) uint32_t parse_header(const struct header *h)
+/* The NULL dereference must reach the hardware as it would in production:
+ * UndefinedBehaviorSanitizer would end the process without a core. */
+static __attribute__((noinline, no_sanitize("undefined"))) uint32_t
+parse_header(const struct header *h)
 {
     /* The pointer passes through an empty asm, so the compiler cannot move
      * the load into the caller (IPA-SRA): the fault is in this frame. */

@@ -1303,8 +1303,13 @@ static int session_core_read(struct session *ss)
             msg("out of memory");
             return EXIT_FATAL;
         }
-        if (err < 0)
+        /* Without its records, that dump shows nothing: the tasks are
+         * listed as the registry has them (a tool that read the records
+         * had the runtime give their pages back, 200 ms later). */
+        if (err < 0) {
             memset(&ss->ring, 0, sizeof(ss->ring));
+            ss->gen = 0;
+        }
         if (err < 0 && err != -ESTALE)
             problem(ss, "ring",
                     "core %s: the capture ring at 0x%llx is %s; the last dump's stacks are "
