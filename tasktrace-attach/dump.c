@@ -119,10 +119,12 @@ static struct pc_entry *pc_enter(struct tt_dump *d, struct pc_table *t, uint64_t
 
 /* The frame of a future's poll function at `fn` (a chain entry), marked
  * tail_call: one per function, owned by `d` like the raw frames, cached in
- * `fns`.  NULL when it has no function name (nothing to match or show) or
- * memory ran out (*err). */
+ * `fns`.  NULL when it has no function name (nothing to match or show),
+ * when DUMP_MAX_PCS functions were looked up already or the deadline
+ * passed (the chain's values come from the target: their number is bounded
+ * like the PCs'), or memory ran out (*err). */
 static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym,
-                                           uint64_t fn, int *err)
+                                           uint64_t fn, const struct dump_in *in, int *err)
 {
     if (pc_grow(fns) < 0) {
         *err = -ENOMEM;
@@ -134,7 +136,9 @@ static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *f
     const struct sym_frame *const *f;
     size_t n;
     struct raw_block *b = NULL;
-    if (sym_lookup(sym, fn, false, &f, &n) == 0 && n > 0 && f[0]->function) {
+    bool spent = fns->n >= DUMP_MAX_PCS ||
+                 (in->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= in->deadline_ns);
+    if (!spent && sym_lookup(sym, fn, false, &f, &n) == 0 && n > 0 && f[0]->function) {
         if (d->nraw_frames == d->raw_frames_cap) {
             size_t cap = d->raw_frames_cap ? d->raw_frames_cap * 2 : 64;
             struct sym_frame **grown = realloc(d->raw_frames, cap * sizeof(*grown));
@@ -175,8 +179,8 @@ static bool same_function(const struct sym_frame *a, const struct sym_frame *b)
  * the innermost ones, before the runtime's frames at the leaf end.
  * Returns the new length. */
 static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym,
-                           const struct trt_record *r, const struct sym_frame **frames,
-                           size_t len, int *err)
+                           const struct trt_record *r, const struct dump_in *in,
+                           const struct sym_frame **frames, size_t len, int *err)
 {
     uint32_t nchain = trt_record_nchain(r);
     size_t cursor = 0;
@@ -189,7 +193,7 @@ static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym
         const struct sym_frame *cf = NULL;
         size_t at = len;
         if (k < nchain) {
-            cf = chain_frame(d, fns, sym, r->pc[r->npc + k], err);
+            cf = chain_frame(d, fns, sym, r->pc[r->npc + k], in, err);
             if (!cf)
                 continue;
             for (at = cursor; at < len && !same_function(frames[at], cf); at++)
@@ -258,7 +262,7 @@ static long record_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_tab
             frames[len++] = per_pc[k][j];
     if (nchain) {
         int err = 0;
-        len = chain_insert(d, fns, sym, r, frames, len, &err);
+        len = chain_insert(d, fns, sym, r, in, frames, len, &err);
         if (err < 0) {
             free(frames);
             return err;
