@@ -3,8 +3,11 @@
  * into it at that address), using libdwfl on the live process's modules.
  *
  * Results are cached per address, so a dump of many tasks symbolizes each
- * distinct address once.  A sym_ctx is not thread-safe: use one per thread,
- * or serialize calls. */
+ * distinct address once.  A unit whose functions sit inside namespaces,
+ * where libdw's dwarf_getscopes does not look (all of a Rust unit's but
+ * its methods), is walked once, on its first address, into an index of
+ * its functions by address, kept for the context's life.  A sym_ctx is
+ * not thread-safe: use one per thread, or serialize calls. */
 #ifndef TT_SYM_H
 #define TT_SYM_H
 
