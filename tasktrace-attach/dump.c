@@ -308,13 +308,14 @@ static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct pc_ta
     if (n == 0)
         return 0;
     task->stacks = calloc(n, sizeof(*task->stacks));
+    task->stack_counts = calloc(n, sizeof(*task->stack_counts));
     while (cap < 2 * n)
         cap *= 2;
     /* Indices + 1 of the records kept, by hash of their PCs; 0 is empty.
      * Record seen[h] - 1 became stack stack_of[seen[h] - 1]. */
     seen = calloc(cap, sizeof(*seen));
     stack_of = calloc(n, sizeof(*stack_of));
-    if (!task->stacks || !seen || !stack_of) {
+    if (!task->stacks || !task->stack_counts || !seen || !stack_of) {
         err = -ENOMEM;
         goto out;
     }
@@ -325,7 +326,7 @@ static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct pc_ta
             if (same_pcs(&recs[seen[h] - 1], &recs[i]))
                 dup = seen[h];
         if (dup) {
-            task->stacks[stack_of[dup - 1]].count++;
+            task->stack_counts[stack_of[dup - 1]]++;
             continue;
         }
         seen[h] = i + 1;
@@ -340,7 +341,7 @@ static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct pc_ta
         st->frames = frames;
         st->n = (size_t)len;
         st->truncated = (recs[i].flags & TRT_RECORD_F_TRUNCATED) != 0;
-        st->count = 1;
+        task->stack_counts[task->nstacks - 1] = 1;
     }
 out:
     free(stack_of);
@@ -410,6 +411,7 @@ void dump_free(struct tt_dump *d)
         for (size_t k = 0; k < d->tasks[i].nstacks; k++)
             free(d->tasks[i].stacks[k].frames);
         free(d->tasks[i].stacks);
+        free(d->tasks[i].stack_counts);
     }
     free(d->tasks);
     for (size_t i = 0; i < d->nraw_frames; i++)

@@ -41,9 +41,6 @@ struct tt_stack {
     size_t n;
     const struct sym_frame **frames;
     bool truncated; /* the target's capture cut off the root side */
-    size_t count;   /* captures of this same stack (same PCs) it stands for,
-                       as when one poll of a task joins 16 like leaves;
-                       0 is read as 1 */
 };
 
 struct tt_task {
@@ -60,6 +57,10 @@ struct tt_task {
                         ended since */
     size_t nstacks;
     struct tt_stack *stacks;
+    /* Parallel to stacks: how many captures of that same stack (same PCs)
+     * each stands for, as when one poll of a task joins 16 like leaves.
+     * Owned; NULL reads as 1 each. */
+    size_t *stack_counts;
     /* Where the task was created: the innermost frame (inlined ones
      * included) of the slot's spawn_pc, or NULL when the runtime recorded
      * none (an older runtime, or trt_traced_new_at given NULL). */

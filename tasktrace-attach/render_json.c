@@ -314,7 +314,7 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, lon
     render__out_puts(o, ",\"stack_counts\":[");
     for (size_t s = 0; s < t->nstacks; s++)
         render__out_printf(o, "%s%zu", s ? "," : "",
-                           t->stacks[s].count ? t->stacks[s].count : (size_t)1);
+                           t->stack_counts ? t->stack_counts[s] : (size_t)1);
     render__out_printf(o, "],\"stacks_lost\":%s", t->stacks_lost ? "true" : "false");
     render__out_puts(o, ",\"spawned_at\":");
     if (t->spawned_at != NULL)

@@ -431,7 +431,7 @@ static int rt_body(struct rt_out *o, const struct tt_task *t)
                                           : "  (no stacks captured)\n");
         return rt_task_live(o, t);
     }
-    int err = tree_build(t->stacks, t->nstacks, o->opts->raw, &tree);
+    int err = tree_build_counted(t->stacks, t->stack_counts, t->nstacks, o->opts->raw, &tree);
     if (err != 0)
         return err;
     if (tree.nroots == 0)

@@ -273,6 +273,12 @@ void tree_free(struct tree *tree)
 int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,
                struct tree *out)
 {
+    return tree_build_counted(stacks, NULL, nstacks, raw, out);
+}
+
+int tree_build_counted(const struct tt_stack *stacks, const size_t *counts, size_t nstacks,
+                       bool raw, struct tree *out)
+{
     const struct sym_frame **buf = NULL;
     size_t bufcap = 0;
     int err = 0;
@@ -300,7 +306,7 @@ int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,
             goto out;
         }
         /* A stack that stands for several like captures counts as many. */
-        size_t count = st->count ? st->count : 1;
+        size_t count = counts && counts[s] ? counts[s] : 1;
         node->leaves += count;
         for (size_t i = 1; i < n; i++) {
             struct tree_list kids = {&node->children, &node->nchildren,

@@ -83,6 +83,11 @@ bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b);
 int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,
                struct tree *out);
 
+/* tree_build with COUNTS (NULL, or NSTACKS entries): each stack stands for
+ * COUNTS[i] like captures, which the leaves counts add up. */
+int tree_build_counted(const struct tt_stack *stacks, const size_t *counts, size_t nstacks,
+                       bool raw, struct tree *out);
+
 /* Frees everything the forest owns and leaves it empty; the struct itself
  * is the caller's.  NULL is allowed. */
 void tree_free(struct tree *tree);
