@@ -48,6 +48,7 @@ struct pc_table {
 struct raw_block {
     struct sym_frame f;
     const struct sym_frame *p;
+    char name[]; /* a chain frame's function name, when it had to be cut */
 };
 
 static struct pc_entry *pc_find(struct pc_table *t, uint64_t pc)
@@ -117,6 +118,13 @@ static struct pc_entry *pc_enter(struct tt_dump *d, struct pc_table *t, uint64_t
     return e;
 }
 
+/* The length of NAME without a symbol-table offset ("+0x..." at its end). */
+static size_t function_name_len(const char *name)
+{
+    const char *plus = strstr(name, "+0x");
+    return plus ? (size_t)(plus - name) : strlen(name);
+}
+
 /* The frame of a future's poll function at `fn` (a chain entry), marked
  * tail_call: one per function, owned by `d` like the raw frames, cached in
  * `fns`.  NULL when it has no function name (nothing to match or show),
@@ -149,12 +157,21 @@ static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *f
             d->raw_frames = grown;
             d->raw_frames_cap = cap;
         }
-        if (!(b = calloc(1, sizeof(*b)))) {
+        /* A name from the symbol table reads "name+0x0" at the entry: the
+         * function's own name is what a tail-call frame stands for. */
+        size_t cut = function_name_len(f[0]->function);
+        bool cut_name = f[0]->function[cut] != '\0';
+        if (!(b = calloc(1, sizeof(*b) + (cut_name ? cut + 1 : 0)))) {
             *err = -ENOMEM;
             return NULL;
         }
         /* The function itself (the outermost frame at its entry). */
         b->f = *f[0];
+        if (cut_name) {
+            memcpy(b->name, f[0]->function, cut);
+            b->name[cut] = '\0';
+            b->f.function = b->name;
+        }
         b->f.inlined = false;
         b->f.tail_call = true;
         b->p = &b->f;
@@ -167,9 +184,14 @@ static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *f
     return b ? &b->f : NULL;
 }
 
+/* Two frames are of one function when their names agree up to a
+ * symbol-table offset ("name+0x1f"). */
 static bool same_function(const struct sym_frame *a, const struct sym_frame *b)
 {
-    return a->function && b->function && strcmp(a->function, b->function) == 0;
+    if (!a->function || !b->function)
+        return false;
+    size_t la = function_name_len(a->function), lb = function_name_len(b->function);
+    return la == lb && memcmp(a->function, b->function, la) == 0;
 }
 
 /* Puts back, into the root-first FRAMES (room for LEN + the chain), the

@@ -320,9 +320,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         return 0;
     }
     if (o->symbolize) {
-        if (o->passive || o->threads) {
-            msg("--symbolize prints a saved dump: %s is for a live process",
-                o->passive ? "--passive" : "--threads");
+        if (o->core || o->passive || o->gcore || o->threads) {
+            msg("--symbolize prints a saved dump: %s is for a live process or a core",
+                o->core ? "--core" : o->passive ? "--passive" : o->gcore ? "--gcore" : "--threads");
             return -1;
         }
         if (optind != argc) {

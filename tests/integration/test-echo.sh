@@ -49,9 +49,13 @@ for t in tasks:
     assert all(f["inlined"] for f in stack[leaf + 1:]), (t["name"], fns)
     assert fns[0] == ("listener_poll" if t["name"] == "listener" else "conn_poll"), fns
 ' || fail "echo server tasks"
-attach "$PID"
+attach --no-group "$PID"
 expect_rc 0
 [ "$(printf '%s\n' "$OUT" | grep -c '^task ')" -eq 51 ] || fail "text view task count"
+# Grouped (the default past 50 tasks): the 50 connections are one group.
+attach "$PID"
+expect_rc 0
+printf '%s\n' "$OUT" | grep -qE '^50 tasks \(ids ' || fail "connections not grouped: $OUT"
 exec 3>&-
 wait "$clients" || fail "clients failed"
 exit 0

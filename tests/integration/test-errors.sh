@@ -30,7 +30,8 @@ attach $!; expect_rc 2; expect_err "is not a tasktrace process: no 'tasktrace_co
 # A runtime with no task: an empty, complete dump.
 start notask "$T" notask
 attach "$PID"; expect_rc 0
-[ -z "$OUT" ] || fail "notask printed: $OUT"
+[ "$(printf '%s\n' "$OUT" | grep -cE '^0 tasks; dumped in ')" -eq 1 ] &&
+    [ "$(printf '%s\n' "$OUT" | wc -l)" -eq 1 ] || fail "notask printed: $OUT"
 
 # Corrupt runtime data: a clear error, no crash.
 start cc "$T" corrupt-control

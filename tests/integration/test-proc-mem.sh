@@ -7,8 +7,11 @@
 require_ptrace
 start target "$top_builddir/tests/integration/target" idle
 
-# The idle time differs from one dump to the next.
-norm() { printf '%s\n' "$1" | sed 's/ idle [^ ]* since / idle T since /'; }
+# The idle time and the summary's times differ from one dump to the next.
+norm() {
+    printf '%s\n' "$1" | sed -e 's/ idle [^ ]* since / idle T since /' \
+        -e 's/longest idle [^ ]* /longest idle T /' -e 's/dumped in .*/dumped in T/'
+}
 attach --no-source "$PID"
 expect_rc 0
 want=$(norm "$OUT")

@@ -255,7 +255,10 @@ START_TEST(test_merge_equality)
     ck_assert(!tree_frame_equal(&u1, &u4));
     ck_assert(!tree_frame_equal(&u1, &a));
     struct sym_frame nomod1 = { .pc = 7 }, nomod2 = { .pc = 8 };
-    ck_assert(tree_frame_equal(&nomod1, &nomod2)); /* both offset 0 */
+    struct sym_frame nomod3 = { .pc = 7 };
+    /* Without a module the offset says nothing: the address decides. */
+    ck_assert(!tree_frame_equal(&nomod1, &nomod2));
+    ck_assert(tree_frame_equal(&nomod1, &nomod3));
 }
 END_TEST
 
