@@ -12,9 +12,12 @@ attach --no-source --timeout 120 --task fan "$PID"; expect_rc 0
 [ -z "$ERR" ] || fail "stderr on a complete dump: $ERR"
 printf '%s\n' "$OUT" >"$TMP/fan.txt"
 head -n 1 "$TMP/fan.txt" | grep -q '^task 1 "fan" ' || fail "not the fan task: $(head -n 3 "$TMP/fan.txt")"
-# One leaf per distinct stack: 2^16 of them, the repeated ones once.
-[ "$(grep -c '╼ fan_leaf$' "$TMP/fan.txt")" -eq 65536 ] ||
-    fail "expected 65536 leaves, got $(grep -c '╼ fan_leaf$' "$TMP/fan.txt")"
+# One leaf per distinct stack: 2^16 of them, the repeated ones once, with
+# their count.
+[ "$(grep -cE '╼ fan_leaf( ×[0-9]+)?$' "$TMP/fan.txt")" -eq 65536 ] ||
+    fail "expected 65536 leaves, got $(grep -cE '╼ fan_leaf( ×[0-9]+)?$' "$TMP/fan.txt")"
+[ "$(grep -c '╼ fan_leaf ×2$' "$TMP/fan.txt")" -eq 4096 ] ||
+    fail "expected 4096 leaves captured twice, got $(grep -c '╼ fan_leaf ×2$' "$TMP/fan.txt")"
 # Each leaf under sixteen levels of fan_a/fan_b below fan_poll.
 grep -q '^ *└╼ fan_leaf$' "$TMP/fan.txt" || fail "no fan_leaf leaf"
 [ "$(grep -c '╼ fan_[ab]$' "$TMP/fan.txt")" -ge 65536 ] || fail "too few fan_a/fan_b nodes"

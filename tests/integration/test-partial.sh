@@ -8,22 +8,36 @@ CHECK="$top_srcdir/tests/integration/check_json.py"
 
 # partial MODE CAUSE REGEX [ARGS...]: a dump of a fresh `target MODE` exits
 # 1 with one stderr line matching REGEX, the same line closes the text view,
-# and the JSON names CAUSE and is not complete.
+# and the JSON names CAUSE and is not complete.  With ALSO="CAUSE2 REGEX2",
+# a second problem follows the first: two lines, both in the text's end.
 partial() {
     mode=$1 cause=$2 re=$3
     shift 3
+    ALSO=${ALSO:-}
+    also_cause=${ALSO%% *} also_re=${ALSO#* }
     start "$mode" "$T" "$mode"
-    attach "$@" "$PID"; expect_rc 1; expect_err "$re"
-    printf '%s\n' "$OUT" >"$TMP/$mode.txt"
-    [ "$(tail -n 1 "$TMP/$mode.txt")" = "incomplete: ${ERR#tasktrace-attach: }" ] ||
-        fail "$mode: the text view does not end with the cause: $OUT"
-    attach --json "$@" "$PID"; expect_rc 1; expect_err "$re"
+    attach "$@" "$PID"; expect_rc 1
+    if [ -n "$ALSO" ]; then
+        printf '%s\n' "$ERR" | sed -n 1p | grep -qE "$re" || fail "$mode: first line: $ERR"
+        printf '%s\n' "$ERR" | sed -n 2p | grep -qE "$also_re" || fail "$mode: second line: $ERR"
+        [ "$(printf '%s\n' "$ERR" | wc -l)" -eq 2 ] || fail "$mode: not two lines: $ERR"
+        printf '%s\n' "$OUT" >"$TMP/$mode.txt"
+        [ "$(tail -n 2 "$TMP/$mode.txt")" = "$(printf '%s\n' "$ERR" | sed 's/^tasktrace-attach: /incomplete: /')" ] ||
+            fail "$mode: the text view does not end with the causes: $OUT"
+    else
+        expect_err "$re"
+        printf '%s\n' "$OUT" >"$TMP/$mode.txt"
+        [ "$(tail -n 1 "$TMP/$mode.txt")" = "incomplete: ${ERR#tasktrace-attach: }" ] ||
+            fail "$mode: the text view does not end with the cause: $OUT"
+    fi
+    attach --json "$@" "$PID"; expect_rc 1
+    [ -n "$ALSO" ] || expect_err "$re"
     printf '%s\n' "$OUT" >"$TMP/$mode.json"
-    "$PYTHON" - "$TMP/$mode.json" "$cause" <<'PY' || fail "$mode: JSON: $OUT"
+    "$PYTHON" - "$TMP/$mode.json" "$cause" ${ALSO:+"$also_cause"} <<'PY' || fail "$mode: JSON: $OUT"
 import json, sys
 d = json.load(open(sys.argv[1], encoding="utf-8"))
 assert d["complete"] is False, d["complete"]
-assert [p["cause"] for p in d["problems"]] == [sys.argv[2]], d["problems"]
+assert [p["cause"] for p in d["problems"]] == sys.argv[2:], d["problems"]
 PY
     "$PYTHON" "$CHECK" "$TMP/$mode.json" "$TMP/$mode.txt" >/dev/null ||
         fail "$mode: JSON and text differ"
@@ -40,8 +54,11 @@ partial ring-errno ring \
     "PID [0-9]+: the runtime could not map a large enough capture ring for this dump: Cannot allocate memory"
 
 # A record of the generation fails its checksum: a lost stack.
+# The task whose capture it was is named too.
+ALSO='stacks_lost 1 task has incomplete stacks \(captures lost in the capture ring\): 2 "torn"'
 partial torn records_torn \
     "PID [0-9]+: 1 captured stack of this dump was unreadable \(torn or corrupt in the capture ring\)"
+ALSO=
 grep -q '^╼ foo_poll' "$TMP/torn.txt" || fail "torn: the whole record of task 1 is missing"
 
 # One chunk listed 1024 times (once 4 million tasks and a gigabyte): the
