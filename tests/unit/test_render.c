@@ -255,14 +255,17 @@ START_TEST(test_json_exact)
         "\"column\":9,\"inlined\":false,\"module\":\"" MOD "\","
         "\"pc\":\"0x55d0c0ffee34\",\"build_id\":null,\"offset\":\"0x34\"}]],"
         "\"truncated\":false,\"inherited\":false,"
+        "\"stack_counts\":[1],\"stacks_lost\":false,\"spawned_at\":null,"
         "\"poll_ns\":null,\"thread_name\":null,\"thread_stack\":null,"
         "\"thread_stack_error\":null},"
         "{\"id\":2,\"name\":\"bar\",\"state\":\"polling\",\"polls\":0,"
         "\"idle_ns\":null,\"tid\":4242,\"reported\":false,"
         "\"suspect\":true,\"stacks\":[],\"truncated\":false,\"inherited\":false,"
+        "\"stack_counts\":[],\"stacks_lost\":false,\"spawned_at\":null,"
         "\"poll_ns\":850000000,\"thread_name\":\"worker-1\",\"thread_stack\":null,"
         "\"thread_stack_error\":null}],"
         "\"records_torn\":0,\"problems\":[],\"passive\":false,\"threads\":null,"
+        "\"core\":null,\"stacks_age_ns\":null,\"crash\":null,"
         "\"modules\":[{\"path\":\"" MOD "\",\"build_id\":null,\"base\":\"0x0\"}]}\n");
     free(out);
 }
@@ -337,7 +340,8 @@ START_TEST(test_json_valid)
         "d = json.load(open(sys.argv[1]))\n"
         "assert d == {\"version\": 1, \"pid\": 5, \"complete\": True, \"generation\": 0,"
         " \"records_lost\": 0, \"tasks\": [], \"records_torn\": 0, \"problems\": [],"
-        " \"passive\": False, \"threads\": None, \"modules\": []}, d\n"), 0);
+        " \"passive\": False, \"threads\": None, \"core\": None,"
+                                " \"stacks_age_ns\": None, \"crash\": None, \"modules\": []}, d\n"), 0);
 }
 END_TEST
 
