@@ -79,8 +79,11 @@ int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t g
             goto out;
         for (uint64_t i = 0; i < n; i++) {
             const struct trt_record *r = &a[i];
+            /* The PCs and the chain of futures after them (bounded by
+             * trt_record_nchain). */
             size_t used = offsetof(struct trt_record, pc) +
-                          (r->npc <= TRT_RECORD_MAX_PCS ? r->npc : 0) * sizeof(uint64_t);
+                          (r->npc <= TRT_RECORD_MAX_PCS ? r->npc + trt_record_nchain(r) : 0) *
+                              sizeof(uint64_t);
             if (r->stamp != first + base + i + 1 || r->npc > TRT_RECORD_MAX_PCS ||
                 memcmp(r, &b[i], used) != 0 || r->check != trt_record_check(r)) {
                 out->torn++;

@@ -31,6 +31,8 @@ def frame_text(f):
         s += " at %s:%s:%s" % (f["file"], f["line"] or 0, f["column"] or 0)
     if f["inlined"]:
         s += " [inlined]"
+    if f.get("tail_call"):
+        s += " [tail call]"
     return s
 
 
