@@ -406,8 +406,20 @@ static void dump_note_stacks_lost(struct tt_dump *d)
              n == 1 ? " has" : "s have", list, n > shown ? ", ..." : "");
 }
 
+/* Whether F is a bindings' spawn function inlined into its caller. */
+static bool spawn_glue(const struct sym_frame *f)
+{
+    static const char *const glue[] = {TRT_FN_GLUE_SPAWN_PREFIXES};
+    for (size_t i = 0; f->function && i < sizeof(glue) / sizeof(glue[0]); i++)
+        if (strncmp(f->function, glue[i], strlen(glue[i])) == 0)
+            return true;
+    return false;
+}
+
 /* Symbolizes where TASK was created: SPAWN_PC is a return address, so
- * the innermost frame of its lookup holds the line of the call. */
+ * the innermost frame of its lookup holds the line of the call, unless
+ * that frame is a binding's spawn function inlined into its caller: then
+ * the caller's frame (the next one out) holds the call's line. */
 static int task_spawned_at(struct tt_dump *d, struct pc_table *pcs, struct tt_task *task,
                            sym_ctx *sym, uint64_t spawn_pc, const struct dump_in *in)
 {
@@ -422,6 +434,8 @@ static int task_spawned_at(struct tt_dump *d, struct pc_table *pcs, struct tt_ta
     } else if (sym_lookup(sym, spawn_pc, true, &frames, &n) < 0) {
         return -ENOMEM;
     }
+    while (n > 1 && spawn_glue(frames[n - 1]))
+        n--;
     task->spawned_at = n ? frames[n - 1] : NULL;
     return 0;
 }

@@ -61,6 +61,11 @@
 #define TRT_FN_GLUE_HIDDEN_PREFIXES                                                      \
     "tasktrace::tasktrace_rs_", "<core::task::wake::Waker as core::clone::Clone>::clone", \
         "core::task::wake::Waker::wake_by_ref"
+/*   TRT_FN_GLUE_SPAWN_PREFIXES: bindings' functions that register a task
+ *     for their caller and are inlined into it (the crate's traced()); the
+ *     place a task was spawned is the innermost frame of the spawn address
+ *     that is not one of them. */
+#define TRT_FN_GLUE_SPAWN_PREFIXES "tasktrace::traced"
 
 #define TRT_PROTOCOL_VERSION 1u
 

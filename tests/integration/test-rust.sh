@@ -19,6 +19,15 @@ t = d["tasks"]
 assert len(t) == 1 and t[0]["name"] == "foo", [x["name"] for x in t]
 assert len(t[0]["stacks"]) == 2, len(t[0]["stacks"])
 ' || fail "not one complete task foo with two leaves: $OUT"
+# Spawned where main calls tasktrace::traced (the crate's function is
+# inlined into its caller), not inside the crate.
+line=$(grep -n 'tasktrace::traced("foo"' "$src" | cut -d: -f1)
+printf '%s\n' "$OUT" | "$PYTHON" -c '
+import json, sys
+s = json.load(sys.stdin)["tasks"][0]["spawned_at"]
+assert s and s["function"].startswith("taskdump::main"), s
+assert s["file"].endswith("examples/taskdump.rs") and s["line"] == int(sys.argv[1]), s
+' "$line" || fail "spawned_at is not the line that called traced: $OUT"
 printf '%s\n' "$OUT" | rs_frames >"$TMP/stacks" || fail "JSON stacks"
 
 # The task's own async fns, in order, from the task's future to the leaf:

@@ -52,13 +52,17 @@ mod ffi;
 
 use ffi::{TrtContext, TrtFuture, TrtPoll, TrtWaker, TrtWakerVtable, TRT_PENDING, TRT_READY};
 
-/// Wraps `fut` as a traced task named `name` (the first 63 bytes are
+/// Wraps `fut` as a traced task named `name` (the first 55 bytes are
 /// kept; a NUL byte ends it).
+///
+/// Always inlined: the runtime records where the task was spawned from the
+/// return address of its registration, which then lies in the caller.
 ///
 /// The task is registered with libtargetrt now and unregistered when the
 /// returned [`Traced`] is dropped, whether it completed or not.  If the
 /// runtime cannot register it (out of memory, or past the registry's
 /// limit), the future still runs, untraced.
+#[inline(always)]
 pub fn traced<F: Future>(name: &str, fut: F) -> Traced<F> {
     let shim = Box::new(Shim {
         base: TrtFuture {
