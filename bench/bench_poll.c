@@ -68,7 +68,10 @@ static void handle_wake(const void *data);
 static void handle_drop(const void *data);
 
 static const trt_waker_vtable handle_vtable = {
-    handle_clone, handle_wake, handle_wake, handle_drop,
+    handle_clone,
+    handle_wake,
+    handle_wake,
+    handle_drop,
 };
 
 static trt_waker handle_clone(const void *data)
@@ -173,8 +176,8 @@ static NOINLINE double poll_loop(trt_future *f, trt_context *cx, uint64_t n)
 
 /* Times BARE and TRACED in alternating rounds (so that a frequency change
  * hits both alike) and prints the best of each. */
-static void bench_pair(const char *what, trt_future *bare, trt_future *traced,
-                       trt_context *cx, uint64_t n, int rounds)
+static void bench_pair(const char *what, trt_future *bare, trt_future *traced, trt_context *cx,
+                       uint64_t n, int rounds)
 {
     double best_bare = 1e30, best_traced = 1e30;
     /* Warm up: caches, branch predictors, the first clone. */
@@ -197,8 +200,7 @@ static void bench_pair(const char *what, trt_future *bare, trt_future *traced,
 
 /* The traced poll of one task during a dump, ROUNDS generations.  The task
  * must be the only live one.  Returns 0 or -errno. */
-static int bench_dump_poll(trt_future *traced, struct handle *h, trt_context *cx,
-                           int rounds)
+static int bench_dump_poll(trt_future *traced, struct handle *h, trt_context *cx, int rounds)
 {
     uint64_t *t = calloc((size_t)rounds, sizeof(*t));
     if (!t)
@@ -230,7 +232,7 @@ struct capture_run {
     uint32_t gen;
     uint64_t id;
     int reps;
-    int frames;       /* stack depth seen by backtrace() at the capture */
+    int frames;        /* stack depth seen by backtrace() at the capture */
     double capture_ns; /* trt__capture, per call */
     double bt_ns;      /* backtrace() alone, per call */
 };
@@ -358,8 +360,8 @@ static int bench_dump(size_t ntasks, int rounds)
     uint64_t med = median(ms, (size_t)rounds);
     printf("dump in-process: %.2f ms median, %.2f ms min for %zu tasks "
            "(%.2f us/task; %ld traced polls, %llu records lost; %d generations)\n",
-           (double)med / 1e6, (double)ms[0] / 1e6, ntasks,
-           (double)med / 1e3 / (double)ntasks, polled, (unsigned long long)lost, rounds);
+           (double)med / 1e6, (double)ms[0] / 1e6, ntasks, (double)med / 1e3 / (double)ntasks,
+           polled, (unsigned long long)lost, rounds);
 out:
     for (size_t i = 0; i < made; i++)
         trt_traced_free(tasks[i].traced);
@@ -392,8 +394,8 @@ static void print_context(uint64_t polls, int rounds)
             clocksrc[strcspn(clocksrc, "\n")] = '\0';
         fclose(f);
     }
-    printf("machine: %ld CPUs online, %s, clocksource %s\n",
-           sysconf(_SC_NPROCESSORS_ONLN), model, clocksrc);
+    printf("machine: %ld CPUs online, %s, clocksource %s\n", sysconf(_SC_NPROCESSORS_ONLN), model,
+           clocksrc);
 #ifdef __OPTIMIZE__
     const char *opt = "optimized";
 #else
@@ -407,8 +409,7 @@ static void print_context(uint64_t polls, int rounds)
     const char *cc = "cc";
 #endif
     printf("compiler: %s %s (%s)\n", cc, __VERSION__, opt);
-    printf("rounds: %d x %llu polls, best round reported\n", rounds,
-           (unsigned long long)polls);
+    printf("rounds: %d x %llu polls, best round reported\n", rounds, (unsigned long long)polls);
 }
 
 static int parse_count(const char *s, unsigned long long max, unsigned long long *out)

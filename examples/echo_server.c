@@ -32,8 +32,8 @@
 struct conn {
     trt_future base;
     int fd;
-    bool waiting;   /* `wait` is initialized and pending */
-    bool writing;   /* echoing buf[off..len) */
+    bool waiting; /* `wait` is initialized and pending */
+    bool writing; /* echoing buf[off..len) */
     trt_fd_wait wait;
     trt_exec *ex;
     size_t len, off;

@@ -5,8 +5,8 @@
 
 #include "example.h"
 
-int example_option(int argc, char **argv, const char *prog, const char *flag,
-                   unsigned long min, unsigned long max, unsigned long *value)
+int example_option(int argc, char **argv, const char *prog, const char *flag, unsigned long min,
+                   unsigned long max, unsigned long *value)
 {
     for (int i = 1; i < argc; i++) {
         char *end = NULL;

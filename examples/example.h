@@ -8,8 +8,8 @@
 /* Reads `flag N` (the only option the example takes) into *value, which
  * holds the default.  Returns 0, or 64 after printing a usage line for
  * `prog` when an argument is unknown or N is outside [min, max]. */
-int example_option(int argc, char **argv, const char *prog, const char *flag,
-                   unsigned long min, unsigned long max, unsigned long *value);
+int example_option(int argc, char **argv, const char *prog, const char *flag, unsigned long min,
+                   unsigned long max, unsigned long *value);
 
 /* Runs one round of `ex`, so that every task spawned so far has been polled
  * and is waiting, then prints "pid PID" and `extra` (NULL for none) on

@@ -51,7 +51,7 @@ enum { T_IDLE, T_QUEUED, T_RUNNING, T_NOTIFIED, T_DONE };
 struct task {
     trt_future *traced; /* the wrapper the workers poll */
     _Atomic int state;
-    struct task *next;  /* run queue link */
+    struct task *next; /* run queue link */
 };
 
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -111,8 +111,8 @@ static void pool_waker_drop(const void *data)
 {
     (void)data;
 }
-static const trt_waker_vtable pool_vtable = {pool_waker_clone, pool_waker_wake,
-                                             pool_waker_wake, pool_waker_drop};
+static const trt_waker_vtable pool_vtable = {pool_waker_clone, pool_waker_wake, pool_waker_wake,
+                                             pool_waker_drop};
 static trt_waker pool_waker_clone(const void *data)
 {
     return (trt_waker){data, &pool_vtable};
@@ -303,9 +303,9 @@ int main(int argc, char **argv)
     /* Ready once the three are inside their blocking calls (give them a
      * moment to get there) and the parked ones were polled. */
     int want = 3 + vanish;
-    for (int i = 0; i < 1000 && (atomic_load(&stuck_count) < want ||
-                                 !atomic_load(&parked[0].polled) ||
-                                 !atomic_load(&parked[1].polled));
+    for (int i = 0;
+         i < 1000 && (atomic_load(&stuck_count) < want || !atomic_load(&parked[0].polled) ||
+                      !atomic_load(&parked[1].polled));
          i++) {
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);

@@ -82,7 +82,8 @@ void trt__gen_start(uint32_t gen)
         for (size_t i = 0; i < b.nwakers; i++)
             trt_waker_wake(b.wakers[i]);
     }
-    TRT_STORE(&tasktrace_control.gen_tasks, (uint32_t)(b.marked > UINT32_MAX ? UINT32_MAX : b.marked));
+    TRT_STORE(&tasktrace_control.gen_tasks,
+              (uint32_t)(b.marked > UINT32_MAX ? UINT32_MAX : b.marked));
     trt__gen_finish_one(gen);
 }
 
@@ -106,7 +107,8 @@ int trt__dump_wait(uint32_t gen, int timeout_ms)
         uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
         if (now >= deadline)
             return -ETIMEDOUT;
-        struct timespec ts = trt_ns_timespec(deadline - now < 10000000u ? deadline - now : 10000000u);
+        struct timespec ts =
+            trt_ns_timespec(deadline - now < 10000000u ? deadline - now : 10000000u);
         syscall(SYS_futex, &tasktrace_control.done, FUTEX_WAIT_PRIVATE, done, &ts, NULL, 0);
     }
 }

@@ -125,8 +125,7 @@ uint64_t trt__registry_live(void)
     return TRT_LOAD(&registry.live);
 }
 
-void trt__registry_walk(uint32_t *cursor, bool (*fn)(struct trt__task *t, void *arg),
-                        void *arg)
+void trt__registry_walk(uint32_t *cursor, bool (*fn)(struct trt__task *t, void *arg), void *arg)
 {
     pthread_mutex_lock(&registry_mutex);
     uint64_t end = (uint64_t)registry.nchunks * TRT_REGISTRY_CHUNK_SLOTS;

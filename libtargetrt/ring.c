@@ -74,8 +74,8 @@ void trt__ring_begin_gen(struct trt_ring *r, uint32_t gen)
     __atomic_store_n(&r->gen_start, head, __ATOMIC_RELEASE);
 }
 
-int trt__ring_write(struct trt_ring *r, uint32_t gen, uint64_t task_id,
-                    uint32_t flags, const uint64_t *pcs, uint32_t n)
+int trt__ring_write(struct trt_ring *r, uint32_t gen, uint64_t task_id, uint32_t flags,
+                    const uint64_t *pcs, uint32_t n)
 {
     return trt__ring_write_ex(r, gen, task_id, flags, pcs, n, 0);
 }

@@ -28,8 +28,8 @@ int trt__ring_release(struct trt_ring *r);
 /* Writes one record; any thread.  `n` is clamped to TRT_RECORD_MAX_PCS.
  * Returns 0, or 1 when the record overwrote one of the ring's current
  * generation (a loss the caller counts). */
-int trt__ring_write(struct trt_ring *r, uint32_t gen, uint64_t task_id,
-                    uint32_t flags, const uint64_t *pcs, uint32_t n);
+int trt__ring_write(struct trt_ring *r, uint32_t gen, uint64_t task_id, uint32_t flags,
+                    const uint64_t *pcs, uint32_t n);
 /* The same, with `nextra` more words after the `n` PCs (the chain of a
  * TRT_RECORD_F_CHAIN record); n + nextra is clamped to TRT_RECORD_MAX_PCS. */
 int trt__ring_write_ex(struct trt_ring *r, uint32_t gen, uint64_t task_id, uint32_t flags,

@@ -138,8 +138,7 @@ struct trt_registry *trt__registry_get(void);
  * (the walk stops before the next task; *cursor is left at that task, so a
  * later call resumes there) or every task was visited (*cursor is then
  * UINT32_MAX).  fn must not call back into the registry. */
-void trt__registry_walk(uint32_t *cursor, bool (*fn)(struct trt__task *t, void *arg),
-                        void *arg);
+void trt__registry_walk(uint32_t *cursor, bool (*fn)(struct trt__task *t, void *arg), void *arg);
 /* Fork: prepare takes the mutex and every task's waker lock; parent and
  * child release them.  The child's handler also marks every live task
  * TRT_TASK_F_INHERITED and returns how many there were. */

@@ -27,7 +27,10 @@ static void trt__tracer_wake_by_ref(const void *data);
 static void trt__tracer_drop(const void *data);
 
 static const trt_waker_vtable tracer_vtable = {
-    trt__tracer_clone, trt__tracer_wake, trt__tracer_wake_by_ref, trt__tracer_drop,
+    trt__tracer_clone,
+    trt__tracer_wake,
+    trt__tracer_wake_by_ref,
+    trt__tracer_drop,
 };
 
 /* Counts a use of the tracing waker and captures the stack.  Relaxed
@@ -72,9 +75,8 @@ static void trt__tracer_drop(const void *data)
 /* The poll under a dump generation (TRT_FN_TRACED_POLL_TRACING).  Not
  * counted as an executor poll, so the slot's poll count and times still
  * describe the task as it was. */
-TRT_NAMED_FRAME static trt_poll trt__traced_poll_tracing(struct trt__task *t,
-                                                              trt_context *cx,
-                                                              uint32_t gen)
+TRT_NAMED_FRAME static trt_poll trt__traced_poll_tracing(struct trt__task *t, trt_context *cx,
+                                                         uint32_t gen)
 {
     struct trt_task_slot *s = t->slot;
     struct tracer tr = {cx->waker, TRT_LOAD(&s->id), gen, 0, 0};

@@ -34,7 +34,7 @@ bool trt_waker_will_wake(const trt_waker *a, const trt_waker *b)
  * (TRT_FN_FUTURE_POLL_CHAINED, hidden in dumps like trt_future_poll).
  * Deeper than TRT_RECORD_CHAIN_MAX, only the depth is counted. */
 TRT_NAMED_FRAME static trt_poll trt_future_poll_chained(struct trt__chain *c, trt_future *f,
-                                                         trt_context *cx)
+                                                        trt_context *cx)
 {
     uint32_t d = c->depth;
     if (d < TRT_RECORD_CHAIN_MAX)

@@ -63,8 +63,8 @@ static int pc_grow(struct pc_table *t)
 {
     if (2 * (t->n + 1) <= t->cap)
         return 0;
-    struct pc_table g = {calloc(t->cap ? t->cap * 2 : 1024, sizeof(*g.e)), t->cap ? t->cap * 2 : 1024,
-                         t->n};
+    struct pc_table g = {calloc(t->cap ? t->cap * 2 : 1024, sizeof(*g.e)),
+                         t->cap ? t->cap * 2 : 1024, t->n};
     if (!g.e)
         return -ENOMEM;
     for (size_t i = 0; i < t->cap; i++)
@@ -487,8 +487,8 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
         bool reported = gen != 0 && s->traced_gen == gen;
         /* A doorbell that never started the generation marked nothing:
          * then every task still waiting owes it. */
-        bool owing = gen != 0 && (s->pending_gen == gen ||
-                                  (!in->started && s->state != TRT_TASK_DONE));
+        bool owing =
+            gen != 0 && (s->pending_gen == gen || (!in->started && s->state != TRT_TASK_DONE));
         /* Tasks created during the dump, or finished and not yet freed,
          * were not part of it. */
         if (gen != 0 && !reported && !owing && !in->all_tasks)
@@ -504,8 +504,8 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
         task->state = s->state;
         task->polls = s->polls;
         task->idle_ns = s->poll_end_ns == 0 || unknown ? -1
-                        : now > s->poll_end_ns ? (int64_t)(now - s->poll_end_ns)
-                                               : 0;
+                        : now > s->poll_end_ns         ? (int64_t)(now - s->poll_end_ns)
+                                                       : 0;
         task->tid = s->state == TRT_TASK_POLLING ? s->tid : 0;
         /* Inside its current poll since poll_start_ns (live.c refreshes
          * it when it reads the polling thread). */

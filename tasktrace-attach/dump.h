@@ -23,17 +23,17 @@ typedef bool (*dump_select_fn)(void *arg, const struct trt_task_slot *s);
 
 /* What dump_build needs besides the data it reads. */
 struct dump_in {
-    uint32_t gen;       /* the generation read; 0 when no dump ran */
-    bool started;       /* the runtime started `gen` */
-    bool complete;      /* the runtime completed `gen` */
-    bool raw;           /* keep every frame (no trimming) */
-    uint64_t fork_ns;   /* trt_control.fork_ns */
-    uint64_t deadline_ns; /* CLOCK_MONOTONIC time after which nothing more
+    uint32_t gen;          /* the generation read; 0 when no dump ran */
+    bool started;          /* the runtime started `gen` */
+    bool complete;         /* the runtime completed `gen` */
+    bool raw;              /* keep every frame (no trimming) */
+    uint64_t fork_ns;      /* trt_control.fork_ns */
+    uint64_t deadline_ns;  /* CLOCK_MONOTONIC time after which nothing more
                              is symbolized; 0 for none */
-    uint64_t now_ns;    /* the moment ages are measured to (a core's);
+    uint64_t now_ns;       /* the moment ages are measured to (a core's);
                            0: now (CLOCK_MONOTONIC_COARSE); UINT64_MAX:
                            unknown, every age is -1 */
-    bool all_tasks;     /* list every task, not only those of `gen`; the
+    bool all_tasks;        /* list every task, not only those of `gen`; the
                            records of `gen` still go to those that
                            reported it (a core: the last dump's stacks) */
     dump_select_fn select; /* may be NULL: every task */

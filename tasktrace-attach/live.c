@@ -70,14 +70,15 @@ static bool live_slot_check(struct proc_target *t, struct live_slot *ls, bool be
         ls->before = s;
         return polling;
     }
-    return polling && s.polls == ls->before.polls &&
-           s.poll_start_ns == ls->before.poll_start_ns;
+    return polling && s.polls == ls->before.polls && s.poll_start_ns == ls->before.poll_start_ns;
 }
 
 static void live_error(char *buf, size_t len, int err)
 {
     switch (err) {
-    case -ESRCH: snprintf(buf, len, "the thread exited"); break;
+    case -ESRCH:
+        snprintf(buf, len, "the thread exited");
+        break;
     case -EPERM:
         snprintf(buf, len, "the thread could not be stopped: not permitted (another tracer?)");
         break;
@@ -88,7 +89,9 @@ static void live_error(char *buf, size_t len, int err)
     case -ENOTSUP:
         snprintf(buf, len, "live thread stacks are not supported on this architecture");
         break;
-    default: snprintf(buf, len, "the thread could not be read: %s", strerror(-err)); break;
+    default:
+        snprintf(buf, len, "the thread could not be read: %s", strerror(-err));
+        break;
     }
 }
 
@@ -107,8 +110,8 @@ struct live_run {
     struct tt_dump *d;
     struct proc_target *t;
     sym_ctx *sym;
-    unwind_ctx *uw;       /* NULL when the unwinder could not be set up */
-    char uw_error[128];   /* why, then */
+    unwind_ctx *uw;     /* NULL when the unwinder could not be set up */
+    char uw_error[128]; /* why, then */
     const struct live_opts *o;
     struct live_stats *st;
     struct thread_buf buf;
@@ -184,14 +187,12 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
             if (ls->before.id == ls->id && ls->before.state == TRT_TASK_POLLING &&
                 ls->before.poll_start_ns != 0) {
                 uint64_t now = trt_clock_ns(CLOCK_MONOTONIC_COARSE);
-                task->poll_ns = now > ls->before.poll_start_ns
-                                    ? (int64_t)(now - ls->before.poll_start_ns)
-                                    : 0;
+                task->poll_ns =
+                    now > ls->before.poll_start_ns ? (int64_t)(now - ls->before.poll_start_ns) : 0;
             }
             if (!same)
                 snprintf(task->thread_error, sizeof(task->thread_error),
-                         "the task left its poll on thread %d before its stack was read",
-                         (int)tid);
+                         "the task left its poll on thread %d before its stack was read", (int)tid);
             else if (error[0])
                 snprintf(task->thread_error, sizeof(task->thread_error), "%s", error);
             else if (!in_poll)

@@ -21,8 +21,8 @@
 #include "thread.h"
 
 struct live_opts {
-    bool threads;     /* --threads: every thread of the process too */
-    unsigned hold_ms; /* test hook: keep each thread stopped this long */
+    bool threads;         /* --threads: every thread of the process too */
+    unsigned hold_ms;     /* test hook: keep each thread stopped this long */
     uint64_t deadline_ns; /* CLOCK_MONOTONIC time after which no more
                              threads are stopped (their stacks are
                              reported missing); 0 for none */

@@ -52,18 +52,18 @@ struct options {
     pid_t pid;
     double timeout;
     bool raw, no_source, json;
-    bool passive; /* --passive: no doorbell, nothing polled */
-    bool threads; /* --threads: every thread with its live stack */
-    const char *core;  /* --core FILE: dump a core file, not a process */
-    const char *exe;   /* --exe PATH: the core's executable */
-    const char *gcore; /* --gcore FILE: write a core after the dump */
+    bool passive;          /* --passive: no doorbell, nothing polled */
+    bool threads;          /* --threads: every thread with its live stack */
+    const char *core;      /* --core FILE: dump a core file, not a process */
+    const char *exe;       /* --exe PATH: the core's executable */
+    const char *gcore;     /* --gcore FILE: write a core after the dump */
     const char *symbolize; /* --symbolize FILE: print a saved dump */
     bool short_names;      /* --short-names */
-    int color; /* -1 auto, 0 never, 1 always */
-    int group; /* --group 1, --no-group 0, -1 the view's default */
-    bool folded; /* --folded: flame graph input */
-    struct filter filter; /* --match, --state, --min-idle */
-    const char *compare;  /* --compare A.json: the first file */
+    int color;             /* -1 auto, 0 never, 1 always */
+    int group;             /* --group 1, --no-group 0, -1 the view's default */
+    bool folded;           /* --folded: flame graph input */
+    struct filter filter;  /* --match, --state, --min-idle */
+    const char *compare;   /* --compare A.json: the first file */
     const char *tasks[MAX_TASK_FILTERS];
     bool task_matched[MAX_TASK_FILTERS];
     int ntasks;
@@ -192,12 +192,18 @@ static const char *esc(char *buf, size_t len, const char *s, bool quote);
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        {"timeout", required_argument, NULL, 't'}, {"raw", no_argument, NULL, 'r'},
-        {"no-source", no_argument, NULL, 'n'},     {"task", required_argument, NULL, 'T'},
-        {"json", no_argument, NULL, 'j'},          {"color", required_argument, NULL, 'C'},
-        {"colour", required_argument, NULL, 'C'},  {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {"passive", no_argument, NULL, 'P'},
-        {"threads", no_argument, NULL, 'H'},       {"symbolize", required_argument, NULL, 'Y'},
+        {"timeout", required_argument, NULL, 't'},
+        {"raw", no_argument, NULL, 'r'},
+        {"no-source", no_argument, NULL, 'n'},
+        {"task", required_argument, NULL, 'T'},
+        {"json", no_argument, NULL, 'j'},
+        {"color", required_argument, NULL, 'C'},
+        {"colour", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"passive", no_argument, NULL, 'P'},
+        {"threads", no_argument, NULL, 'H'},
+        {"symbolize", required_argument, NULL, 'Y'},
         {"short-names", no_argument, NULL, 'N'},
         {"group", no_argument, NULL, OPT_GROUP},
         {"no-group", no_argument, NULL, OPT_NO_GROUP},
@@ -207,7 +213,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"min-idle", required_argument, NULL, OPT_MIN_IDLE},
         {"compare", required_argument, NULL, OPT_COMPARE},
         {"core", required_argument, NULL, 'K'},
-        {"exe", required_argument, NULL, 'E'},     {"gcore", required_argument, NULL, 'G'},
+        {"exe", required_argument, NULL, 'E'},
+        {"gcore", required_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -227,18 +234,42 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -1;
             }
             break;
-        case 'r': o->raw = true; break;
-        case 'n': o->no_source = true; break;
-        case 'j': o->json = true; break;
-        case 'P': o->passive = true; break;
-        case 'H': o->threads = true; break;
-        case 'K': o->core = optarg; break;
-        case 'E': o->exe = optarg; break;
-        case 'G': o->gcore = optarg; break;
-        case OPT_GROUP: o->group = 1; break;
-        case OPT_NO_GROUP: o->group = 0; break;
-        case OPT_FOLDED: o->folded = true; break;
-        case OPT_COMPARE: o->compare = optarg; break;
+        case 'r':
+            o->raw = true;
+            break;
+        case 'n':
+            o->no_source = true;
+            break;
+        case 'j':
+            o->json = true;
+            break;
+        case 'P':
+            o->passive = true;
+            break;
+        case 'H':
+            o->threads = true;
+            break;
+        case 'K':
+            o->core = optarg;
+            break;
+        case 'E':
+            o->exe = optarg;
+            break;
+        case 'G':
+            o->gcore = optarg;
+            break;
+        case OPT_GROUP:
+            o->group = 1;
+            break;
+        case OPT_NO_GROUP:
+            o->group = 0;
+            break;
+        case OPT_FOLDED:
+            o->folded = true;
+            break;
+        case OPT_COMPARE:
+            o->compare = optarg;
+            break;
         case OPT_MATCH: {
             char why[128], safe[4 * 128 + 1];
             if (filter_set_match(&o->filter, optarg, why, sizeof(why)) < 0) {
@@ -263,8 +294,12 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -1;
             }
             break;
-        case 'Y': o->symbolize = optarg; break;
-        case 'N': o->short_names = true; break;
+        case 'Y':
+            o->symbolize = optarg;
+            break;
+        case 'N':
+            o->short_names = true;
+            break;
         case 'T':
             if (o->ntasks == MAX_TASK_FILTERS) {
                 msg("too many --task options (at most %d)", MAX_TASK_FILTERS);
@@ -284,9 +319,15 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -1;
             }
             break;
-        case 'h': usage(stdout); exit(EXIT_COMPLETE);
-        case 'V': printf("%s %s\n", progname, TT_VERSION); exit(EXIT_COMPLETE);
-        case ':': msg("option '%s' needs a value; see --help", argv[optind - 1]); return -1;
+        case 'h':
+            usage(stdout);
+            exit(EXIT_COMPLETE);
+        case 'V':
+            printf("%s %s\n", progname, TT_VERSION);
+            exit(EXIT_COMPLETE);
+        case ':':
+            msg("option '%s' needs a value; see --help", argv[optind - 1]);
+            return -1;
         default:
             msg("unknown option '%s'; see --help", argv[optind - 1]);
             return -1;
@@ -322,7 +363,10 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (o->symbolize) {
         if (o->core || o->passive || o->gcore || o->threads) {
             msg("--symbolize prints a saved dump: %s is for a live process or a core",
-                o->core ? "--core" : o->passive ? "--passive" : o->gcore ? "--gcore" : "--threads");
+                o->core      ? "--core"
+                : o->passive ? "--passive"
+                : o->gcore   ? "--gcore"
+                             : "--threads");
             return -1;
         }
         if (optind != argc) {
@@ -435,19 +479,17 @@ static int check_process(pid_t pid)
     pid_t tgid = tgid_of(pid);
     if (tgid > 0 && tgid != pid) {
         fatal("THREAD_ID", "PID %d is thread %d of process %d, not a process: dump %d instead",
-              (int)pid,
-            (int)pid, (int)tgid, (int)tgid);
+              (int)pid, (int)pid, (int)tgid, (int)tgid);
         return EXIT_FATAL;
     }
     if (kthread) {
         fatal("KERNEL_THREAD", "PID %d (%s) is a kernel thread: it runs no user code to dump",
-              (int)pid,
-            esc(safe, sizeof(safe), comm, false));
+              (int)pid, esc(safe, sizeof(safe), comm, false));
         return EXIT_FATAL;
     }
     if (state == 'Z' || state == 'X') {
         fatal("ZOMBIE", "PID %d (%s) is a zombie: it has exited and its parent has not reaped it",
-            (int)pid, esc(safe, sizeof(safe), comm, false));
+              (int)pid, esc(safe, sizeof(safe), comm, false));
         return EXIT_FATAL;
     }
     return 0;
@@ -492,8 +534,8 @@ struct session {
     struct tt_dump d;
     uint64_t t_located, t_waited, t_read, t_built, t_live, t_printed; /* phase ends,
                                    for TASKTRACE_ATTACH_STATS */
-    struct symz symz; /* --symbolize */
-    struct core_file core; /* --core */
+    struct symz symz;                                                 /* --symbolize */
+    struct core_file core;                                            /* --core */
     bool core_opened;
 };
 
@@ -528,7 +570,8 @@ static void task_where(const struct tt_task *t, char *buf, size_t len, char *fn,
         return;
     if (live_where(t, fn, fnlen)) {
         char safe[4 * 128 + 1];
-        snprintf(at, sizeof(at), " in %s", render_escape(safe, sizeof(safe), fn, strlen(fn), false));
+        snprintf(at, sizeof(at), " in %s",
+                 render_escape(safe, sizeof(safe), fn, strlen(fn), false));
     }
     render_escape(thread, sizeof(thread), t->thread_name,
                   strnlen(t->thread_name, sizeof(t->thread_name)), true);
@@ -557,11 +600,11 @@ static size_t task_list(const struct tt_dump *d, bool (*pick)(const struct tt_ta
         char name[4 * TRT_TASK_NAME_MAX + 1], where[200], fn[128];
         render_escape(name, sizeof(name), t->name, strnlen(t->name, sizeof(t->name)), true);
         task_where(t, where, sizeof(where), fn, sizeof(fn));
-        int w = where[0] ? snprintf(list + used, len - used, "%s%llu \"%s\" %s",
-                                    shown ? ", " : "", (unsigned long long)t->id, name, where)
-                         : snprintf(list + used, len - used, "%s%llu \"%s\" (%s)",
-                                    shown ? ", " : "", (unsigned long long)t->id, name,
-                                    render_state_name(t->state));
+        int w = where[0]
+                    ? snprintf(list + used, len - used, "%s%llu \"%s\" %s", shown ? ", " : "",
+                               (unsigned long long)t->id, name, where)
+                    : snprintf(list + used, len - used, "%s%llu \"%s\" (%s)", shown ? ", " : "",
+                               (unsigned long long)t->id, name, render_state_name(t->state));
         if (w < 0 || (size_t)w >= len - used) {
             list[used] = '\0';
             used = len;
@@ -620,11 +663,10 @@ static void report_missing(struct session *ss, bool stopped)
         problem(ss, cause,
                 "%s: %zu of %zu tasks did not report: %s; their executor did not poll them "
                 "after the wake-up%s (%s)",
-                when, n, d->ntasks, list,
-                polling ? ", or they are stuck inside a poll" : "",
-                stopped ? "the process is stopped: resume it with kill -CONT"
-                        : interrupted ? "the dump was cut short"
-                                      : "is it blocked or busy?");
+                when, n, d->ntasks, list, polling ? ", or they are stuck inside a poll" : "",
+                stopped       ? "the process is stopped: resume it with kill -CONT"
+                : interrupted ? "the dump was cut short"
+                              : "is it blocked or busy?");
 }
 
 /* Whether every task the --task options select has reported generation
@@ -742,8 +784,7 @@ static int ring_retrying(struct session *ss, pid_t tid)
     if (until < ss->deadline)
         until = ss->deadline;
     for (;;) {
-        int err = bell_ring_next(&ss->t, tid, ss->control_addr, &ss->gen, hold_ms,
-                                 &ss->stopped_ns);
+        int err = bell_ring_next(&ss->t, tid, ss->control_addr, &ss->gen, hold_ms, &ss->stopped_ns);
         if (err != -EPERM || interrupted || trt_clock_ns(CLOCK_MONOTONIC) >= until)
             return err;
         struct trt_control now;
@@ -798,16 +839,16 @@ static int session_locate(struct session *ss)
         else
             fatal("NOT_TASKTRACE",
                   "PID %d (%s) is not a tasktrace process: no '%s' symbol in its executable or "
-                "libraries (link it with libtargetrt; a stripped static executable needs "
-                "-Wl,--export-dynamic-symbol=%s)",
-                (int)pid, esc(safe, sizeof(safe), comm, false), TRT_CONTROL_SYMBOL,
-                TRT_CONTROL_SYMBOL);
+                  "libraries (link it with libtargetrt; a stripped static executable needs "
+                  "-Wl,--export-dynamic-symbol=%s)",
+                  (int)pid, esc(safe, sizeof(safe), comm, false), TRT_CONTROL_SYMBOL,
+                  TRT_CONTROL_SYMBOL);
         return EXIT_FATAL;
     }
     err = snap_read_control(&ss->t, ss->control_addr, &ss->ctl, why, sizeof(why));
     if (err == -EPROTO) {
         fatal("CORRUPT", "PID %d: the tasktrace control block at 0x%llx is unusable: %s", (int)pid,
-            (unsigned long long)ss->control_addr, why);
+              (unsigned long long)ss->control_addr, why);
         return EXIT_FATAL;
     }
     if (err < 0)
@@ -828,7 +869,7 @@ static int session_ring(struct session *ss)
         strcmp(comm, TRT_DOORBELL_NAME) != 0) {
         fatal("NO_DOORBELL",
               "PID %d: the runtime's doorbell thread %d is gone; the process cannot be dumped",
-            (int)pid, (int)tid);
+              (int)pid, (int)tid);
         return EXIT_FATAL;
     }
     /* Past any request still pending, so the runtime sees a change. */
@@ -840,8 +881,8 @@ static int session_ring(struct session *ss)
     if (err == -ETIMEDOUT) {
         fatal("DOORBELL_TIMEOUT",
               "PID %d: the doorbell thread %d did not stop within 1 s (uninterruptible "
-            "sleep?); try again",
-            (int)pid, (int)tid);
+              "sleep?); try again",
+              (int)pid, (int)tid);
         return EXIT_FATAL;
     }
     if (err < 0)
@@ -896,8 +937,8 @@ static int session_collect(struct session *ss)
         snap_registry_free(&ss->reg);
         /* No registry address: the process never created a traced task. */
         int err = ss->ctl.registry_addr == 0 ? 0
-                  : snap_read_registry(&ss->t, ss->ctl.registry_addr, &ss->reg, why,
-                                       sizeof(why));
+                                             : snap_read_registry(&ss->t, ss->ctl.registry_addr,
+                                                                  &ss->reg, why, sizeof(why));
         if (err == -EPROTO) {
             fatal("CORRUPT", "PID %d: %s", (int)pid, why);
             return EXIT_FATAL;
@@ -910,8 +951,8 @@ static int session_collect(struct session *ss)
         if (err == 0) {
             /* Done with the records: the runtime may give their memory
              * back.  A failed write only keeps it until the next dump. */
-            proc_write(&ss->t, ss->control_addr + offsetof(struct trt_control, read_done),
-                       &ss->gen, sizeof(ss->gen));
+            proc_write(&ss->t, ss->control_addr + offsetof(struct trt_control, read_done), &ss->gen,
+                       sizeof(ss->gen));
             return 0;
         }
         /* The runtime said it has no ring for this generation: the stacks
@@ -936,11 +977,12 @@ static int session_collect(struct session *ss)
             continue;
         }
         if (err == -ESTALE)
-            fatal("BUSY", "PID %d: other dumps of this process kept replacing this one's; try again",
-                (int)pid);
+            fatal("BUSY",
+                  "PID %d: other dumps of this process kept replacing this one's; try again",
+                  (int)pid);
         else if (err == -EPROTO)
             fatal("CORRUPT", "PID %d: the capture ring at 0x%llx is corrupt", (int)pid,
-                (unsigned long long)ss->ctl.ring_addr);
+                  (unsigned long long)ss->ctl.ring_addr);
         else
             return fail_access(pid, 0, "cannot read the capture ring of", err);
         return EXIT_FATAL;
@@ -1012,8 +1054,8 @@ static void note_collect_problems(struct session *ss)
                 (int)pid, ss->reg.dup_chunks, (unsigned long long)ss->reg.dup_ids);
     if (ss->reg.cut)
         problem(ss, "cap_tasks",
-                "PID %d: the task registry lists more than %u tasks; %llu were not read",
-                (int)pid, SNAP_MAX_TASKS, (unsigned long long)ss->reg.cut);
+                "PID %d: the task registry lists more than %u tasks; %llu were not read", (int)pid,
+                SNAP_MAX_TASKS, (unsigned long long)ss->reg.cut);
 }
 
 static bool select_cb(void *arg, const struct trt_task_slot *s)
@@ -1096,9 +1138,8 @@ static int session_live(struct session *ss, struct live_stats *st)
                 "--timeout)",
                 (int)ss->o.pid, st->out_of_time);
     if (ss->o.threads && st->threads_total > THREAD_LIST_MAX)
-        problem(ss, "cap_threads",
-                "PID %d has %zu threads; --threads lists the first %u", (int)ss->o.pid,
-                st->threads_total, THREAD_LIST_MAX);
+        problem(ss, "cap_threads", "PID %d has %zu threads; --threads lists the first %u",
+                (int)ss->o.pid, st->threads_total, THREAD_LIST_MAX);
     if (st->late)
         msg("PID %d: %zu threads in uninterruptible sleep stay seized until this tool exits",
             (int)ss->o.pid, st->late);
@@ -1146,8 +1187,8 @@ static int session_report(struct session *ss)
     if (o->ntasks > 0 && filters_hit == 0) {
         char safe[256];
         fatal("NO_TASK", "PID %d has no task with id or name '%s'%s", (int)o->pid,
-            esc(safe, sizeof(safe), o->tasks[0], false),
-            o->ntasks > 1 ? " (nor any other --task given)" : "");
+              esc(safe, sizeof(safe), o->tasks[0], false),
+              o->ntasks > 1 ? " (nor any other --task given)" : "");
         return EXIT_FATAL;
     }
     note_dump_problems(ss);
@@ -1168,8 +1209,8 @@ static int session_report(struct session *ss)
         .no_source = o->no_source,
         .group = o->group,
         .summary = true,
-        .color = o->color == 1 || (o->color == -1 && isatty(STDOUT_FILENO) &&
-                                   !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0)),
+        .color = o->color == 1 || (o->color == -1 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR") &&
+                                   !(term && strcmp(term, "dumb") == 0)),
     };
     errno = 0;
     int err = o->json     ? render_json(stdout, &ss->d, &ro)
@@ -1194,8 +1235,8 @@ static int session_report(struct session *ss)
 static int session_symbolize(struct session *ss)
 {
     char why[256], safe[512];
-    int err = symz_load(ss->o.symbolize, &ss->d, &ss->symz, ss->o.short_names, select_cb,
-                        &ss->o, why, sizeof(why));
+    int err = symz_load(ss->o.symbolize, &ss->d, &ss->symz, ss->o.short_names, select_cb, &ss->o,
+                        why, sizeof(why));
     if (err != 0) {
         msg("cannot read the dump %s: %s", esc(safe, sizeof(safe), ss->o.symbolize, false), why);
         return EXIT_FATAL;
@@ -1262,7 +1303,9 @@ static int session_core_read(struct session *ss)
     esc(comm, sizeof(comm), c->fname, false);
     ss->dwfl = core_dwfl_open(c, ss->o.exe, &err, why, sizeof(why), warn, sizeof(warn));
     if (!ss->dwfl) {
-        fatal(err == -ENOEXEC ? "WRONG_EXE" : err == -ENOMEM ? "ENOMEM" : "FAILED",
+        fatal(err == -ENOEXEC  ? "WRONG_EXE"
+              : err == -ENOMEM ? "ENOMEM"
+                               : "FAILED",
               "cannot read the core %s: %s", path, why);
         return EXIT_FATAL;
     }
@@ -1278,20 +1321,19 @@ static int session_core_read(struct session *ss)
     err = snap_control_read(core_read, c, ss->control_addr, &ss->ctl, why, sizeof(why));
     if (err < 0) {
         fatal("CORRUPT", "core %s: the tasktrace control block at 0x%llx is %s%s", path,
-            (unsigned long long)ss->control_addr,
-            err == -EPROTO ? "unusable: " : "not in the core", err == -EPROTO ? why : "");
+              (unsigned long long)ss->control_addr,
+              err == -EPROTO ? "unusable: " : "not in the core", err == -EPROTO ? why : "");
         return EXIT_FATAL;
     }
     err = ss->ctl.registry_addr == 0
               ? 0
-              : snap_registry_read(core_read, c, ss->ctl.registry_addr, &ss->reg, why,
-                                   sizeof(why));
+              : snap_registry_read(core_read, c, ss->ctl.registry_addr, &ss->reg, why, sizeof(why));
     if (err < 0) {
         fatal(err == -ENOMEM ? "ENOMEM" : "CORRUPT", "core %s: %s", path,
-            err == -EPROTO ? why
-            : err == -ENOMEM ? "out of memory"
-                             : "the task registry is not in the core (left out by the "
-                               "process's coredump_filter?)");
+              err == -EPROTO   ? why
+              : err == -ENOMEM ? "out of memory"
+                               : "the task registry is not in the core (left out by the "
+                                 "process's coredump_filter?)");
         return EXIT_FATAL;
     }
     /* The last dump that completed, if its records are still there: a
@@ -1319,16 +1361,18 @@ static int session_core_read(struct session *ss)
     }
     if (ss->ring.torn)
         problem(ss, "records_torn",
-                "core %s: %llu captured stacks of dump generation %u are unreadable",
-                path, (unsigned long long)ss->ring.torn, ss->gen);
+                "core %s: %llu captured stacks of dump generation %u are unreadable", path,
+                (unsigned long long)ss->ring.torn, ss->gen);
     if (ss->reg.dup_chunks || ss->reg.dup_ids)
         problem(ss, "registry_corrupt",
                 "core %s: the task registry is corrupt: %u repeated chunk pointers and %llu "
                 "repeated task ids; each task is listed once",
                 path, ss->reg.dup_chunks, (unsigned long long)ss->reg.dup_ids);
     if (ss->reg.cut)
-        problem(ss, "cap_tasks", "core %s: the task registry lists more than %u tasks; %llu "
-                "were not read", path, SNAP_MAX_TASKS, (unsigned long long)ss->reg.cut);
+        problem(ss, "cap_tasks",
+                "core %s: the task registry lists more than %u tasks; %llu "
+                "were not read",
+                path, SNAP_MAX_TASKS, (unsigned long long)ss->reg.cut);
     return 0;
 }
 
@@ -1347,8 +1391,7 @@ static int session_core(struct session *ss)
     ss->d.core = ss->o.core;
     ss->d.stacks_age_ns = -1;
     if (ss->ring.n && now != UINT64_MAX && ss->ctl.gen_done_ns != 0)
-        ss->d.stacks_age_ns =
-            now > ss->ctl.gen_done_ns ? (int64_t)(now - ss->ctl.gen_done_ns) : 0;
+        ss->d.stacks_age_ns = now > ss->ctl.gen_done_ns ? (int64_t)(now - ss->ctl.gen_done_ns) : 0;
     ss->sym = sym_new(ss->dwfl);
     sym_set_short_names(ss->sym, ss->o.short_names);
     struct dump_in in = {
@@ -1381,8 +1424,8 @@ static int session_core(struct session *ss)
                 esc(safe, sizeof(safe), st.first_error, false));
     }
     if (ss->o.threads && c->nthreads > THREAD_LIST_MAX)
-        problem(ss, "cap_threads", "core %s has %zu threads; --threads lists the first %u",
-                path, c->nthreads, THREAD_LIST_MAX);
+        problem(ss, "cap_threads", "core %s has %zu threads; --threads lists the first %u", path,
+                c->nthreads, THREAD_LIST_MAX);
     if (c->threads_cut)
         problem(ss, "cap_threads", "core %s has more than %u threads; %zu were not read", path,
                 CORE_MAX_THREADS, c->threads_cut);
@@ -1397,8 +1440,7 @@ static int session_gcore(pid_t pid, const char *file)
     char prefix[4096], made[4200], safe[4 * 256 + 4], last[256] = "";
     esc(safe, sizeof(safe), file, false);
     if (snprintf(prefix, sizeof(prefix), "%s", file) >= (int)sizeof(prefix)) {
-        fatal("GCORE", "cannot write a core of PID %d to %s: the path is too long", (int)pid,
-              safe);
+        fatal("GCORE", "cannot write a core of PID %d to %s: the path is too long", (int)pid, safe);
         return EXIT_FATAL;
     }
     snprintf(made, sizeof(made), "%s.%d", prefix, (int)pid);
@@ -1431,7 +1473,8 @@ static int session_gcore(pid_t pid, const char *file)
     char buf[4096];
     size_t have = 0;
     ssize_t n;
-    while ((n = read(fds[0], buf + have, sizeof(buf) - 1 - have)) > 0 || (n < 0 && errno == EINTR)) {
+    while ((n = read(fds[0], buf + have, sizeof(buf) - 1 - have)) > 0 ||
+           (n < 0 && errno == EINTR)) {
         if (n < 0)
             continue;
         have += (size_t)n;
@@ -1454,13 +1497,12 @@ static int session_gcore(pid_t pid, const char *file)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || stat(made, &st) != 0) {
         char why[4 * sizeof(last) + 1];
         fatal("GCORE", "cannot write a core of PID %d to %s: gcore failed%s%s", (int)pid, safe,
-            last[0] ? ": " : "", esc(why, sizeof(why), last, false));
+              last[0] ? ": " : "", esc(why, sizeof(why), last, false));
         unlink(made);
         return EXIT_FATAL;
     }
     if (rename(made, file) != 0) {
-        fatal("GCORE", "cannot write a core of PID %d to %s: %s", (int)pid, safe,
-              strerror(errno));
+        fatal("GCORE", "cannot write a core of PID %d to %s: %s", (int)pid, safe, strerror(errno));
         unlink(made);
         return EXIT_FATAL;
     }
@@ -1489,8 +1531,8 @@ int main(int argc, char **argv)
     if (ss.o.compare) {
         char why[1024];
         const char *code = "FAILED";
-        rc = compare_files(ss.o.compare, argv[argc - 1], ss.o.json, stdout, why, sizeof(why),
-                           &code);
+        rc =
+            compare_files(ss.o.compare, argv[argc - 1], ss.o.json, stdout, why, sizeof(why), &code);
         if (rc < 0) {
             fatal(code, "%s", why);
             rc = EXIT_FATAL;
@@ -1573,9 +1615,8 @@ int main(int argc, char **argv)
         msg("phases (ms): locate %.1f, ring+wait %.1f, read %.1f, build %.1f, live %.1f, "
             "print %.1f; %zu tasks, %zu records",
             (ss.t_located - ss.t_start) / 1e6, (ss.t_waited - ss.t_located) / 1e6,
-            (ss.t_read - ss.t_waited) / 1e6,
-            (ss.t_built - ss.t_read) / 1e6, (ss.t_live - ss.t_built) / 1e6,
-            (ss.t_printed - ss.t_live) / 1e6, ss.reg.n, ss.ring.n);
+            (ss.t_read - ss.t_waited) / 1e6, (ss.t_built - ss.t_read) / 1e6,
+            (ss.t_live - ss.t_built) / 1e6, (ss.t_printed - ss.t_live) / 1e6, ss.reg.n, ss.ring.n);
         msg("dump took %.1f ms; the doorbell thread was stopped for %.1f us",
             (trt_clock_ns(CLOCK_MONOTONIC) - ss.t_start) / 1e6, ss.stopped_ns / 1e3);
         live_print_stats(ls);

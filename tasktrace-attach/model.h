@@ -45,8 +45,8 @@ struct tt_stack {
 
 struct tt_task {
     uint64_t id;
-    char name[65];   /* sanitized copy of the slot's name */
-    uint32_t state;  /* TRT_TASK_* */
+    char name[65];  /* sanitized copy of the slot's name */
+    uint32_t state; /* TRT_TASK_* */
     uint64_t polls;
     int64_t idle_ns; /* time since its last poll ended, -1 if unknown */
     int32_t tid;     /* polling thread while state == POLLING, else 0 */
@@ -88,25 +88,25 @@ struct tt_task {
 /* One thread of the process (--threads), with its live stack. */
 struct tt_thread {
     int32_t tid;
-    char name[16];          /* comm, raw bytes; "" if unknown */
-    char state;             /* from /proc: R, S, D, T, t, Z...; 0 unknown */
-    char wchan[64];         /* kernel wait channel, "" if none or unknown */
-    uint64_t task;          /* id of the task it is polling, 0 if none */
+    char name[16];  /* comm, raw bytes; "" if unknown */
+    char state;     /* from /proc: R, S, D, T, t, Z...; 0 unknown */
+    char wchan[64]; /* kernel wait channel, "" if none or unknown */
+    uint64_t task;  /* id of the task it is polling, 0 if none */
     bool has_stack;
-    struct tt_stack stack;  /* root first, raw; frames array owned */
-    char error[128];        /* why there is no stack, "" when there is */
+    struct tt_stack stack; /* root first, raw; frames array owned */
+    char error[128];       /* why there is no stack, "" when there is */
 };
 
 /* The fatal signal a core was written for, and where it struck. */
 struct tt_crash {
     int signo;
-    const char *signal;     /* "SIGSEGV", or NULL for a number only */
-    int code;               /* si_code, 0 unknown */
+    const char *signal; /* "SIGSEGV", or NULL for a number only */
+    int code;           /* si_code, 0 unknown */
     bool has_addr;
-    uint64_t addr;          /* the faulting address (SIGSEGV, SIGBUS...) */
-    int32_t thread;         /* the thread that received it */
-    uint64_t task;          /* the task whose poll it was in, 0 if none */
-    char task_name[65];     /* that task's name, sanitized */
+    uint64_t addr;                 /* the faulting address (SIGSEGV, SIGBUS...) */
+    int32_t thread;                /* the thread that received it */
+    uint64_t task;                 /* the task whose poll it was in, 0 if none */
+    char task_name[65];            /* that task's name, sanitized */
     const struct sym_frame *frame; /* innermost frame of the thread's
                                       stack (trimmed as shown), or NULL */
 };
@@ -122,37 +122,37 @@ struct tt_problem {
 
 struct tt_dump {
     int pid;
-    bool complete;          /* every task reported and nothing is missing:
+    bool complete; /* every task reported and nothing is missing:
                                no problem was recorded */
     uint32_t generation;
-    uint64_t records_lost;  /* records of this generation lost */
-    uint64_t records_torn;  /* records of this generation unreadable */
+    uint64_t records_lost; /* records of this generation lost */
+    uint64_t records_torn; /* records of this generation unreadable */
     size_t ntasks;
     struct tt_task *tasks;
-    uint64_t pcs_late;      /* addresses left unsymbolized: deadline */
-    uint64_t pcs_over;      /* addresses left unsymbolized: too many */
+    uint64_t pcs_late;             /* addresses left unsymbolized: deadline */
+    uint64_t pcs_over;             /* addresses left unsymbolized: too many */
     struct sym_frame **raw_frames; /* frames of unsymbolized addresses, owned */
     size_t nraw_frames, raw_frames_cap;
     struct tt_problem problems[TT_MAX_PROBLEMS];
-    size_t nproblems;       /* problems kept; more are counted, not kept */
+    size_t nproblems; /* problems kept; more are counted, not kept */
     size_t problems_dropped;
-    bool passive;           /* --passive: nothing was polled */
-    bool threads_listed;    /* --threads: `threads` lists the threads */
-    int64_t taken_at_ms;    /* wall clock (CLOCK_REALTIME) at the start of the
+    bool passive;        /* --passive: nothing was polled */
+    bool threads_listed; /* --threads: `threads` lists the threads */
+    int64_t taken_at_ms; /* wall clock (CLOCK_REALTIME) at the start of the
                                dump, in milliseconds since the epoch */
-    uint64_t elapsed_ns;    /* from the start of the dump to its printing */
-    size_t ntasks_total;    /* tasks before the filters (filter.h) kept
+    uint64_t elapsed_ns; /* from the start of the dump to its printing */
+    size_t ntasks_total; /* tasks before the filters (filter.h) kept
                                `ntasks` of them; 0 when nothing was filtered.
                                tasks[ntasks .. ntasks_total) are the ones
                                left out, still owned */
     size_t nthreads;
     struct tt_thread *threads; /* owned */
     /* A dump of a core file (--core) instead of a live process. */
-    const char *core;       /* the core's path as given, or NULL */
-    int64_t stacks_age_ns;  /* a core: how long before the core's moment
+    const char *core;      /* the core's path as given, or NULL */
+    int64_t stacks_age_ns; /* a core: how long before the core's moment
                                the runtime completed the dump generation
                                whose stacks are shown; -1 if unknown */
-    bool has_crash;         /* a core written for a fatal signal */
+    bool has_crash;        /* a core written for a fatal signal */
     struct tt_crash crash;
 };
 

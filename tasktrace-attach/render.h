@@ -35,8 +35,7 @@ struct render_opts {
  * OPTS may be NULL (all options off).
  * Returns 0, or -errno of the first failed write (-EIO if errno was not
  * set), or -ENOMEM; output may be partial then. */
-int render_text(FILE *f, const struct tt_dump *dump,
-                const struct render_opts *opts);
+int render_text(FILE *f, const struct tt_dump *dump, const struct render_opts *opts);
 
 /* Writes DUMP to F as one JSON document followed by a newline:
  *   {"version":1,"pid":..,"complete":..,"generation":..,"records_lost":..,
@@ -54,8 +53,7 @@ int render_text(FILE *f, const struct tt_dump *dump,
  * characters are escaped, and each byte that is not part of a valid UTF-8
  * sequence becomes U+FFFD ("\ufffd"), so the output is always valid UTF-8.
  * OPTS may be NULL.  Returns as render_text. */
-int render_json(FILE *f, const struct tt_dump *dump,
-                const struct render_opts *opts);
+int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *opts);
 
 /* Writes where DUMP's tasks wait in the folded format of flame graph
  * tools (render_folded.c says it whole): one line per distinct
@@ -67,8 +65,7 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
  *   {"version":1,"error":{"code":CODE,"message":MESSAGE},"pid":PID,
  *    "taken_at":...}
  * PID 0 is written null.  Returns as render_json. */
-int render_json_error(FILE *f, int pid, const char *code, const char *message,
-                      int64_t taken_at_ms);
+int render_json_error(FILE *f, int pid, const char *code, const char *message, int64_t taken_at_ms);
 
 /* Escapes the N bytes at S exactly as the text view escapes a task name
  * (QUOTE) or a path into BUF (LEN bytes; NUL-terminated, cut short if it

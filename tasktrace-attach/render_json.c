@@ -26,8 +26,7 @@ static void rj_strn(struct render__out *o, const char *s, size_t len)
     render__out_puts(o, "\"");
     while (i < len && o->err == 0) {
         size_t run = i;
-        while (run < len && p[run] >= 0x20 && p[run] < 0x7f &&
-               p[run] != '"' && p[run] != '\\')
+        while (run < len && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
             run++;
         render__out_write(o, s + i, run - i);
         i = run;
@@ -278,7 +277,7 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, lon
     render__out_printf(o, "{\"id\":%" PRIu64 ",\"name\":", t->id);
     rj_strn(o, t->name, strnlen(t->name, sizeof(t->name)));
     render__out_printf(o, ",\"state\":\"%s\",\"polls\":%" PRIu64 ",\"idle_ns\":",
-              render_state_name(t->state), t->polls);
+                       render_state_name(t->state), t->polls);
     if (t->idle_ns >= 0)
         render__out_printf(o, "%" PRId64, t->idle_ns);
     else
@@ -288,7 +287,7 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, lon
     else
         render__out_puts(o, ",\"tid\":null");
     render__out_printf(o, ",\"reported\":%s,\"suspect\":%s,\"stacks\":[",
-              t->reported ? "true" : "false", t->suspect ? "true" : "false");
+                       t->reported ? "true" : "false", t->suspect ? "true" : "false");
     for (size_t s = 0; s < t->nstacks && o->err == 0; s++) {
         const struct tt_stack *st = &t->stacks[s];
         long trimmed = tree_trim_into(st, raw, &buf, &bufcap);
@@ -353,8 +352,8 @@ out:
 /* --json --group: {"count","ids","names","polls_min","polls_max",
  * "idle_ns_max","longest_idle_id","task"}, "task" being the first member
  * (its stacks and flags are every member's). */
-static int rj_group(struct render__out *o, const struct tt_dump *dump,
-                    const struct group_set *gs, const struct group *g, bool raw)
+static int rj_group(struct render__out *o, const struct tt_dump *dump, const struct group_set *gs,
+                    const struct group *g, bool raw)
 {
     const struct tt_task *longest = NULL;
     uint64_t pmin = UINT64_MAX, pmax = 0;
@@ -401,8 +400,7 @@ static void rj_taken_at(struct render__out *o, int64_t ms)
     render__out_printf(o, ",\"taken_at\":\"%s.%03dZ\"", buf, (int)(ms % 1000));
 }
 
-int render_json_error(FILE *f, int pid, const char *code, const char *message,
-                      int64_t taken_at_ms)
+int render_json_error(FILE *f, int pid, const char *code, const char *message, int64_t taken_at_ms)
 {
     struct render__out o = {.f = f};
     render__out_puts(&o, "{\"version\":1,\"error\":{\"code\":");
@@ -461,10 +459,9 @@ static void rj_core(struct render__out *o, const struct tt_dump *dump)
     render__out_puts(o, "}");
 }
 
-int render_json(FILE *f, const struct tt_dump *dump,
-                const struct render_opts *opts)
+int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *opts)
 {
-    struct render__out o = { .f = f };
+    struct render__out o = {.f = f};
     bool raw = opts != NULL && opts->raw;
     bool groups = opts != NULL && opts->group == 1;
     /* The caller asks for grouping keys by any group setting but 0. */
@@ -473,10 +470,10 @@ int render_json(FILE *f, const struct tt_dump *dump,
     if (grouping && group_tasks(dump, raw, &gs) < 0)
         return -ENOMEM;
     render__out_printf(&o,
-              "{\"version\":1,\"pid\":%d,\"complete\":%s,\"generation\":%" PRIu32
-              ",\"records_lost\":%" PRIu64 ",\"tasks\":%s",
-              dump->pid, dump->complete ? "true" : "false",
-              dump->generation, dump->records_lost, groups ? "null" : "[");
+                       "{\"version\":1,\"pid\":%d,\"complete\":%s,\"generation\":%" PRIu32
+                       ",\"records_lost\":%" PRIu64 ",\"tasks\":%s",
+                       dump->pid, dump->complete ? "true" : "false", dump->generation,
+                       dump->records_lost, groups ? "null" : "[");
     for (size_t i = 0; !groups && i < dump->ntasks && o.err == 0; i++) {
         if (i > 0)
             render__out_puts(&o, ",");

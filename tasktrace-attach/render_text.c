@@ -177,17 +177,14 @@ const char *render_duration(int64_t ns, char buf[RENDER_DURATION_MAX])
     else if (ns < s)
         snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "ms", ns / ms);
     else if (ns < min)
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 ".%02" PRId64 "s",
-                 ns / s, ns % s / (10 * ms));
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 ".%02" PRId64 "s", ns / s,
+                 ns % s / (10 * ms));
     else if (ns < h)
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "m%02" PRId64 "s",
-                 ns / min, ns % min / s);
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "m%02" PRId64 "s", ns / min, ns % min / s);
     else if (ns < d)
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "h%02" PRId64 "m",
-                 ns / h, ns % h / min);
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "h%02" PRId64 "m", ns / h, ns % h / min);
     else
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "d%02" PRId64 "h",
-                 ns / d, ns % d / h);
+        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "d%02" PRId64 "h", ns / d, ns % d / h);
     return buf;
 }
 
@@ -239,8 +236,7 @@ static void rt_header(struct rt_out *o, const struct tt_task *t)
         }
         render__out_puts(&o->out, ",");
     } else if (t->idle_ns >= 0)
-        render__out_printf(&o->out, " %s since last poll,",
-                  render_duration(t->idle_ns, dur));
+        render__out_printf(&o->out, " %s since last poll,", render_duration(t->idle_ns, dur));
     else if (t->polls == 0)
         render__out_puts(&o->out, " never polled,");
     else
@@ -341,7 +337,6 @@ static size_t rt_leaf_count(const struct tree_node *node)
     return node->nchildren == 0 ? node->leaves : 0;
 }
 
-
 /* Writes NODE's children, each under o->prefix; the prefix grows by one
  * column group per level and is restored on return.  Depth is bounded by
  * TREE_MAX_DEPTH, so is the recursion. */
@@ -400,7 +395,8 @@ static int rt_task_live(struct rt_out *o, const struct tt_task *t)
         return 0;
     if (!t->has_thread_stack) {
         if (t->thread_error[0]) {
-            render__out_puts(&o->out, o->core ? "  (no stack of thread " : "  (no live stack of thread ");
+            render__out_puts(&o->out,
+                             o->core ? "  (no stack of thread " : "  (no live stack of thread ");
             render__out_printf(&o->out, "%" PRId32 ": ", t->tid);
             rt_escaped(o, t->thread_error, strnlen(t->thread_error, sizeof(t->thread_error)),
                        false);
@@ -410,8 +406,9 @@ static int rt_task_live(struct rt_out *o, const struct tt_task *t)
     }
     render__out_puts(&o->out, "  ");
     rt_sgr(o, RT_YELLOW);
-    render__out_printf(&o->out, o->core ? "stack of thread %" PRId32 " in the core"
-                                        : "live stack of thread %" PRId32,
+    render__out_printf(&o->out,
+                       o->core ? "stack of thread %" PRId32 " in the core"
+                               : "live stack of thread %" PRId32,
                        t->tid);
     rt_reset(o);
     render__out_puts(&o->out, o->core ? ", inside this poll when the core was written (not a "
@@ -454,8 +451,8 @@ static int rt_task(struct rt_out *o, const struct tt_task *t)
 }
 
 /* Up to three names of a group's members, `"conn-17", "conn-18", ...`. */
-static void rt_group_names(struct rt_out *o, const struct tt_dump *dump,
-                           const struct group_set *gs, const struct group *g)
+static void rt_group_names(struct rt_out *o, const struct tt_dump *dump, const struct group_set *gs,
+                           const struct group *g)
 {
     size_t shown = g->count < 3 ? g->count : 3;
     for (size_t m = 0; m < shown; m++) {
@@ -495,9 +492,8 @@ static void rt_group_header(struct rt_out *o, const struct tt_dump *dump,
     render__out_printf(&o->out, ") %s", render_state_name(first->state));
     if (longest) {
         int64_t ns = polling ? longest->poll_ns : longest->idle_ns;
-        render__out_printf(&o->out, ", longest %s %s (%" PRIu64 " \"",
-                           render_duration(ns, dur), polling ? "in a poll" : "since last poll",
-                           longest->id);
+        render__out_printf(&o->out, ", longest %s %s (%" PRIu64 " \"", render_duration(ns, dur),
+                           polling ? "in a poll" : "since last poll", longest->id);
         rt_escaped(o, longest->name, strnlen(longest->name, sizeof(longest->name)), true);
         render__out_puts(&o->out, "\")");
     }
@@ -562,7 +558,6 @@ static bool rt_grouping(const struct rt_out *o, size_t n)
     return o->opts->group == 1 || (o->opts->group == -1 && n >= GROUP_AUTO_MIN);
 }
 
-
 /* --threads: every thread, its state and wait channel, the task it polls,
  * its live stack (raw). */
 static int rt_threads(struct rt_out *o, const struct tt_dump *dump)
@@ -622,8 +617,7 @@ static int rt_threads(struct rt_out *o, const struct tt_dump *dump)
  *   suspect; longest idle 4.20s (17 "conn-17"); dumped in 12ms */
 static void rt_summary(struct rt_out *o, const struct tt_dump *dump)
 {
-    static const uint32_t order[] = {TRT_TASK_IDLE, TRT_TASK_POLLING, TRT_TASK_DONE,
-                                     TRT_TASK_FREE};
+    static const uint32_t order[] = {TRT_TASK_IDLE, TRT_TASK_POLLING, TRT_TASK_DONE, TRT_TASK_FREE};
     size_t by_state[5] = {0}, missing = 0, suspects = 0;
     const struct tt_task *longest = NULL;
     char n[28], total[28], dur[RENDER_DURATION_MAX];
@@ -719,7 +713,8 @@ static void rt_core(struct rt_out *o, const struct tt_dump *dump)
     rt_escaped_str(o, dump->core);
     render__out_printf(&o->out, " of PID %d: ", dump->pid);
     if (dump->stacks_age_ns >= 0)
-        render__out_printf(&o->out, "captured stacks of dump %" PRIu32 ", %s older than the "
+        render__out_printf(&o->out,
+                           "captured stacks of dump %" PRIu32 ", %s older than the "
                            "core; times to the runtime's last event\n",
                            dump->generation, render_duration(dump->stacks_age_ns, dur));
     else
@@ -729,20 +724,20 @@ static void rt_core(struct rt_out *o, const struct tt_dump *dump)
         render__out_puts(&o->out, "\n");
 }
 
-int render_text(FILE *f, const struct tt_dump *dump,
-                const struct render_opts *opts)
+int render_text(FILE *f, const struct tt_dump *dump, const struct render_opts *opts)
 {
     static const struct render_opts defaults;
-    struct rt_out o = { .out = { .f = f }, .opts = opts != NULL ? opts : &defaults,
-                        .passive = dump->passive, .core = dump->core != NULL };
+    struct rt_out o = {.out = {.f = f},
+                       .opts = opts != NULL ? opts : &defaults,
+                       .passive = dump->passive,
+                       .core = dump->core != NULL};
     rt_core(&o, dump);
     if (rt_grouping(&o, dump->ntasks)) {
         int err = rt_groups(&o, dump);
         if (err != 0)
             return err;
     }
-    for (size_t i = 0; !rt_grouping(&o, dump->ntasks) && i < dump->ntasks && o.out.err == 0;
-         i++) {
+    for (size_t i = 0; !rt_grouping(&o, dump->ntasks) && i < dump->ntasks && o.out.err == 0; i++) {
         if (i > 0)
             render__out_puts(&o.out, "\n");
         int err = rt_task(&o, &dump->tasks[i]);

@@ -16,8 +16,8 @@ static int copy_range(ringread_fn read, void *ctx, uint64_t ring_addr, uint64_t 
     uint64_t base = ring_addr + sizeof(struct trt_ring);
     uint64_t slot = first & (capacity - 1);
     uint64_t part = capacity - slot < count ? capacity - slot : count;
-    int err = read(ctx, base + slot * sizeof(struct trt_record), buf,
-                   part * sizeof(struct trt_record));
+    int err =
+        read(ctx, base + slot * sizeof(struct trt_record), buf, part * sizeof(struct trt_record));
     if (err < 0 || part == count)
         return err;
     return read(ctx, base, buf + part, (count - part) * sizeof(struct trt_record));

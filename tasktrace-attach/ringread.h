@@ -20,9 +20,9 @@ typedef int (*ringread_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 struct ringread_result {
     struct trt_record *recs; /* whole records of the generation, malloc'd */
     size_t n;
-    uint64_t lost;  /* positions of the generation no longer in the ring */
-    uint64_t cut;   /* positions past RINGREAD_MAX_RECORDS, not read */
-    uint64_t torn;  /* records rejected: being written, overwritten, corrupt
+    uint64_t lost; /* positions of the generation no longer in the ring */
+    uint64_t cut;  /* positions past RINGREAD_MAX_RECORDS, not read */
+    uint64_t torn; /* records rejected: being written, overwritten, corrupt
                        (bad stamp, npc or checksum, or changed between the
                        two copies) */
 };

@@ -247,8 +247,8 @@ int snap_read_control(struct proc_target *t, uint64_t addr, struct trt_control *
     return snap_control_read(snap_proc_read, t, addr, out, why, whylen);
 }
 
-int snap_read_registry(struct proc_target *t, uint64_t addr, struct snap_registry *out,
-                       char *why, size_t whylen)
+int snap_read_registry(struct proc_target *t, uint64_t addr, struct snap_registry *out, char *why,
+                       size_t whylen)
 {
     return snap_registry_read(snap_proc_read, t, addr, out, why, whylen);
 }

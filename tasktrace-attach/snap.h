@@ -63,10 +63,10 @@ int snap_proc_read(void *ctx, uint64_t addr, void *buf, size_t len);
 
 /* The same readers on a live process (snap_proc_read); snap_read_ring is
  * ringread_collect. */
-int snap_read_control(struct proc_target *t, uint64_t addr, struct trt_control *out,
-                      char *why, size_t whylen);
-int snap_read_registry(struct proc_target *t, uint64_t addr, struct snap_registry *out,
-                       char *why, size_t whylen);
+int snap_read_control(struct proc_target *t, uint64_t addr, struct trt_control *out, char *why,
+                      size_t whylen);
+int snap_read_registry(struct proc_target *t, uint64_t addr, struct snap_registry *out, char *why,
+                       size_t whylen);
 int snap_read_ring(struct proc_target *t, uint64_t ring_addr, uint32_t gen,
                    struct ringread_result *out);
 

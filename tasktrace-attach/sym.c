@@ -40,7 +40,7 @@ struct sym_ctx {
     char **strs; /* interned strings, same scheme */
     size_t strs_cap;
     size_t strs_used;
-    bool short_names; /* sym_set_short_names */
+    bool short_names;          /* sym_set_short_names */
     struct sym_cu_index **cus; /* function indexes of the units walked */
     size_t cus_used;
     size_t cus_cap;
@@ -475,8 +475,8 @@ static void sym_shorten(const char *in, char *out)
 static bool sym_unit_is_c(Dwarf_Die *cu)
 {
     int lang = dwarf_srclang(cu);
-    return lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 ||
-           lang == DW_LANG_C11 || lang == 0x2c || lang == DW_LANG_Mips_Assembler;
+    return lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 || lang == DW_LANG_C11 ||
+           lang == 0x2c || lang == DW_LANG_Mips_Assembler;
 }
 
 /* Whether a scope of this tag names a part of a qualified name. */
@@ -664,8 +664,8 @@ static size_t sym_chain_frames(Dwarf_Die *chain, size_t nchain, struct sym_raw *
 static bool sym_walk_descends(int tag)
 {
     return tag == DW_TAG_namespace || tag == DW_TAG_module || tag == DW_TAG_structure_type ||
-           tag == DW_TAG_class_type || tag == DW_TAG_union_type ||
-           tag == DW_TAG_enumeration_type || tag == DW_TAG_interface_type;
+           tag == DW_TAG_class_type || tag == DW_TAG_union_type || tag == DW_TAG_enumeration_type ||
+           tag == DW_TAG_interface_type;
 }
 
 static int sym_fn_range_cmp(const void *a, const void *b)
@@ -839,8 +839,8 @@ static size_t sym_walk_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie, 
  * code contains ADDR, and *LOC with the line table's entry for ADDR.
  * Returns 0 frames when the module has no DWARF for ADDR or no function
  * DIE covers it (hand-written assembly); *LOC may still be set then. */
-static size_t sym_dwarf_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Addr addr,
-                               struct sym_raw *out, size_t cap, struct sym_raw *loc)
+static size_t sym_dwarf_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Addr addr, struct sym_raw *out,
+                               size_t cap, struct sym_raw *loc)
 {
     size_t n = 0;
     Dwarf_Die *scopes = NULL, *chain = NULL;

@@ -42,11 +42,11 @@ struct thread_snap {
     uint64_t regs[THREAD_MAX_REGS]; /* DWARF numbering, from 0 */
     uint64_t pc;                    /* where it stopped: not a return address */
     uint64_t sp;
-    const uint8_t *stack;           /* copy of [sp, sp + stack_len) */
+    const uint8_t *stack; /* copy of [sp, sp + stack_len) */
     size_t stack_len;
-    uint64_t stopped_ns;            /* from the interrupt to the detach: an
+    uint64_t stopped_ns; /* from the interrupt to the detach: an
                                        upper bound of the time stopped */
-    uint64_t held_ns;               /* from the stop seen to the detach: the
+    uint64_t held_ns;    /* from the stop seen to the detach: the
                                        part spent copying */
 };
 

@@ -66,8 +66,7 @@ static bool tree_frame_hidden(const struct sym_frame *f)
                              sizeof(tree_glue_hidden) / sizeof(tree_glue_hidden[0]));
 }
 
-size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
-                       const struct sym_frame **out)
+size_t tree_trim_stack(const struct tt_stack *stack, bool raw, const struct sym_frame **out)
 {
     size_t begin = 0, end = stack->n, n = 0;
     if (raw) {
@@ -77,8 +76,7 @@ size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
         return n;
     }
     for (size_t i = end; i-- > 0;) {
-        if (stack->frames[i] != NULL &&
-            tree_frame_is_wrapper(stack->frames[i])) {
+        if (stack->frames[i] != NULL && tree_frame_is_wrapper(stack->frames[i])) {
             begin = i + 1;
             break;
         }
@@ -98,8 +96,7 @@ size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
     for (size_t i = begin; i < end; i++) {
         const struct sym_frame *f = stack->frames[i];
         if (f != NULL && f->function != NULL &&
-            strncmp(f->function, TREE_INTERNAL_PREFIX,
-                    strlen(TREE_INTERNAL_PREFIX)) == 0) {
+            strncmp(f->function, TREE_INTERNAL_PREFIX, strlen(TREE_INTERNAL_PREFIX)) == 0) {
             end = i;
             break;
         }
@@ -112,8 +109,8 @@ size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
     return n;
 }
 
-long tree_trim_into(const struct tt_stack *stack, bool raw,
-                    const struct sym_frame ***buf, size_t *cap)
+long tree_trim_into(const struct tt_stack *stack, bool raw, const struct sym_frame ***buf,
+                    size_t *cap)
 {
     if (stack->n == 0)
         return 0;
@@ -152,9 +149,8 @@ bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b)
     if (a->function == NULL || b->function == NULL)
         return a->function == b->function &&
                (a->module ? a->module_off == b->module_off : a->pc == b->pc);
-    return tree_str_equal(a->function, b->function) &&
-           tree_str_equal(a->file, b->file) && a->line == b->line &&
-           a->column == b->column && a->inlined == b->inlined;
+    return tree_str_equal(a->function, b->function) && tree_str_equal(a->file, b->file) &&
+           a->line == b->line && a->column == b->column && a->inlined == b->inlined;
 }
 
 static uint64_t tree_hash_str(uint64_t h, const char *s)
@@ -241,7 +237,7 @@ static struct tree_node *tree_child(struct tree_list *l, const struct sym_frame 
         *l->cap = ncap;
     }
     size_t pos = (*l->n)++;
-    (*l->nodes)[pos] = (struct tree_node){ .frame = f };
+    (*l->nodes)[pos] = (struct tree_node){.frame = f};
     if (*l->index != NULL && 2 * *l->n <= *l->index_cap) {
         (*l->index)[slot] = pos + 1;
     } else if (*l->n > TREE_LINEAR_MAX && tree_index_build(l) < 0) {
@@ -267,11 +263,10 @@ void tree_free(struct tree *tree)
         tree_node_free(&tree->roots[i]);
     free(tree->roots);
     free(tree->roots_index);
-    *tree = (struct tree){ 0 };
+    *tree = (struct tree){0};
 }
 
-int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,
-               struct tree *out)
+int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw, struct tree *out)
 {
     return tree_build_counted(stacks, NULL, nstacks, raw, out);
 }
@@ -283,7 +278,7 @@ int tree_build_counted(const struct tt_stack *stacks, const size_t *counts, size
     size_t bufcap = 0;
     int err = 0;
 
-    *out = (struct tree){ 0 };
+    *out = (struct tree){0};
     for (size_t s = 0; s < nstacks; s++) {
         const struct tt_stack *st = &stacks[s];
         long trimmed = tree_trim_into(st, raw, &buf, &bufcap);
@@ -298,8 +293,8 @@ int tree_build_counted(const struct tt_stack *stacks, const size_t *counts, size
             out->empty++;
             continue;
         }
-        struct tree_list roots = {&out->roots, &out->nroots, &out->roots_cap,
-                                  &out->roots_index, &out->roots_index_cap};
+        struct tree_list roots = {&out->roots, &out->nroots, &out->roots_cap, &out->roots_index,
+                                  &out->roots_index_cap};
         struct tree_node *node = tree_child(&roots, buf[0]);
         if (node == NULL) {
             err = -ENOMEM;
@@ -309,9 +304,8 @@ int tree_build_counted(const struct tt_stack *stacks, const size_t *counts, size
         size_t count = counts && counts[s] ? counts[s] : 1;
         node->leaves += count;
         for (size_t i = 1; i < n; i++) {
-            struct tree_list kids = {&node->children, &node->nchildren,
-                                     &node->children_cap, &node->index,
-                                     &node->index_cap};
+            struct tree_list kids = {&node->children, &node->nchildren, &node->children_cap,
+                                     &node->index, &node->index_cap};
             node = tree_child(&kids, buf[i]);
             if (node == NULL) {
                 err = -ENOMEM;

@@ -20,7 +20,7 @@ struct tree_node {
     struct tree_node *children;    /* nchildren nodes, owned */
     size_t nchildren;
     size_t children_cap;
-    size_t *index;    /* children by frame hash once there are many, else NULL */
+    size_t *index; /* children by frame hash once there are many, else NULL */
     size_t index_cap;
     size_t leaves; /* stacks passing through or ending at this node, each
                       counted as its `count` captures */
@@ -53,13 +53,12 @@ struct tree {
  * the symbol table) or "name.suffix" (a compiler clone).
  * RAW copies every frame.  NULL entries are skipped; frames are borrowed,
  * not copied. */
-size_t tree_trim_stack(const struct tt_stack *stack, bool raw,
-                       const struct sym_frame **out);
+size_t tree_trim_stack(const struct tt_stack *stack, bool raw, const struct sym_frame **out);
 
 /* tree_trim_stack into *BUF, grown as needed (*CAP entries; start both at
  * NULL/0, free *BUF when done).  Returns the number of frames, or -ENOMEM. */
-long tree_trim_into(const struct tt_stack *stack, bool raw,
-                    const struct sym_frame ***buf, size_t *cap);
+long tree_trim_into(const struct tt_stack *stack, bool raw, const struct sym_frame ***buf,
+                    size_t *cap);
 
 /* Whether any of TASK's stacks was cut at the root by the runtime. */
 bool tree_task_truncated(const struct tt_task *task);
@@ -80,8 +79,7 @@ bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b);
  * are found by hash once there are many: the work is linear in the frames.
  * Returns 0, or -ENOMEM with *OUT left empty; free with tree_free either
  * way. */
-int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw,
-               struct tree *out);
+int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw, struct tree *out);
 
 /* tree_build with COUNTS (NULL, or NSTACKS entries): each stack stands for
  * COUNTS[i] like captures, which the leaves counts add up. */

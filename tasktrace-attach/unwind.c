@@ -143,8 +143,8 @@ static int uw_frame(Dwfl_Frame *state, void *arg)
     return DWARF_CB_OK;
 }
 
-int unwind_stack(unwind_ctx *u, sym_ctx *sym, const struct thread_snap *snap,
-                 struct tt_stack *out, char *why, size_t whylen)
+int unwind_stack(unwind_ctx *u, sym_ctx *sym, const struct thread_snap *snap, struct tt_stack *out,
+                 char *why, size_t whylen)
 {
     struct uw_walk *w = calloc(1, sizeof(*w));
     const struct sym_frame **frames = NULL;

@@ -47,8 +47,8 @@ void unwind_free(unwind_ctx *u);
  * return addresses.  Returns 0 (an unwind that stops early still gives
  * the frames it found), -ENOMEM, or -EIO when not even the first frame
  * was found (WHY says why). */
-int unwind_stack(unwind_ctx *u, sym_ctx *sym, const struct thread_snap *snap,
-                 struct tt_stack *out, char *why, size_t whylen);
+int unwind_stack(unwind_ctx *u, sym_ctx *sym, const struct thread_snap *snap, struct tt_stack *out,
+                 char *why, size_t whylen);
 
 /* Trims a live thread stack to the frames that belong to the task it
  * polls: unless RAW, drops every frame up to and including the innermost

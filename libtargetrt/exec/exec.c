@@ -169,7 +169,10 @@ static void task_wake_by_ref(const void *data);
 static void task_drop(const void *data);
 
 static const trt_waker_vtable task_vtable = {
-    task_clone, task_wake, task_wake_by_ref, task_drop,
+    task_clone,
+    task_wake,
+    task_wake_by_ref,
+    task_drop,
 };
 
 static trt_waker task_clone(const void *data)

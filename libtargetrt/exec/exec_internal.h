@@ -23,7 +23,7 @@ void trt__exec_io_del(trt_exec *ex, int fd);
  * even at -O0 so that the clone is called from the leaf's own poll function:
  * a dump then ends at the leaf, not at a helper. */
 static inline __attribute__((always_inline)) void trt__exec_waker_keep(trt_waker *slot,
-                                                                      const trt_waker *w)
+                                                                       const trt_waker *w)
 {
     if (slot->vtable && trt_waker_will_wake(slot, w))
         return;

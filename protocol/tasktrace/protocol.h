@@ -37,8 +37,8 @@
 #define TRT_FN_TRACER_WAKE_BY_REF "trt__tracer_wake_by_ref"
 #define TRT_FN_CAPTURE "trt__capture"
 #define TRT_FN_INTERNAL_PREFIX "trt__"
-#define TRT_FN_ABI_HELPERS                                                               \
-    "trt_future_poll", "trt_waker_clone", "trt_waker_wake", "trt_waker_wake_by_ref",     \
+#define TRT_FN_ABI_HELPERS                                                           \
+    "trt_future_poll", "trt_waker_clone", "trt_waker_wake", "trt_waker_wake_by_ref", \
         "trt_waker_drop", "trt_waker_will_wake", TRT_FN_FUTURE_POLL_CHAINED
 /* trt_future_poll's path under a dump generation, which keeps the chain of
  * polled futures (TRT_RECORD_F_CHAIN); an ABI helper like the others. */
@@ -58,7 +58,7 @@
  *     runtime's waker (the crate's waker bridge and the language's own
  *     Waker methods); hidden wherever they stand, like TRT_FN_ABI_HELPERS. */
 #define TRT_FN_GLUE_ENTRY_PREFIXES "tasktrace::tasktrace_rs_poll", "tasktrace::tasktrace_rs_enter"
-#define TRT_FN_GLUE_HIDDEN_PREFIXES                                                      \
+#define TRT_FN_GLUE_HIDDEN_PREFIXES                                                       \
     "tasktrace::tasktrace_rs_", "<core::task::wake::Waker as core::clone::Clone>::clone", \
         "core::task::wake::Waker::wake_by_ref"
 /*   TRT_FN_GLUE_SPAWN_PREFIXES: bindings' functions that register a task
@@ -153,10 +153,12 @@ enum {
 };
 
 /* trt_task_slot.flags */
-#define TRT_TASK_F_SUSPECT 0x1u   /* last traced poll: PENDING, no waker use */
-#define TRT_TASK_F_INHERITED 0x2u /* registered before the fork that made this
+#define TRT_TASK_F_SUSPECT 0x1u /* last traced poll: PENDING, no waker use */
+#define TRT_TASK_F_INHERITED \
+    0x2u /* registered before the fork that made this
                                      process (see trt_control.fork_ns) */
-#define TRT_TASK_F_SPAWN_PC 0x4u  /* spawn_pc holds where the task was
+#define TRT_TASK_F_SPAWN_PC \
+    0x4u /* spawn_pc holds where the task was
                                      created; a slot without this flag (an
                                      older runtime, whose name filled all of
                                      bytes 64..127) has no spawn_pc */
@@ -170,25 +172,25 @@ enum {
 /* One registered task.  Written by the thread polling the task, read from
  * outside without locks: fields may be momentarily inconsistent. */
 struct trt_task_slot {
-    uint64_t id;             /* never reused; 0 = free slot */
-    uint64_t polls;          /* executor polls (dump re-polls not counted) */
-    uint64_t created_ns;     /* CLOCK_MONOTONIC */
-    uint64_t poll_start_ns;  /* start of the current (state POLLING) or last
+    uint64_t id;                  /* never reused; 0 = free slot */
+    uint64_t polls;               /* executor polls (dump re-polls not counted) */
+    uint64_t created_ns;          /* CLOCK_MONOTONIC */
+    uint64_t poll_start_ns;       /* start of the current (state POLLING) or last
                                 executor poll, CLOCK_MONOTONIC_COARSE read
                                 as it began; 0 if never polled */
-    uint64_t poll_end_ns;    /* stored when the last executor poll returned:
+    uint64_t poll_end_ns;         /* stored when the last executor poll returned:
                                 the same reading as that poll's
                                 poll_start_ns (one clock read per poll), so
                                 "idle since" measured from it includes the
                                 poll's own duration; 0 if none returned */
-    uint32_t state;          /* TRT_TASK_* */
-    int32_t tid;             /* polling thread while state == POLLING */
-    uint32_t pending_gen;    /* generation this task still owes, 0 if none */
-    uint32_t traced_gen;     /* last generation it was traced in */
-    uint32_t traced_records; /* records its last traced poll wrote */
-    uint32_t flags;          /* TRT_TASK_F_* */
+    uint32_t state;               /* TRT_TASK_* */
+    int32_t tid;                  /* polling thread while state == POLLING */
+    uint32_t pending_gen;         /* generation this task still owes, 0 if none */
+    uint32_t traced_gen;          /* last generation it was traced in */
+    uint32_t traced_records;      /* records its last traced poll wrote */
+    uint32_t flags;               /* TRT_TASK_F_* */
     char name[TRT_TASK_NAME_MAX]; /* NUL-terminated unless corrupt */
-    uint64_t spawn_pc;       /* valid with TRT_TASK_F_SPAWN_PC: a return
+    uint64_t spawn_pc;            /* valid with TRT_TASK_F_SPAWN_PC: a return
                                 address in the code that created the task
                                 (the caller of trt_traced_new, or the
                                 address given to trt_traced_new_at) */
@@ -228,14 +230,15 @@ _Static_assert(offsetof(struct trt_registry, chunks) == 128, "protocol");
 /* trt_record.flags */
 #define TRT_RECORD_F_TRUNCATED 0x1u /* the stack was deeper than pc[] */
 #define TRT_RECORD_F_WAKE 0x2u      /* captured in wake_by_ref, not clone */
-#define TRT_RECORD_F_CHAIN 0x4u     /* pc[npc .. npc + nchain) hold the poll
+#define TRT_RECORD_F_CHAIN \
+    0x4u /* pc[npc .. npc + nchain) hold the poll
                                        functions of the futures polled
                                        through trt_future_poll on the way to
                                        this capture, outermost first (the
                                        task's own future first); nchain is
                                        flags bits 8..15 */
 #define TRT_RECORD_CHAIN_SHIFT 8
-#define TRT_RECORD_CHAIN_MAX 16     /* entries kept, the outermost */
+#define TRT_RECORD_CHAIN_MAX 16 /* entries kept, the outermost */
 
 /* One captured stack.  stamp is position + 1 once the record is whole and 0
  * while it is being written; a record is accepted only if its stamp equals
@@ -243,10 +246,10 @@ _Static_assert(offsetof(struct trt_registry, chunks) == 128, "protocol");
 struct trt_record {
     uint64_t stamp;
     uint32_t gen;
-    uint32_t npc;      /* valid entries in pc[], <= TRT_RECORD_MAX_PCS */
+    uint32_t npc; /* valid entries in pc[], <= TRT_RECORD_MAX_PCS */
     uint64_t task_id;
-    uint32_t flags;    /* TRT_RECORD_F_* */
-    uint32_t check;    /* trt_record_check() of the fields above and pc[] */
+    uint32_t flags;                  /* TRT_RECORD_F_* */
+    uint32_t check;                  /* trt_record_check() of the fields above and pc[] */
     uint64_t pc[TRT_RECORD_MAX_PCS]; /* return addresses, innermost first */
 };
 

@@ -64,7 +64,8 @@ START_TEST(stack_contains_callers)
     uint32_t gen = trt__dump_request();
     ck_assert_int_eq(ttask_run_until_done(&task, 1, gen, 5000), 0);
     struct ringread_result res;
-    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
+    ck_assert_int_eq(
+        ringread_collect(tt_mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
     ck_assert_uint_eq(res.n, 1);
     int err;
     Dwfl *dwfl = sym_dwfl_open_pid(getpid(), &err);

@@ -70,14 +70,15 @@ static int missing_names(const char *const *names, size_t n)
 START_TEST(every_contract_name_is_defined)
 {
     static const char *const names[] = {
-        TRT_FN_TRACED_POLL, TRT_FN_TRACED_POLL_TRACING, TRT_FN_TRACER_CLONE,
-        TRT_FN_TRACER_WAKE_BY_REF, TRT_FN_CAPTURE, TRT_FN_ABI_HELPERS,
+        TRT_FN_TRACED_POLL,  TRT_FN_TRACED_POLL_TRACING,
+        TRT_FN_TRACER_CLONE, TRT_FN_TRACER_WAKE_BY_REF,
+        TRT_FN_CAPTURE,      TRT_FN_ABI_HELPERS,
     };
     ck_assert_int_eq(missing_names(names, sizeof(names) / sizeof(names[0])), 0);
     /* The internal names start with the prefix the tool cuts at. */
     for (size_t i = 0; i < 5; i++)
-        ck_assert_int_eq(strncmp(names[i], TRT_FN_INTERNAL_PREFIX,
-                                 strlen(TRT_FN_INTERNAL_PREFIX)), 0);
+        ck_assert_int_eq(strncmp(names[i], TRT_FN_INTERNAL_PREFIX, strlen(TRT_FN_INTERNAL_PREFIX)),
+                         0);
 }
 END_TEST
 

@@ -190,8 +190,7 @@ START_TEST(doorbell_failure_published_and_retried)
     ck_assert_int_eq(setrlimit(RLIMIT_NPROC, &rl), 0);
     if (geteuid() == 0)
         ck_assert_msg(setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0,
-                      "cannot drop to uid 65534 to make RLIMIT_NPROC apply: %s",
-                      strerror(errno));
+                      "cannot drop to uid 65534 to make RLIMIT_NPROC apply: %s", strerror(errno));
     struct tleaf l[3];
     struct ttask tasks[3];
     for (int i = 0; i < 3; i++) {

@@ -43,7 +43,8 @@ START_TEST(every_task_traced)
     ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.done), gen);
     ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.gen_tasks), N);
     struct ringread_result res;
-    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
+    ck_assert_int_eq(
+        ringread_collect(tt_mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
     for (int i = 0; i < N; i++) {
         struct trt_task_slot *s = ((struct trt__task *)tasks[i].traced)->slot;
         ck_assert_uint_eq(s->traced_gen, gen);

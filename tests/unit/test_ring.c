@@ -88,9 +88,9 @@ START_TEST(reader_rejects_corruption)
     for (int i = 0; i < 4; i++)
         trt__ring_write(r, 7, 100 + i, 0, pcs, 3);
     struct trt_record *recs = (struct trt_record *)(r + 1);
-    recs[1].pc[2] = 99;        /* payload changed: checksum fails */
-    recs[2].stamp = 12345;     /* stamp of another position */
-    recs[3].npc = 1000;        /* out of bounds */
+    recs[1].pc[2] = 99;    /* payload changed: checksum fails */
+    recs[2].stamp = 12345; /* stamp of another position */
+    recs[3].npc = 1000;    /* out of bounds */
     struct ringread_result res;
     ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
     ck_assert_uint_eq(res.n, 1);

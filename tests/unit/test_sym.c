@@ -32,8 +32,7 @@ static volatile int sym_test_line_inner;
 static volatile int sym_test_line_outer;
 
 enum { SYM_TEST_TARGET_LINE = __LINE__ + 2 };
-SYM_TEST_NOINLINE static int
-sym_test_target(int x)
+SYM_TEST_NOINLINE static int sym_test_target(int x)
 {
     sym_test_sink += (uintptr_t)x;
     return (int)sym_test_sink;
@@ -48,7 +47,8 @@ SYM_TEST_NOINLINE static uintptr_t sym_test_capture(void)
 
 SYM_TEST_NOINLINE static uintptr_t sym_test_caller(void)
 {
-    uintptr_t ra = sym_test_capture(); sym_test_line_call = __LINE__;
+    uintptr_t ra = sym_test_capture();
+    sym_test_line_call = __LINE__;
     sym_test_sink += 1;
     return ra;
 }
@@ -57,13 +57,15 @@ SYM_TEST_NOINLINE static uintptr_t sym_test_caller(void)
  * the inlined body with a DW_TAG_inlined_subroutine even at -O0. */
 static inline __attribute__((always_inline)) uintptr_t sym_test_inner(void)
 {
-    uintptr_t ra = sym_test_capture(); sym_test_line_inner = __LINE__;
+    uintptr_t ra = sym_test_capture();
+    sym_test_line_inner = __LINE__;
     return ra;
 }
 
 SYM_TEST_NOINLINE static uintptr_t sym_test_outer(void)
 {
-    uintptr_t ra = sym_test_inner(); sym_test_line_outer = __LINE__;
+    uintptr_t ra = sym_test_inner();
+    sym_test_line_outer = __LINE__;
     sym_test_sink += 2;
     return ra;
 }
@@ -97,8 +99,7 @@ static const char *base(const char *path)
     return slash != NULL ? slash + 1 : path;
 }
 
-static void lookup(uint64_t pc, bool ra, const struct sym_frame *const **fr,
-                   size_t *n)
+static void lookup(uint64_t pc, bool ra, const struct sym_frame *const **fr, size_t *n)
 {
     ck_assert_int_eq(sym_lookup(ctx, pc, ra, fr, n), 0);
     ck_assert_uint_ge(*n, 1);
@@ -206,7 +207,7 @@ START_TEST(test_no_module)
     /* A stack address lies above every module: libdwfl would say it is
      * in the last one. */
     int local = 0;
-    const uint64_t pcs[] = { 0, 0x10, (uintptr_t)&local, UINT64_MAX };
+    const uint64_t pcs[] = {0, 0x10, (uintptr_t)&local, UINT64_MAX};
     for (size_t i = 0; i < sizeof(pcs) / sizeof(pcs[0]); i++) {
         for (int ra = 0; ra < 2; ra++) {
             const struct sym_frame *const *fr;

@@ -285,11 +285,11 @@ START_TEST(test_where)
     static const struct sym_frame wrap = {.function = "trt__traced_poll", .module = "/app"};
     static const struct sym_frame lock_poll = {.function = "locker_poll", .module = "/app"};
     static const struct sym_frame lock = {.function = "___pthread_mutex_lock", .module = "/libc"};
-    static const struct sym_frame lock_in = {.function = "lll_mutex_lock_optimized",
-                                             .module = "/libc", .inlined = true};
+    static const struct sym_frame lock_in = {
+        .function = "lll_mutex_lock_optimized", .module = "/libc", .inlined = true};
     static const struct sym_frame wait = {.function = "__lll_lock_wait", .module = "/libc"};
-    static const struct sym_frame futex = {.function = "futex_wait", .module = "/libc",
-                                           .inlined = true};
+    static const struct sym_frame futex = {
+        .function = "futex_wait", .module = "/libc", .inlined = true};
     static const struct sym_frame spin_poll = {.function = "spinner_poll", .module = "/app"};
     static const struct sym_frame spin = {.function = "checksum_spin", .module = "/app"};
     static const struct sym_frame read_poll = {.function = "read_frame_poll", .module = "/app"};

@@ -10,9 +10,11 @@
 #define MOD "/abs/examples/taskdump"
 #define SRC "/abs/examples/taskdump.c"
 
-#define FRAME(fn, ln) \
-    { .function = (fn), .file = SRC, .line = (ln), .column = 5, \
-      .module = MOD, .pc = 0x1000 + (ln), .module_off = (ln) }
+#define FRAME(fn, ln)                                                            \
+    {                                                                            \
+        .function = (fn), .file = SRC, .line = (ln), .column = 5, .module = MOD, \
+        .pc = 0x1000 + (ln), .module_off = (ln)                                  \
+    }
 
 /* What a capture in the taskdump example looks like, root first. */
 static const struct sym_frame f_start = FRAME("__libc_start_main", 1);
@@ -33,31 +35,26 @@ static const struct sym_frame f_fpoll = FRAME("trt_future_poll", 92);
 static const struct sym_frame f_tclone = FRAME(TRT_FN_TRACER_CLONE, 93);
 static const struct sym_frame f_capture = FRAME(TRT_FN_CAPTURE, 94);
 static const struct sym_frame f_bt = {
-    .function = "backtrace+0x1c", .module = "/lib/libc.so.6", .pc = 0x77
-};
+    .function = "backtrace+0x1c", .module = "/lib/libc.so.6", .pc = 0x77};
 static const struct sym_frame f_unwind = {
-    .function = "_Unwind_Backtrace+0x5b", .module = "/lib/libgcc_s.so.1",
-    .pc = 0x78
-};
+    .function = "_Unwind_Backtrace+0x5b", .module = "/lib/libgcc_s.so.1", .pc = 0x78};
 
 static const struct sym_frame *const stack_fiz[] = {
-    &f_start, &f_main, &f_run, &f_traced, &f_foo, &f_bar, &f_join, &f_fiz,
-    &f_pend1, &f_clone, &f_tclone, &f_capture, &f_bt, &f_unwind,
+    &f_start, &f_main,  &f_run,   &f_traced, &f_foo,     &f_bar, &f_join,
+    &f_fiz,   &f_pend1, &f_clone, &f_tclone, &f_capture, &f_bt,  &f_unwind,
 };
 static const struct sym_frame *const stack_baz[] = {
-    &f_start, &f_main, &f_run, &f_traced, &f_foo, &f_bar, &f_join, &f_buz,
-    &f_baz, &f_pend2, &f_wake, &f_tclone, &f_capture, &f_bt,
+    &f_start, &f_main, &f_run,   &f_traced, &f_foo,    &f_bar,     &f_join,
+    &f_buz,   &f_baz,  &f_pend2, &f_wake,   &f_tclone, &f_capture, &f_bt,
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static struct tt_stack mkstack(const struct sym_frame *const *frames,
-                               size_t n)
+static struct tt_stack mkstack(const struct sym_frame *const *frames, size_t n)
 {
     /* tt_stack holds non-const pointer arrays; the tests never write
      * through them. */
-    return (struct tt_stack){ .n = n,
-                              .frames = (const struct sym_frame **)frames };
+    return (struct tt_stack){.n = n, .frames = (const struct sym_frame **)frames};
 }
 
 static size_t trim(const struct sym_frame *const *frames, size_t n, bool raw,
@@ -128,19 +125,19 @@ END_TEST
 START_TEST(test_trim_hide_helpers)
 {
     const struct sym_frame inl = {
-        .function = "trt_waker_clone", .file = SRC, .line = 9,
-        .inlined = true, .module = MOD,
+        .function = "trt_waker_clone",
+        .file = SRC,
+        .line = 9,
+        .inlined = true,
+        .module = MOD,
     };
-    const struct sym_frame sym = { .function = "trt_future_poll+0x12",
-                                   .module = MOD };
-    const struct sym_frame clone = { .function = "trt_waker_drop.part.0",
-                                     .module = MOD };
-    const struct sym_frame lookalike = { .function = "trt_waker_cloned",
-                                         .module = MOD };
-    const struct sym_frame nameless = { .module = MOD, .module_off = 4 };
+    const struct sym_frame sym = {.function = "trt_future_poll+0x12", .module = MOD};
+    const struct sym_frame clone = {.function = "trt_waker_drop.part.0", .module = MOD};
+    const struct sym_frame lookalike = {.function = "trt_waker_cloned", .module = MOD};
+    const struct sym_frame nameless = {.module = MOD, .module_off = 4};
     const struct sym_frame *const st[] = {
-        &f_traced, &f_foo, &f_fpoll, &sym, &f_bar, &inl, &clone, &nameless,
-        &lookalike, &f_wake, &f_capture,
+        &f_traced, &f_foo,    &f_fpoll,   &sym,    &f_bar,     &inl,
+        &clone,    &nameless, &lookalike, &f_wake, &f_capture,
     };
     const struct sym_frame *out[NELEM(st)];
     size_t n = trim(st, NELEM(st), false, out);
@@ -155,9 +152,9 @@ END_TEST
 START_TEST(test_trim_symtab_names)
 {
     /* Without DWARF, names carry "+0x..." and must still match. */
-    const struct sym_frame w = { .function = TRT_FN_TRACED_POLL "+0x40" };
-    const struct sym_frame c = { .function = TRT_FN_CAPTURE "+0x9" };
-    const struct sym_frame *const st[] = { &f_main, &w, &f_foo, &c, &f_bt };
+    const struct sym_frame w = {.function = TRT_FN_TRACED_POLL "+0x40"};
+    const struct sym_frame c = {.function = TRT_FN_CAPTURE "+0x9"};
+    const struct sym_frame *const st[] = {&f_main, &w, &f_foo, &c, &f_bt};
     const struct sym_frame *out[NELEM(st)];
     size_t n = trim(st, NELEM(st), false, out);
     ck_assert_uint_eq(n, 1);
@@ -167,12 +164,12 @@ END_TEST
 
 START_TEST(test_trim_empty)
 {
-    const struct sym_frame *out[1] = { NULL };
-    struct tt_stack st = { .n = 0, .frames = NULL };
+    const struct sym_frame *out[1] = {NULL};
+    struct tt_stack st = {.n = 0, .frames = NULL};
     ck_assert_uint_eq(tree_trim_stack(&st, false, out), 0);
     ck_assert_uint_eq(tree_trim_stack(&st, true, out), 0);
     /* Only runtime frames: nothing left. */
-    const struct sym_frame *const only[] = { &f_traced, &f_capture, &f_bt };
+    const struct sym_frame *const only[] = {&f_traced, &f_capture, &f_bt};
     ck_assert_uint_eq(trim(only, NELEM(only), false, out), 0);
 }
 END_TEST
@@ -246,16 +243,16 @@ START_TEST(test_merge_equality)
     ck_assert(tree_frame_equal(&a, &e));
     ck_assert(!tree_frame_equal(&a, &c));
     ck_assert(!tree_frame_equal(&a, &d));
-    struct sym_frame u1 = { .module = MOD, .module_off = 5, .pc = 1 };
-    struct sym_frame u2 = { .module = MOD, .module_off = 5, .pc = 2 };
-    struct sym_frame u3 = { .module = MOD, .module_off = 6 };
-    struct sym_frame u4 = { .module = "/other", .module_off = 5 };
+    struct sym_frame u1 = {.module = MOD, .module_off = 5, .pc = 1};
+    struct sym_frame u2 = {.module = MOD, .module_off = 5, .pc = 2};
+    struct sym_frame u3 = {.module = MOD, .module_off = 6};
+    struct sym_frame u4 = {.module = "/other", .module_off = 5};
     ck_assert(tree_frame_equal(&u1, &u2));
     ck_assert(!tree_frame_equal(&u1, &u3));
     ck_assert(!tree_frame_equal(&u1, &u4));
     ck_assert(!tree_frame_equal(&u1, &a));
-    struct sym_frame nomod1 = { .pc = 7 }, nomod2 = { .pc = 8 };
-    struct sym_frame nomod3 = { .pc = 7 };
+    struct sym_frame nomod1 = {.pc = 7}, nomod2 = {.pc = 8};
+    struct sym_frame nomod3 = {.pc = 7};
     /* Without a module the offset says nothing: the address decides. */
     ck_assert(!tree_frame_equal(&nomod1, &nomod2));
     ck_assert(tree_frame_equal(&nomod1, &nomod3));
@@ -266,13 +263,12 @@ START_TEST(test_merge_roots_and_empty)
 {
     /* Two truncated captures diverging at the root, one duplicate and
      * two stacks with nothing visible. */
-    const struct sym_frame *const s1[] = { &f_bar, &f_fiz, &f_capture };
-    const struct sym_frame *const s2[] = { &f_baz, &f_pend2, &f_capture };
-    const struct sym_frame *const s3[] = { &f_traced, &f_capture };
+    const struct sym_frame *const s1[] = {&f_bar, &f_fiz, &f_capture};
+    const struct sym_frame *const s2[] = {&f_baz, &f_pend2, &f_capture};
+    const struct sym_frame *const s3[] = {&f_traced, &f_capture};
     struct tt_stack stacks[] = {
-        mkstack(s1, NELEM(s1)), mkstack(s2, NELEM(s2)),
-        mkstack(s1, NELEM(s1)), mkstack(s3, NELEM(s3)),
-        mkstack(NULL, 0),
+        mkstack(s1, NELEM(s1)), mkstack(s2, NELEM(s2)), mkstack(s1, NELEM(s1)),
+        mkstack(s3, NELEM(s3)), mkstack(NULL, 0),
     };
     struct tree t;
     ck_assert_int_eq(tree_build(stacks, NELEM(stacks), false, &t), 0);
@@ -300,15 +296,14 @@ START_TEST(test_merge_depth_bound)
     ck_assert_ptr_nonnull(frames);
     ck_assert_ptr_nonnull(ptrs);
     for (size_t i = 0; i < N; i++) {
-        frames[i] = (struct sym_frame){ .module = MOD, .module_off = i };
+        frames[i] = (struct sym_frame){.module = MOD, .module_off = i};
         ptrs[i] = &frames[i];
     }
-    struct tt_stack st = { .n = N, .frames = ptrs };
+    struct tt_stack st = {.n = N, .frames = ptrs};
     struct tree t;
     ck_assert_int_eq(tree_build(&st, 1, false, &t), 0);
     size_t depth = 0;
-    for (const struct tree_node *n = &t.roots[0];;
-         n = &n->children[0]) {
+    for (const struct tree_node *n = &t.roots[0];; n = &n->children[0]) {
         depth++;
         if (n->nchildren == 0)
             break;
@@ -329,7 +324,7 @@ START_TEST(test_merge_wide)
     static const struct sym_frame *stacks_frames[N][3];
     struct tt_stack stacks[N];
     for (size_t i = 0; i < N; i++) {
-        leaves[i] = (struct sym_frame){ .function = "leaf", .line = (int)i };
+        leaves[i] = (struct sym_frame){.function = "leaf", .line = (int)i};
         stacks_frames[i][0] = &f_traced;
         stacks_frames[i][1] = &f_join;
         stacks_frames[i][2] = &leaves[i];
@@ -364,13 +359,13 @@ START_TEST(test_trim_contract_names)
     for (size_t i = 0; i < NELEM(shown); i++) {
         for (size_t k = 0; k < NELEM(helpers); k++)
             ck_assert_str_ne(shown[i], helpers[k]);
-        ck_assert_int_ne(strncmp(shown[i], TRT_FN_INTERNAL_PREFIX,
-                                 strlen(TRT_FN_INTERNAL_PREFIX)), 0);
+        ck_assert_int_ne(strncmp(shown[i], TRT_FN_INTERNAL_PREFIX, strlen(TRT_FN_INTERNAL_PREFIX)),
+                         0);
     }
     /* The wrapper and capture fixtures are the contract's own names. */
     ck_assert(tree_frame_is_wrapper(&f_traced));
-    ck_assert_int_eq(strncmp(f_tclone.function, TRT_FN_INTERNAL_PREFIX,
-                             strlen(TRT_FN_INTERNAL_PREFIX)), 0);
+    ck_assert_int_eq(
+        strncmp(f_tclone.function, TRT_FN_INTERNAL_PREFIX, strlen(TRT_FN_INTERNAL_PREFIX)), 0);
 }
 END_TEST
 

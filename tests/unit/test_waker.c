@@ -66,7 +66,8 @@ START_TEST(slot_tracks_polls_and_state)
     struct twaker a = {0};
     struct tleaf leaf;
     tleaf_init(&leaf);
-    trt_future *t = trt_traced_new(&leaf.base, "a name that is much longer than the sixty-three bytes a slot keeps, really");
+    trt_future *t = trt_traced_new(
+        &leaf.base, "a name that is much longer than the sixty-three bytes a slot keeps, really");
     struct trt__task *task = (struct trt__task *)t;
     ck_assert_uint_eq(strlen(task->slot->name), TRT_TASK_NAME_MAX - 1);
     ck_assert_uint_eq(task->slot->state, TRT_TASK_IDLE);

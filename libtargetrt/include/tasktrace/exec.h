@@ -143,10 +143,10 @@ TRT_EXPORT void trt_sleep_drop(trt_sleep *s);
  * not both at once.  The fd stays owned by the caller and must stay open
  * while a future waits on it; it should be non-blocking. */
 typedef struct trt_fd_wait {
-    trt_future base; /* poll == trt_fd_readable_poll or trt_fd_writable_poll */
-    int err;         /* public: 0, or -errno if epoll_ctl failed */
+    trt_future base;  /* poll == trt_fd_readable_poll or trt_fd_writable_poll */
+    int err;          /* public: 0, or -errno if epoll_ctl failed */
     uint32_t revents; /* public: the epoll events that made it ready */
-    trt_exec *ex;    /* private from here on */
+    trt_exec *ex;     /* private from here on */
     int fd;
     bool registered;
     trt_exec_io io;
@@ -163,8 +163,8 @@ TRT_EXPORT void trt_fd_wait_drop(trt_fd_wait *w);
  * itself the receiving future: polling it is ready once a value was sent,
  * and the value is then in `value`.  One task receives. */
 typedef struct trt_oneshot {
-    trt_future base; /* poll == trt_oneshot_recv_poll */
-    void *value;     /* public: the value sent */
+    trt_future base;      /* poll == trt_oneshot_recv_poll */
+    void *value;          /* public: the value sent */
     pthread_mutex_t lock; /* private from here on */
     bool sent;
     trt_waker waker;
@@ -226,7 +226,7 @@ TRT_EXPORT void trt_chan_recv_drop(trt_chan_recv *r);
  * `children` and `done` (n flags, set by init) are the caller's and must
  * outlive the join; so must the children, which the caller drops. */
 typedef struct trt_join {
-    trt_future base; /* poll == trt_join_poll */
+    trt_future base;       /* poll == trt_join_poll */
     trt_future **children; /* private from here on */
     bool *done;
     size_t n, left;
@@ -239,8 +239,8 @@ TRT_EXPORT void trt_join_init(trt_join *j, trt_future **children, bool *done, si
  * others are left pending and still hold wakers: the caller drops them.
  * `children` is the caller's and must outlive the select.  n must be > 0. */
 typedef struct trt_select {
-    trt_future base; /* poll == trt_select_poll */
-    size_t index;    /* public */
+    trt_future base;       /* poll == trt_select_poll */
+    size_t index;          /* public */
     trt_future **children; /* private from here on */
     size_t n;
 } trt_select;

@@ -142,8 +142,7 @@ TRT_EXPORT trt_future *trt_traced_new(trt_future *inner, const char *name);
  * its own caller's return address instead, with trt_traced_new_at, e.g.
  * __builtin_return_address(0) in C; NULL records no place.  Otherwise the
  * same as trt_traced_new. */
-TRT_EXPORT trt_future *trt_traced_new_at(trt_future *inner, const char *name,
-                                         const void *spawn_pc);
+TRT_EXPORT trt_future *trt_traced_new_at(trt_future *inner, const char *name, const void *spawn_pc);
 
 /* Unregisters and frees a wrapper returned by trt_traced_new, after it
  * returned TRT_READY or to cancel the task.  Must not race with a poll of the
@@ -190,8 +189,7 @@ typedef int (*trt_dump_sink_fn)(void *arg, const char *buf, size_t len);
  * NULL with errno set (EINVAL, ENOMEM) on failure. */
 TRT_EXPORT trt_future *trt_dump_future_new(int fd, int timeout_ms);
 /* The same, writing through `sink` instead of a file descriptor. */
-TRT_EXPORT trt_future *trt_dump_future_new_sink(trt_dump_sink_fn sink, void *arg,
-                                                int timeout_ms);
+TRT_EXPORT trt_future *trt_dump_future_new_sink(trt_dump_sink_fn sink, void *arg, int timeout_ms);
 /* The result of a dump future that returned TRT_READY (see Results above);
  * -EINPROGRESS before, -EINVAL for a future that is not one. */
 TRT_EXPORT int trt_dump_future_result(const trt_future *f);
