@@ -48,7 +48,7 @@ SYM_TEST_NOINLINE static uintptr_t sym_test_capture(void)
 SYM_TEST_NOINLINE static uintptr_t sym_test_caller(void)
 {
     uintptr_t ra = sym_test_capture();
-    sym_test_line_call = __LINE__;
+    sym_test_line_call = __LINE__ - 1; /* the call on the line above */
     sym_test_sink += 1;
     return ra;
 }
@@ -58,14 +58,14 @@ SYM_TEST_NOINLINE static uintptr_t sym_test_caller(void)
 static inline __attribute__((always_inline)) uintptr_t sym_test_inner(void)
 {
     uintptr_t ra = sym_test_capture();
-    sym_test_line_inner = __LINE__;
+    sym_test_line_inner = __LINE__ - 1; /* the call on the line above */
     return ra;
 }
 
 SYM_TEST_NOINLINE static uintptr_t sym_test_outer(void)
 {
     uintptr_t ra = sym_test_inner();
-    sym_test_line_outer = __LINE__;
+    sym_test_line_outer = __LINE__ - 1; /* the call on the line above */
     sym_test_sink += 2;
     return ra;
 }
