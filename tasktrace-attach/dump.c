@@ -165,8 +165,14 @@ static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *f
             *err = -ENOMEM;
             return NULL;
         }
-        /* The function itself (the outermost frame at its entry). */
+        /* The function itself (the outermost frame at its entry), at its
+         * declaration: no call site is left. */
         b->f = *f[0];
+        if (f[0]->decl_line > 0 && f[0]->decl_file != NULL) {
+            b->f.file = f[0]->decl_file;
+            b->f.line = f[0]->decl_line;
+            b->f.column = 0;
+        }
         if (cut_name) {
             memcpy(b->name, f[0]->function, cut);
             b->name[cut] = '\0';

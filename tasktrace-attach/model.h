@@ -18,22 +18,26 @@ struct sym_frame {
     const char *file;     /* source file path, or NULL */
     int line;
     int column;
-    bool inlined;         /* this frame was inlined into its caller */
-    bool tail_call;       /* a future's poll whose frame a tail call
+    bool inlined;          /* this frame was inlined into its caller */
+    bool tail_call;        /* a future's poll whose frame a tail call
                              removed, restored from the capture's chain of
                              polled futures (TRT_RECORD_F_CHAIN): pc is the
-                             function's entry, line the line of its first
-                             instruction (its definition), not a call site */
-    const char *module;   /* absolute path of the ELF module, or NULL */
-    uint64_t pc;          /* the address looked up (the return address) */
-    uint64_t module_off;  /* pc - module_base: the address in the ELF
+                             function's entry, file:line its declaration
+                             (or, without one, the line of its first
+                             instruction), not a call site */
+    const char *module;    /* absolute path of the ELF module, or NULL */
+    uint64_t pc;           /* the address looked up (the return address) */
+    uint64_t module_off;   /* pc - module_base: the address in the ELF
                              file's own address space (its p_vaddr and
                              symbol values), what eu-addr2line -e FILE
                              takes; for a bare address with no module, pc */
-    uint64_t module_base; /* the module's load bias: where the file's
+    uint64_t module_base;  /* the module's load bias: where the file's
                              address 0 is in the process (0 for ET_EXEC) */
-    const char *build_id; /* the module's GNU build id in lowercase hex,
+    const char *build_id;  /* the module's GNU build id in lowercase hex,
                              or NULL when it has none or is unknown */
+    const char *decl_file; /* the function's declaration (DWARF
+                              DW_AT_decl_file/decl_line), or NULL/0 */
+    int decl_line;
 };
 
 /* One captured leaf stack, root first, frames borrowed from the cache. */

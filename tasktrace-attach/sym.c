@@ -74,6 +74,8 @@ struct sym_raw {
     int line;
     int column;
     bool inlined;
+    const char *decl_file; /* where the function is declared (DWARF) */
+    int decl_line;
 };
 
 #define SYM_INITIAL_CAP 256u
@@ -644,6 +646,11 @@ static size_t sym_chain_frames(Dwarf_Die *chain, size_t nchain, struct sym_raw *
         struct sym_raw *f = &out[n++];
         *f = (struct sym_raw){.comp_dir = loc->comp_dir};
         f->function = sym_die_name(die, &f->owned);
+        /* Follows abstract origins: an inlined instance has its
+         * function's declaration. */
+        f->decl_file = dwarf_decl_file(die);
+        if (dwarf_decl_line(die, &f->decl_line) != 0)
+            f->decl_line = 0;
         if (callee == NULL) {
             f->file = loc->file;
             f->line = loc->line;
@@ -993,8 +1000,11 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sy
         const struct sym_raw *r = &raw[n - 1 - i];
         struct sym_frame *f = &e->frames[i];
         if ((err = sym_intern_function(ctx, r->function, &f->function)) != 0 ||
-            (err = sym_intern_path(ctx, r->file, r->comp_dir, &f->file)) != 0)
+            (err = sym_intern_path(ctx, r->file, r->comp_dir, &f->file)) != 0 ||
+            (err = sym_intern_path(ctx, r->decl_line > 0 ? r->decl_file : NULL, r->comp_dir,
+                                   &f->decl_file)) != 0)
             goto out;
+        f->decl_line = r->decl_line;
         f->line = r->line;
         f->column = r->column;
         f->inlined = r->inlined;

@@ -63,9 +63,13 @@ s = t["stacks"][0]
 names = [(f["function"], f.get("tail_call", False)) for f in s]
 assert names == [("chain_outer_poll", True), ("chain_middle_poll", True),
                  ("chain_inner_poll", True), ("trt_pending_poll", False)], names
+src = open(sys.argv[1]).read().split("\n")
 for f in s[:3]:
+    # No call site is left: the frame stands at the function declaration.
     assert f["file"].endswith("tailcall_target.c") and f["line"] > 0, f
-' || fail "JSON tail_call frames"
+    assert f["function"] + "(" in src[f["line"] - 1], (f, src[f["line"] - 1])
+    assert f["column"] is None, f
+' "$top_srcdir/tests/integration/tailcall_target.c" || fail "JSON tail_call frames"
 
 # --raw shows what was unwound, nothing restored.
 attach --no-group --raw --no-source "$PID"
