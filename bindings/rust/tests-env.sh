@@ -6,6 +6,12 @@
 rs_stamp=$top_builddir/bindings/rust/cargo.stamp
 [ -f "$rs_stamp" ] || harness_error "$rs_stamp is missing: make check builds the crate first"
 . "$rs_stamp"
+# rustc links no sanitizer runtime: Rust programs cannot load a libtargetrt
+# built with one.
+if sed -n 's/^CFLAGS = //p' "$top_builddir/Makefile" | grep -q -- '-fsanitize'; then
+    echo "SKIP: the runtime is built with sanitizers, which Rust programs cannot load" >&2
+    exit 77
+fi
 case ${RS_STATUS:-} in
 ok) ;;
 skip)

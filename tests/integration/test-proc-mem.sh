@@ -18,7 +18,9 @@ want=$(norm "$OUT")
 
 RC=0
 if command -v strace >/dev/null; then
-    TASKTRACE_ATTACH_FORCE_PROC_MEM=1 strace -f -qq -o "$TMP/strace.log" \
+    # LeakSanitizer (in sanitizer builds) cannot run under ptrace.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        TASKTRACE_ATTACH_FORCE_PROC_MEM=1 strace -f -qq -o "$TMP/strace.log" \
         -e trace=process_vm_readv,pread64,openat "$ATTACH" --no-source "$PID" \
         >"$TMP/attach.out" 2>"$TMP/attach.err" || RC=$?
 else

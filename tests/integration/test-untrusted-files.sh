@@ -20,7 +20,9 @@ chmod 755 "$TMP"
 run_tool() {
     RC=0
     if [ -n "${STRACE_LOG:-}" ]; then
-        strace -f -qq -o "$STRACE_LOG" -e trace=open,openat,openat2 \
+        # LeakSanitizer (in sanitizer builds) cannot run under ptrace.
+        ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+            strace -f -qq -o "$STRACE_LOG" -e trace=open,openat,openat2 \
             timeout 60 "$ATTACH" "$@" >"$TMP/attach.out" 2>"$TMP/attach.err" || RC=$?
     else
         timeout 60 "$ATTACH" "$@" >"$TMP/attach.out" 2>"$TMP/attach.err" || RC=$?
