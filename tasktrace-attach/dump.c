@@ -168,8 +168,10 @@ static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *f
         /* The function itself (the outermost frame at its entry), at its
          * declaration: no call site is left. */
         b->f = *f[0];
-        if (f[0]->decl_line > 0 && f[0]->decl_file != NULL) {
-            b->f.file = f[0]->decl_file;
+        if (f[0]->decl_line > 0 && (f[0]->decl_file != NULL || f[0]->file != NULL)) {
+            /* libdw reads no name for DWARF 5's file 0 (clang's main
+             * source); the file of the function's entry is that file. */
+            b->f.file = f[0]->decl_file != NULL ? f[0]->decl_file : f[0]->file;
             b->f.line = f[0]->decl_line;
             b->f.column = 0;
         }
