@@ -73,6 +73,7 @@ attach --no-source "$PID"
 expect_rc 0
 normalize() {
     sed -e 's/ idle [0-9.]*[a-z]*[0-9]*[a-z]* since last poll/ idle D since last poll/' \
+        -e 's/; longest idle .*; dumped in .*$/; longest idle D; dumped in D/' \
         -e 's/^\$ tasktrace-attach --no-source [0-9]*$/$ tasktrace-attach --no-source PID/'
 }
 {
@@ -118,7 +119,9 @@ attach "$PID"
 expect_rc 0
 shape() {
     sed -e 's/ idle [0-9.]*[a-z]*[0-9]*[a-z]* since last poll/ idle D since last poll/' \
-        -e 's| at .*/\([^/]*/[^/]*\.c\):[0-9]*:[0-9]*$| at \1|'
+        -e 's/; longest idle .*; dumped in .*$/; longest idle D; dumped in D/' \
+        -e 's| at .*/\([^/]*/[^/]*\.c\):[0-9]*:[0-9]*$| at \1|' \
+        -e 's|^  spawned at .*/\([^/]*/[^/]*\.c\):[0-9]* (|  spawned at \1 (|'
 }
 printf '%s\n' "$OUT" | shape >"$TMP/got"
 block "$MAN1" output | shape >"$TMP/want"
