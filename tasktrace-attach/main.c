@@ -811,6 +811,27 @@ static int ring_retrying(struct session *ss, pid_t tid)
     }
 }
 
+/* A process that has just created its first task may not have published
+ * its doorbell thread's id yet: the thread is being started.  Re-reads the
+ * control block for up to 200 ms (and never past the deadline) before the
+ * dump takes the missing doorbell for a problem. */
+static void session_await_doorbell(struct session *ss)
+{
+    uint64_t until = trt_clock_ns(CLOCK_MONOTONIC) + 200000000u;
+    if (until > ss->deadline)
+        until = ss->deadline;
+    char why[256];
+    while (ss->ctl.doorbell_tid <= 0 && ss->ctl.registry_addr != 0 && ss->ctl.doorbell_errno == 0 &&
+           ss->ctl.fork_ns == 0 && trt_clock_ns(CLOCK_MONOTONIC) < until) {
+        struct timespec nap = trt_ns_timespec(1000000u);
+        nanosleep(&nap, NULL);
+        struct trt_control now;
+        if (snap_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) != 0)
+            return;
+        ss->ctl = now;
+    }
+}
+
 /* Finds the runtime in the target and reads its control block.  Returns 0,
  * or an exit code after saying why. */
 static int session_locate(struct session *ss)
@@ -1551,6 +1572,8 @@ int main(int argc, char **argv)
     ss.deadline = ss.t_start + timeout_ns;
     if ((rc = session_locate(&ss)) != 0)
         goto out;
+    if (!ss.o.passive)
+        session_await_doorbell(&ss);
     ss.t_located = trt_clock_ns(CLOCK_MONOTONIC);
     /* --passive: no doorbell, so no generation: the registry as it is. */
     ss.doorbell_tid = ss.o.passive ? 0 : ss.ctl.doorbell_tid;
