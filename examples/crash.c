@@ -12,8 +12,7 @@
  * the capture ring, for the core to hold.  Exit status 1 on error, 64 on an
  * argument.
  *
- * The executor is stuck.c's: a run queue under a mutex, tasks scheduled at
- * most once at a time. */
+ * The executor is examples/pool.c, as for stuck.c. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,121 +28,13 @@
 
 #include <tasktrace/rt.h>
 
+#include "pool.h"
+
 /* Keeps each poll a frame of its own (see taskdump.c). */
 #define KEEP_FRAME() __asm__ volatile("" ::: "memory")
 #define POLL_FN __attribute__((noinline))
 
 #define NWORKERS 2
-
-/* ------------------------------------------------------------ executor */
-
-/* A task's scheduling state: a task is in the queue or on a worker at most
- * once; a wake during its poll makes the worker queue it again. */
-enum { T_IDLE, T_QUEUED, T_RUNNING, T_NOTIFIED, T_DONE };
-
-struct task {
-    trt_future *traced; /* the wrapper the workers poll */
-    _Atomic int state;
-    struct task *next; /* run queue link */
-};
-
-static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
-static struct task *queue_head, *queue_tail;
-static _Atomic unsigned long long executor_polls;
-
-static void queue_push(struct task *t)
-{
-    pthread_mutex_lock(&queue_lock);
-    t->next = NULL;
-    if (queue_tail)
-        queue_tail->next = t;
-    else
-        queue_head = t;
-    queue_tail = t;
-    pthread_cond_signal(&queue_cond);
-    pthread_mutex_unlock(&queue_lock);
-}
-
-static struct task *queue_pop(void)
-{
-    pthread_mutex_lock(&queue_lock);
-    while (!queue_head)
-        pthread_cond_wait(&queue_cond, &queue_lock);
-    struct task *t = queue_head;
-    queue_head = t->next;
-    if (!queue_head)
-        queue_tail = NULL;
-    pthread_mutex_unlock(&queue_lock);
-    return t;
-}
-
-/* Queues an idle task; marks a running one to be polled again. */
-static void task_schedule(struct task *t)
-{
-    int s = atomic_load(&t->state);
-    for (;;) {
-        int next = s == T_IDLE ? T_QUEUED : s == T_RUNNING ? T_NOTIFIED : -1;
-        if (next < 0)
-            return;
-        if (atomic_compare_exchange_weak(&t->state, &s, next))
-            break;
-    }
-    if (s == T_IDLE)
-        queue_push(t);
-}
-
-/* The waker's data is the task; tasks live as long as the process, so a
- * clone is the same pointer and a drop does nothing. */
-static trt_waker pool_waker_clone(const void *data);
-static void pool_waker_wake(const void *data)
-{
-    task_schedule((struct task *)data);
-}
-static void pool_waker_drop(const void *data)
-{
-    (void)data;
-}
-static const trt_waker_vtable pool_vtable = {pool_waker_clone, pool_waker_wake, pool_waker_wake,
-                                             pool_waker_drop};
-static trt_waker pool_waker_clone(const void *data)
-{
-    return (trt_waker){data, &pool_vtable};
-}
-
-static void *worker_main(void *arg)
-{
-    char name[16];
-    snprintf(name, sizeof(name), "worker-%d", (int)(intptr_t)arg);
-    pthread_setname_np(pthread_self(), name);
-    for (;;) {
-        struct task *t = queue_pop();
-        atomic_store(&t->state, T_RUNNING);
-        trt_waker w = {t, &pool_vtable};
-        trt_context cx = {&w};
-        atomic_fetch_add(&executor_polls, 1);
-        if (t->traced->poll(t->traced, &cx) == TRT_READY) {
-            atomic_store(&t->state, T_DONE);
-            continue;
-        }
-        int s = T_RUNNING;
-        if (!atomic_compare_exchange_strong(&t->state, &s, T_IDLE)) {
-            atomic_store(&t->state, T_QUEUED);
-            queue_push(t);
-        }
-    }
-    return NULL;
-}
-
-static int spawn(struct task *t, trt_future *f, const char *name)
-{
-    t->traced = trt_traced_new(f, name);
-    if (!t->traced)
-        return -errno;
-    atomic_store(&t->state, T_IDLE);
-    task_schedule(t);
-    return 0;
-}
 
 /* ------------------------------------------------------------ tasks */
 
@@ -230,7 +121,7 @@ static POLL_FN trt_poll conn_poll(trt_future *f, trt_context *cx)
 
 int main(int argc, char **argv)
 {
-    static struct task tasks[3];
+    static struct pool_task tasks[3];
     static struct parked parked[2] = {{.base = {parked_poll}}, {.base = {parked_poll}}};
     static struct conn conn = {
         .base = {conn_poll}, .header = {header_poll}, .lock = PTHREAD_MUTEX_INITIALIZER};
@@ -243,19 +134,16 @@ int main(int argc, char **argv)
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &usr1, NULL);
-    for (int i = 0; i < NWORKERS; i++) {
-        pthread_t th;
-        int err = pthread_create(&th, NULL, worker_main, (void *)(intptr_t)(i + 1));
-        if (err) {
-            fprintf(stderr, "crash: pthread_create: %s\n", strerror(err));
-            return 1;
-        }
+    int perr = pool_start(NWORKERS);
+    if (perr) {
+        fprintf(stderr, "crash: pthread_create: %s\n", strerror(-perr));
+        return 1;
     }
-    int err = spawn(&tasks[0], &parked[0].base, "parked-1");
+    int err = pool_spawn(&tasks[0], &parked[0].base, "parked-1");
     if (!err)
-        err = spawn(&tasks[1], &parked[1].base, "parked-2");
+        err = pool_spawn(&tasks[1], &parked[1].base, "parked-2");
     if (!err)
-        err = spawn(&tasks[2], &conn.base, "conn-17");
+        err = pool_spawn(&tasks[2], &conn.base, "conn-17");
     if (err) {
         fprintf(stderr, "crash: spawn: %s\n", strerror(-err));
         return 1;

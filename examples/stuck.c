@@ -18,9 +18,8 @@
  * registry shows it polling, on a thread that no longer exists.  Exit
  * status 1 on error, 64 on a bad argument.
  *
- * The executor is the example's own (the reference executor is single
- * threaded) and uses only <tasktrace/rt.h>: a run queue under a mutex,
- * tasks scheduled at most once at a time. */
+ * The executor is examples/pool.c (the reference executor is single
+ * threaded), written against <tasktrace/rt.h> only. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -36,121 +35,13 @@
 
 #include <tasktrace/rt.h>
 
+#include "pool.h"
+
 /* Keeps each poll a frame of its own (see taskdump.c). */
 #define KEEP_FRAME() __asm__ volatile("" ::: "memory")
 #define POLL_FN __attribute__((noinline))
 
 #define NWORKERS 4
-
-/* ------------------------------------------------------------ executor */
-
-/* A task's scheduling state: a task is in the queue or on a worker at most
- * once; a wake during its poll makes the worker queue it again. */
-enum { T_IDLE, T_QUEUED, T_RUNNING, T_NOTIFIED, T_DONE };
-
-struct task {
-    trt_future *traced; /* the wrapper the workers poll */
-    _Atomic int state;
-    struct task *next; /* run queue link */
-};
-
-static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
-static struct task *queue_head, *queue_tail;
-static _Atomic unsigned long long executor_polls;
-
-static void queue_push(struct task *t)
-{
-    pthread_mutex_lock(&queue_lock);
-    t->next = NULL;
-    if (queue_tail)
-        queue_tail->next = t;
-    else
-        queue_head = t;
-    queue_tail = t;
-    pthread_cond_signal(&queue_cond);
-    pthread_mutex_unlock(&queue_lock);
-}
-
-static struct task *queue_pop(void)
-{
-    pthread_mutex_lock(&queue_lock);
-    while (!queue_head)
-        pthread_cond_wait(&queue_cond, &queue_lock);
-    struct task *t = queue_head;
-    queue_head = t->next;
-    if (!queue_head)
-        queue_tail = NULL;
-    pthread_mutex_unlock(&queue_lock);
-    return t;
-}
-
-/* Queues an idle task; marks a running one to be polled again. */
-static void task_schedule(struct task *t)
-{
-    int s = atomic_load(&t->state);
-    for (;;) {
-        int next = s == T_IDLE ? T_QUEUED : s == T_RUNNING ? T_NOTIFIED : -1;
-        if (next < 0)
-            return;
-        if (atomic_compare_exchange_weak(&t->state, &s, next))
-            break;
-    }
-    if (s == T_IDLE)
-        queue_push(t);
-}
-
-/* The waker's data is the task; tasks live as long as the process, so a
- * clone is the same pointer and a drop does nothing. */
-static trt_waker pool_waker_clone(const void *data);
-static void pool_waker_wake(const void *data)
-{
-    task_schedule((struct task *)data);
-}
-static void pool_waker_drop(const void *data)
-{
-    (void)data;
-}
-static const trt_waker_vtable pool_vtable = {pool_waker_clone, pool_waker_wake, pool_waker_wake,
-                                             pool_waker_drop};
-static trt_waker pool_waker_clone(const void *data)
-{
-    return (trt_waker){data, &pool_vtable};
-}
-
-static void *worker_main(void *arg)
-{
-    char name[16];
-    snprintf(name, sizeof(name), "worker-%d", (int)(intptr_t)arg);
-    pthread_setname_np(pthread_self(), name);
-    for (;;) {
-        struct task *t = queue_pop();
-        atomic_store(&t->state, T_RUNNING);
-        trt_waker w = {t, &pool_vtable};
-        trt_context cx = {&w};
-        atomic_fetch_add(&executor_polls, 1);
-        if (t->traced->poll(t->traced, &cx) == TRT_READY) {
-            atomic_store(&t->state, T_DONE);
-            continue;
-        }
-        int s = T_RUNNING;
-        if (!atomic_compare_exchange_strong(&t->state, &s, T_IDLE)) {
-            atomic_store(&t->state, T_QUEUED);
-            queue_push(t);
-        }
-    }
-    return NULL;
-}
-
-static int spawn(struct task *t, trt_future *f, const char *name)
-{
-    t->traced = trt_traced_new(f, name);
-    if (!t->traced)
-        return -errno;
-    atomic_store(&t->state, T_IDLE);
-    task_schedule(t);
-    return 0;
-}
 
 /* ------------------------------------------------------------ tasks */
 
@@ -253,7 +144,7 @@ static POLL_FN trt_poll vanish_poll(trt_future *f, trt_context *cx)
 
 int main(int argc, char **argv)
 {
-    static struct task tasks[6];
+    static struct pool_task tasks[6];
     static trt_future vanished = {vanish_poll};
     bool vanish = argc == 2 && strcmp(argv[1], "--vanish") == 0;
     if (argc > 1 && !vanish) {
@@ -277,25 +168,22 @@ int main(int argc, char **argv)
     }
     reader.fd = fds[0];
     pthread_mutex_lock(&big_lock);
-    for (int i = 0; i < NWORKERS + vanish; i++) {
-        pthread_t th;
-        int err = pthread_create(&th, NULL, worker_main, (void *)(intptr_t)(i + 1));
-        if (err) {
-            fprintf(stderr, "stuck: pthread_create: %s\n", strerror(err));
-            return 1;
-        }
+    int perr = pool_start(NWORKERS + vanish);
+    if (perr) {
+        fprintf(stderr, "stuck: pthread_create: %s\n", strerror(-perr));
+        return 1;
     }
-    int err = spawn(&tasks[0], &reader.base, "reader");
+    int err = pool_spawn(&tasks[0], &reader.base, "reader");
     if (!err)
-        err = spawn(&tasks[1], &spinner, "spinner");
+        err = pool_spawn(&tasks[1], &spinner, "spinner");
     if (!err)
-        err = spawn(&tasks[2], &locker, "locker");
+        err = pool_spawn(&tasks[2], &locker, "locker");
     if (!err)
-        err = spawn(&tasks[3], &parked[0].base, "parked-1");
+        err = pool_spawn(&tasks[3], &parked[0].base, "parked-1");
     if (!err)
-        err = spawn(&tasks[4], &parked[1].base, "parked-2");
+        err = pool_spawn(&tasks[4], &parked[1].base, "parked-2");
     if (!err && vanish)
-        err = spawn(&tasks[5], &vanished, "vanished");
+        err = pool_spawn(&tasks[5], &vanished, "vanished");
     if (err) {
         fprintf(stderr, "stuck: spawn: %s\n", strerror(-err));
         return 1;
@@ -321,7 +209,7 @@ int main(int argc, char **argv)
     for (;;) {
         int sig;
         if (sigwait(&usr1, &sig) == 0) {
-            printf("polls %llu\n", (unsigned long long)atomic_load(&executor_polls));
+            printf("polls %llu\n", (unsigned long long)pool_polls());
             fflush(stdout);
         }
     }
