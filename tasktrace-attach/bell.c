@@ -20,7 +20,7 @@
  * sleep must not hang the tool. */
 static int wait_stop(pid_t tid)
 {
-    uint64_t deadline = trt_clock_ns(CLOCK_MONOTONIC) + 1000000000u;
+    uint64_t start = trt_clock_ns(CLOCK_MONOTONIC), deadline = start + 1000000000u;
     for (;;) {
         int st;
         pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
@@ -36,9 +36,10 @@ static int wait_stop(pid_t tid)
         uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
         if (now > deadline)
             return -ETIMEDOUT;
-        /* The stop normally comes within microseconds: yield first, sleep
-         * only if it is slow. */
-        if (now + 999000000u > deadline) {
+        /* The stop normally comes within microseconds: yield for the first
+         * 50 us, then sleep, so that a target thread waiting for this CPU
+         * (its others busy, e.g. with a spinning task) gets it. */
+        if (now - start > 50000u) {
             struct timespec ts = {0, 20000};
             nanosleep(&ts, NULL);
         } else {
