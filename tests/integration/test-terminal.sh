@@ -61,9 +61,10 @@ else
     echo "no kernel thread visible here: that case is not checked" >&2
 fi
 
-# A zombie: its parent never reaps it.
-sh -c 'sleep 0 & echo $! >"$1"; exec sleep 300' sh "$TMP/zombie" & PIDS="$PIDS $!"
-for _ in $(seq 100); do
+# A zombie: its parent never reaps it.  The child exits a second after the
+# parent has become `sleep 300`, so the shell cannot reap it first.
+sh -c 'sleep 1 & echo $! >"$1"; exec sleep 300' sh "$TMP/zombie" & PIDS="$PIDS $!"
+for _ in $(seq 200); do
     z=$(cat "$TMP/zombie" 2>/dev/null)
     [ -n "$z" ] && grep -q '^State:.*Z' /proc/"$z"/status 2>/dev/null && break
     sleep 0.05
