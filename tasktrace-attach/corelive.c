@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "corelive.h"
+#include "live.h"
 #include "tree.h"
 #include "unwind.h"
 
@@ -18,17 +19,6 @@ static bool corelive_in_poll(const struct tt_stack *stack)
     for (size_t i = 0; i < stack->n && !in; i++)
         in = stack->frames[i] && tree_frame_is_wrapper(stack->frames[i]);
     return in;
-}
-
-static int corelive_copy(struct tt_stack *dst, const struct tt_stack *src)
-{
-    *dst = *src;
-    dst->frames = malloc((src->n ? src->n : 1) * sizeof(*dst->frames));
-    if (!dst->frames)
-        return -ENOMEM;
-    if (src->n)
-        memcpy(dst->frames, src->frames, src->n * sizeof(*dst->frames));
-    return 0;
 }
 
 /* The polling slot that names thread TID, or NULL. */
@@ -133,7 +123,7 @@ int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *s
                          "the stack of thread %d shows no task poll: the thread that polled "
                          "the task exited, and its id is another thread's",
                          (int)ct->tid);
-            else if ((err = corelive_copy(&task->thread_stack, &stack)) < 0)
+            else if ((err = live_stack_copy(&task->thread_stack, &stack)) < 0)
                 goto next;
             else
                 task->has_thread_stack = true;
@@ -146,7 +136,7 @@ int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *s
                 th->task = s->id;
             if (error[0])
                 snprintf(th->error, sizeof(th->error), "%s", error);
-            else if ((err = corelive_copy(&th->stack, &stack)) < 0)
+            else if ((err = live_stack_copy(&th->stack, &stack)) < 0)
                 goto next;
             else
                 th->has_stack = true;

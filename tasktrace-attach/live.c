@@ -95,7 +95,7 @@ static void live_error(char *buf, size_t len, int err)
     }
 }
 
-static int stack_copy(struct tt_stack *dst, const struct tt_stack *src)
+int live_stack_copy(struct tt_stack *dst, const struct tt_stack *src)
 {
     *dst = *src;
     dst->frames = malloc((src->n ? src->n : 1) * sizeof(*dst->frames));
@@ -202,7 +202,7 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
                          (int)tid);
             else if (task->has_thread_stack)
                 continue; /* the same thread seen twice: the first stays */
-            else if ((err = stack_copy(&task->thread_stack, &stack)) < 0)
+            else if ((err = live_stack_copy(&task->thread_stack, &stack)) < 0)
                 goto out;
             else
                 task->has_thread_stack = true;
@@ -212,7 +212,7 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
         if (error[0]) {
             snprintf(thread->error, sizeof(thread->error), "%s", error);
         } else {
-            if ((err = stack_copy(&thread->stack, &stack)) < 0)
+            if ((err = live_stack_copy(&thread->stack, &stack)) < 0)
                 goto out;
             thread->has_stack = true;
         }

@@ -67,4 +67,8 @@ void live_free(struct tt_dump *d);
  * BUF, or NULL (BUF empty) when there is none. */
 const char *live_where(const struct tt_task *task, char *buf, size_t len);
 
+/* Copies SRC into DST with a frames array of DST's own (malloc'd; the
+ * frames themselves stay borrowed).  Returns 0 or -ENOMEM. */
+int live_stack_copy(struct tt_stack *dst, const struct tt_stack *src);
+
 #endif
