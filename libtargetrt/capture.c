@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ring.h"
 #include "rt_internal.h"
@@ -69,6 +70,9 @@ static pthread_once_t cap_once = PTHREAD_ONCE_INIT;
 /* Records the last generation wrote, a quarter more for growth: what the
  * next ring is sized for.  0 before the first generation. */
 static _Atomic uint64_t gen_records_want;
+/* Whether captures walk the stack with stackwalk.c (the default) or always
+ * with backtrace() (TASKTRACE_UNWIND=backtrace), set once by cap_init. */
+static _Atomic bool walk_cfi;
 
 /* Reads TASKTRACE_RING_MAX_MB once (a positive whole number of MiB; anything
  * else, or nothing, is the default), bounds it and publishes it. */
@@ -89,6 +93,9 @@ static void cap_init(void)
         p *= 2;
     max_records = p;
     TRT_STORE(&tasktrace_control.ring_max_mb, (uint32_t)mb);
+    const char *unwind = getenv("TASKTRACE_UNWIND");
+    atomic_store_explicit(&walk_cfi, !unwind || strcmp(unwind, "backtrace") != 0,
+                          memory_order_relaxed);
 }
 
 static uint64_t ring_want(uint64_t live)
@@ -235,15 +242,20 @@ void trt__capture_atfork_release(void)
 TRT_NAMED_FRAME int trt__capture(uint32_t gen, uint64_t id, uint32_t flags)
 {
     /* One spare slot to tell a stack that fits from one that was cut. */
-    void *pcs[TRT_RECORD_MAX_PCS + 1];
-    int n = backtrace(pcs, TRT_RECORD_MAX_PCS + 1);
+    uint64_t words[TRT_RECORD_MAX_PCS + 1];
+    int n = -1;
+    if (atomic_load_explicit(&walk_cfi, memory_order_relaxed))
+        n = trt__stackwalk(words, TRT_RECORD_MAX_PCS + 1, gen);
+    if (n < 0) {
+        void *pcs[TRT_RECORD_MAX_PCS + 1];
+        n = backtrace(pcs, TRT_RECORD_MAX_PCS + 1);
+        for (int i = 0; i < n; i++)
+            words[i] = (uint64_t)(uintptr_t)pcs[i];
+    }
     if (n > TRT_RECORD_MAX_PCS) {
         n = TRT_RECORD_MAX_PCS;
         flags |= TRT_RECORD_F_TRUNCATED;
     }
-    uint64_t words[TRT_RECORD_MAX_PCS];
-    for (int i = 0; i < n; i++)
-        words[i] = (uint64_t)(uintptr_t)pcs[i];
     /* The chain of polled futures, after the PCs, as far as it fits. */
     uint32_t nchain = 0;
     const struct trt__chain *c = trt__chain_cur;

@@ -22,6 +22,8 @@
  *   capture.c     the ring's lifetime (mapped ahead, swapped for a larger
  *                 one, never unmapped once published) and the stack capture
  *                 into it
+ *   stackwalk.c   the capture's stack walk: DWARF CFI rules interpreted
+ *                 once per address and generation, kept in a fixed table
  *   registry.c    the registry of live tasks and its mutex
  *   task.c        a task's cached waker and the spin lock that guards it
  *   ring.c        the ring as a data structure (ring.h)
@@ -171,6 +173,15 @@ int trt__capture(uint32_t gen, uint64_t id, uint32_t flags);
 /* Fork: the ring mutex is held across fork(). */
 void trt__capture_atfork_prepare(void);
 void trt__capture_atfork_release(void);
+
+/* ---------------------------------------------------------- stackwalk.c */
+
+/* Stores the return addresses of the caller's stack, innermost first (the
+ * caller's own frame first, as backtrace() does), at most `max`; returns
+ * how many, like backtrace().  Rules are cached for generation `gen`.
+ * Returns -ENOTSUP when a frame's CFI is not of the kinds the walk models
+ * and -ENOSYS where it cannot run at all: the caller uses backtrace(). */
+int trt__stackwalk(uint64_t *pcs, int max, uint32_t gen);
 
 /* ------------------------------------------------------------ dumpreq.c */
 

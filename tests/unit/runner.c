@@ -12,6 +12,7 @@ int main(void)
     srunner_add_suite(sr, suite_doorbell());
     srunner_add_suite(sr, suite_generation());
     srunner_add_suite(sr, suite_capture());
+    srunner_add_suite(sr, suite_stackwalk());
     srunner_add_suite(sr, suite_fork());
     srunner_add_suite(sr, suite_contract());
     srunner_add_suite(sr, suite_sym());

@@ -10,6 +10,7 @@ Suite *suite_ring(void);
 Suite *suite_doorbell(void);
 Suite *suite_generation(void);
 Suite *suite_capture(void);
+Suite *suite_stackwalk(void);
 Suite *suite_fork(void);
 Suite *suite_contract(void);
 Suite *suite_sym(void);
