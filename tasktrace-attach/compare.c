@@ -1,4 +1,4 @@
-/* Comparing two dumps of one process (compare.h). */
+/* Comparing dumps of one process (compare.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -11,7 +11,7 @@
 
 #include "compare.h"
 #include "group.h"
-#include "jsonr.h"
+#include "jsonread.h"
 #include "render.h"
 
 /* What one task of a dump says, as far as the comparison needs. */
@@ -22,30 +22,54 @@ struct ctask {
     char state[12];
 };
 
-struct cdump {
-    char *buf; /* the file */
+struct compare_dump {
     int pid;
     char taken_at[40]; /* "" unknown */
     struct ctask *tasks;
     size_t n;
 };
 
-static uint64_t hash_bytes(uint64_t h, const char *from, const char *to)
+#define FNV_OFFSET 0xcbf29ce484222325ull
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
-    for (const char *p = from; p < to; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ull;
     return h;
 }
 
-/* Reads all of PATH, a regular file of at most COMPARE_MAX_BYTES. */
-static int read_file(const char *path, char **out, size_t *len, char *why, size_t whylen,
-                     const char **code)
+/* A hash of the value V as parsed: its kind, member names and contents,
+ * in order.  Two dumps of one process write the same stacks the same
+ * way.  The recursion is as deep as the document, which jsonread.h
+ * bounds. */
+static uint64_t hash_value(uint64_t h, const struct jr_value *v)
+{
+    unsigned char type = (unsigned char)v->type;
+    uint64_t n = v->n;
+    h = hash_bytes(h, &type, 1);
+    if (v->key != NULL) {
+        h = hash_bytes(h, &v->key_len, sizeof(v->key_len));
+        h = hash_bytes(h, v->key, v->key_len);
+    }
+    if (v->str != NULL) {
+        h = hash_bytes(h, &v->len, sizeof(v->len));
+        h = hash_bytes(h, v->str, v->len);
+    }
+    h = hash_bytes(h, &n, sizeof(n));
+    for (size_t i = 0; i < v->n; i++)
+        h = hash_value(h, &v->items[i]);
+    return h;
+}
+
+int compare_read_file(const char *path, char **out, size_t *len, char *why, size_t whylen,
+                      const char **code)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     char *buf = NULL;
     size_t have = 0;
     int err = 0;
+    why[0] = '\0';
     if (fd < 0 || fstat(fd, &st) != 0) {
         err = -errno;
         goto out;
@@ -56,8 +80,8 @@ static int read_file(const char *path, char **out, size_t *len, char *why, size_
         err = -EINVAL;
         goto out;
     }
-    if ((unsigned long long)st.st_size > COMPARE_MAX_BYTES) {
-        snprintf(why, whylen, "larger than %llu MiB", COMPARE_MAX_BYTES >> 20);
+    if ((unsigned long long)st.st_size > JR_MAX_INPUT) {
+        snprintf(why, whylen, "larger than %u MiB", JR_MAX_INPUT >> 20);
         *code = "BAD_INPUT";
         err = -EFBIG;
         goto out;
@@ -81,8 +105,8 @@ static int read_file(const char *path, char **out, size_t *len, char *why, size_
         have += (size_t)n;
         if (have == cap) {
             /* It grew while read: still bounded. */
-            if (cap > COMPARE_MAX_BYTES) {
-                snprintf(why, whylen, "larger than %llu MiB", COMPARE_MAX_BYTES >> 20);
+            if (cap > JR_MAX_INPUT) {
+                snprintf(why, whylen, "larger than %u MiB", JR_MAX_INPUT >> 20);
                 *code = "BAD_INPUT";
                 err = -EFBIG;
                 goto out;
@@ -107,46 +131,45 @@ out:
     if (fd >= 0)
         close(fd);
     free(buf);
-    return err;
+    return err < 0 ? -1 : 0;
 }
 
-static bool read_task(struct jsonr *j, struct ctask *t)
+/* The string member KEY of OBJ into BUF (LEN bytes, cut), "" when it is
+ * not a string. */
+static void copy_str(const struct jr_value *obj, const char *key, char *buf, size_t len)
 {
-    char key[32];
-    bool has_id = false, has_polls = false, is_null;
+    const struct jr_value *v = jr_get(obj, key);
+    size_t n = v != NULL && v->type == JR_STRING ? v->len : 0;
+    if (n >= len)
+        n = len - 1;
+    if (n > 0)
+        memcpy(buf, v->str, n);
+    buf[n] = '\0';
+}
+
+/* One task of a dump.  Returns 0, or -1 with WHY. */
+static int read_task(const struct jr_value *v, struct ctask *t, char *why, size_t whylen)
+{
     memset(t, 0, sizeof(*t));
-    t->idle_ns = -1;
-    t->hash = 0xcbf29ce484222325ull;
-    if (!jsonr_object_begin(j))
-        return false;
-    while (jsonr_object_next(j, key, sizeof(key))) {
-        const char *from, *to;
-        if (strcmp(key, "id") == 0) {
-            has_id = jsonr_uint(j, &t->id, NULL);
-        } else if (strcmp(key, "polls") == 0) {
-            has_polls = jsonr_uint(j, &t->polls, NULL);
-        } else if (strcmp(key, "idle_ns") == 0) {
-            if (jsonr_int(j, &t->idle_ns, &is_null) && is_null)
-                t->idle_ns = -1;
-        } else if (strcmp(key, "name") == 0) {
-            jsonr_string(j, t->name, sizeof(t->name));
-        } else if (strcmp(key, "state") == 0) {
-            jsonr_string(j, t->state, sizeof(t->state));
-            t->hash = hash_bytes(t->hash, t->state, t->state + strlen(t->state) + 1);
-        } else if (strcmp(key, "stacks") == 0 || strcmp(key, "thread_stack") == 0) {
-            /* The stacks, as the tool wrote them: two dumps of one
-             * process write the same stacks byte for byte. */
-            if (jsonr_skip(j, &from, &to)) {
-                t->hash = hash_bytes(t->hash, key, key + strlen(key));
-                t->hash = hash_bytes(t->hash, from, to);
-            }
-        } else {
-            jsonr_skip(j, NULL, NULL);
-        }
+    if (v->type != JR_OBJECT || jr_u64(jr_get(v, "id"), &t->id) != 0 ||
+        jr_u64(jr_get(v, "polls"), &t->polls) != 0) {
+        snprintf(why, whylen, "a task without \"id\" or \"polls\"");
+        return -1;
     }
-    if (!j->failed && (!has_id || !has_polls))
-        return jsonr_fail(j, "a task without \"id\" or \"polls\"");
-    return !j->failed;
+    if (jr_i64(jr_get(v, "idle_ns"), &t->idle_ns) != 0)
+        t->idle_ns = -1;
+    copy_str(v, "name", t->name, sizeof(t->name));
+    copy_str(v, "state", t->state, sizeof(t->state));
+    /* Alike tasks hash alike: their state and stacks, as the tool wrote
+     * them. */
+    t->hash = hash_bytes(FNV_OFFSET, t->state, strlen(t->state) + 1);
+    static const char *const keys[] = {"stacks", "thread_stack"};
+    for (size_t k = 0; k < 2; k++) {
+        const struct jr_value *s = jr_get(v, keys[k]);
+        if (s != NULL)
+            t->hash = hash_value(hash_bytes(t->hash, keys[k], strlen(keys[k])), s);
+    }
+    return 0;
 }
 
 static int ctask_cmp(const void *a, const void *b)
@@ -155,102 +178,195 @@ static int ctask_cmp(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Reads the dump in PATH into *D.  Returns 0 or -1 with WHY and *CODE. */
-static int read_dump(const char *path, struct cdump *d, char *why, size_t whylen, const char **code)
+/* The causes of the problems of a partial dump, escaped, into CAUSES. */
+static void read_causes(const struct jr_value *root, char *causes, size_t len)
 {
-    size_t len = 0, cap = 0;
-    char key[32];
-    bool has_version = false, has_tasks = false, grouped = false;
-    why[0] = '\0';
-    if (read_file(path, &d->buf, &len, why, whylen, code) < 0)
-        return -1;
-    struct jsonr j;
-    jsonr_init(&j, d->buf, len);
-    d->pid = -1;
-    if (jsonr_object_begin(&j)) {
-        while (jsonr_object_next(&j, key, sizeof(key))) {
-            int64_t v;
-            if (strcmp(key, "version") == 0) {
-                if (jsonr_int(&j, &v, NULL) && v != 1)
-                    jsonr_fail(&j, "not version 1");
-                has_version = true;
-            } else if (strcmp(key, "pid") == 0) {
-                if (jsonr_int(&j, &v, NULL))
-                    d->pid = v > 0 && v <= INT32_MAX ? (int)v : -1;
-            } else if (strcmp(key, "taken_at") == 0) {
-                if (!jsonr_null(&j))
-                    jsonr_string(&j, d->taken_at, sizeof(d->taken_at));
-            } else if (strcmp(key, "error") == 0) {
-                char ecode[32] = "", ekey[16];
-                if (jsonr_object_begin(&j)) {
-                    while (jsonr_object_next(&j, ekey, sizeof(ekey))) {
-                        if (strcmp(ekey, "code") == 0)
-                            jsonr_string(&j, ecode, sizeof(ecode));
-                        else
-                            jsonr_skip(&j, NULL, NULL);
-                    }
-                }
-                char safe[4 * sizeof(ecode) + 1];
-                snprintf(why, whylen, "an error document (%s), not a dump",
-                         render_escape(safe, sizeof(safe), ecode, strlen(ecode), false));
-                *code = "BAD_INPUT";
-                return -1;
-            } else if (strcmp(key, "tasks") == 0) {
-                has_tasks = true;
-                if (jsonr_null(&j)) {
-                    grouped = true;
-                    continue;
-                }
-                if (!jsonr_array_begin(&j))
-                    break;
-                while (jsonr_array_next(&j)) {
-                    if (d->n == COMPARE_MAX_TASKS) {
-                        jsonr_fail(&j, "more tasks than the comparison reads");
-                        break;
-                    }
-                    if (d->n == cap) {
-                        cap = cap ? 2 * cap : 1024;
-                        struct ctask *grown = realloc(d->tasks, cap * sizeof(*grown));
-                        if (!grown) {
-                            snprintf(why, whylen, "out of memory");
-                            *code = "ENOMEM";
-                            return -1;
-                        }
-                        d->tasks = grown;
-                    }
-                    if (!read_task(&j, &d->tasks[d->n]))
-                        break;
-                    d->n++;
-                }
-            } else {
-                jsonr_skip(&j, NULL, NULL);
-            }
+    const struct jr_value *p = jr_get(root, "problems");
+    size_t used = 0;
+    causes[0] = '\0';
+    for (size_t i = 0; p != NULL && p->type == JR_ARRAY && i < p->n; i++) {
+        const struct jr_value *cause = jr_get(&p->items[i], "cause");
+        char safe[4 * 32 + 1];
+        if (cause == NULL || cause->type != JR_STRING)
+            continue;
+        render_escape(safe, sizeof(safe), cause->str, cause->len < 32 ? cause->len : 32, false);
+        if (strstr(causes, safe) != NULL)
+            continue; /* one mention of each */
+        int w = snprintf(causes + used, len - used, "%s%s", used ? ", " : "", safe);
+        if (w < 0 || (size_t)w >= len - used) {
+            causes[used] = '\0';
+            break;
         }
+        used += (size_t)w;
     }
-    if (!j.failed && jsonr_peek(&j) != 0)
-        jsonr_fail(&j, "more after the document");
-    if (j.failed || !has_version || !has_tasks || d->pid < 0) {
-        snprintf(why, whylen, "not a tasktrace-attach --json dump: %s",
-                 j.failed ? j.why : "no \"version\", \"pid\" or \"tasks\"");
-        *code = "BAD_INPUT";
+    if (used == 0)
+        snprintf(causes, len, "%s", "unknown");
+}
+
+/* Reads the parsed document ROOT into *D.  Sets *PARTIAL when the dump
+ * says it is not complete.  Returns 0 or -1 with WHY and *CODE. */
+static int read_dump(const struct jr_value *root, struct compare_dump *d, bool *partial, char *why,
+                     size_t whylen, const char **code)
+{
+    int64_t version = 0, pid = 0;
+    const struct jr_value *error = jr_get(root, "error");
+    const struct jr_value *tasks = jr_get(root, "tasks");
+    *code = "BAD_INPUT";
+    if (root->type != JR_OBJECT) {
+        snprintf(why, whylen, "not a tasktrace-attach --json dump: not an object");
         return -1;
     }
-    if (grouped) {
+    if (error != NULL) {
+        char ecode[32], safe[4 * sizeof(ecode) + 1];
+        copy_str(error, "code", ecode, sizeof(ecode));
+        snprintf(why, whylen, "an error document (%s), not a dump",
+                 render_escape(safe, sizeof(safe), ecode, strlen(ecode), false));
+        return -1;
+    }
+    if (jr_i64(jr_get(root, "version"), &version) != 0 || jr_i64(jr_get(root, "pid"), &pid) != 0 ||
+        pid <= 0 || pid > INT32_MAX || tasks == NULL) {
+        snprintf(why, whylen, "not a tasktrace-attach --json dump: %s",
+                 "no \"version\", \"pid\" or \"tasks\"");
+        return -1;
+    }
+    if (version != 1) {
+        snprintf(why, whylen, "not a tasktrace-attach --json dump: not version 1");
+        return -1;
+    }
+    if (tasks->type == JR_NULL) {
         snprintf(why, whylen,
                  "a dump printed with --group, which lists no tasks; compare "
                  "dumps taken without it");
-        *code = "BAD_INPUT";
         return -1;
+    }
+    if (tasks->type != JR_ARRAY) {
+        snprintf(why, whylen, "not a tasktrace-attach --json dump: \"tasks\" is not an array");
+        return -1;
+    }
+    if (tasks->n > COMPARE_MAX_TASKS) {
+        snprintf(why, whylen, "more than %u tasks, more than the comparison reads",
+                 COMPARE_MAX_TASKS);
+        return -1;
+    }
+    d->pid = (int)pid;
+    copy_str(root, "taken_at", d->taken_at, sizeof(d->taken_at));
+    const struct jr_value *complete = jr_get(root, "complete");
+    *partial = complete != NULL && complete->type == JR_FALSE;
+    d->tasks = malloc((tasks->n + 1) * sizeof(*d->tasks));
+    if (!d->tasks) {
+        snprintf(why, whylen, "out of memory");
+        *code = "ENOMEM";
+        return -1;
+    }
+    for (d->n = 0; d->n < tasks->n; d->n++) {
+        char inner[64];
+        if (read_task(&tasks->items[d->n], &d->tasks[d->n], inner, sizeof(inner)) != 0) {
+            snprintf(why, whylen, "not a tasktrace-attach --json dump: %s", inner);
+            return -1;
+        }
     }
     if (d->n)
         qsort(d->tasks, d->n, sizeof(*d->tasks), ctask_cmp);
     for (size_t i = 1; i < d->n; i++)
         if (d->tasks[i].id == d->tasks[i - 1].id) {
             snprintf(why, whylen, "task id %" PRIu64 " is listed twice", d->tasks[i].id);
-            *code = "BAD_INPUT";
             return -1;
         }
     return 0;
+}
+
+static void cdump_free(struct compare_dump *d)
+{
+    if (d != NULL)
+        free(d->tasks);
+    free(d);
+}
+
+int compare_add(struct compare *c, const char *text, size_t len, char *causes, size_t causeslen,
+                char *why, size_t whylen, const char **code)
+{
+    struct jr_doc doc = {0};
+    struct compare_dump *d = NULL;
+    char inner[160];
+    bool partial = false;
+    int rc = -1;
+    causes[0] = '\0';
+    if (c->ndumps == COMPARE_MAX_DUMPS) {
+        snprintf(why, whylen, "more than %d dumps", COMPARE_MAX_DUMPS);
+        *code = "E2BIG";
+        return -1;
+    }
+    int err = jr_parse(text, len, &doc, inner, sizeof(inner));
+    if (err != 0) {
+        snprintf(why, whylen, "not a tasktrace-attach --json dump: %s",
+                 err == -ENOMEM ? "out of memory" : inner);
+        *code = err == -ENOMEM ? "ENOMEM" : "BAD_INPUT";
+        return -1;
+    }
+    if ((d = calloc(1, sizeof(*d))) == NULL) {
+        snprintf(why, whylen, "out of memory");
+        *code = "ENOMEM";
+        goto out;
+    }
+    if (read_dump(&doc.root, d, &partial, why, whylen, code) != 0)
+        goto out;
+    if (partial)
+        read_causes(&doc.root, causes, causeslen);
+    if (c->first == NULL) {
+        /* Every task of the first dump is still until a later dump says
+         * otherwise. */
+        if ((c->still = malloc(d->n + 1)) == NULL) {
+            snprintf(why, whylen, "out of memory");
+            *code = "ENOMEM";
+            goto out;
+        }
+        memset(c->still, 1, d->n + 1);
+        c->first = c->last = d;
+    } else {
+        const struct compare_dump *f = c->first;
+        if (d->pid != f->pid) {
+            snprintf(why, whylen, "the dumps are of two processes, PID %d and PID %d", f->pid,
+                     d->pid);
+            *code = "NOT_SAME_PROCESS";
+            goto out;
+        }
+        /* Both sorted by id: a task of the first dump stays still while
+         * each dump lists it with its first poll count and stacks. */
+        size_t k = 0;
+        for (size_t i = 0; i < f->n; i++) {
+            while (k < d->n && d->tasks[k].id < f->tasks[i].id)
+                k++;
+            if (k == d->n || d->tasks[k].id != f->tasks[i].id ||
+                d->tasks[k].polls != f->tasks[i].polls || d->tasks[k].hash != f->tasks[i].hash)
+                c->still[i] = false;
+        }
+        if (c->last != c->first)
+            cdump_free(c->last);
+        c->last = d;
+    }
+    d = NULL;
+    c->ndumps++;
+    if (partial) {
+        c->partial[c->npartial] = c->ndumps;
+        snprintf(c->partial_causes[c->npartial], sizeof(c->partial_causes[0]), "%s", causes);
+        c->npartial++;
+    }
+    rc = 0;
+out:
+    cdump_free(d);
+    jr_free(&doc);
+    return rc;
+}
+
+void compare_free(struct compare *c)
+{
+    if (c == NULL)
+        return;
+    if (c->last != c->first)
+        cdump_free(c->last);
+    cdump_free(c->first);
+    free(c->still);
+    memset(c, 0, sizeof(*c));
 }
 
 /* Milliseconds since the epoch of an RFC 3339 UTC time as the tool
@@ -271,11 +387,11 @@ static int64_t parse_taken_at(const char *s)
 
 enum { C_STILL, C_MOVED, C_APPEARED, C_FINISHED, C_KINDS };
 
-/* One task of the comparison: its kind and its entry in A or B. */
+/* One task of the comparison: its kind and its entry in the last dump,
+ * or in the first when it finished. */
 struct centry {
     int kind;
-    const struct ctask *t;   /* in B, or in A when finished */
-    const struct ctask *was; /* in A, when in both */
+    const struct ctask *t;
 };
 
 static int centry_cmp(const void *a, const void *b)
@@ -330,113 +446,129 @@ static void put_run(FILE *out, const struct centry *e, size_t n, bool detail)
 }
 
 static const char *const kind_title[C_KINDS] = {
-    "did not move (same poll count, same stacks)",
+    "did not move (same poll count, same stacks",
     "moved (polled in between)",
     "appeared (not in the first dump)",
-    "finished (not in the second dump)",
+    "finished (not in the last dump)",
 };
 static const char *const kind_key[C_KINDS] = {"still", "moved", "appeared", "finished"};
 
-int compare_files(const char *a, const char *b, bool json, FILE *out, char *why, size_t whylen,
+static void print_json(const struct compare *c, const struct centry *e, const size_t *count,
+                       int64_t ta, int64_t tb, FILE *out)
+{
+    const struct compare_dump *da = c->first, *db = c->last;
+    fprintf(out, "{\"version\":1,\"pid\":%d,\"first_taken_at\":", db->pid);
+    fprintf(out, ta >= 0 ? "\"%s\"" : "null", da->taken_at);
+    fputs(",\"second_taken_at\":", out);
+    fprintf(out, tb >= 0 ? "\"%s\"" : "null", db->taken_at);
+    if (ta >= 0 && tb >= 0)
+        fprintf(out, ",\"interval_ms\":%" PRId64, tb - ta);
+    else
+        fputs(",\"interval_ms\":null", out);
+    fprintf(out, ",\"dumps\":%zu,\"partial\":[", c->ndumps);
+    for (size_t i = 0; i < c->npartial; i++)
+        fprintf(out, i ? ",%zu" : "%zu", c->partial[i]);
+    fputs("]", out);
+    size_t at = 0;
+    for (int kind = 0; kind < C_KINDS; kind++) {
+        fprintf(out, ",\"%s\":[", kind_key[kind]);
+        for (size_t m = 0; m < count[kind]; m++, at++)
+            fprintf(out, m ? ",%" PRIu64 : "%" PRIu64, e[at].t->id);
+        fputs("]", out);
+    }
+    fputs("}\n", out);
+}
+
+static void print_text(const struct compare *c, const struct centry *e, const size_t *count,
+                       int64_t ta, int64_t tb, FILE *out)
+{
+    char n[4][28], dur[RENDER_DURATION_MAX];
+    fprintf(out, "PID %d", c->last->pid);
+    if (ta >= 0 && tb >= 0) {
+        render_duration(tb >= ta ? (tb - ta) * 1000000 : (ta - tb) * 1000000, dur);
+        if (c->ndumps == 2)
+            fprintf(out, ", dumps %s%s apart", tb < ta ? "-" : "", dur);
+        else
+            fprintf(out, ", %zu dumps over %s%s", c->ndumps, tb < ta ? "-" : "", dur);
+    } else if (c->ndumps > 2) {
+        fprintf(out, ", %zu dumps", c->ndumps);
+    }
+    fprintf(out, ": %s did not move, %s moved, %s appeared, %s finished\n",
+            group_count(count[C_STILL], n[0]), group_count(count[C_MOVED], n[1]),
+            group_count(count[C_APPEARED], n[2]), group_count(count[C_FINISHED], n[3]));
+    size_t at = 0;
+    for (int kind = 0; kind < C_KINDS; kind++) {
+        if (count[kind] && kind == C_STILL)
+            fprintf(out, "%s%s):\n", kind_title[kind], c->ndumps > 2 ? ", in every dump" : "");
+        else if (count[kind])
+            fprintf(out, "%s:\n", kind_title[kind]);
+        /* Tasks that did not move, alike ones on one line; the others,
+         * one line for each kind. */
+        size_t end = at + count[kind];
+        while (at < end) {
+            size_t run = 1;
+            if (kind == C_STILL)
+                while (at + run < end && e[at + run].t->hash == e[at].t->hash)
+                    run++;
+            else
+                run = end - at;
+            put_run(out, e + at, run, kind == C_STILL);
+            at += run;
+        }
+    }
+    for (size_t i = 0; i < c->npartial; i++)
+        fprintf(out, "incomplete: dump %zu of %zu is partial (%s)\n", c->partial[i], c->ndumps,
+                c->partial_causes[i]);
+}
+
+int compare_print(struct compare *c, bool json, FILE *out, char *why, size_t whylen,
                   const char **code)
 {
-    struct cdump da = {0}, db = {0};
+    const struct compare_dump *da = c->first, *db = c->last;
     struct centry *e = NULL;
     size_t n = 0, count[C_KINDS] = {0};
     int rc = -1;
-    char inner[256];
-    const char *path = a;
-    if (read_dump(a, &da, inner, sizeof(inner), code) < 0 ||
-        (path = b, read_dump(b, &db, inner, sizeof(inner), code) < 0)) {
-        char safe[4 * 256 + 1];
-        snprintf(why, whylen, "cannot compare %s: %s",
-                 render_escape(safe, sizeof(safe), path, strlen(path), false), inner);
-        goto out;
+    if (c->ndumps < 2) {
+        snprintf(why, whylen, "cannot compare fewer than two dumps");
+        *code = "FAILED";
+        return -1;
     }
-    if (da.pid != db.pid) {
-        snprintf(why, whylen, "cannot compare: the dumps are of two processes, PID %d and PID %d",
-                 da.pid, db.pid);
-        *code = "NOT_SAME_PROCESS";
-        goto out;
-    }
-    e = malloc((da.n + db.n + 1) * sizeof(*e));
+    e = malloc((da->n + db->n + 1) * sizeof(*e));
     if (!e) {
         snprintf(why, whylen, "out of memory");
         *code = "ENOMEM";
-        goto out;
+        return -1;
     }
     size_t i = 0, k = 0;
-    while (i < da.n || k < db.n) {
-        if (k == db.n || (i < da.n && da.tasks[i].id < db.tasks[k].id)) {
-            e[n++] = (struct centry){C_FINISHED, &da.tasks[i++], NULL};
-        } else if (i == da.n || db.tasks[k].id < da.tasks[i].id) {
-            e[n++] = (struct centry){C_APPEARED, &db.tasks[k++], NULL};
+    while (i < da->n || k < db->n) {
+        if (k == db->n || (i < da->n && da->tasks[i].id < db->tasks[k].id)) {
+            e[n++] = (struct centry){C_FINISHED, &da->tasks[i++]};
+        } else if (i == da->n || db->tasks[k].id < da->tasks[i].id) {
+            e[n++] = (struct centry){C_APPEARED, &db->tasks[k++]};
         } else {
-            const struct ctask *was = &da.tasks[i++], *now = &db.tasks[k++];
-            bool still = was->polls == now->polls && was->hash == now->hash;
-            e[n++] = (struct centry){still ? C_STILL : C_MOVED, now, was};
+            /* In both: still when every dump between agreed too. */
+            bool still = c->still[i++];
+            e[n++] = (struct centry){still ? C_STILL : C_MOVED, &db->tasks[k++]};
         }
         count[e[n - 1].kind]++;
     }
     if (n)
         qsort(e, n, sizeof(*e), centry_cmp);
-    int64_t ta = parse_taken_at(da.taken_at), tb = parse_taken_at(db.taken_at);
-    if (json) {
-        fprintf(out, "{\"version\":1,\"pid\":%d,\"first_taken_at\":", db.pid);
-        fprintf(out, ta >= 0 ? "\"%s\"" : "null", da.taken_at);
-        fputs(",\"second_taken_at\":", out);
-        fprintf(out, tb >= 0 ? "\"%s\"" : "null", db.taken_at);
-        if (ta >= 0 && tb >= 0)
-            fprintf(out, ",\"interval_ms\":%" PRId64, tb - ta);
-        else
-            fputs(",\"interval_ms\":null", out);
-        size_t at = 0;
-        for (int kind = 0; kind < C_KINDS; kind++) {
-            fprintf(out, ",\"%s\":[", kind_key[kind]);
-            for (size_t m = 0; m < count[kind]; m++, at++)
-                fprintf(out, m ? ",%" PRIu64 : "%" PRIu64, e[at].t->id);
-            fputs("]", out);
-        }
-        fputs("}\n", out);
-    } else {
-        char c[4][28], dur[RENDER_DURATION_MAX];
-        fprintf(out, "PID %d", db.pid);
-        if (ta >= 0 && tb >= 0)
-            fprintf(out, ", dumps %s%s apart", tb < ta ? "-" : "",
-                    render_duration(tb >= ta ? (tb - ta) * 1000000 : (ta - tb) * 1000000, dur));
-        fprintf(out, ": %s did not move, %s moved, %s appeared, %s finished\n",
-                group_count(count[C_STILL], c[0]), group_count(count[C_MOVED], c[1]),
-                group_count(count[C_APPEARED], c[2]), group_count(count[C_FINISHED], c[3]));
-        size_t at = 0;
-        for (int kind = 0; kind < C_KINDS; kind++) {
-            if (count[kind])
-                fprintf(out, "%s:\n", kind_title[kind]);
-            /* Tasks that did not move, alike ones on one line; the
-             * others, one line for each kind. */
-            size_t end = at + count[kind];
-            while (at < end) {
-                size_t run = 1;
-                if (kind == C_STILL)
-                    while (at + run < end && e[at + run].t->hash == e[at].t->hash)
-                        run++;
-                else
-                    run = end - at;
-                put_run(out, e + at, run, kind == C_STILL);
-                at += run;
-            }
-        }
-    }
-    rc = count[C_STILL] ? COMPARE_EXIT_STILL : 0;
+    int64_t ta = parse_taken_at(da->taken_at), tb = parse_taken_at(db->taken_at);
+    errno = 0;
+    if (json)
+        print_json(c, e, count, ta, tb, out);
+    else
+        print_text(c, e, count, ta, tb, out);
+    rc = count[C_STILL] ? COMPARE_EXIT_STILL : c->npartial ? COMPARE_EXIT_PARTIAL : 0;
     if (fflush(out) != 0 || ferror(out)) {
-        snprintf(why, whylen, "cannot write the output: %s", strerror(errno));
+        int err = errno ? errno : EIO;
+        snprintf(why, whylen, "cannot write the output: %s", strerror(err));
         *code = "OUTPUT";
-        rc = -1;
+        /* The reader went away (| head): it has what it wanted. */
+        if (err != EPIPE)
+            rc = -1;
     }
-out:
     free(e);
-    free(da.buf);
-    free(da.tasks);
-    free(db.buf);
-    free(db.tasks);
     return rc;
 }

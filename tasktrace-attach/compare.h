@@ -1,10 +1,15 @@
-/* Comparing two dumps of one process taken some time apart (--compare
- * A.json B.json): the tasks that did not move between them (the same poll
- * count and the same stacks: stuck, or waiting for something that did not
- * come), the tasks whose poll count grew (busy or slow, but moving), and
- * those that appeared or finished.  The files are `tasktrace-attach
- * --json` documents, untrusted: read with jsonr.h, whole files of at most
- * COMPARE_MAX_BYTES, at most COMPARE_MAX_TASKS tasks each. */
+/* Comparing dumps of one process taken some time apart (--compare A.json
+ * B.json, and --repeat N, which takes the dumps itself): the tasks that did
+ * not move (the same poll count and the same stacks in every dump: stuck,
+ * or waiting for something that did not come), the tasks whose poll count
+ * or stacks changed (busy or slow, but moving), and those that appeared or
+ * finished between the first dump and the last.
+ *
+ * The dumps are `tasktrace-attach --json` documents, untrusted: parsed with
+ * jsonread.h (its bounds: size, nesting, string lengths, value count), at
+ * most COMPARE_MAX_TASKS tasks each.  Each document is reduced to what the
+ * comparison needs (ids, poll counts, a hash of state and stacks) and let
+ * go, so N dumps cost the memory of two. */
 #ifndef TT_COMPARE_H
 #define TT_COMPARE_H
 
@@ -12,20 +17,62 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define COMPARE_MAX_BYTES (1024ull << 20)
 #define COMPARE_MAX_TASKS (1u << 21)
+/* Most dumps in one comparison (--repeat's bound). */
+#define COMPARE_MAX_DUMPS 100
 
 /* The exit status when some task did not move; 0 when every task found in
- * both dumps moved (or none was in both). */
+ * the first and the last dump moved (or none was in both). */
 #define COMPARE_EXIT_STILL 3
+/* The exit status when no task was found still but some dump was partial
+ * (its "complete" false): a task whose stacks the partial dump missed may
+ * look as if it moved, so "none is stuck" is not certain.  A task still in
+ * every dump is still whatever the dumps missed (its poll count did not
+ * change), so COMPARE_EXIT_STILL wins over this. */
+#define COMPARE_EXIT_PARTIAL 1
 
-/* Compares the dumps in files A and B, B taken after A, and writes the
- * comparison to OUT: text, or one JSON document with JSON.  Returns 0
- * (every task in both moved), COMPARE_EXIT_STILL, or -1 with a one-line
- * reason in WHY and a stable error code in *CODE (docs/json.md): "EIO"
- * and other errno names for a file that cannot be read, "BAD_INPUT" for
- * one that is not a dump, "NOT_SAME_PROCESS", "ENOMEM". */
-int compare_files(const char *a, const char *b, bool json, FILE *out, char *why, size_t whylen,
+struct compare_dump;
+
+/* A comparison being built: zero it, add the dumps in the order they were
+ * taken with compare_add, print with compare_print, free with
+ * compare_free.  Not thread-safe. */
+struct compare {
+    struct compare_dump *first, *last;
+    bool *still; /* parallel to first's tasks: same polls and stacks so far */
+    size_t ndumps;
+    size_t partial[COMPARE_MAX_DUMPS]; /* the partial dumps, 1-based */
+    char partial_causes[COMPARE_MAX_DUMPS][128];
+    size_t npartial;
+};
+
+/* Reads all of PATH, a regular file of at most JR_MAX_INPUT bytes, into a
+ * malloc'd buffer *BUF (*LEN bytes; the caller frees it).  Returns 0, or
+ * -1 with a one-line reason in WHY and a stable error code in *CODE
+ * (docs/json.md): errno names ("ENOENT"...) for a file that cannot be
+ * read, "BAD_INPUT" for one that is not a regular file or too large. */
+int compare_read_file(const char *path, char **buf, size_t *len, char *why, size_t whylen,
+                      const char **code);
+
+/* Adds the dump in the LEN bytes at DOC, taken after the dumps added
+ * before.  When that dump is partial, CAUSES (CAUSESLEN bytes) gets the
+ * causes of its problems, escaped, comma-separated ("timeout, ring"), for
+ * a line on stderr; else "".  Returns 0, or -1 with a one-line reason in
+ * WHY and *CODE: "BAD_INPUT" for a document that is not a dump (not JSON,
+ * an error document, a --group one, over the bounds), "NOT_SAME_PROCESS",
+ * "ENOMEM", or "E2BIG" past COMPARE_MAX_DUMPS. */
+int compare_add(struct compare *c, const char *doc, size_t len, char *causes, size_t causeslen,
+                char *why, size_t whylen, const char **code);
+
+/* Writes the comparison of the first and the last dump added (at least
+ * two) to OUT: text, or one JSON document with JSON (docs/json.md).
+ * Returns COMPARE_EXIT_STILL, COMPARE_EXIT_PARTIAL or 0 (see above), also
+ * when the reader of OUT went away (EPIPE: it has what it wanted); or -1
+ * with WHY and *CODE: "OUTPUT" when OUT could not be written, "ENOMEM",
+ * "FAILED" with fewer than two dumps. */
+int compare_print(struct compare *c, bool json, FILE *out, char *why, size_t whylen,
                   const char **code);
+
+/* Frees what C holds and zeroes it.  NULL is allowed. */
+void compare_free(struct compare *c);
 
 #endif

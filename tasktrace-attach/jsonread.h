@@ -1,12 +1,15 @@
-/* A small bounded JSON reader, for documents the tool reads back (a saved
- * dump given to --symbolize).  The input is untrusted: nesting depth,
+/* The tool's one JSON reader, small and bounded, for the documents it
+ * reads back: a saved dump given to --symbolize, the dumps --compare and
+ * --repeat compare.  The input is untrusted: nesting depth,
  * string lengths, the number of values and the input size are bounded, and
  * a document that breaks a bound is refused, never read in part.
  *
  * The whole document becomes a tree of jr_value; strings are decoded
  * (escapes, \uXXXX with surrogate pairs) into NUL-terminated UTF-8 that
  * may hold NUL bytes (len says how many bytes); numbers keep their text
- * and are converted on request.  Not thread-safe per document. */
+ * and are converted on request.  A tree costs some 56 bytes a value and
+ * a copy of each string and number, all bounded by JR_MAX_VALUES and
+ * JR_MAX_INPUT.  Not thread-safe per document. */
 #ifndef TT_JSONREAD_H
 #define TT_JSONREAD_H
 

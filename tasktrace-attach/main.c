@@ -8,6 +8,8 @@
  * others did); 2 could not dump (no such process, a zombie, a kernel
  * thread, a thread id, not permitted, not a tasktrace process, corrupt
  * runtime data, target exited, no task matched --task); 64 usage error.
+ * --compare and --repeat: 3 some task did not move, 0 every task moved, 1
+ * none did not move but a dump was partial; --repeat: 130 interrupted.
  * A reader that closes the output early (| head) ends the tool quietly,
  * with the status the dump had. */
 #include <errno.h>
@@ -35,6 +37,7 @@
 #include "corelive.h"
 #include "dump.h"
 #include "filter.h"
+#include "jsonread.h"
 #include "live.h"
 #include "model.h"
 #include "proc.h"
@@ -64,6 +67,9 @@ struct options {
     bool folded;           /* --folded: flame graph input */
     struct filter filter;  /* --match, --state, --min-idle */
     const char *compare;   /* --compare A.json: the first file */
+    int repeat;            /* --repeat N: N dumps compared, 0 for one dump */
+    double interval;       /* --interval S: seconds between their starts */
+    bool has_interval;
     const char *tasks[MAX_TASK_FILTERS];
     bool task_matched[MAX_TASK_FILTERS];
     int ntasks;
@@ -154,6 +160,12 @@ static void usage(FILE *f)
             "      --compare A.json B.json\n"
             "                         compare two --json dumps of one process taken\n"
             "                         apart: the tasks that did not move first\n"
+            "      --repeat N         take N dumps of PID (2 to %d) and compare the\n"
+            "                         first and the last as --compare does; a task did\n"
+            "                         not move if every dump has its poll count and stacks\n"
+            "      --interval SECONDS with --repeat: the time from the start of one\n"
+            "                         dump to the start of the next (default 1, more\n"
+            "                         than 0 and at most 3600)\n"
             "  -h, --help             print this help and exit\n"
             "  -V, --version          print the version and exit\n"
             "\n"
@@ -168,12 +180,15 @@ static void usage(FILE *f)
             "      data, the process exited, or no task matched --task; a file that\n"
             "      is not a core, a truncated core, a core of another program than\n"
             "      --exe, a core without the runtime; --gcore could not write the core\n"
-            "  3   --compare: some task did not move between the two dumps (0: every\n"
-            "      task in both moved)\n"
+            "  3   --compare, --repeat: some task did not move between the dumps (0:\n"
+            "      every task in the first and the last moved; 1: none did not move\n"
+            "      but a dump was partial, so a task it missed may show as moved)\n"
             "  64  usage error\n"
-            "With --json, exit status 2 also writes {\"version\":1,\"error\":{\"code\":..,\n"
-            "\"message\":..}} to stdout (codes in docs/json.md).\n",
-            progname, progname, progname, THREAD_LIST_MAX);
+            "  130  --repeat: interrupted (SIGINT or SIGTERM); nothing is compared\n"
+            "--repeat fails with status 2 when one of its dumps could not be taken.\n"
+            "With --json, exit status 2 (and 130) also writes {\"version\":1,\"error\":\n"
+            "{\"code\":..,\"message\":..}} to stdout (codes in docs/json.md).\n",
+            progname, progname, progname, THREAD_LIST_MAX, COMPARE_MAX_DUMPS);
 }
 
 /* Long options without a short one. */
@@ -185,6 +200,8 @@ enum {
     OPT_STATE,
     OPT_MIN_IDLE,
     OPT_COMPARE,
+    OPT_REPEAT,
+    OPT_INTERVAL,
 };
 
 static const char *esc(char *buf, size_t len, const char *s, bool quote);
@@ -212,6 +229,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"state", required_argument, NULL, OPT_STATE},
         {"min-idle", required_argument, NULL, OPT_MIN_IDLE},
         {"compare", required_argument, NULL, OPT_COMPARE},
+        {"repeat", required_argument, NULL, OPT_REPEAT},
+        {"interval", required_argument, NULL, OPT_INTERVAL},
         {"core", required_argument, NULL, 'K'},
         {"exe", required_argument, NULL, 'E'},
         {"gcore", required_argument, NULL, 'G'},
@@ -269,6 +288,29 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case OPT_COMPARE:
             o->compare = optarg;
+            break;
+        case OPT_REPEAT: {
+            errno = 0;
+            long n = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || n < 2 || n > COMPARE_MAX_DUMPS) {
+                char safe[4 * 64 + 1];
+                msg("bad --repeat '%s': give a number of dumps from 2 to %d",
+                    esc(safe, sizeof(safe), optarg, false), COMPARE_MAX_DUMPS);
+                return -1;
+            }
+            o->repeat = (int)n;
+            break;
+        }
+        case OPT_INTERVAL:
+            errno = 0;
+            o->interval = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(o->interval > 0) || o->interval > 3600) {
+                char safe[4 * 64 + 1];
+                msg("bad --interval '%s': give seconds, more than 0 and at most 3600",
+                    esc(safe, sizeof(safe), optarg, false));
+                return -1;
+            }
+            o->has_interval = true;
             break;
         case OPT_MATCH: {
             char why[128], safe[4 * 128 + 1];
@@ -337,12 +379,43 @@ static int parse_options(int argc, char **argv, struct options *o)
         msg("--folded and --json are two outputs: give one");
         return -1;
     }
+    if (o->has_interval && !o->repeat) {
+        msg("--interval spaces the dumps of --repeat; give --repeat N too");
+        return -1;
+    }
+    /* The comparisons compare whole dumps: a filter that chose what one
+     * dump shows would make a task that changed state look as if it
+     * appeared or finished. */
+    const char *no_compare = o->filter.has_match          ? "--match"
+                             : o->filter.states != 0      ? "--state"
+                             : o->filter.min_idle_ns >= 0 ? "--min-idle"
+                             : o->group == 1              ? "--group"
+                             : o->folded                  ? "--folded"
+                                                          : NULL;
     if (o->compare) {
+        if (no_compare || o->ntasks || o->repeat) {
+            msg("--compare compares whole dumps: %s is for one dump", no_compare  ? no_compare
+                                                                      : o->ntasks ? "--task"
+                                                                                  : "--repeat");
+            return -1;
+        }
         if (optind != argc - 1) {
             msg("--compare takes two files; usage: %s --compare A.json B.json", progname);
             return -1;
         }
         return 0;
+    }
+    if (o->repeat) {
+        if (no_compare || o->core || o->symbolize || o->gcore) {
+            msg("--repeat compares whole dumps of a live process: %s is not for it",
+                no_compare     ? no_compare
+                : o->core      ? "--core"
+                : o->symbolize ? "--symbolize"
+                               : "--gcore");
+            return -1;
+        }
+        if (!o->has_interval)
+            o->interval = 1.0;
     }
     if (o->exe && !o->core) {
         msg("--exe names the executable of a --core file; give --core too");
@@ -930,7 +1003,7 @@ static int collect_ring(struct session *ss)
         err = snap_read_ring(&ss->t, ss->ctl.ring_addr, ss->gen, &r);
         if (err < 0)
             return err;
-        free(ss->ring.recs);
+        ringread_free(&ss->ring);
         ss->ring = r;
         if (r.torn == 0 || interrupted)
             break;
@@ -1266,6 +1339,237 @@ static int session_symbolize(struct session *ss)
     return session_report(ss);
 }
 
+/* --compare A.json B.json: two saved dumps compared (compare.h).  Returns
+ * the exit code. */
+static int session_compare(struct session *ss, const char *second)
+{
+    const char *paths[2] = {ss->o.compare, second};
+    struct compare c = {0};
+    char why[512], causes[128], safe[4 * 256 + 1];
+    const char *code = "FAILED";
+    int rc = EXIT_FATAL;
+    for (int i = 0; i < 2; i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        esc(safe, sizeof(safe), paths[i], false);
+        int err = compare_read_file(paths[i], &buf, &len, why, sizeof(why), &code);
+        if (err == 0)
+            err = compare_add(&c, buf, len, causes, sizeof(causes), why, sizeof(why), &code);
+        free(buf);
+        if (err != 0) {
+            fatal(code, "cannot compare %s: %s", safe, why);
+            goto out;
+        }
+        if (causes[0])
+            msg("%s is a partial dump (%s): a task it missed may show as moved", safe, causes);
+    }
+    rc = compare_print(&c, ss->o.json, stdout, why, sizeof(why), &code);
+    if (rc < 0) {
+        fatal(code, "%s", why);
+        rc = EXIT_FATAL;
+    }
+out:
+    compare_free(&c);
+    return rc;
+}
+
+/* session_repeat's return in a child that is to take one dump. */
+#define REPEAT_CHILD (-1)
+/* The exit status of an interrupted --repeat: 128 + SIGINT. */
+#define EXIT_INTERRUPTED 130
+
+/* The code of the failure of a dump of --repeat, copied from its error
+ * document, for fail_code. */
+static char repeat_code[32];
+
+/* Reads the document a child writes to FD, up to JR_MAX_INPUT bytes (the
+ * rest is drained), and reaps the child into *STATUS.  An interrupt of
+ * this process is passed on to the child once, which then ends its dump
+ * early.  Returns 0 or -errno (-E2BIG for a larger document). */
+static int repeat_collect(pid_t child, int fd, char **doc, size_t *len, int *status)
+{
+    size_t cap = 1 << 16, have = 0;
+    char *buf = malloc(cap), scratch[4096];
+    bool forwarded = false;
+    int err = buf ? 0 : -ENOMEM;
+    for (;;) {
+        if (interrupted && !forwarded) {
+            kill(child, SIGINT);
+            forwarded = true;
+        }
+        if (err == 0 && have == cap) {
+            char *grown = cap <= JR_MAX_INPUT ? realloc(buf, cap * 2) : NULL;
+            if (grown == NULL)
+                err = cap <= JR_MAX_INPUT ? -ENOMEM : -E2BIG;
+            else
+                buf = grown, cap *= 2;
+        }
+        /* After a failure the rest is read and dropped: the child is not
+         * left blocked on a full pipe. */
+        ssize_t n =
+            err == 0 ? read(fd, buf + have, cap - have) : read(fd, scratch, sizeof(scratch));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && err == 0)
+            err = -errno;
+        if (n <= 0)
+            break;
+        if (err == 0)
+            have += (size_t)n;
+    }
+    while (waitpid(child, status, 0) < 0 && errno == EINTR)
+        if (interrupted && !forwarded) {
+            kill(child, SIGINT);
+            forwarded = true;
+        }
+    if (err != 0) {
+        free(buf);
+        return err;
+    }
+    *doc = buf;
+    *len = have;
+    return 0;
+}
+
+/* Why dump I of --repeat failed (exit status 2), from the error document
+ * DOC it wrote: its code into repeat_code, its message (the line the
+ * child said on stderr) into WHY. */
+static void repeat_failure(const char *doc, size_t len, char *why, size_t whylen)
+{
+    struct jr_doc d;
+    char inner[128];
+    snprintf(repeat_code, sizeof(repeat_code), "FAILED");
+    snprintf(why, whylen, "the dump failed");
+    if (jr_parse(doc, len, &d, inner, sizeof(inner)) != 0)
+        return;
+    const struct jr_value *error = jr_get(&d.root, "error");
+    const char *code = jr_str(jr_get(error, "code")), *message = jr_str(jr_get(error, "message"));
+    if (code != NULL && strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") == strlen(code))
+        snprintf(repeat_code, sizeof(repeat_code), "%s", code);
+    if (message != NULL)
+        esc(why, whylen, message, false);
+    jr_free(&d);
+}
+
+/* --repeat N PID: N dumps of PID, o.interval seconds from the start of one
+ * to the start of the next, compared as --compare compares two files
+ * (compare.h): a task did not move when every dump lists it with the
+ * first one's poll count and stacks.  Each dump is taken by a child of
+ * this process, as the tool takes one dump with --json, into a pipe: the
+ * dumps share the path of a single one and its problems, messages and
+ * failures.  Returns the exit code, or REPEAT_CHILD in the child that is
+ * to take a dump (its stdout the pipe, --json set). */
+static int session_repeat(struct session *ss)
+{
+    struct options *o = &ss->o;
+    struct compare c = {0};
+    char why[512], causes[128];
+    const char *code = "FAILED";
+    int rc = EXIT_FATAL, n = o->repeat;
+    uint64_t step = (uint64_t)(o->interval * 1e9), next = 0;
+    struct timespec wall;
+    /* The moment of an error document of the whole run. */
+    clock_gettime(CLOCK_REALTIME, &wall);
+    ss->d.taken_at_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+    for (int i = 1; i <= n && !interrupted; i++) {
+        if (i > 1) {
+            struct timespec ts = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
+            while (!interrupted &&
+                   clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+                ;
+            if (interrupted)
+                break;
+        }
+        next = trt_clock_ns(CLOCK_MONOTONIC) + step;
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) != 0) {
+            fatal(errno == EMFILE ? "EMFILE" : "FAILED", "cannot take dump %d of %d of PID %d: %s",
+                  i, n, (int)o->pid, strerror(errno));
+            goto out;
+        }
+        fflush(stdout);
+        fflush(stderr);
+        pid_t child = fork();
+        if (child == 0) {
+            /* Its own process group: a Ctrl-C reaches this process only,
+             * which passes it on once. */
+            setpgid(0, 0);
+            if (dup2(fds[1], STDOUT_FILENO) < 0)
+                _exit(EXIT_FATAL);
+            close(fds[0]);
+            close(fds[1]);
+            compare_free(&c);
+            o->json = true;
+            o->group = 0;
+            o->repeat = 0;
+            return REPEAT_CHILD;
+        }
+        int fork_errno = errno;
+        close(fds[1]);
+        if (child < 0) {
+            close(fds[0]);
+            fatal("FAILED", "cannot take dump %d of %d of PID %d: %s", i, n, (int)o->pid,
+                  strerror(fork_errno));
+            goto out;
+        }
+        char *doc = NULL;
+        size_t len = 0;
+        int status = 0, err = repeat_collect(child, fds[0], &doc, &len, &status);
+        close(fds[0]);
+        if (err != 0) {
+            fatal(err == -ENOMEM ? "ENOMEM" : "FAILED", "dump %d of %d of PID %d: %s", i, n,
+                  (int)o->pid,
+                  err == -E2BIG ? "the document is too large to compare" : strerror(-err));
+            goto out;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_FATAL) {
+            /* The child said why on stderr; its error document has the
+             * same line and its code. */
+            char line[sizeof(last_message)];
+            repeat_failure(doc, len, line, sizeof(line));
+            free(doc);
+            msg("dump %d of %d of PID %d failed; nothing is compared", i, n, (int)o->pid);
+            snprintf(last_message, sizeof(last_message), "%s", line);
+            fail_code = repeat_code;
+            goto out;
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) > EXIT_PARTIAL) {
+            free(doc);
+            fatal("FAILED", "dump %d of %d of PID %d failed: %s %d", i, n, (int)o->pid,
+                  WIFEXITED(status) ? "exit status" : "killed by signal",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            goto out;
+        }
+        err = compare_add(&c, doc, len, causes, sizeof(causes), why, sizeof(why), &code);
+        free(doc);
+        if (err != 0) {
+            fatal(code, "dump %d of %d of PID %d: %s", i, n, (int)o->pid, why);
+            goto out;
+        }
+        if (causes[0])
+            msg("dump %d of %d of PID %d is partial (%s): a task it missed may show as moved", i, n,
+                (int)o->pid, causes);
+    }
+    if (interrupted) {
+        msg("interrupted after %zu of %d dumps of PID %d; nothing is compared", c.ndumps, n,
+            (int)o->pid);
+        fail_code = "INTERRUPTED";
+        if (o->json)
+            render_json_error(stdout, o->pid, fail_code, last_message, ss->d.taken_at_ms);
+        output_written = true;
+        rc = EXIT_INTERRUPTED;
+        goto out;
+    }
+    rc = compare_print(&c, o->json, stdout, why, sizeof(why), &code);
+    if (rc < 0) {
+        fatal(code, "%s", why);
+        rc = EXIT_FATAL;
+    }
+out:
+    compare_free(&c);
+    return rc;
+}
+
 static void session_end(struct session *ss)
 {
     /* The tasks the filters left out are still the dump's to free. */
@@ -1273,7 +1577,7 @@ static void session_end(struct session *ss)
         ss->d.ntasks = ss->d.ntasks_total;
     filter_free(&ss->o.filter);
     dump_free(&ss->d);
-    free(ss->ring.recs);
+    ringread_free(&ss->ring);
     snap_registry_free(&ss->reg);
     if (ss->sym)
         sym_free(ss->sym);
@@ -1545,19 +1849,16 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* --repeat: the dumps are taken by children, each going on from here
+     * as one dump with --json. */
+    if (ss.o.repeat && (rc = session_repeat(&ss)) != REPEAT_CHILD)
+        goto out;
     ss.t_start = trt_clock_ns(CLOCK_MONOTONIC);
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     ss.d.taken_at_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
     if (ss.o.compare) {
-        char why[1024];
-        const char *code = "FAILED";
-        rc =
-            compare_files(ss.o.compare, argv[argc - 1], ss.o.json, stdout, why, sizeof(why), &code);
-        if (rc < 0) {
-            fatal(code, "%s", why);
-            rc = EXIT_FATAL;
-        }
+        rc = session_compare(&ss, argv[argc - 1]);
         goto out;
     }
     if (ss.o.core) {

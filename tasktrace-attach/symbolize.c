@@ -131,16 +131,18 @@ static void symz_mod_note(struct symz_load *l, const char *path, const char *bui
     l->mods[l->nmods++] = (struct symz_mod){.path = path, .build_id = build_id, .base = base};
 }
 
+/* Notes the module of the frame F (may be NULL). */
+static void symz_note_frame(struct symz_load *l, const struct jr_value *f)
+{
+    uint64_t pc = 0, off = 0;
+    bool ok = symz_addr(jr_get(f, "pc"), &pc) == 0 && symz_addr(jr_get(f, "offset"), &off) == 0;
+    symz_mod_note(l, jr_str(jr_get(f, "module")), jr_str(jr_get(f, "build_id")), ok, pc - off);
+}
+
 static void symz_note_stack(struct symz_load *l, const struct jr_value *st)
 {
-    if (st == NULL || st->type != JR_ARRAY)
-        return;
-    for (size_t i = 0; i < st->n; i++) {
-        const struct jr_value *f = &st->items[i];
-        uint64_t pc = 0, off = 0;
-        bool ok = symz_addr(jr_get(f, "pc"), &pc) == 0 && symz_addr(jr_get(f, "offset"), &off) == 0;
-        symz_mod_note(l, jr_str(jr_get(f, "module")), jr_str(jr_get(f, "build_id")), ok, pc - off);
-    }
+    for (size_t i = 0; st != NULL && st->type == JR_ARRAY && i < st->n; i++)
+        symz_note_frame(l, &st->items[i]);
 }
 
 /* The lowercase hex of the build id of the ELF file FD into OUT (129
@@ -255,6 +257,7 @@ static const struct sym_frame *symz_frame_copy(struct symz_load *l, const struct
     if (jr_i64(jr_get(v, "column"), &column) == 0 && column > 0 && column <= INT32_MAX)
         f->column = (int)column;
     f->inlined = jr_true(jr_get(v, "inlined"));
+    f->tail_call = jr_true(jr_get(v, "tail_call"));
     symz_addr(jr_get(v, "pc"), &pc);
     f->pc = pc;
     if (f->module != NULL && symz_addr(jr_get(v, "offset"), &off) == 0) {
@@ -298,7 +301,10 @@ static int symz_stack(struct symz_load *l, const struct jr_value *v, bool live,
         size_t ngot = 0;
         const struct sym_frame *copies[1];
         bool ra = !(live && j == v->n);
-        if (m == NULL || !m->loaded || !has_off ||
+        /* A frame a tail call removed, put back by the live tool: its pc
+         * is a function's entry, not an address inside a call, and its
+         * line the function's declaration: kept as the file says. */
+        if (jr_true(jr_get(f, "tail_call")) || m == NULL || !m->loaded || !has_off ||
             sym_lookup(l->z->sym, m->base + off, ra, &got, &ngot) != 0) {
             /* Kept as the file says, one frame at a time. */
             if ((copies[0] = symz_frame_copy(l, f, &err)) == NULL || err != 0)
@@ -335,6 +341,42 @@ static void symz_copy(const struct jr_value *obj, const char *key, char *buf, si
     if (n > 0)
         memcpy(buf, v->str, n);
     buf[n] = '\0';
+}
+
+/* Whether F is a binding's spawn function (protocol.h), whose caller
+ * holds the line that created the task. */
+static bool symz_spawn_glue(const struct sym_frame *f)
+{
+    static const char *const glue[] = {TRT_FN_GLUE_SPAWN_PREFIXES};
+    for (size_t i = 0; f->function && i < sizeof(glue) / sizeof(glue[0]); i++)
+        if (strncmp(f->function, glue[i], strlen(glue[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Where a task was created, the frame V (a return address, as the live
+ * tool looks it up): symbolized again when its module was found, the
+ * innermost frame not a spawn function's, else kept as the file says.
+ * Returns 0 or -errno. */
+static int symz_spawned_at(struct symz_load *l, const struct jr_value *v,
+                           const struct sym_frame **out)
+{
+    uint64_t off = 0;
+    int err = 0;
+    const struct sym_frame *const *got = NULL;
+    size_t ngot = 0;
+    struct symz_mod *m =
+        symz_mod_find(l, jr_str(jr_get(v, "module")), jr_str(jr_get(v, "build_id")));
+    if (m != NULL && m->loaded && symz_addr(jr_get(v, "offset"), &off) == 0 &&
+        sym_lookup(l->z->sym, m->base + off, true, &got, &ngot) == 0 && ngot > 0) {
+        while (ngot > 1 && symz_spawn_glue(got[ngot - 1]))
+            ngot--;
+        *out = got[ngot - 1];
+        return 0;
+    }
+    if ((*out = symz_frame_copy(l, v, &err)) == NULL || err != 0)
+        return symz_fail(l, err ? err : -ENOMEM, "out of memory");
+    return 0;
 }
 
 static uint32_t symz_state(const char *s)
@@ -388,6 +430,20 @@ static int symz_task(struct symz_load *l, const struct jr_value *v, struct tt_ta
             if ((err = symz_stack(l, &stacks->items[s], false, &t->stacks[s])) != 0)
                 return err;
     }
+    /* How many captures each stack stands for: kept when the file gives
+     * one count per stack, else each reads as 1. */
+    const struct jr_value *counts = jr_get(v, "stack_counts");
+    if (counts != NULL && counts->type == JR_ARRAY && counts->n == t->nstacks && t->nstacks > 0) {
+        if ((t->stack_counts = calloc(t->nstacks, sizeof(*t->stack_counts))) == NULL)
+            return symz_fail(l, -ENOMEM, "out of memory");
+        for (size_t s = 0; s < t->nstacks; s++)
+            t->stack_counts[s] =
+                jr_u64(&counts->items[s], &u) == 0 && u > 0 && u <= UINT32_MAX ? (size_t)u : 1;
+    }
+    const struct jr_value *spawned = jr_get(v, "spawned_at");
+    if (spawned != NULL && spawned->type == JR_OBJECT &&
+        (err = symz_spawned_at(l, spawned, &t->spawned_at)) != 0)
+        return err;
     const struct jr_value *live = jr_get(v, "thread_stack");
     if (live != NULL && live->type == JR_ARRAY) {
         if ((err = symz_stack(l, live, true, &t->thread_stack)) != 0)
@@ -489,6 +545,7 @@ static int symz_build(struct symz_load *l, const struct jr_value *root, dump_sel
         for (size_t s = 0; stacks != NULL && stacks->type == JR_ARRAY && s < stacks->n; s++)
             symz_note_stack(l, &stacks->items[s]);
         symz_note_stack(l, jr_get(&tasks->items[i], "thread_stack"));
+        symz_note_frame(l, jr_get(&tasks->items[i], "spawned_at"));
     }
     for (size_t i = 0; threads != NULL && threads->type == JR_ARRAY && i < threads->n; i++)
         symz_note_stack(l, jr_get(&threads->items[i], "stack"));
@@ -522,6 +579,7 @@ static int symz_build(struct symz_load *l, const struct jr_value *root, dump_sel
                 for (size_t s = 0; s < t->nstacks; s++)
                     free(t->stacks[s].frames);
                 free(t->stacks);
+                free(t->stack_counts);
                 free(t->thread_stack.frames);
                 d->ntasks--;
             }

@@ -10,7 +10,12 @@
  * then /usr/lib/debug/.build-id/xx/yyyy.debug is tried in its place.  Its
  * separate debug info is found as for a live process (symfind.h).
  * debuginfod is not used.  A frame whose module is not found keeps what
- * the dump says of it. */
+ * the dump says of it.
+ *
+ * A task's spawned_at is looked up again as the return address it is;
+ * its stack_counts are kept when the file gives one per stack; a frame
+ * marked tail_call (a function's entry put back by the live tool) is
+ * kept as the file says. */
 #ifndef TT_SYMBOLIZE_H
 #define TT_SYMBOLIZE_H
 

@@ -152,7 +152,7 @@ attach --compare "$TMP/bad.json" "$TMP/b.json"; expect_rc 2
 expect_err "cannot compare .*bad.json: not a tasktrace-attach --json dump: "
 "$PYTHON" -c 'print("{\"version\":1,\"pid\":1,\"x\":" + "[" * 100000 + "]" * 100000 + ",\"tasks\":[]}")' >"$TMP/deep.json"
 attach --json --compare "$TMP/deep.json" "$TMP/b.json"; expect_rc 2
-expect_err "nested too deep"
+expect_err "nested deeper than 64"
 printf '%s\n' "$OUT" | "$PYTHON" -c '
 import json, sys
 d = json.load(sys.stdin)
