@@ -3,7 +3,7 @@
 # tree, and writes bindings/rust/cargo.stamp for the tests to read:
 #   RS_STATUS=ok|skip|fail  RS_REASON=...  RS_CARGO=...  RS_TARGET=...
 # A machine without cargo, or without Debian's crates (librust-tokio-dev,
-# librust-pkg-config-dev), gets RS_STATUS=skip: the tests then exit 77 and
+# librust-pkg-config-dev, librust-backtrace-dev), gets RS_STATUS=skip: the tests then exit 77 and
 # say why.  A failed build gets RS_STATUS=fail and its log, so the tests
 # fail with it while the rest of `make check` runs.
 #
@@ -47,9 +47,9 @@ write_stamp() {
 cargo_path=$(command -v "$CARGO" 2>/dev/null || true)
 pc_path=$dir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 [ -n "$cargo_path" ] || write_stamp skip "cargo ($CARGO) is not installed"
-for crate in tokio tokio-macros pkg-config; do
+for crate in tokio tokio-macros pkg-config backtrace; do
     set -- "$registry/$crate"-[0-9]*
-    [ -d "$1" ] || write_stamp skip "no $crate crate in $registry (apt-get install librust-tokio-dev librust-pkg-config-dev)"
+    [ -d "$1" ] || write_stamp skip "no $crate crate in $registry (apt-get install librust-tokio-dev librust-pkg-config-dev librust-backtrace-dev)"
 done
 command -v pkg-config >/dev/null 2>&1 || write_stamp skip "pkg-config is not installed"
 

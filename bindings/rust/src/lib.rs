@@ -48,9 +48,19 @@ use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
+mod dump;
 mod ffi;
+mod json;
+mod trace;
 
 use ffi::{TrtContext, TrtFuture, TrtPoll, TrtWaker, TrtWakerVtable, TRT_PENDING, TRT_READY};
+
+pub use dump::{
+    dump_raw, dump_raw_blocking, dump_raw_timeout, DumpError, RawDump, RawDumpFuture, DEFAULT_TIMEOUT,
+    MAX_DUMP_BYTES,
+};
+pub use trace::{Frame, Stack, TaskTrace, TreeNode};
+use std::time::Duration;
 
 /// Wraps `fut` as a traced task named `name` (the first 55 bytes are
 /// kept; a NUL byte ends it).
@@ -84,6 +94,118 @@ pub fn traced<F: Future>(name: &str, fut: F) -> Traced<F> {
         shim,
         wrapper,
         waker: None,
+    }
+}
+
+/// Wraps `fut` as a traced task named `name`, as [`traced`] does, and
+/// returns with it a [`TraceHandle`] that dumps this task's await tree
+/// from inside the process, from any task or thread.
+///
+/// ```no_run
+/// # async fn handle(_c: ()) {}
+/// # async fn run() {
+/// # let conn = ();
+/// let (task, trace) = tasktrace::traced_with_handle("conn", handle(conn));
+/// tokio::spawn(task);
+/// match trace.backtrace().await {
+///     Ok(tree) => print!("{}", tree),
+///     Err(e) => eprintln!("no trace: {}", e),
+/// }
+/// # }
+/// ```
+///
+/// Always inlined, like [`traced`]: the dump's `spawned at` line names
+/// its caller.
+#[inline(always)]
+pub fn traced_with_handle<F: Future>(name: &str, fut: F) -> (Traced<F>, TraceHandle) {
+    let t = traced(name, fut);
+    let h = t.handle();
+    (t, h)
+}
+
+/// Dumps one traced task's await tree from inside the process: see
+/// [`traced_with_handle`].
+///
+/// `Send`, `Sync` and cheap to clone (the task's id); it outlives the task
+/// (a trace of a finished task is [`DumpError::NoSuchTask`]).
+///
+/// Each trace is a dump of the whole process: every traced task is polled
+/// once more by its executor (a spurious poll, which every future
+/// tolerates), and the task's stacks are then symbolized in the process
+/// with the `backtrace` crate, which reads the binaries' debug information
+/// (the first time, some milliseconds to a second for a large binary; it
+/// keeps what it read).  Meant for debugging, not for a hot path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TraceHandle {
+    id: Option<u64>,
+}
+
+impl TraceHandle {
+    /// The task's id, as dumps show it; `None` when the task runs
+    /// untraced (the runtime could not register it).
+    pub fn id(&self) -> Option<u64> {
+        self.id
+    }
+
+    /// The task's trace, waiting at most [`DEFAULT_TIMEOUT`] for the
+    /// tasks of the process to report: see [`backtrace_timeout`](Self::backtrace_timeout).
+    pub fn backtrace(&self) -> BacktraceFuture {
+        self.backtrace_timeout(DEFAULT_TIMEOUT)
+    }
+
+    /// The task's trace, waiting at most `timeout` for the tasks of the
+    /// process to report.
+    ///
+    /// Await it from any task, on any executor (a single-threaded one
+    /// included: the awaiting task reports like the others, waiting in
+    /// the dump), also from the traced task itself.  The result is an
+    /// error when the task did not report in time
+    /// ([`DumpError::Timeout`]: its executor did not poll it, or it is
+    /// stuck inside a poll), has finished ([`DumpError::NoSuchTask`]), or
+    /// the dump failed.
+    pub fn backtrace_timeout(&self, timeout: Duration) -> BacktraceFuture {
+        BacktraceFuture {
+            id: self.id,
+            dump: dump_raw_timeout(timeout),
+        }
+    }
+
+    /// The task's trace, blocking the calling thread, for threads that
+    /// poll no task; the same as [`dump_raw_blocking`] about where it may
+    /// be called ([`DumpError::WouldDeadlock`] inside a traced poll).
+    pub fn backtrace_blocking(&self, timeout: Duration) -> Result<TaskTrace, DumpError> {
+        let id = self.id.ok_or(DumpError::Untraced)?;
+        task_from_raw(&dump_raw_blocking(timeout)?, id)
+    }
+}
+
+/// The trace of task `id` in a raw dump.
+fn task_from_raw(raw: &RawDump, id: u64) -> Result<TaskTrace, DumpError> {
+    let doc = json::parse(raw.json()).map_err(DumpError::Malformed)?;
+    trace::task_trace(&doc, id)
+}
+
+/// A task's trace in progress: see [`TraceHandle::backtrace`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct BacktraceFuture {
+    id: Option<u64>,
+    dump: RawDumpFuture,
+}
+
+impl Future for BacktraceFuture {
+    type Output = Result<TaskTrace, DumpError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let id = match this.id {
+            Some(id) => id,
+            None => return Poll::Ready(Err(DumpError::Untraced)),
+        };
+        match Pin::new(&mut this.dump).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(raw)) => Poll::Ready(task_from_raw(&raw, id)),
+        }
     }
 }
 
@@ -141,6 +263,12 @@ impl<F> Traced<F> {
         }
         /* Safety: wrapper is a live wrapper returned by trt_traced_new. */
         Some(unsafe { ffi::trt_traced_id(self.wrapper) })
+    }
+
+    /// A handle that dumps this task's await tree: see
+    /// [`traced_with_handle`].
+    pub fn handle(&self) -> TraceHandle {
+        TraceHandle { id: self.id() }
     }
 }
 

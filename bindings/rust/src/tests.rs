@@ -282,3 +282,136 @@ fn many_threads_wake_one_task() {
     slot.lock().unwrap().take();
     assert_eq!(Arc::strong_count(&count), 1);
 }
+
+/* ------------------------------------------------ in-process dumps */
+
+#[test]
+fn json_reads_what_the_runtime_writes() {
+    let v = json::parse(
+        r#" {"a": [1, -2.5e3, true, false, null], "s": "q\"\\\/\n\u00e9\ud83d\ude00\ud800x", "pc": "0x7f01"} "#,
+    )
+    .expect("valid");
+    assert_eq!(v.get("a").and_then(json::Value::as_array).map(|a| a.len()), Some(5));
+    assert_eq!(v.get("a").unwrap().as_array().unwrap()[0].as_u64(), Some(1));
+    assert_eq!(v.get("s").and_then(json::Value::as_str), Some("q\"\\/\né😀\u{fffd}x"));
+    assert_eq!(v.get("pc").and_then(json::Value::as_hex), Some(0x7f01));
+    for bad in ["", "{", "[1,]", "{\"a\" 1}", "\"\u{1}\"", "01", "1.", "[1] 2", "\"\\x\"", "nul"] {
+        assert!(json::parse(bad).is_err(), "{:?} parsed", bad);
+    }
+    /* Nesting is bounded: no input exhausts the stack. */
+    let deep = "[".repeat(100_000);
+    assert!(json::parse(&deep).unwrap_err().contains("nested too deep"));
+}
+
+fn frame(function: Option<&str>, module: &str, pc: u64) -> Frame {
+    Frame::for_test(function, module, pc)
+}
+
+#[test]
+fn trim_keeps_the_task_frames_as_the_tool_does() {
+    let stack = [
+        frame(Some("start_thread"), "libc", 1),
+        frame(Some("tokio::runtime::task::harness::Harness<T,S>::poll"), "exe", 2),
+        frame(Some("<tasktrace::Traced<F> as core::future::future::Future>::poll"), "exe", 3),
+        frame(Some("trt__traced_poll"), "rt", 4),
+        frame(Some("trt__traced_poll_tracing"), "rt", 5),
+        frame(Some("tasktrace::tasktrace_rs_poll"), "exe", 6),
+        frame(Some("std::panicking::try"), "exe", 7),
+        frame(Some("tasktrace::tasktrace_rs_enter"), "exe", 8),
+        frame(Some("app::foo::{{closure}}"), "exe", 9),
+        frame(Some("trt_future_poll"), "rt", 10),
+        frame(Some("<app::Leaf as core::future::future::Future>::poll"), "exe", 11),
+        frame(Some("<core::task::wake::Waker as core::clone::Clone>::clone"), "exe", 12),
+        frame(Some("tasktrace::tasktrace_rs_borrowed_clone"), "exe", 13),
+        frame(Some("trt_waker_clone"), "rt", 14),
+        frame(Some("trt__tracer_clone"), "rt", 15),
+        frame(Some("trt__capture"), "rt", 16),
+    ];
+    let names: Vec<_> = trace::trim(&stack).iter().map(|f| f.function().unwrap().to_owned()).collect();
+    assert_eq!(names, ["app::foo::{{closure}}", "<app::Leaf as core::future::future::Future>::poll"]);
+    /* A runtime without symbols: the capture starts at the first unnamed
+     * frame of the last frame's module. */
+    let stripped = [
+        frame(Some("tasktrace::tasktrace_rs_enter"), "exe", 1),
+        frame(Some("app::foo::{{closure}}"), "exe", 2),
+        frame(None, "rt", 3),
+        frame(None, "rt", 4),
+    ];
+    assert_eq!(trace::trim(&stripped).len(), 1);
+}
+
+#[test]
+fn durations_read_as_the_tools() {
+    let d = Duration::from_nanos;
+    assert_eq!(trace::duration_text(d(950)), "950ns");
+    assert_eq!(trace::duration_text(d(12_345_678)), "12ms");
+    assert_eq!(trace::duration_text(d(3_110_000_000)), "3.11s");
+    assert_eq!(trace::duration_text(Duration::from_secs(125)), "2m05s");
+    assert_eq!(trace::duration_text(Duration::from_secs(3 * 86400 + 4 * 3600)), "3d04h");
+}
+
+/// The names the crate trims by are protocol.h's (TRT_FN_*), when the
+/// crate is built in its source tree.
+#[test]
+fn trimmed_names_match_protocol_h() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../protocol/tasktrace/protocol.h");
+    let h = match std::fs::read_to_string(path) {
+        Ok(h) => h,
+        Err(_) => return, /* the crate alone, outside the project's tree */
+    };
+    let all = trace::WRAPPERS
+        .iter()
+        .chain(std::iter::once(&trace::INTERNAL_PREFIX))
+        .chain(trace::ABI_HELPERS.iter())
+        .chain(trace::GLUE_ENTRY_PREFIXES.iter())
+        .chain(trace::GLUE_HIDDEN_PREFIXES.iter())
+        .chain(trace::GLUE_SPAWN_PREFIXES.iter());
+    for name in all {
+        assert!(h.contains(&format!("\"{}\"", name)), "{} is not in protocol.h", name);
+    }
+}
+
+#[test]
+fn an_untraced_handle_says_so() {
+    let h = TraceHandle { id: None };
+    let mut f = h.backtrace();
+    let (_c, w) = counter();
+    match poll_once(&mut f, &w) {
+        Poll::Ready(Err(DumpError::Untraced)) => {}
+        other => panic!("not Untraced: {:?}", other.map(|r| r.map(|t| t.id()))),
+    }
+    assert!(matches!(h.backtrace_blocking(Duration::from_secs(1)), Err(DumpError::Untraced)));
+}
+
+/// Calls the blocking dump inside its own traced poll.
+struct DumpsInside(Option<Result<RawDump, DumpError>>);
+impl Future for DumpsInside {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        self.0 = Some(dump_raw_blocking(Duration::from_secs(5)));
+        Poll::Ready(())
+    }
+}
+
+#[test]
+fn a_blocking_dump_inside_a_traced_poll_fails_at_once() {
+    let (_c, w) = counter();
+    let mut t = traced("dumps-inside", DumpsInside(None));
+    assert!(poll_once(&mut t, &w).is_ready());
+    let r = unsafe { (*t.shim.as_ptr()).fut.0.take() };
+    match r {
+        Some(Err(e @ DumpError::WouldDeadlock)) => {
+            assert!(e.to_string().contains("await the dump instead"), "{}", e)
+        }
+        other => panic!("not WouldDeadlock: {:?}", other.map(|r| r.map(|d| d.is_complete()))),
+    }
+}
+
+#[test]
+fn errors_say_what_failed() {
+    let e = DumpError::NoSuchTask { id: 7 };
+    assert_eq!(e.to_string(), "task 7 is not in the dump: it has finished");
+    let e = DumpError::Failed(std::io::Error::from_raw_os_error(12));
+    assert!(e.to_string().starts_with("the runtime could not dump: "), "{}", e);
+    assert!(std::error::Error::source(&e).is_some());
+}
