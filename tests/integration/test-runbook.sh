@@ -146,6 +146,28 @@ attach --compare "$TMP/a.json" "$TMP/b.json"; expect_rc 0
 printf '%s\n' "$OUT" | grep -q ': 0 did not move, 2 moved, 1 appeared, 0 finished$' || fail "compare a b: $OUT"
 attach --compare "$TMP/b.json" "$TMP/a.json"; expect_rc 0
 printf '%s\n' "$OUT" | grep -q '^  task 99 "new"$' || fail "compare b a: $OUT"
+# A partial dump is named on stderr and marked: 1 instead of 0 (a task it
+# missed may look moved), while a task still in both still gives 3.
+"$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["complete"] = False
+d["problems"] = [{"cause": "timeout", "message": "m"}, {"cause": "ring\u001b[31m", "message": "m"}]
+json.dump(d, open(sys.argv[2], "w"))' "$TMP/b.json" "$TMP/bp.json"
+attach --compare "$TMP/a.json" "$TMP/bp.json"; expect_rc 1
+expect_err '^tasktrace-attach: .*bp.json is a partial dump \(timeout, ring\\x1b\[31m\): a task it missed may show as moved$'
+printf '%s\n' "$OUT" | tail -n 1 | grep -qx 'incomplete: dump 2 of 2 is partial (timeout, ring\\x1b\[31m)' ||
+    fail "compare, partial not marked: $OUT"
+attach --json --compare "$TMP/a.json" "$TMP/bp.json"; expect_rc 1
+printf '%s\n' "$OUT" | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["partial"] == [2] and d["dumps"] == 2 and d["moved"] == [1, 2], d' || fail "compare partial --json: $OUT"
+cp "$TMP/m1.json" "$TMP/m1p.json"
+sed -i 's/"complete":true/"complete":false/' "$TMP/m1p.json"
+grep -q '"complete":false' "$TMP/m1p.json" || fail "no \"complete\" in a dump: $(head -c 300 "$TMP/m1.json")"
+attach --compare "$TMP/m1p.json" "$TMP/m2.json"; expect_rc 3
+expect_err "m1p.json is a partial dump \(unknown\)"
 # Untrusted input: a clear line and exit 2 (with --json, a document).
 printf '{"version":1,"pid":1,"tasks":[[[[' >"$TMP/bad.json"
 attach --compare "$TMP/bad.json" "$TMP/b.json"; expect_rc 2

@@ -1,0 +1,77 @@
+#!/bin/sh
+# --symbolize carries what a live dump says of each task through: where it
+# was spawned (looked up again, so found from a raw dump's module and
+# offset too), how many captures each stack stands for, and the frames a
+# tail call removed, marked as such.
+. "$top_srcdir/tests/integration/lib.sh"
+require_ptrace
+
+# same LIVE.json SYMBOLIZED.json: every task has the same spawned_at
+# (function, file, line), stack_counts and stacks (function, tail_call).
+same() {
+    "$PYTHON" - "$1" "$2" <<'EOF'
+import json, sys
+live, back = (json.load(open(p)) for p in sys.argv[1:3])
+def view(t):
+    sp = t["spawned_at"]
+    return (t["id"], sp and (sp["function"], sp["file"], sp["line"]), t["stack_counts"],
+            [[(f["function"], f.get("tail_call", False)) for f in s] for s in t["stacks"]])
+a = sorted(view(t) for t in live["tasks"])
+b = sorted(view(t) for t in back["tasks"])
+assert a == b, (a[:2], b[:2])
+assert any(t["spawned_at"] for t in live["tasks"]), "no spawned_at to carry"
+print(sum(1 for t in live["tasks"] for s in t["stacks"] for f in s if f.get("tail_call")),
+      max(c for t in live["tasks"] for c in t["stack_counts"]))
+EOF
+}
+
+# blank FROM TO: the dump with every frame's and spawned_at's names gone
+# (a raw dump: module, build_id, offset, pc), tail_call frames kept whole.
+blank() {
+    "$PYTHON" - "$1" "$2" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+def strip(f):
+    if not f.get("tail_call"):
+        for k in ("function", "file", "line", "column"):
+            f[k] = None
+for t in d["tasks"]:
+    for s in t["stacks"]:
+        for f in s:
+            strip(f)
+    if t["spawned_at"]:
+        strip(t["spawned_at"])
+json.dump(d, open(sys.argv[2], "w"))
+EOF
+}
+
+# Tail calls: the restored frames stay marked and named.
+start tailcall "$top_builddir/tests/integration/tailcall_target"
+attach --json --no-group "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/tc.json"
+attach --json --symbolize "$TMP/tc.json"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/tc-back.json"
+counts=$(same "$TMP/tc.json" "$TMP/tc-back.json") || fail "tail calls not carried through --symbolize"
+[ "${counts% *}" -gt 0 ] || fail "the tail call target's dump has no tail_call frame: $counts"
+blank "$TMP/tc.json" "$TMP/tc-raw.json"
+attach --json --symbolize "$TMP/tc-raw.json"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/tc-raw-back.json"
+same "$TMP/tc.json" "$TMP/tc-raw-back.json" >/dev/null || fail "a raw dump's tail calls or spawn places not found again"
+
+# Fan-out: 16 like leaves a task, one stack counted 16 times.
+start fanout "$top_builddir/examples/fanout" --tasks 20
+for _ in 1 2 3; do
+    attach --json --no-group "$PID"
+    [ "$RC" -eq 0 ] && break
+done
+expect_rc 0
+printf '%s\n' "$OUT" >"$TMP/fan.json"
+attach --json --symbolize "$TMP/fan.json"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/fan-back.json"
+counts=$(same "$TMP/fan.json" "$TMP/fan-back.json") || fail "stack_counts or spawn places not carried through"
+[ "${counts#* }" -eq 16 ] || fail "fan-out stacks are not counted 16: $counts"
+blank "$TMP/fan.json" "$TMP/fan-raw.json"
+attach --json --symbolize "$TMP/fan-raw.json"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/fan-raw-back.json"
+same "$TMP/fan.json" "$TMP/fan-raw-back.json" >/dev/null || fail "a raw dump's spawn places not found again"
+# The text view says so too.
+attach --symbolize "$TMP/fan-raw.json" --no-group --no-source; expect_rc 0
+printf '%s\n' "$OUT" | grep -q '^  spawned at main$' || fail "no 'spawned at' in the text: $OUT"
+printf '%s\n' "$OUT" | grep -q '×16' || fail "no ×16 in the text: $OUT"
+
+exit 0
