@@ -16,7 +16,7 @@ packages="build-essential autoconf automake libtool pkg-config libdw-dev libelf-
 [ "$what" = demo ] || packages="$packages groff-base bash gdb strace clang libclang-rt-14-dev clang-format"
 # cargo and Debian's packaged crates build the Rust bindings and their
 # tests, offline (bindings/rust/README.md).
-[ "$what" = demo ] || packages="$packages cargo librust-tokio-dev librust-pkg-config-dev"
+[ "$what" = demo ] || packages="$packages cargo librust-tokio-dev librust-pkg-config-dev librust-backtrace-dev"
 missing=
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
