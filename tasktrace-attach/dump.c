@@ -209,10 +209,10 @@ static bool same_function(const struct sym_frame *a, const struct sym_frame *b)
  * the innermost ones, before the runtime's frames at the leaf end.
  * Returns the new length. */
 static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym,
-                           const struct trt_record *r, const struct dump_in *in,
+                           const struct ringread_rec *r, const struct dump_in *in,
                            const struct sym_frame **frames, size_t len, int *err)
 {
-    uint32_t nchain = trt_record_nchain(r);
+    uint32_t nchain = r->nchain;
     size_t cursor = 0;
     for (size_t j = 0; j < len; j++)
         if (tree_frame_is_wrapper(frames[j]))
@@ -257,7 +257,7 @@ static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym
  * the debug information of libc and the executor.  Returns the number of
  * frames in *out (malloc'd), or -ENOMEM. */
 static long record_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_table *fns,
-                          sym_ctx *sym, const struct trt_record *r, const struct dump_in *in,
+                          sym_ctx *sym, const struct ringread_rec *r, const struct dump_in *in,
                           const struct sym_frame ***out)
 {
     const struct sym_frame *const *per_pc[TRT_RECORD_MAX_PCS];
@@ -282,7 +282,7 @@ static long record_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_tab
         if (wrapper && !in->raw)
             break;
     }
-    uint32_t nchain = in->raw ? 0 : trt_record_nchain(r);
+    uint32_t nchain = in->raw ? 0 : r->nchain;
     const struct sym_frame **frames = malloc((total + nchain + 1) * sizeof(*frames));
     if (!frames)
         return -ENOMEM;
@@ -306,13 +306,13 @@ static long record_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_tab
  * run in capture order. */
 static int record_cmp(const void *a, const void *b)
 {
-    const struct trt_record *x = a, *y = b;
+    const struct ringread_rec *x = a, *y = b;
     if (x->task_id != y->task_id)
         return x->task_id < y->task_id ? -1 : 1;
-    return x->stamp < y->stamp ? -1 : x->stamp > y->stamp;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-static uint64_t record_hash(const struct trt_record *r)
+static uint64_t record_hash(const struct ringread_rec *r)
 {
     uint64_t h = mix64(r->npc + 1);
     for (uint32_t i = 0; i < r->npc && i < TRT_RECORD_MAX_PCS; i++)
@@ -320,56 +320,84 @@ static uint64_t record_hash(const struct trt_record *r)
     return h;
 }
 
-static bool same_pcs(const struct trt_record *a, const struct trt_record *b)
+static bool same_pcs(const struct ringread_rec *a, const struct ringread_rec *b)
 {
-    return a->npc == b->npc && memcmp(a->pc, b->pc, a->npc * sizeof(a->pc[0])) == 0;
+    return a->npc == b->npc &&
+           (a->pc == b->pc || memcmp(a->pc, b->pc, a->npc * sizeof(a->pc[0])) == 0);
+}
+
+/* The symbolized frames of R's list of PCs: computed with record_frames
+ * for the first record of that list, then shared (d->list_frames). */
+static long list_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_table *fns, sym_ctx *sym,
+                        const struct ringread_rec *r, const struct dump_in *in, size_t *lens,
+                        const struct sym_frame ***out)
+{
+    if (r->list < d->nlist_frames && d->list_frames[r->list]) {
+        *out = d->list_frames[r->list];
+        return (long)lens[r->list];
+    }
+    long len = record_frames(d, pcs, fns, sym, r, in, out);
+    if (len >= 0 && r->list < d->nlist_frames) {
+        d->list_frames[r->list] = *out;
+        lens[r->list] = (size_t)len;
+    }
+    return len;
 }
 
 /* Turns one task's run of records (sorted, all of this task) into
  * root-first symbolized stacks, each distinct list of PCs once with the
  * count of its records: a leaf that clones twice in one poll records the
- * same stack twice, and so do 16 like leaves joined. */
+ * same stack twice, and so do 16 like leaves joined.  The stacks and counts
+ * go into the dump's pools at *pool_used; their frames are shared by every
+ * task with the same list. */
 static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct pc_table *fns,
-                           struct tt_task *task, sym_ctx *sym, const struct trt_record *recs,
-                           size_t n, const struct dump_in *in)
+                           struct tt_task *task, sym_ctx *sym, const struct ringread_rec *recs,
+                           size_t n, const struct dump_in *in, size_t *lens, size_t *pool_used)
 {
     size_t cap = 1, *seen = NULL, *stack_of = NULL;
     int err = 0;
     if (n == 0)
         return 0;
-    task->stacks = calloc(n, sizeof(*task->stacks));
-    task->stack_counts = calloc(n, sizeof(*task->stack_counts));
-    while (cap < 2 * n)
-        cap *= 2;
-    /* Indices + 1 of the records kept, by hash of their PCs; 0 is empty.
-     * Record seen[h] - 1 became stack stack_of[seen[h] - 1]. */
-    seen = calloc(cap, sizeof(*seen));
-    stack_of = calloc(n, sizeof(*stack_of));
-    if (!task->stacks || !task->stack_counts || !seen || !stack_of) {
-        err = -ENOMEM;
-        goto out;
+    task->stacks = d->stack_pool + *pool_used;
+    task->stack_counts = d->count_pool + *pool_used;
+    task->pooled = true;
+    if (n > 1) {
+        while (cap < 2 * n)
+            cap *= 2;
+        /* Indices + 1 of the records kept, by hash of their PCs; 0 is
+         * empty.  Record seen[h] - 1 became stack stack_of[seen[h] - 1]. */
+        seen = calloc(cap, sizeof(*seen));
+        stack_of = calloc(n, sizeof(*stack_of));
+        if (!seen || !stack_of) {
+            err = -ENOMEM;
+            goto out;
+        }
     }
     for (size_t i = 0; i < n; i++) {
-        size_t h = record_hash(&recs[i]) & (cap - 1);
-        size_t dup = 0;
-        for (; seen[h] != 0 && !dup; h = (h + 1) & (cap - 1))
-            if (same_pcs(&recs[seen[h] - 1], &recs[i]))
-                dup = seen[h];
-        if (dup) {
-            task->stack_counts[stack_of[dup - 1]]++;
-            continue;
+        if (n > 1) {
+            size_t h = record_hash(&recs[i]) & (cap - 1);
+            size_t dup = 0;
+            for (; seen[h] != 0 && !dup; h = (h + 1) & (cap - 1))
+                if (same_pcs(&recs[seen[h] - 1], &recs[i]))
+                    dup = seen[h];
+            if (dup) {
+                task->stack_counts[stack_of[dup - 1]]++;
+                continue;
+            }
+            seen[h] = i + 1;
+            stack_of[i] = task->nstacks;
         }
-        seen[h] = i + 1;
-        stack_of[i] = task->nstacks;
         const struct sym_frame **frames;
-        long len = record_frames(d, pcs, fns, sym, &recs[i], in, &frames);
+        long len = list_frames(d, pcs, fns, sym, &recs[i], in, lens, &frames);
         if (len < 0) {
             err = (int)len;
             goto out;
         }
         struct tt_stack *st = &task->stacks[task->nstacks++];
+        (*pool_used)++;
         st->frames = frames;
         st->n = (size_t)len;
+        st->shared = recs[i].list < d->nlist_frames;
         st->truncated = (recs[i].flags & TRT_RECORD_F_TRUNCATED) != 0;
         task->stack_counts[task->nstacks - 1] = 1;
     }
@@ -453,11 +481,23 @@ void dump_free(struct tt_dump *d)
     live_free(d);
     for (size_t i = 0; i < d->ntasks; i++) {
         for (size_t k = 0; k < d->tasks[i].nstacks; k++)
-            free(d->tasks[i].stacks[k].frames);
-        free(d->tasks[i].stacks);
-        free(d->tasks[i].stack_counts);
+            if (!d->tasks[i].stacks[k].shared)
+                free(d->tasks[i].stacks[k].frames);
+        if (!d->tasks[i].pooled) {
+            free(d->tasks[i].stacks);
+            free(d->tasks[i].stack_counts);
+        }
     }
     free(d->tasks);
+    for (size_t i = 0; i < d->nlist_frames; i++)
+        free(d->list_frames[i]);
+    free(d->list_frames);
+    free(d->stack_pool);
+    free(d->count_pool);
+    d->list_frames = NULL;
+    d->nlist_frames = 0;
+    d->stack_pool = NULL;
+    d->count_pool = NULL;
     for (size_t i = 0; i < d->nraw_frames; i++)
         free(d->raw_frames[i]);
     free(d->raw_frames);
@@ -480,8 +520,17 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
     if (ring->n)
         qsort(ring->recs, ring->n, sizeof(*ring->recs), record_cmp);
     d->tasks = calloc(nslots ? nslots : 1, sizeof(*d->tasks));
-    if (!d->tasks)
+    /* At most one stack per record, and one frames array per list. */
+    d->stack_pool = calloc(ring->n ? ring->n : 1, sizeof(*d->stack_pool));
+    d->count_pool = calloc(ring->n ? ring->n : 1, sizeof(*d->count_pool));
+    d->list_frames = calloc(ring->nlists ? ring->nlists : 1, sizeof(*d->list_frames));
+    size_t *lens = calloc(ring->nlists ? ring->nlists : 1, sizeof(*lens));
+    size_t pool_used = 0;
+    if (!d->tasks || !d->stack_pool || !d->count_pool || !d->list_frames || !lens) {
+        free(lens);
         return -ENOMEM;
+    }
+    d->nlist_frames = ring->nlists;
     d->generation = gen;
     d->records_lost = ring->lost;
     d->records_torn = ring->torn;
@@ -533,8 +582,8 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
         while (rec + run < ring->n && ring->recs[rec + run].task_id == s->id)
             run++;
         /* No offset on a NULL array (no records at all): undefined. */
-        const struct trt_record *mine = run ? ring->recs + rec : NULL;
-        if ((err = task_add_stacks(d, &pcs, &fns, task, sym, mine, run, in)) < 0)
+        const struct ringread_rec *mine = run ? ring->recs + rec : NULL;
+        if ((err = task_add_stacks(d, &pcs, &fns, task, sym, mine, run, in, lens, &pool_used)) < 0)
             break;
         /* The runtime counts the captures of the traced poll that reached
          * the ring; fewer read back were overwritten (or torn). */
@@ -546,6 +595,7 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
     }
     free(pcs.e);
     free(fns.e);
+    free(lens);
     if (err == 0)
         dump_note_stacks_lost(d);
     return err;

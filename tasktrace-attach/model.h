@@ -45,6 +45,9 @@ struct tt_stack {
     size_t n;
     const struct sym_frame **frames;
     bool truncated; /* the target's capture cut off the root side */
+    bool shared;    /* frames belongs to the dump (tt_dump.list_frames),
+                       shared with every stack of the same PCs: not freed
+                       with the stack */
 };
 
 struct tt_task {
@@ -65,6 +68,7 @@ struct tt_task {
      * each stands for, as when one poll of a task joins 16 like leaves.
      * Owned; NULL reads as 1 each. */
     size_t *stack_counts;
+    bool pooled; /* stacks and stack_counts point into the dump's pools */
     /* Where the task was created: the innermost frame (inlined ones
      * included) of the slot's spawn_pc, or NULL when the runtime recorded
      * none (an older runtime, or trt_traced_new_at given NULL). */
@@ -137,6 +141,14 @@ struct tt_dump {
     uint64_t pcs_over;             /* addresses left unsymbolized: too many */
     struct sym_frame **raw_frames; /* frames of unsymbolized addresses, owned */
     size_t nraw_frames, raw_frames_cap;
+    /* The symbolized frames of each distinct list of PCs the ring held,
+     * owned, shared by the stacks (tt_stack.shared) of every task that
+     * recorded that list; and the tasks' stacks and stack_counts, one
+     * array of each for all the tasks dump_build filled (tt_task.pooled). */
+    const struct sym_frame ***list_frames;
+    size_t nlist_frames;
+    struct tt_stack *stack_pool;
+    size_t *count_pool;
     struct tt_problem problems[TT_MAX_PROBLEMS];
     size_t nproblems; /* problems kept; more are counted, not kept */
     size_t problems_dropped;

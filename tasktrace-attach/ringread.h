@@ -13,16 +13,32 @@
 typedef int (*ringread_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 
 /* At most this many records are read from one ring, whatever it claims:
- * two per task of a million-task process.  The records kept take up to
- * 512 bytes each (1 GiB at the cap). */
+ * two per task of a million-task process.  A record kept takes 40 bytes,
+ * and each distinct list of PCs is kept once (at most 512 bytes). */
 #define RINGREAD_MAX_RECORDS (1u << 21)
 
+/* One record kept: the ring's record without its copy of the PCs, which
+ * point into a list shared by every record with the same PCs and chain. */
+struct ringread_rec {
+    uint64_t task_id;
+    uint64_t pos; /* its position in the ring: capture order */
+    uint32_t gen;
+    uint32_t flags;  /* TRT_RECORD_F_* */
+    uint32_t npc;    /* <= TRT_RECORD_MAX_PCS */
+    uint32_t nchain; /* chain entries after the PCs (trt_record_nchain) */
+    uint32_t list;   /* which of the distinct lists pc is, < nlists */
+    uint64_t *pc;    /* npc return addresses, innermost first, then the
+                        chain; shared */
+};
+
 struct ringread_result {
-    struct trt_record *recs; /* whole records of the generation, malloc'd */
+    struct ringread_rec *recs; /* whole records of the generation */
     size_t n;
-    uint64_t lost; /* positions of the generation no longer in the ring */
-    uint64_t cut;  /* positions past RINGREAD_MAX_RECORDS, not read */
-    uint64_t torn; /* records rejected: being written, overwritten, corrupt
+    size_t nlists;   /* distinct lists of PCs and chain among them */
+    uint64_t *words; /* the lists, back to back (recs[i].pc points here) */
+    uint64_t lost;   /* positions of the generation no longer in the ring */
+    uint64_t cut;    /* positions past RINGREAD_MAX_RECORDS, not read */
+    uint64_t torn;   /* records rejected: being written, overwritten, corrupt
                        (bad stamp, npc or checksum, or changed between the
                        two copies) */
 };
@@ -30,9 +46,13 @@ struct ringread_result {
 /* Reads the ring at `ring_addr` and keeps the whole records of `gen`.
  * Returns 0; -EPROTO for a header that is not a ring of this protocol;
  * -ESTALE when the ring has moved on to another generation, or given this
- * one's pages back (ring.released == gen), before or while it was read; -errno from
- * `read`.  On success the caller frees out->recs. */
+ * one's pages back (ring.released == gen), before or while it was read;
+ * -ENOMEM; -errno from `read`.  On success the caller frees *out with
+ * ringread_free. */
 int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
                      struct ringread_result *out);
+
+/* Frees what ringread_collect kept (a zeroed result too). */
+void ringread_free(struct ringread_result *r);
 
 #endif

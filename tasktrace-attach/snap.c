@@ -177,6 +177,15 @@ int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_
     chunk = malloc(TRT_REGISTRY_CHUNK_SLOTS * sizeof(*chunk));
     if (!chunk)
         return -ENOMEM;
+    /* Room for every slot the chunks can hold, at once: only the pages
+     * written take memory, and nothing is copied as the list grows. */
+    cap = (size_t)reg.nchunks * TRT_REGISTRY_CHUNK_SLOTS;
+    if (cap > SNAP_MAX_TASKS)
+        cap = SNAP_MAX_TASKS;
+    if (cap && (all = malloc(cap * sizeof(*all))) == NULL) {
+        err = -ENOMEM;
+        goto out;
+    }
     for (uint32_t c = 0; c < reg.nchunks; c++) {
         uint64_t p = reg.chunks[c];
         if (chunk_repeated(sorted, reg.nchunks, p)) {
@@ -194,7 +203,8 @@ int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_
         for (uint32_t i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++) {
             if (chunk[i].id == 0)
                 continue;
-            if (count == SNAP_MAX_TASKS) {
+            /* cap is the chunks' slots, or SNAP_MAX_TASKS if fewer. */
+            if (count == cap) {
                 out->cut++;
                 continue;
             }
@@ -208,21 +218,17 @@ int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_
                 out->dup_ids++;
                 continue;
             }
-            if (count == cap) {
-                size_t ncap = cap ? cap * 2 : TRT_REGISTRY_CHUNK_SLOTS;
-                struct trt_task_slot *grown = realloc(all, ncap * sizeof(*all));
-                if (!grown) {
-                    err = -ENOMEM;
-                    goto out;
-                }
-                all = grown;
-                cap = ncap;
-            }
             all[count] = chunk[i];
             /* The name may be corrupt: always terminate it. */
             all[count].name[TRT_TASK_NAME_MAX - 1] = '\0';
             count++;
         }
+    }
+    /* Give back the room not used. */
+    if (count && count < cap) {
+        struct trt_task_slot *fit = realloc(all, count * sizeof(*all));
+        if (fit)
+            all = fit;
     }
     out->slots = all;
     out->n = count;

@@ -234,7 +234,7 @@ static bool fuzz_select(void *arg, const struct trt_task_slot *s)
 static void fuzz_name_pcs(struct ringread_result *ring)
 {
     for (size_t i = 0; i < ring->n; i++) {
-        struct trt_record *r = &ring->recs[i];
+        struct ringread_rec *r = &ring->recs[i];
         for (uint32_t k = 0; k < r->npc && k < TRT_RECORD_MAX_PCS; k++)
             if (r->pc[k] < FUZZ_PC_NAMED)
                 r->pc[k] = (uint64_t)(uintptr_t)fuzz_fns[r->pc[k] % FUZZ_NFUNCS].fn + 1;
@@ -311,7 +311,7 @@ int fuzz_one(const uint8_t *data, size_t size)
 out:
     dump_free(&d);
     sym_free(sym);
-    free(ring.recs);
+    ringread_free(&ring);
     snap_registry_free(&reg);
     free(copy);
     return rc;

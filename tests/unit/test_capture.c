@@ -94,7 +94,7 @@ START_TEST(stack_contains_callers)
     ck_assert_int_gt(clone_i, leaf_i);
     sym_free(sym);
     dwfl_end(dwfl);
-    free(res.recs);
+    ringread_free(&res);
     trt_traced_free(task.traced);
 }
 END_TEST

@@ -57,7 +57,7 @@ START_TEST(every_task_traced)
     }
     /* Dump polls are not executor polls. */
     ck_assert_uint_eq(((struct trt__task *)tasks[0].traced)->slot->polls, polls_before);
-    free(res.recs);
+    ringread_free(&res);
     /* A second dump works the same way. */
     uint32_t gen2 = trt__dump_request();
     ck_assert_uint_eq(gen2, gen + 1);

@@ -56,8 +56,8 @@ static const struct sym_frame *stack_baz[] = {
 /* Fills *D with a two-task dump; TASKS is the storage for its tasks. */
 static void make_dump(struct tt_dump *d, struct tt_task tasks[2], struct tt_stack stacks[2])
 {
-    stacks[0] = (struct tt_stack){NELEM(stack_fiz), stack_fiz, false};
-    stacks[1] = (struct tt_stack){NELEM(stack_baz), stack_baz, false};
+    stacks[0] = (struct tt_stack){NELEM(stack_fiz), stack_fiz, false, false};
+    stacks[1] = (struct tt_stack){NELEM(stack_baz), stack_baz, false, false};
     tasks[0] = (struct tt_task){
         .id = 1,
         .name = "foo",
@@ -174,7 +174,7 @@ START_TEST(test_text_unknown_frames)
     const struct sym_frame symtab = {.function = "helper+0x10", .module = MOD, .line = 3};
     const struct sym_frame noline = {.function = "f", .file = SRC};
     const struct sym_frame *st[] = {&nosym, &nomod, &symtab, &noline};
-    struct tt_stack stack = {NELEM(st), st, true};
+    struct tt_stack stack = {NELEM(st), st, true, false};
     struct tt_task task = {.id = 9,
                            .name = "u",
                            .state = TRT_TASK_DONE,
@@ -203,7 +203,7 @@ START_TEST(test_text_escaping)
     strcpy(task.name, "a\x01\"\\\x7f\xc3\xa9\xc2\x9b\xff");
     const struct sym_frame evil = {.function = "f\x1b[2J", .file = "/x\n.c", .line = 1};
     const struct sym_frame *st[] = {&evil};
-    struct tt_stack stack = {1, st, false};
+    struct tt_stack stack = {1, st, false, false};
     task.nstacks = 1;
     task.stacks = &stack;
     struct tt_dump d = {.pid = 1, .ntasks = 1, .tasks = &task};
@@ -328,7 +328,7 @@ START_TEST(test_json_valid)
         .pc = 1,
     };
     const struct sym_frame *st[] = {&bad};
-    struct tt_stack extra[3] = {stacks[0], stacks[1], {1, st, false}};
+    struct tt_stack extra[3] = {stacks[0], stacks[1], {1, st, false, false}};
     tasks[0].stacks = extra;
     tasks[0].nstacks = 3;
     ck_assert_int_eq(

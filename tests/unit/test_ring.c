@@ -55,14 +55,14 @@ START_TEST(two_writers_one_reader)
         struct ringread_result res;
         ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &res), 0);
         for (size_t i = 0; i < res.n; i++) {
-            const struct trt_record *rec = &res.recs[i];
+            const struct ringread_rec *rec = &res.recs[i];
             ck_assert_uint_eq(rec->npc, npc_of(rec->task_id));
             for (uint32_t k = 0; k < rec->npc; k++)
                 ck_assert_uint_eq(rec->pc[k], pc_of(rec->task_id, k));
         }
         accepted += res.n;
         reads++;
-        free(res.recs);
+        ringread_free(&res);
     }
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
@@ -75,7 +75,7 @@ START_TEST(two_writers_one_reader)
     ck_assert_uint_eq(fin.n, r->capacity);
     ck_assert_uint_eq(fin.torn, 0);
     ck_assert_uint_eq(fin.lost, 2ull * WRITES - r->capacity);
-    free(fin.recs);
+    ringread_free(&fin);
     trt__ring_free(r);
 }
 END_TEST
@@ -96,7 +96,7 @@ START_TEST(reader_rejects_corruption)
     ck_assert_uint_eq(res.n, 1);
     ck_assert_uint_eq(res.recs[0].task_id, 100);
     ck_assert_uint_eq(res.torn, 3);
-    free(res.recs);
+    ringread_free(&res);
     /* Another generation's ring, and a header that is not a ring. */
     ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 8, &res), -ESTALE);
     r->capacity = 1000;
@@ -110,7 +110,7 @@ START_TEST(reader_rejects_corruption)
     ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
     ck_assert_uint_eq(res.n, 0);
     ck_assert_uint_eq(res.lost, (1ull << 62) - 64);
-    free(res.recs);
+    ringread_free(&res);
     r->head = 4;
     trt__ring_free(r);
 }
@@ -129,7 +129,7 @@ START_TEST(generation_filters_records)
     ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 2, &res), 0);
     ck_assert_uint_eq(res.n, 1);
     ck_assert_uint_eq(res.recs[0].task_id, 2);
-    free(res.recs);
+    ringread_free(&res);
     trt__ring_free(r);
 }
 END_TEST

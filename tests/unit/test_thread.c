@@ -261,7 +261,7 @@ START_TEST(test_trim)
 {
     const struct sym_frame *frames[] = {&F_exec, &F_wrap, &F_task, &F_help,
                                         &F_leaf, &F_intl, &F_read};
-    struct tt_stack st = {7, frames, false};
+    struct tt_stack st = {7, frames, false, false};
     const struct sym_frame *out[7];
     /* Cut above the wrapper, helpers hidden, and unlike a captured stack
      * the runtime-internal frame and what is below it stay. */
@@ -273,7 +273,7 @@ START_TEST(test_trim)
     ck_assert_uint_eq(unwind_trim(&st, true, out), 7);
     /* No wrapper (a thread outside any poll): kept whole, helpers hidden. */
     const struct sym_frame *plain[] = {&F_exec, &F_help, &F_read};
-    struct tt_stack ps = {3, plain, false};
+    struct tt_stack ps = {3, plain, false, false};
     ck_assert_uint_eq(unwind_trim(&ps, false, out), 2);
     ck_assert_ptr_eq(out[1], &F_read);
 }
@@ -298,15 +298,15 @@ START_TEST(test_where)
     struct tt_task t = {.state = TRT_TASK_POLLING, .has_thread_stack = true};
     /* Inside a library: the function of it the task's code called. */
     const struct sym_frame *locker[] = {&wrap, &lock_poll, &lock, &lock_in, &wait, &futex};
-    t.thread_stack = (struct tt_stack){6, locker, false};
+    t.thread_stack = (struct tt_stack){6, locker, false, false};
     ck_assert_str_eq(live_where(&t, buf, sizeof(buf)), "pthread_mutex_lock");
     /* Inside the task's own code: the innermost function. */
     const struct sym_frame *spinner[] = {&wrap, &spin_poll, &spin};
-    t.thread_stack = (struct tt_stack){3, spinner, false};
+    t.thread_stack = (struct tt_stack){3, spinner, false, false};
     ck_assert_str_eq(live_where(&t, buf, sizeof(buf)), "checksum_spin");
     /* libc's internal names and a symbol table offset give the public name. */
     const struct sym_frame *reader[] = {&wrap, &read_poll, &rd};
-    t.thread_stack = (struct tt_stack){3, reader, false};
+    t.thread_stack = (struct tt_stack){3, reader, false, false};
     ck_assert_str_eq(live_where(&t, buf, sizeof(buf)), "read");
     t.has_thread_stack = false;
     ck_assert_ptr_null(live_where(&t, buf, sizeof(buf)));
