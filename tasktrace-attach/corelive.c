@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "corelive.h"
+#include "dump.h"
 #include "live.h"
 #include "tree.h"
 #include "unwind.h"
@@ -117,12 +118,12 @@ int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *s
             if (task->state != TRT_TASK_POLLING || task->tid != ct->tid || task->has_thread_stack)
                 continue;
             if (error[0])
-                snprintf(task->thread_error, sizeof(task->thread_error), "%s", error);
+                dump_task_error(task, "%s", error);
             else if (!in_poll)
-                snprintf(task->thread_error, sizeof(task->thread_error),
-                         "the stack of thread %d shows no task poll: the thread that polled "
-                         "the task exited, and its id is another thread's",
-                         (int)ct->tid);
+                dump_task_error(task,
+                                "the stack of thread %d shows no task poll: the thread that polled "
+                                "the task exited, and its id is another thread's",
+                                (int)ct->tid);
             else if ((err = live_stack_copy(&task->thread_stack, &stack)) < 0)
                 goto next;
             else
@@ -154,14 +155,15 @@ int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *s
         struct tt_task *task = &d->tasks[t];
         if (task->state != TRT_TASK_POLLING || task->has_thread_stack)
             continue;
-        if (!task->thread_error[0])
-            snprintf(task->thread_error, sizeof(task->thread_error),
-                     "the core holds no thread %d: the thread polling it exited (inside the "
-                     "poll)",
-                     (int)task->tid);
+        if (!task->thread_error)
+            dump_task_error(task,
+                            "the core holds no thread %d: the thread polling it exited (inside the "
+                            "poll)",
+                            (int)task->tid);
         if (st->failed++ == 0)
             snprintf(st->first_error, sizeof(st->first_error), "task %llu: %s",
-                     (unsigned long long)task->id, task->thread_error);
+                     (unsigned long long)task->id,
+                     task->thread_error ? task->thread_error : "out of memory");
     }
 out:
     unwind_free(uw);

@@ -3,6 +3,7 @@
  * root-first stacks.  Everything here is linear in the records: identical
  * stacks and known addresses are found by hashing. */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,6 +477,20 @@ static int task_spawned_at(struct tt_dump *d, struct pc_table *pcs, struct tt_ta
     return 0;
 }
 
+void dump_task_error(struct tt_task *t, const char *fmt, ...)
+{
+    char buf[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    char *copy = strdup(buf);
+    if (!copy)
+        return;
+    free(t->thread_error);
+    t->thread_error = copy;
+}
+
 void dump_free(struct tt_dump *d)
 {
     live_free(d);
@@ -483,6 +498,7 @@ void dump_free(struct tt_dump *d)
         for (size_t k = 0; k < d->tasks[i].nstacks; k++)
             if (!d->tasks[i].stacks[k].shared)
                 free(d->tasks[i].stacks[k].frames);
+        free(d->tasks[i].thread_error);
         if (!d->tasks[i].pooled) {
             free(d->tasks[i].stacks);
             free(d->tasks[i].stack_counts);

@@ -56,6 +56,10 @@ struct dump_in {
 int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, size_t nslots,
                struct ringread_result *ring, const struct dump_in *in);
 
+/* Sets T's thread_error (printf-style, at most 127 bytes), replacing any;
+ * on allocation failure it stays as it was. */
+void dump_task_error(struct tt_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Frees what dump_build allocated; leaves the strings (the symbolizer's). */
 void dump_free(struct tt_dump *d);
 

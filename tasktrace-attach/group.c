@@ -316,7 +316,7 @@ int group_tasks(const struct tt_dump *d, bool raw, struct group_set *out)
         k.attr[i] = (uint64_t)t->state | (uint64_t)t->reported << 32 | (uint64_t)t->suspect << 33 |
                     (uint64_t)t->inherited << 34 | (uint64_t)tree_task_truncated(t) << 35 |
                     (uint64_t)live << 36 | (uint64_t)(live && t->thread_stack.truncated) << 37 |
-                    (uint64_t)(t->thread_error[0] != '\0') << 38;
+                    (uint64_t)(t->thread_error != NULL) << 38;
         k.hash[i] = h ^ k.attr[i];
     }
     k.off[n] = k.n;

@@ -7,6 +7,7 @@
 
 #include <tasktrace/clock.h>
 
+#include "dump.h"
 #include "live.h"
 #include "tree.h"
 #include "unwind.h"
@@ -191,15 +192,16 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
                     now > ls->before.poll_start_ns ? (int64_t)(now - ls->before.poll_start_ns) : 0;
             }
             if (!same)
-                snprintf(task->thread_error, sizeof(task->thread_error),
-                         "the task left its poll on thread %d before its stack was read", (int)tid);
+                dump_task_error(task,
+                                "the task left its poll on thread %d before its stack was read",
+                                (int)tid);
             else if (error[0])
-                snprintf(task->thread_error, sizeof(task->thread_error), "%s", error);
+                dump_task_error(task, "%s", error);
             else if (!in_poll)
-                snprintf(task->thread_error, sizeof(task->thread_error),
-                         "the stack of thread %d shows no task poll: the thread that polled "
-                         "the task exited, and its id is another thread's",
-                         (int)tid);
+                dump_task_error(task,
+                                "the stack of thread %d shows no task poll: the thread that polled "
+                                "the task exited, and its id is another thread's",
+                                (int)tid);
             else if (task->has_thread_stack)
                 continue; /* the same thread seen twice: the first stays */
             else if ((err = live_stack_copy(&task->thread_stack, &stack)) < 0)
@@ -331,13 +333,13 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
         if (host > 0 && thread_read_info(t->pid, host, &info) == 0)
             memcpy(task->thread_name, info.name, sizeof(task->thread_name));
         if (!task->has_thread_stack) {
-            if (!task->thread_error[0])
-                snprintf(task->thread_error, sizeof(task->thread_error),
-                         host > 0 ? "its thread was not read"
-                                  : "the thread polling it exited (inside the poll)");
+            if (!task->thread_error)
+                dump_task_error(task, host > 0 ? "its thread was not read"
+                                               : "the thread polling it exited (inside the poll)");
             if (st->failed++ == 0)
                 snprintf(st->first_error, sizeof(st->first_error), "task %llu: %s",
-                         (unsigned long long)task->id, task->thread_error);
+                         (unsigned long long)task->id,
+                         task->thread_error ? task->thread_error : "out of memory");
         }
     }
 out:

@@ -89,8 +89,9 @@ struct tt_task {
     struct tt_stack thread_stack; /* root first, every frame (renderers
                                      trim it with unwind_trim); the frames
                                      array is owned, the frames are not */
-    char thread_error[128];       /* why a polling task has no live stack;
-                                     "" when it has one */
+    char *thread_error;           /* why a polling task has no live stack
+                                     (malloc'd, dump_task_error); NULL when
+                                     it has one or nothing is known */
 };
 
 /* One thread of the process (--threads), with its live stack. */

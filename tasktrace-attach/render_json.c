@@ -337,8 +337,8 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, lon
     else
         render__out_puts(o, "null");
     render__out_puts(o, ",\"thread_stack_error\":");
-    if (polling && !t->has_thread_stack && t->thread_error[0])
-        rj_strn(o, t->thread_error, strnlen(t->thread_error, sizeof(t->thread_error)));
+    if (polling && !t->has_thread_stack && t->thread_error)
+        rj_strn(o, t->thread_error, strlen(t->thread_error));
     else
         render__out_puts(o, "null");
     if (group >= 0)

@@ -394,12 +394,11 @@ static int rt_task_live(struct rt_out *o, const struct tt_task *t)
     if (t->state != TRT_TASK_POLLING)
         return 0;
     if (!t->has_thread_stack) {
-        if (t->thread_error[0]) {
+        if (t->thread_error) {
             render__out_puts(&o->out,
                              o->core ? "  (no stack of thread " : "  (no live stack of thread ");
             render__out_printf(&o->out, "%" PRId32 ": ", t->tid);
-            rt_escaped(o, t->thread_error, strnlen(t->thread_error, sizeof(t->thread_error)),
-                       false);
+            rt_escaped(o, t->thread_error, strlen(t->thread_error), false);
             render__out_puts(&o->out, ")\n");
         }
         return 0;

@@ -11,6 +11,7 @@
 #include <elfutils/libdwelf.h>
 #include <tasktrace/protocol.h>
 
+#include "dump.h"
 #include "jsonread.h"
 #include "render.h"
 #include "safefile.h"
@@ -417,7 +418,10 @@ static int symz_task(struct symz_load *l, const struct jr_value *v, struct tt_ta
     t->inherited = jr_true(jr_get(v, "inherited"));
     t->poll_ns = symz_i64_or(jr_get(v, "poll_ns"), -1);
     symz_copy(v, "thread_name", t->thread_name, sizeof(t->thread_name));
-    symz_copy(v, "thread_stack_error", t->thread_error, sizeof(t->thread_error));
+    char error[128];
+    symz_copy(v, "thread_stack_error", error, sizeof(error));
+    if (error[0])
+        dump_task_error(t, "%s", error);
     const struct jr_value *stacks = jr_get(v, "stacks");
     if (stacks != NULL && stacks->type == JR_ARRAY && stacks->n > 0) {
         if (stacks->n > SYMZ_MAX_FRAMES)
@@ -581,6 +585,7 @@ static int symz_build(struct symz_load *l, const struct jr_value *root, dump_sel
                 free(t->stacks);
                 free(t->stack_counts);
                 free(t->thread_stack.frames);
+                free(t->thread_error);
                 d->ntasks--;
             }
         }
