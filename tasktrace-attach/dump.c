@@ -413,7 +413,9 @@ out:
 static void dump_note_stacks_lost(struct tt_dump *d)
 {
     size_t n = 0, shown = 0;
-    char list[3 * (24 + 4 * 24 + 4) + 8] = "";
+    /* Three of: id, a name of at most 16 bytes escaped, quotes and "...";
+     * short enough that the message always holds it. */
+    char list[3 * (24 + 4 * 16 + 7) + 8] = "";
     size_t len = 0;
     for (size_t i = 0; i < d->ntasks; i++) {
         const struct tt_task *t = &d->tasks[i];
@@ -421,11 +423,11 @@ static void dump_note_stacks_lost(struct tt_dump *d)
             continue;
         if (n++ >= 3)
             continue;
-        char safe[4 * 24 + 1];
+        char safe[4 * 16 + 1];
         size_t nl = strnlen(t->name, sizeof(t->name));
-        render_escape(safe, sizeof(safe), t->name, nl < 24 ? nl : 24, true);
+        render_escape(safe, sizeof(safe), t->name, nl < 16 ? nl : 16, true);
         int w = snprintf(list + len, sizeof(list) - len, "%s%" PRIu64 " \"%s%s\"",
-                         shown ? ", " : "", t->id, safe, nl > 24 ? "..." : "");
+                         shown ? ", " : "", t->id, safe, nl > 16 ? "..." : "");
         if (w > 0 && (size_t)w < sizeof(list) - len)
             len += (size_t)w;
         shown++;
