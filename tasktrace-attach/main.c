@@ -1842,8 +1842,11 @@ int main(int argc, char **argv)
 
     /* A closed output shows as EPIPE from the writes, handled there. */
     signal(SIGPIPE, SIG_IGN);
-    if (parse_options(argc, argv, &ss.o) < 0)
+    if (parse_options(argc, argv, &ss.o) < 0) {
+        /* A --match compiled before the error is let go. */
+        filter_free(&ss.o.filter);
         return EXIT_USAGE;
+    }
     /* Not SA_RESTART: an interrupt ends the naps of the wait at once. */
     struct sigaction sa = {.sa_handler = on_interrupt};
     sigemptyset(&sa.sa_mask);

@@ -45,12 +45,21 @@ json.dump(d, open(sys.argv[2], "w"))
 EOF
 }
 
-# Tail calls: the restored frames stay marked and named.
+# Tail calls: the restored frames stay marked and named.  A sanitizer's
+# checks put calls into every function, so then there is none to restore.
+BIN="$top_builddir/tests/integration/.libs/tailcall_target"
+[ -x "$BIN" ] || BIN="$top_builddir/tests/integration/tailcall_target"
+need_program "$BIN"
+sanitized=$(nm -u "$BIN" 2>/dev/null | grep -cE '__(asan|ubsan|tsan|msan)_') || true
 start tailcall "$top_builddir/tests/integration/tailcall_target"
 attach --json --no-group "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/tc.json"
 attach --json --symbolize "$TMP/tc.json"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/tc-back.json"
 counts=$(same "$TMP/tc.json" "$TMP/tc-back.json") || fail "tail calls not carried through --symbolize"
-[ "${counts% *}" -gt 0 ] || fail "the tail call target's dump has no tail_call frame: $counts"
+if [ "$sanitized" -eq 0 ]; then
+    [ "${counts% *}" -gt 0 ] || fail "the tail call target's dump has no tail_call frame: $counts"
+else
+    echo "note: the tail call target is built with a sanitizer: no tail_call frame to carry" >&2
+fi
 blank "$TMP/tc.json" "$TMP/tc-raw.json"
 attach --json --symbolize "$TMP/tc-raw.json"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/tc-raw-back.json"
 same "$TMP/tc.json" "$TMP/tc-raw-back.json" >/dev/null || fail "a raw dump's tail calls or spawn places not found again"
