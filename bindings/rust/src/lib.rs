@@ -16,6 +16,26 @@
 //! Nothing else changes: leaf futures, the executor and its features stay
 //! as they are.
 //!
+//! The program can also trace its own tasks, where no tool can attach:
+//! [`traced_with_handle`] returns with the task a [`TraceHandle`] whose
+//! [`backtrace`](TraceHandle::backtrace) dumps the task from inside the
+//! process and symbolizes its stacks there, with the `backtrace` crate,
+//! into a [`TaskTrace`] that prints the task's await tree as
+//! tasktrace-attach does; [`dump_raw`] gives the raw dump of every task.
+//!
+//! ```no_run
+//! # async fn foo() {}
+//! # async fn run() {
+//! let (task, handle) = tasktrace::traced_with_handle("foo", foo());
+//! tokio::spawn(task);
+//! // From any other task (or this one):
+//! match handle.backtrace().await {
+//!     Ok(trace) => print!("{}", trace),
+//!     Err(e) => eprintln!("no trace: {}", e),
+//! }
+//! # }
+//! ```
+//!
 //! # How it works
 //!
 //! libtargetrt's waker is shaped like Rust's `RawWaker`, but its vtable
@@ -47,6 +67,7 @@ use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::time::Duration;
 
 mod dump;
 mod ffi;
@@ -60,7 +81,6 @@ pub use dump::{
     MAX_DUMP_BYTES,
 };
 pub use trace::{Frame, Stack, TaskTrace, TreeNode};
-use std::time::Duration;
 
 /// Wraps `fut` as a traced task named `name` (the first 55 bytes are
 /// kept; a NUL byte ends it).

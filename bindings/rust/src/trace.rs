@@ -284,6 +284,8 @@ pub struct TaskTrace {
     state: String,
     polls: u64,
     idle: Option<Duration>,
+    poll_time: Option<Duration>,
+    tid: Option<u64>,
     suspect: bool,
     truncated: bool,
     stacks_lost: bool,
@@ -319,6 +321,12 @@ impl TaskTrace {
     /// Time since its executor's last poll ended; `None` if never polled.
     pub fn idle(&self) -> Option<Duration> {
         self.idle
+    }
+
+    /// For a task that was inside a poll when the dump started: the
+    /// thread polling it and how long that poll had lasted.
+    pub fn polling(&self) -> Option<(u64, Option<Duration>)> {
+        self.tid.map(|t| (t, self.poll_time))
     }
 
     /// Lost wake-up suspect: the dump's poll returned pending without
@@ -432,12 +440,21 @@ impl fmt::Display for TaskTrace {
         write!(f, "task {} \"", self.id)?;
         escaped(f, &self.name, true)?;
         write!(f, "\" {}", self.state)?;
-        match self.idle {
-            Some(d) if self.state != "polling" => {
-                write!(f, " {} since last poll,", duration_text(d))?
+        if self.state == "polling" {
+            /* How long the poll has lasted, not the last one's end. */
+            if let Some(d) = self.poll_time {
+                write!(f, " for {}", duration_text(d))?;
             }
-            None if self.polls == 0 => f.write_str(" never polled,")?,
-            _ => f.write_str(",")?,
+            if let Some(tid) = self.tid {
+                write!(f, " on thread {}", tid)?;
+            }
+            f.write_str(",")?;
+        } else {
+            match self.idle {
+                Some(d) => write!(f, " {} since last poll,", duration_text(d))?,
+                None if self.polls == 0 => f.write_str(" never polled,")?,
+                None => f.write_str(",")?,
+            }
         }
         write!(f, " {} {}", self.polls, if self.polls == 1 { "poll" } else { "polls" })?;
         if self.suspect {
@@ -699,6 +716,8 @@ pub(crate) fn task_trace(doc: &Value, id: u64) -> Result<TaskTrace, DumpError> {
         state,
         polls: task.get("polls").and_then(Value::as_u64).unwrap_or(0),
         idle: task.get("idle_ns").and_then(Value::as_u64).map(Duration::from_nanos),
+        poll_time: task.get("poll_ns").and_then(Value::as_u64).map(Duration::from_nanos),
+        tid: task.get("tid").and_then(Value::as_u64),
         suspect: flag("suspect"),
         truncated: flag("truncated"),
         stacks_lost: flag("stacks_lost"),
