@@ -1431,9 +1431,9 @@ static int repeat_collect(pid_t child, int fd, char **doc, size_t *len, int *sta
     return 0;
 }
 
-/* Why dump I of --repeat failed (exit status 2), from the error document
- * DOC it wrote: its code into repeat_code, its message (the line the
- * child said on stderr) into WHY. */
+/* Why a dump of --repeat failed (exit status 2), from the error document
+ * DOC (LEN bytes) its child wrote: its code into repeat_code, its message
+ * (the line the child said on stderr) into WHY. */
 static void repeat_failure(const char *doc, size_t len, char *why, size_t whylen)
 {
     struct jr_doc d;
@@ -1446,8 +1446,14 @@ static void repeat_failure(const char *doc, size_t len, char *why, size_t whylen
     const char *code = jr_str(jr_get(error, "code")), *message = jr_str(jr_get(error, "message"));
     if (code != NULL && strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") == strlen(code))
         snprintf(repeat_code, sizeof(repeat_code), "%s", code);
-    if (message != NULL)
-        esc(why, whylen, message, false);
+    /* The child escaped what it said; a control byte would still not be
+     * copied to the terminal. */
+    if (message != NULL) {
+        snprintf(why, whylen, "%s", message);
+        for (char *p = why; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+    }
     jr_free(&d);
 }
 
