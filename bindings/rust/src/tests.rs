@@ -357,7 +357,11 @@ fn trimmed_names_match_protocol_h() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../protocol/tasktrace/protocol.h");
     let h = match std::fs::read_to_string(path) {
         Ok(h) => h,
-        Err(_) => return, /* the crate alone, outside the project's tree */
+        Err(e) => {
+            /* The crate alone, outside the project's tree. */
+            eprintln!("skip: no {} to compare with: {}", path, e);
+            return;
+        }
     };
     let all = trace::WRAPPERS
         .iter()
@@ -414,4 +418,17 @@ fn errors_say_what_failed() {
     let e = DumpError::Failed(std::io::Error::from_raw_os_error(12));
     assert!(e.to_string().starts_with("the runtime could not dump: "), "{}", e);
     assert!(std::error::Error::source(&e).is_some());
+}
+
+fn is_shared<T: Send + Sync + Clone>(_: &T) {}
+fn is_send_sync<T: Send + Sync>(_: &T) {}
+
+#[test]
+fn handles_and_dump_futures_cross_threads() {
+    let t = traced("handle", async {});
+    let h = t.handle();
+    is_shared(&h);
+    is_send_sync(&h.backtrace());
+    is_send_sync(&dump_raw());
+    assert_eq!(h.id(), t.id());
 }
