@@ -69,9 +69,18 @@ int trt__ring_release(struct trt_ring *r)
 
 void trt__ring_begin_gen(struct trt_ring *r, uint32_t gen)
 {
-    uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+    /* The generation starts at the ring's first slot (head rounded up to a
+     * lap): dumps in a row write the same pages again, and a process
+     * whose previous dump's pages were not given back yet commits no more
+     * memory for this one.  A writer of an older generation that reserved
+     * a position meanwhile makes the compare-and-swap retry. */
+    uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE), start;
+    do
+        start = (head + r->capacity - 1) & ~(r->capacity - 1);
+    while (start != head && !__atomic_compare_exchange_n(&r->head, &head, start, 0,
+                                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
     __atomic_store_n(&r->gen, gen, __ATOMIC_RELAXED);
-    __atomic_store_n(&r->gen_start, head, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->gen_start, start, __ATOMIC_RELEASE);
 }
 
 int trt__ring_write(struct trt_ring *r, uint32_t gen, uint64_t task_id, uint32_t flags,
