@@ -203,8 +203,42 @@ static void read_causes(const struct jr_value *root, char *causes, size_t len)
         snprintf(causes, len, "%s", "unknown");
 }
 
-/* Reads the parsed document ROOT into *D.  Sets *PARTIAL when the dump
- * says it is not complete.  Returns 0 or -1 with WHY and *CODE. */
+/* What the tasks of one document are read into, one at a time. */
+struct each_task {
+    struct compare_dump *d;
+    size_t cap;
+    char why[96]; /* why each_task stopped the parse */
+};
+
+/* jr_each_fn: one task of the "tasks" array, reduced to a ctask. */
+static int each_task(void *arg, const struct jr_value *v)
+{
+    struct each_task *st = arg;
+    struct compare_dump *d = st->d;
+    if (d->n == COMPARE_MAX_TASKS) {
+        snprintf(st->why, sizeof(st->why), "more than %u tasks, more than the comparison reads",
+                 COMPARE_MAX_TASKS);
+        return -E2BIG;
+    }
+    if (d->n == st->cap) {
+        size_t cap = st->cap ? 2 * st->cap : 1024;
+        struct ctask *grown = realloc(d->tasks, cap * sizeof(*grown));
+        if (grown == NULL) {
+            snprintf(st->why, sizeof(st->why), "out of memory");
+            return -ENOMEM;
+        }
+        d->tasks = grown;
+        st->cap = cap;
+    }
+    if (read_task(v, &d->tasks[d->n], st->why, sizeof(st->why)) != 0)
+        return -EINVAL;
+    d->n++;
+    return 0;
+}
+
+/* Checks the parsed document ROOT, whose tasks each_task read into *D,
+ * and reads the rest.  Sets *PARTIAL when the dump says it is not
+ * complete.  Returns 0 or -1 with WHY and *CODE. */
 static int read_dump(const struct jr_value *root, struct compare_dump *d, bool *partial, char *why,
                      size_t whylen, const char **code)
 {
@@ -243,28 +277,10 @@ static int read_dump(const struct jr_value *root, struct compare_dump *d, bool *
         snprintf(why, whylen, "not a tasktrace-attach --json dump: \"tasks\" is not an array");
         return -1;
     }
-    if (tasks->n > COMPARE_MAX_TASKS) {
-        snprintf(why, whylen, "more than %u tasks, more than the comparison reads",
-                 COMPARE_MAX_TASKS);
-        return -1;
-    }
     d->pid = (int)pid;
     copy_str(root, "taken_at", d->taken_at, sizeof(d->taken_at));
     const struct jr_value *complete = jr_get(root, "complete");
     *partial = complete != NULL && complete->type == JR_FALSE;
-    d->tasks = malloc((tasks->n + 1) * sizeof(*d->tasks));
-    if (!d->tasks) {
-        snprintf(why, whylen, "out of memory");
-        *code = "ENOMEM";
-        return -1;
-    }
-    for (d->n = 0; d->n < tasks->n; d->n++) {
-        char inner[64];
-        if (read_task(&tasks->items[d->n], &d->tasks[d->n], inner, sizeof(inner)) != 0) {
-            snprintf(why, whylen, "not a tasktrace-attach --json dump: %s", inner);
-            return -1;
-        }
-    }
     if (d->n)
         qsort(d->tasks, d->n, sizeof(*d->tasks), ctask_cmp);
     for (size_t i = 1; i < d->n; i++)
@@ -296,16 +312,21 @@ int compare_add(struct compare *c, const char *text, size_t len, char *causes, s
         *code = "E2BIG";
         return -1;
     }
-    int err = jr_parse(text, len, &doc, inner, sizeof(inner));
-    if (err != 0) {
-        snprintf(why, whylen, "not a tasktrace-attach --json dump: %s",
-                 err == -ENOMEM ? "out of memory" : inner);
-        *code = err == -ENOMEM ? "ENOMEM" : "BAD_INPUT";
-        return -1;
-    }
     if ((d = calloc(1, sizeof(*d))) == NULL) {
         snprintf(why, whylen, "out of memory");
         *code = "ENOMEM";
+        return -1;
+    }
+    /* The tasks one at a time: the tree of a dump of many tasks would
+     * cost many times the document. */
+    struct each_task st = {.d = d};
+    int err = jr_parse_each(text, len, "tasks", each_task, &st, &doc, inner, sizeof(inner));
+    if (err != 0) {
+        snprintf(why, whylen, "not a tasktrace-attach --json dump: %s",
+                 st.why[0]        ? st.why
+                 : err == -ENOMEM ? "out of memory"
+                                  : inner);
+        *code = err == -ENOMEM ? "ENOMEM" : "BAD_INPUT";
         goto out;
     }
     if (read_dump(&doc.root, d, &partial, why, whylen, code) != 0)

@@ -6,10 +6,11 @@
  * finished between the first dump and the last.
  *
  * The dumps are `tasktrace-attach --json` documents, untrusted: parsed with
- * jsonread.h (its bounds: size, nesting, string lengths, value count), at
- * most COMPARE_MAX_TASKS tasks each.  Each document is reduced to what the
- * comparison needs (ids, poll counts, a hash of state and stacks) and let
- * go, so N dumps cost the memory of two. */
+ * jsonread.h (its bounds: size, nesting, string lengths, values), a task
+ * at a time (jr_parse_each), at most COMPARE_MAX_TASKS tasks each.  Each
+ * task is reduced to what the comparison needs (id, poll count, a hash of
+ * state and stacks) and let go, so N dumps cost the memory of two such
+ * lists and of the document being read. */
 #ifndef TT_COMPARE_H
 #define TT_COMPARE_H
 

@@ -13,6 +13,11 @@ struct jr_parser {
     char *why;
     size_t whylen;
     int err; /* the first error, 0 while none */
+    /* jr_parse_each: the root member whose array elements go one at a
+     * time to each_fn, instead of into the tree. */
+    const char *each_key;
+    jr_each_fn each_fn;
+    void *each_arg;
 };
 
 /* Records the first error, with the line and column of the current
@@ -253,6 +258,45 @@ static void jr_value_free(struct jr_value *v)
 
 static int jr_value(struct jr_parser *p, struct jr_value *v, int depth);
 
+/* The array at p->pos (its '['), the root's member p->each_key: each
+ * element is parsed, handed to p->each_fn and freed, so that the tree
+ * holds one element at a time; V stays an empty array.  The elements'
+ * values count against JR_MAX_VALUES one element at a time. */
+static int jr_each(struct jr_parser *p, struct jr_value *v, int depth)
+{
+    /* The array counts as one value, as each element's values do. */
+    if (++p->nvalues > JR_MAX_VALUES)
+        return jr_fail(p, -E2BIG, "more than %u values", JR_MAX_VALUES);
+    v->type = JR_ARRAY;
+    p->pos++;
+    jr_ws(p);
+    if (p->pos < p->len && p->s[p->pos] == ']') {
+        p->pos++;
+        return 0;
+    }
+    for (;;) {
+        struct jr_value item = {0};
+        size_t before = p->nvalues;
+        int err = jr_value(p, &item, depth + 1);
+        if (err == 0 && (err = p->each_fn(p->each_arg, &item)) != 0)
+            jr_fail(p, err, "the reader stopped");
+        jr_value_free(&item);
+        if (err != 0)
+            return p->err;
+        p->nvalues = before;
+        jr_ws(p);
+        if (p->pos < p->len && p->s[p->pos] == ',') {
+            p->pos++;
+            continue;
+        }
+        if (p->pos < p->len && p->s[p->pos] == ']') {
+            p->pos++;
+            return 0;
+        }
+        return jr_fail(p, -EINVAL, "expected ',' or ']'");
+    }
+}
+
 /* An array or an object, its opening bracket at p->pos. */
 static int jr_container(struct jr_parser *p, struct jr_value *v, int depth)
 {
@@ -278,6 +322,7 @@ static int jr_container(struct jr_parser *p, struct jr_value *v, int depth)
             cap = ncap;
         }
         struct jr_value *item = &v->items[v->n];
+        bool streamed = false;
         *item = (struct jr_value){0};
         v->n++;
         jr_ws(p);
@@ -294,8 +339,15 @@ static int jr_container(struct jr_parser *p, struct jr_value *v, int depth)
             if (p->pos >= p->len || p->s[p->pos] != ':')
                 return jr_fail(p, -EINVAL, "expected ':'");
             p->pos++;
+            jr_ws(p);
+            if (depth == 0 && p->each_key != NULL && klen == strlen(p->each_key) &&
+                memcmp(key, p->each_key, klen) == 0 && p->pos < p->len && p->s[p->pos] == '[') {
+                /* The first such member only. */
+                p->each_key = NULL;
+                streamed = true;
+            }
         }
-        if (jr_value(p, item, depth + 1) != 0)
+        if (streamed ? jr_each(p, item, depth + 1) != 0 : jr_value(p, item, depth + 1) != 0)
             return p->err;
         jr_ws(p);
         if (p->pos < p->len && p->s[p->pos] == ',') {
@@ -361,7 +413,19 @@ static int jr_value(struct jr_parser *p, struct jr_value *v, int depth)
 
 int jr_parse(const char *text, size_t len, struct jr_doc *doc, char *why, size_t whylen)
 {
-    struct jr_parser p = {.s = text, .len = len, .why = why, .whylen = whylen};
+    return jr_parse_each(text, len, NULL, NULL, NULL, doc, why, whylen);
+}
+
+int jr_parse_each(const char *text, size_t len, const char *key, jr_each_fn fn, void *arg,
+                  struct jr_doc *doc, char *why, size_t whylen)
+{
+    struct jr_parser p = {.s = text,
+                          .len = len,
+                          .why = why,
+                          .whylen = whylen,
+                          .each_key = fn != NULL ? key : NULL,
+                          .each_fn = fn,
+                          .each_arg = arg};
     *doc = (struct jr_doc){0};
     if (why != NULL && whylen > 0)
         why[0] = '\0';
@@ -382,12 +446,11 @@ int jr_parse(const char *text, size_t len, struct jr_doc *doc, char *why, size_t
     return 0;
 }
 
-int jr_read(FILE *f, struct jr_doc *doc, char *why, size_t whylen)
+int jr_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen)
 {
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     int err = 0;
-    *doc = (struct jr_doc){0};
     if (buf == NULL) {
         err = -ENOMEM;
         snprintf(why, whylen, "out of memory");
@@ -420,9 +483,23 @@ int jr_read(FILE *f, struct jr_doc *doc, char *why, size_t whylen)
             break;
         }
     }
-    err = jr_parse(buf, len, doc, why, whylen);
+    *text = buf;
+    *textlen = len;
+    buf = NULL;
 out:
     free(buf);
+    return err;
+}
+
+int jr_read(FILE *f, struct jr_doc *doc, char *why, size_t whylen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    *doc = (struct jr_doc){0};
+    int err = jr_read_all(f, &text, &len, why, whylen);
+    if (err == 0)
+        err = jr_parse(text, len, doc, why, whylen);
+    free(text);
     return err;
 }
 

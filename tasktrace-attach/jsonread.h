@@ -44,6 +44,11 @@ struct jr_doc {
     size_t nvalues;
 };
 
+/* Called by jr_parse_each with each element ITEM of the array it streams,
+ * in order; ITEM and what it holds are freed on return.  Returns 0 to go
+ * on, or -errno to stop the parse with that error. */
+typedef int (*jr_each_fn)(void *arg, const struct jr_value *item);
+
 /* Reads one JSON document, surrounded by white space only, from F.
  * Returns 0 with *DOC filled (free with jr_free), or -errno: -EINVAL for
  * a document that is not JSON, -E2BIG when it breaks a bound, -ENOMEM, or
@@ -51,8 +56,24 @@ struct jr_doc {
  * ("line 3, column 7: expected ':'"), for a message; *DOC is left empty. */
 int jr_read(FILE *f, struct jr_doc *doc, char *why, size_t whylen);
 
+/* Reads all of F, at most JR_MAX_INPUT bytes, into a malloc'd *TEXT
+ * (*TEXTLEN bytes, not NUL-terminated; the caller frees it).  Returns 0,
+ * or -E2BIG, -ENOMEM or the read's -errno with WHY (WHYLEN bytes) set. */
+int jr_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen);
+
 /* Parses the LEN bytes at TEXT as jr_read does. */
 int jr_parse(const char *text, size_t len, struct jr_doc *doc, char *why, size_t whylen);
+
+/* Parses as jr_parse does, except that the elements of the array that is
+ * the root object's member KEY (the first such member; none when the root
+ * is not an object or that member is not an array) are handed one at a
+ * time to FN with ARG, each freed when FN returns, and that member stays
+ * an empty array in *DOC: a document of a million tasks costs the memory
+ * of one, and JR_MAX_VALUES bounds each element, not their sum.  An error
+ * FN returns stops the parse and is returned, with WHY "line L, column C:
+ * the reader stopped".  FN NULL: jr_parse. */
+int jr_parse_each(const char *text, size_t len, const char *key, jr_each_fn fn, void *arg,
+                  struct jr_doc *doc, char *why, size_t whylen);
 
 /* Frees everything DOC holds and leaves it empty.  NULL is allowed. */
 void jr_free(struct jr_doc *doc);

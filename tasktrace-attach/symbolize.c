@@ -20,8 +20,8 @@
 
 /* One module the dump's frames name. */
 struct symz_mod {
-    const char *path;     /* the dump's string */
-    const char *build_id; /* the dump's hex string, or NULL */
+    const char *path;     /* the dump's string, copied into the symz */
+    const char *build_id; /* the dump's hex string (copied), or NULL */
     uint64_t base;        /* load bias: pc - offset */
     bool loaded;          /* reported to the Dwfl, build id checked */
     char why[96];         /* why not, when not */
@@ -35,6 +35,11 @@ struct symz_load {
     size_t nmods;
     size_t last;     /* the module found last, tried first */
     size_t nunknown; /* modules past SYMZ_MAX_MODULES */
+    bool oom;        /* a module's strings could not be copied */
+    bool stopped;    /* a callback of jr_parse_each failed: why says why */
+    dump_select_fn select;
+    void *select_arg;
+    size_t tasks_cap;
     char *why;
     size_t whylen;
 };
@@ -129,7 +134,14 @@ static void symz_mod_note(struct symz_load *l, const char *path, const char *bui
         l->nunknown++;
         return;
     }
-    l->mods[l->nmods++] = (struct symz_mod){.path = path, .build_id = build_id, .base = base};
+    /* The document's strings go with the task that holds them. */
+    int err = 0;
+    const char *p = symz_strdup(l->z, path, &err), *id = symz_strdup(l->z, build_id, &err);
+    if (err != 0) {
+        l->oom = true;
+        return;
+    }
+    l->mods[l->nmods++] = (struct symz_mod){.path = p, .build_id = id, .base = base};
 }
 
 /* Notes the module of the frame F (may be NULL). */
@@ -518,24 +530,89 @@ static void symz_note_missing(struct symz_load *l)
              missing, missing == 1 ? "" : "s", missing == 1 ? "its" : "their", list);
 }
 
-static int symz_build(struct symz_load *l, const struct jr_value *root, dump_select_fn select,
-                      void *arg)
+/* jr_each_fn of the first pass: notes the modules of one task's frames. */
+static int symz_note_task(void *arg, const struct jr_value *v)
+{
+    struct symz_load *l = arg;
+    const struct jr_value *stacks = jr_get(v, "stacks");
+    for (size_t s = 0; stacks != NULL && stacks->type == JR_ARRAY && s < stacks->n; s++)
+        symz_note_stack(l, &stacks->items[s]);
+    symz_note_stack(l, jr_get(v, "thread_stack"));
+    symz_note_frame(l, jr_get(v, "spawned_at"));
+    return 0;
+}
+
+/* jr_each_fn of the second pass: one task read into the dump, symbolized,
+ * and dropped again when the selection does not want it. */
+static int symz_read_task(void *arg, const struct jr_value *v)
+{
+    struct symz_load *l = arg;
+    struct tt_dump *d = l->d;
+    int err;
+    l->stopped = true; /* until it returns 0 */
+    if (d->ntasks == SYMZ_MAX_TASKS)
+        return symz_fail(l, -E2BIG, "more than %u tasks", SYMZ_MAX_TASKS);
+    if (d->ntasks == l->tasks_cap) {
+        size_t cap = l->tasks_cap ? 2 * l->tasks_cap : 64;
+        struct tt_task *grown = realloc(d->tasks, cap * sizeof(*grown));
+        if (grown == NULL)
+            return symz_fail(l, -ENOMEM, "out of memory");
+        d->tasks = grown;
+        l->tasks_cap = cap;
+    }
+    struct tt_task *t = &d->tasks[d->ntasks];
+    *t = (struct tt_task){0};
+    d->ntasks++;
+    if ((err = symz_task(l, v, t)) != 0)
+        return err;
+    if (l->select != NULL) {
+        struct trt_task_slot slot = {.id = t->id};
+        size_t nl = strnlen(t->name, sizeof(slot.name) - 1);
+        memcpy(slot.name, t->name, nl);
+        slot.name[nl] = '\0';
+        if (!l->select(l->select_arg, &slot)) {
+            /* Not selected: freed as dump_free would. */
+            for (size_t s = 0; s < t->nstacks; s++)
+                free(t->stacks[s].frames);
+            free(t->stacks);
+            free(t->stack_counts);
+            free(t->thread_stack.frames);
+            d->ntasks--;
+        }
+    }
+    l->stopped = false;
+    return 0;
+}
+
+/* One pass over the LEN bytes at TEXT, the tasks handed to FN one at a
+ * time, the rest into *DOC.  Returns 0 or -errno with l->why set. */
+static int symz_pass(struct symz_load *l, const char *text, size_t len, jr_each_fn fn,
+                     struct jr_doc *doc)
+{
+    char inner[160];
+    int err = jr_parse_each(text, len, "tasks", fn, l, doc, inner, sizeof(inner));
+    if (err != 0 && !l->stopped)
+        symz_fail(l, err, "%s", inner);
+    return err;
+}
+
+/* The dump in the LEN bytes at TEXT, read twice a task at a time (the
+ * tree of a dump of many tasks would cost many times the document): the
+ * modules its frames name first, every one reported before the first
+ * lookup; then the tasks, threads and problems. */
+static int symz_build(struct symz_load *l, const char *text, size_t len)
 {
     struct tt_dump *d = l->d;
+    struct jr_doc doc = {0};
     uint64_t u;
-    int err;
-    const struct jr_value *tasks = jr_get(root, "tasks");
-    if (root->type != JR_OBJECT || tasks == NULL || tasks->type != JR_ARRAY)
-        return symz_fail(l, -EINVAL, "not a tasktrace-attach dump: no \"tasks\" array");
-    int64_t pid = symz_i64_or(jr_get(root, "pid"), 0);
-    d->pid = pid > 0 && pid <= INT32_MAX ? (int)pid : 0;
-    d->generation =
-        jr_u64(jr_get(root, "generation"), &u) == 0 && u <= UINT32_MAX ? (uint32_t)u : 0;
-    d->records_lost = jr_u64(jr_get(root, "records_lost"), &u) == 0 ? u : 0;
-    d->records_torn = jr_u64(jr_get(root, "records_torn"), &u) == 0 ? u : 0;
-    d->passive = jr_true(jr_get(root, "passive"));
-
-    /* The modules first: every one reported before the first lookup. */
+    int err = symz_pass(l, text, len, symz_note_task, &doc);
+    if (err != 0)
+        goto out;
+    const struct jr_value *root = &doc.root, *tasks = jr_get(root, "tasks");
+    if (root->type != JR_OBJECT || tasks == NULL || tasks->type != JR_ARRAY) {
+        err = symz_fail(l, -EINVAL, "not a tasktrace-attach dump: no \"tasks\" array");
+        goto out;
+    }
     const struct jr_value *mods = jr_get(root, "modules");
     for (size_t i = 0; mods != NULL && mods->type == JR_ARRAY && i < mods->n; i++) {
         uint64_t base = 0;
@@ -544,62 +621,52 @@ static int symz_build(struct symz_load *l, const struct jr_value *root, dump_sel
         symz_mod_note(l, jr_str(jr_get(m, "path")), jr_str(jr_get(m, "build_id")), ok, base);
     }
     const struct jr_value *threads = jr_get(root, "threads");
-    for (size_t i = 0; i < tasks->n; i++) {
-        const struct jr_value *stacks = jr_get(&tasks->items[i], "stacks");
-        for (size_t s = 0; stacks != NULL && stacks->type == JR_ARRAY && s < stacks->n; s++)
-            symz_note_stack(l, &stacks->items[s]);
-        symz_note_stack(l, jr_get(&tasks->items[i], "thread_stack"));
-        symz_note_frame(l, jr_get(&tasks->items[i], "spawned_at"));
-    }
     for (size_t i = 0; threads != NULL && threads->type == JR_ARRAY && i < threads->n; i++)
         symz_note_stack(l, jr_get(&threads->items[i], "stack"));
+    if (l->oom) {
+        err = symz_fail(l, -ENOMEM, "out of memory");
+        goto out;
+    }
 
     struct safefile_cred cred;
-    if ((err = safefile_cred_read(getpid(), &cred)) != 0)
-        return symz_fail(l, err, "cannot read this process's credentials: %s", strerror(-err));
+    if ((err = safefile_cred_read(getpid(), &cred)) != 0) {
+        err = symz_fail(l, err, "cannot read this process's credentials: %s", strerror(-err));
+        goto out;
+    }
     dwfl_report_begin(l->z->dwfl);
     for (size_t i = 0; i < l->nmods; i++)
         symz_mod_report(l, &cred, &l->mods[i]);
-    if (dwfl_report_end(l->z->dwfl, NULL, NULL) != 0 || symfind_attach(l->z->dwfl, getpid()) != 0)
-        return symz_fail(l, -EIO, "libdwfl: %s", dwfl_errmsg(-1));
-
-    if (tasks->n > SYMZ_MAX_TASKS)
-        return symz_fail(l, -E2BIG, "more than %u tasks", SYMZ_MAX_TASKS);
-    if (tasks->n > 0 && (d->tasks = calloc(tasks->n, sizeof(*d->tasks))) == NULL)
-        return symz_fail(l, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < tasks->n; i++) {
-        struct tt_task *t = &d->tasks[d->ntasks];
-        *t = (struct tt_task){0};
-        d->ntasks++;
-        if ((err = symz_task(l, &tasks->items[i], t)) != 0)
-            return err;
-        if (select != NULL) {
-            struct trt_task_slot slot = {.id = t->id};
-            size_t nl = strnlen(t->name, sizeof(slot.name) - 1);
-            memcpy(slot.name, t->name, nl);
-            slot.name[nl] = '\0';
-            if (!select(arg, &slot)) {
-                /* Not selected: freed as dump_free would. */
-                for (size_t s = 0; s < t->nstacks; s++)
-                    free(t->stacks[s].frames);
-                free(t->stacks);
-                free(t->stack_counts);
-                free(t->thread_stack.frames);
-                free(t->thread_error);
-                d->ntasks--;
-            }
-        }
+    if (dwfl_report_end(l->z->dwfl, NULL, NULL) != 0 || symfind_attach(l->z->dwfl, getpid()) != 0) {
+        err = symz_fail(l, -EIO, "libdwfl: %s", dwfl_errmsg(-1));
+        goto out;
     }
+
+    jr_free(&doc);
+    if ((err = symz_pass(l, text, len, symz_read_task, &doc)) != 0)
+        goto out;
+    root = &doc.root;
+    int64_t pid = symz_i64_or(jr_get(root, "pid"), 0);
+    d->pid = pid > 0 && pid <= INT32_MAX ? (int)pid : 0;
+    d->generation =
+        jr_u64(jr_get(root, "generation"), &u) == 0 && u <= UINT32_MAX ? (uint32_t)u : 0;
+    d->records_lost = jr_u64(jr_get(root, "records_lost"), &u) == 0 ? u : 0;
+    d->records_torn = jr_u64(jr_get(root, "records_torn"), &u) == 0 ? u : 0;
+    d->passive = jr_true(jr_get(root, "passive"));
+    threads = jr_get(root, "threads");
     if (threads != NULL && threads->type == JR_ARRAY) {
-        if (threads->n > SYMZ_MAX_THREADS)
-            return symz_fail(l, -E2BIG, "more than %u threads", SYMZ_MAX_THREADS);
+        if (threads->n > SYMZ_MAX_THREADS) {
+            err = symz_fail(l, -E2BIG, "more than %u threads", SYMZ_MAX_THREADS);
+            goto out;
+        }
         d->threads_listed = true;
-        if (threads->n > 0 && (d->threads = calloc(threads->n, sizeof(*d->threads))) == NULL)
-            return symz_fail(l, -ENOMEM, "out of memory");
+        if (threads->n > 0 && (d->threads = calloc(threads->n, sizeof(*d->threads))) == NULL) {
+            err = symz_fail(l, -ENOMEM, "out of memory");
+            goto out;
+        }
         for (size_t i = 0; i < threads->n; i++) {
             d->nthreads++;
             if ((err = symz_thread(l, &threads->items[i], &d->threads[i])) != 0)
-                return err;
+                goto out;
         }
     }
     const struct jr_value *problems = jr_get(root, "problems");
@@ -611,14 +678,18 @@ static int symz_build(struct symz_load *l, const struct jr_value *root, dump_sel
         struct tt_problem *p = &d->problems[d->nproblems];
         const char *cause = jr_str(jr_get(&problems->items[i], "cause"));
         p->cause = symz_strdup(l->z, cause != NULL ? cause : "unknown", &err);
-        if (p->cause == NULL)
-            return symz_fail(l, -ENOMEM, "out of memory");
+        if (p->cause == NULL) {
+            err = symz_fail(l, -ENOMEM, "out of memory");
+            goto out;
+        }
         symz_copy(&problems->items[i], "message", p->message, sizeof(p->message));
         d->nproblems++;
     }
     symz_note_missing(l);
     d->complete = d->nproblems == 0;
-    return 0;
+out:
+    jr_free(&doc);
+    return err;
 }
 
 /* Our find_elf: every module is reported with its file already open. */
@@ -642,33 +713,35 @@ static const Dwfl_Callbacks symz_callbacks = {
 int symz_load(const char *path, struct tt_dump *d, struct symz *z, bool short_names,
               dump_select_fn select, void *arg, char *why, size_t whylen)
 {
-    struct jr_doc doc = {0};
     struct symz_load *l = calloc(1, sizeof(*l));
     FILE *f = NULL;
+    char *text = NULL;
+    size_t len = 0;
     int err = 0;
     if (l == NULL) {
         snprintf(why, whylen, "out of memory");
         return -ENOMEM;
     }
-    *l = (struct symz_load){.z = z, .d = d, .why = why, .whylen = whylen};
+    *l = (struct symz_load){
+        .z = z, .d = d, .select = select, .select_arg = arg, .why = why, .whylen = whylen};
     f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
     if (f == NULL) {
         err = -errno;
         snprintf(why, whylen, "%s", strerror(errno));
         goto out;
     }
-    if ((err = jr_read(f, &doc, why, whylen)) != 0)
+    if ((err = jr_read_all(f, &text, &len, why, whylen)) != 0)
         goto out;
     if ((z->dwfl = dwfl_begin(&symz_callbacks)) == NULL || (z->sym = sym_new(z->dwfl)) == NULL) {
         err = symz_fail(l, -ENOMEM, "out of memory");
         goto out;
     }
     sym_set_short_names(z->sym, short_names);
-    err = symz_build(l, &doc.root, select, arg);
+    err = symz_build(l, text, len);
 out:
     if (f != NULL && f != stdin)
         fclose(f);
-    jr_free(&doc);
+    free(text);
     free(l);
     return err;
 }

@@ -179,6 +179,15 @@ printf '%s\n' "$OUT" | "$PYTHON" -c '
 import json, sys
 d = json.load(sys.stdin)
 assert d["error"]["code"] == "BAD_INPUT", d' || fail "compare error document: $OUT"
+# A bad task stops the reading of the tasks, one at a time, where it is.
+printf '{"version":1,"pid":1,"tasks":[{"id":1,"polls":2},{"id":2}]}' >"$TMP/noid.json"
+attach --json --compare "$TMP/noid.json" "$TMP/b.json"; expect_rc 2
+expect_err 'cannot compare .*noid.json: not a tasktrace-attach --json dump: a task without "id" or "polls"$'
+printf '{"version":1,"pid":1,"tasks":[{"id":1,"polls":2}],"tasks":7}' >"$TMP/two.json"
+# The first "tasks" is the dump's, as jr_get reads any other key.
+attach --compare "$TMP/two.json" "$TMP/two.json"; expect_rc 3
+printf '%s\n' "$OUT" | head -n 1 | grep -qx 'PID 1: 1 did not move, 0 moved, 0 appeared, 0 finished' ||
+    fail "compare two.json: $OUT"
 attach --compare "$TMP/m1.json" "$TMP/groups.json"; expect_rc 2
 expect_err "the dumps are of two processes|printed with --group"
 attach --compare "$TMP/m1.json" "$TMP/nosuch.json"; expect_rc 2
