@@ -40,7 +40,11 @@ static uint64_t rf_hash(const char *s, size_t len)
     return h;
 }
 
-static int rf_add(struct rf_table *t, const char *s, size_t len)
+/* Counts path S (LEN bytes, hashing to HASH) once more; *stored, if
+ * given, is set to the table's copy of it (stable until the table is
+ * freed). */
+static int rf_add_hashed(struct rf_table *t, const char *s, size_t len, uint64_t hash,
+                         const char **stored)
 {
     if (2 * (t->n + 1) > t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 256;
@@ -59,12 +63,13 @@ static int rf_add(struct rf_table *t, const char *s, size_t len)
         t->e = e;
         t->cap = cap;
     }
-    uint64_t hash = rf_hash(s, len);
     size_t h = hash & (t->cap - 1);
     for (; t->e[h].text; h = (h + 1) & (t->cap - 1))
-        if (t->e[h].hash == hash && strlen(t->e[h].text) == len &&
-            memcmp(t->e[h].text, s, len) == 0) {
+        if (t->e[h].hash == hash && (t->e[h].text == s || (strlen(t->e[h].text) == len &&
+                                                           memcmp(t->e[h].text, s, len) == 0))) {
             t->e[h].count++;
+            if (stored)
+                *stored = t->e[h].text;
             return 0;
         }
     char *text = malloc(len + 1);
@@ -74,7 +79,61 @@ static int rf_add(struct rf_table *t, const char *s, size_t len)
     text[len] = '\0';
     t->e[h] = (struct rf_path){text, hash, 1};
     t->n++;
+    if (stored)
+        *stored = text;
     return 0;
+}
+
+static int rf_add(struct rf_table *t, const char *s, size_t len)
+{
+    return rf_add_hashed(t, s, len, rf_hash(s, len), NULL);
+}
+
+/* The paths already made of the frames arrays that stacks share (a dump's
+ * tasks with the same PCs share one array, tt_stack.shared): by the
+ * array's address, its path in the table. */
+struct rf_memo_entry {
+    const void *frames;
+    const char *text;
+    size_t len;
+    uint64_t hash;
+};
+
+struct rf_memo {
+    struct rf_memo_entry *e;
+    size_t cap, n;
+};
+
+static struct rf_memo_entry *rf_memo_find(struct rf_memo *m, const void *frames)
+{
+    if (!m->cap)
+        return NULL;
+    size_t h = ((uintptr_t)frames >> 4) * 0x9e3779b97f4a7c15ull >> 20 & (m->cap - 1);
+    for (; m->e[h].frames; h = (h + 1) & (m->cap - 1))
+        if (m->e[h].frames == frames)
+            return &m->e[h];
+    return NULL;
+}
+
+static void rf_memo_add(struct rf_memo *m, const struct rf_memo_entry *add)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 64;
+        struct rf_memo_entry *e = calloc(cap, sizeof(*e));
+        if (!e)
+            return; /* only slower */
+        struct rf_memo old = *m;
+        *m = (struct rf_memo){e, cap, 0};
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.e[i].frames)
+                rf_memo_add(m, &old.e[i]);
+        free(old.e);
+    }
+    size_t h = ((uintptr_t)add->frames >> 4) * 0x9e3779b97f4a7c15ull >> 20 & (m->cap - 1);
+    while (m->e[h].frames)
+        h = (h + 1) & (m->cap - 1);
+    m->e[h] = *add;
+    m->n++;
 }
 
 /* A growing string. */
@@ -130,8 +189,8 @@ static int rf_frame(struct rf_buf *b, const struct sym_frame *f)
     return 0;
 }
 
-static int rf_path_add(struct rf_table *t, struct rf_buf *b, const struct sym_frame **frames,
-                       size_t n)
+/* Makes in B the path of FRAMES (root first). */
+static int rf_path_build(struct rf_buf *b, const struct sym_frame **frames, size_t n)
 {
     b->len = 0;
     if (n > TREE_MAX_DEPTH)
@@ -140,6 +199,14 @@ static int rf_path_add(struct rf_table *t, struct rf_buf *b, const struct sym_fr
         if ((i > 0 && rf_put(b, ";", 1) < 0) || rf_frame(b, frames[i]) < 0)
             return -ENOMEM;
     }
+    return 0;
+}
+
+static int rf_path_add(struct rf_table *t, struct rf_buf *b, const struct sym_frame **frames,
+                       size_t n)
+{
+    if (rf_path_build(b, frames, n) < 0)
+        return -ENOMEM;
     return rf_add(t, b->s, b->len);
 }
 
@@ -153,6 +220,7 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
 {
     struct rf_table t = {0};
     struct rf_buf b = {0};
+    struct rf_memo memo = {0};
     const struct sym_frame **buf = NULL;
     size_t bufcap = 0;
     bool raw = opts != NULL && opts->raw;
@@ -161,14 +229,31 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
         const struct tt_task *task = &dump->tasks[i];
         size_t paths = 0;
         for (size_t s = 0; s < task->nstacks; s++) {
-            long n = tree_trim_into(&task->stacks[s], raw, &buf, &bufcap);
+            const struct tt_stack *st = &task->stacks[s];
+            struct rf_memo_entry *seen = st->shared ? rf_memo_find(&memo, st->frames) : NULL;
+            if (seen) {
+                if (seen->len == 0)
+                    continue;
+                if (rf_add_hashed(&t, seen->text, seen->len, seen->hash, NULL) < 0)
+                    goto out;
+                paths++;
+                continue;
+            }
+            long n = tree_trim_into(st, raw, &buf, &bufcap);
             if (n < 0)
                 goto out;
-            if (n == 0)
-                continue;
-            if (rf_path_add(&t, &b, buf, (size_t)n) < 0)
-                goto out;
-            paths++;
+            struct rf_memo_entry made = {st->frames, NULL, 0, 0};
+            if (n > 0) {
+                if (rf_path_build(&b, buf, (size_t)n) < 0)
+                    goto out;
+                made.len = b.len;
+                made.hash = rf_hash(b.s, b.len);
+                if (rf_add_hashed(&t, b.s, b.len, made.hash, &made.text) < 0)
+                    goto out;
+                paths++;
+            }
+            if (st->shared)
+                rf_memo_add(&memo, &made);
         }
         if (task->state == TRT_TASK_POLLING && task->has_thread_stack) {
             const struct tt_stack *st = &task->thread_stack;
@@ -216,6 +301,7 @@ out:
     for (size_t i = 0; i < t.cap; i++)
         free(t.e[i].text);
     free(t.e);
+    free(memo.e);
     free(b.s);
     free(buf);
     return err;
