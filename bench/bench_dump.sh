@@ -11,7 +11,10 @@
 #      process; the tool's max RSS; the target's extra RSS during the dump
 #      (its VmHWM, reset through /proc/PID/clear_refs, over its VmRSS
 #      before); and where the time went (TASKTRACE_ATTACH_STATS phases:
-#      ring+wait is the target's captures, the rest the tool's).
+#      ring+wait is the target's captures, the rest the tool's); up to
+#      100,000 tasks, the same phases with the captures made by
+#      backtrace() (TASKTRACE_UNWIND=backtrace) instead of the runtime's
+#      stack walk.
 #
 # Usage: sh bench/bench_dump.sh [BUILD_DIR]   (default: $top_builddir, or .)
 # Environment: RUNS (K, default 21), TASKS (T, default 10000), DUMPS (5),
@@ -169,6 +172,8 @@ for n in $SCALE; do
     echo "examples/many_tasks (pid $PID, $n tasks), $SCALE_DUMPS runs each:"
     # The first dump maps the target's ring; the figures are of the next.
     "$ATTACH" --timeout 60 "$PID" >/dev/null 2>&1
+    # Its pages are given back 200 ms after the tool is done: measure after.
+    sleep 1
     before=$(rss_of "$PID" VmRSS)
     echo 5 >"/proc/$PID/clear_refs" 2>/dev/null || echo "(cannot reset the target's VmHWM: its extra RSS is not measured)"
     STATS_DIR="$TMP/out" timeruns "$SCALE_DUMPS" \
@@ -192,5 +197,17 @@ for n in $SCALE; do
     fi
     alive "scale$n"
     kill "$PID" 2>/dev/null
+    # The same dump with every capture made by backtrace() instead of the
+    # runtime's stack walk: ring+wait is the target's side.
+    if [ "$n" -le 100000 ]; then
+        start "unwind$n" env TASKTRACE_UNWIND=backtrace "$build/examples/many_tasks" --tasks "$n"
+        sleep 1
+        "$ATTACH" --timeout 60 "$PID" >/dev/null 2>&1
+        echo "with TASKTRACE_UNWIND=backtrace (captures by backtrace()):"
+        TASKTRACE_ATTACH_STATS=1 "$ATTACH" --timeout 60 "$PID" 2>&1 >/dev/null |
+            sed -n 's/^tasktrace-attach: \(phases\|dump took\)/\1/p'
+        alive "unwind$n"
+        kill "$PID" 2>/dev/null
+    fi
 done
 exit 0
