@@ -1500,10 +1500,16 @@ static int session_repeat(struct session *ss)
             /* Its own process group: a Ctrl-C reaches this process only,
              * which passes it on once. */
             setpgid(0, 0);
-            if (dup2(fds[1], STDOUT_FILENO) < 0)
+            if (fds[1] != STDOUT_FILENO && dup2(fds[1], STDOUT_FILENO) < 0)
                 _exit(EXIT_FATAL);
-            close(fds[0]);
-            close(fds[1]);
+            /* Without CLOEXEC on the copy: it is the dump's stdout. */
+            if (fds[1] == STDOUT_FILENO)
+                fcntl(STDOUT_FILENO, F_SETFD, 0);
+            /* The read end, unless the dup2 above already replaced it. */
+            if (fds[0] != STDOUT_FILENO)
+                close(fds[0]);
+            if (fds[1] != STDOUT_FILENO)
+                close(fds[1]);
             compare_free(&c);
             o->json = true;
             o->group = 0;
