@@ -201,8 +201,7 @@ static void say(const char *a, const char *b, const char *c)
         memcpy(line + n, parts[i], k);
         n += k;
     }
-    ssize_t w = write(STDERR_FILENO, line, n);
-    (void)w;
+    (void)trt__write_bounded(STDERR_FILENO, line, n, trt_clock_ns(CLOCK_MONOTONIC) + 1000000000ull);
 }
 
 static size_t put_u64(char *buf, size_t n, size_t len, uint64_t v)

@@ -17,6 +17,8 @@
  * the loader's lock taken by dl_iterate_phdr (a futex only when contended). */
 #include <elf.h>
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <link.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -54,6 +56,10 @@ static unsigned nused;
 
 /* ------------------------------------------------------------ output */
 
+/* How long a write of the dump may wait for its destination to take
+ * anything. */
+#define RAWDUMP_STALL_MS 5000
+
 struct out {
     const struct trt__dump_dest *dest;
     int err; /* first error; nothing more is written after it */
@@ -61,24 +67,53 @@ struct out {
     char buf[8192];
 };
 
-static void out_flush(struct out *o)
+int trt__write_bounded(int fd, const char *buf, size_t len, uint64_t deadline_ns)
 {
     size_t off = 0;
-    while (o->err == 0 && off < o->len) {
-        if (o->dest->sink) {
-            int r = o->dest->sink(o->dest->arg, o->buf + off, o->len - off);
-            if (r < 0)
-                o->err = r;
-            off = o->len;
-            break;
-        }
-        ssize_t n = write(o->dest->fd, o->buf + off, o->len - off);
-        if (n < 0 && errno == EINTR)
+    while (off < len) {
+        /* Writable first, and no more than PIPE_BUF at once: a pipe or a
+         * terminal nobody reads then makes this wait at most until the
+         * deadline instead of forever, without touching the descriptor's
+         * flags, which the program shares. */
+        uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
+        if (now >= deadline_ns)
+            return -ETIMEDOUT;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        uint64_t left_ms = (deadline_ns - now + 999999) / 1000000;
+        int ready = poll(&p, 1, left_ms > INT_MAX ? INT_MAX : (int)left_ms);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready < 0)
+            return -errno;
+        if (ready == 0)
+            return -ETIMEDOUT;
+        if (p.revents & (POLLERR | POLLNVAL))
+            return p.revents & POLLNVAL ? -EBADF : -EIO;
+        size_t piece = len - off < PIPE_BUF ? len - off : PIPE_BUF;
+        ssize_t n = write(fd, buf + off, piece);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0)
-            o->err = n < 0 ? -errno : -EIO;
-        else
-            off += (size_t)n;
+            return n < 0 ? -errno : -EIO;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+static void out_flush(struct out *o)
+{
+    if (o->err == 0 && o->len > 0) {
+        if (o->dest->sink) {
+            int r = o->dest->sink(o->dest->arg, o->buf, o->len);
+            if (r < 0)
+                o->err = r;
+        } else {
+            /* A destination that takes nothing for this long is given up
+             * (-ETIMEDOUT), so that later dumps are not held behind it. */
+            o->err =
+                trt__write_bounded(o->dest->fd, o->buf, o->len,
+                                   trt_clock_ns(CLOCK_MONOTONIC) + RAWDUMP_STALL_MS * 1000000ull);
+        }
     }
     o->len = 0;
 }

@@ -249,6 +249,11 @@ void trt__dumpreq_atfork_child(void);
  * is how long the tasks were waited for.  0 if complete, 1 if partial,
  * -errno if it could not be written whole. */
 int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_dest *dest);
+/* Writes all of BUF to FD, waiting for it to be writable (poll) and
+ * writing at most PIPE_BUF at once, until CLOCK_MONOTONIC deadline_ns:
+ * never blocked for longer by a reader that stopped reading.  Returns 0,
+ * -ETIMEDOUT or -errno. */
+int trt__write_bounded(int fd, const char *buf, size_t len, uint64_t deadline_ns);
 
 /* ------------------------------------------------------------ generation.c */
 

@@ -178,6 +178,31 @@ for _ in $(seq 100); do grep -q '"raw":true' "$TMP/err.err" && break; sleep 0.1;
 sleep 0.3
 check_raw "$TMP/err.err" foo || fail "dump on stderr: $(head -c 600 "$TMP/err.err")"
 
+# A destination nobody reads holds no later dump: once the pipe is full a
+# dump waits at most 5 s for it, is given up, and the doorbell serves the
+# next request (here the tool's, which a blocked write would never see).
+if [ -x "$ATTACH" ] && can_ptrace; then
+    mkfifo "$TMP/full" || harness_error "mkfifo"
+    # Holds the pipe's read end open and never reads.
+    sleep 600 <"$TMP/full" &
+    PIDS="$PIDS $!"
+    TASKTRACE_SIGNAL=USR2 "$TASKDUMP" >"$TMP/full.out" 2>"$TMP/full" &
+    PIDS="$PIDS $!"
+    PID=""
+    for _ in $(seq 200); do
+        PID=$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$TMP/full.out")
+        [ -n "$PID" ] && break
+        sleep 0.05
+    done
+    [ -n "$PID" ] || harness_error "taskdump with stderr on a pipe did not start"
+    PIDS="$PIDS $PID"
+    # About 20 dumps fill a 64 KiB pipe; the later ones find it full.
+    for _ in $(seq 40); do kill -USR2 "$PID" || fail "kill -USR2 (full pipe)"; sleep 0.05; done
+    attach --timeout 15 "$PID"
+    expect_rc 0
+    kill -0 "$PID" || fail "the target died writing to a full pipe"
+fi
+
 # Names with quotes, backslashes, control bytes and invalid UTF-8 are
 # escaped as the tool escapes them.
 TASKTRACE_SIGNAL=USR2 TASKTRACE_DUMP="$TMP/names.json" start names "$top_builddir/tests/integration/target" names

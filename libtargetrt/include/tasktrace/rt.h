@@ -165,13 +165,14 @@ TRT_EXPORT unsigned long long trt_traced_id(const trt_future *traced);
  * symbolizer in the process).  `tasktrace-attach --symbolize FILE`
  * symbolizes it on any machine that has the same binaries or their debug
  * files.  The runtime's doorbell thread writes every raw dump, with
- * write(2) (or the caller's sink), one at a time.
+ * poll(2) and write(2) (or the caller's sink), one at a time.
  *
  * Results: 0 when the dump was written complete, 1 when it was written
  * partial (tasks did not report within the timeout, records were lost:
  * its "problems" say what), or -errno when it could not be written
- * (the first error of write(2) or of the sink, -EAGAIN for a non-blocking
- * fd that is full...).
+ * (the first error of write(2) or of the sink; -ETIMEDOUT when the fd
+ * took nothing for 5 seconds, a pipe or terminal nobody reads: the dump is
+ * given up rather than holding the doorbell thread).
  */
 
 /* A destination for a raw dump: called on the doorbell thread with the
