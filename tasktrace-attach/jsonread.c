@@ -108,10 +108,14 @@ static size_t jr_utf8(unsigned cp, char *out)
 static int jr_string(struct jr_parser *p, char **out, size_t *outlen)
 {
     size_t start = ++p->pos, end = start;
+    bool plain = true; /* no escape, no control character: copied whole */
     /* The decoded string is never longer than its source. */
     while (end < p->len && p->s[end] != '"') {
-        if (p->s[end] == '\\')
-            end++;
+        unsigned char c = (unsigned char)p->s[end];
+        if (c == '\\' || c < 0x20) {
+            plain = false;
+            end += c == '\\';
+        }
         end++;
     }
     if (end >= p->len) {
@@ -124,6 +128,11 @@ static int jr_string(struct jr_parser *p, char **out, size_t *outlen)
     if (buf == NULL)
         return jr_fail(p, -ENOMEM, "out of memory");
     size_t o = 0;
+    if (plain) {
+        o = end - start;
+        memcpy(buf, p->s + start, o);
+        p->pos = end;
+    }
     while (p->pos < end) {
         unsigned char c = (unsigned char)p->s[p->pos++];
         if (c < 0x20) {
