@@ -117,8 +117,11 @@ static void usage(FILE *f)
             "Usage: %s [OPTIONS] PID\n"
             "       %s [OPTIONS] --core COREFILE [--exe PATH]\n"
             "       %s [OPTIONS] --symbolize FILE|-\n"
+            "       %s --compare A.json B.json\n"
+            "       %s [OPTIONS] --repeat N [--interval SECONDS] PID\n"
             "Dump the await tree of every traced task in process PID, or in a core\n"
-            "file of a process, and say which task a crash happened in.\n"
+            "file of a process, and say which task a crash happened in; or compare\n"
+            "dumps taken apart, to tell the tasks that did not move.\n"
             "\n"
             "  -t, --timeout SECONDS  wait at most this long for the tasks to report\n"
             "                         (default 2), and symbolize for at most as long\n"
@@ -188,7 +191,7 @@ static void usage(FILE *f)
             "--repeat fails with status 2 when one of its dumps could not be taken.\n"
             "With --json, exit status 2 (and 130) also writes {\"version\":1,\"error\":\n"
             "{\"code\":..,\"message\":..}} to stdout (codes in docs/json.md).\n",
-            progname, progname, progname, THREAD_LIST_MAX, COMPARE_MAX_DUMPS);
+            progname, progname, progname, progname, progname, THREAD_LIST_MAX, COMPARE_MAX_DUMPS);
 }
 
 /* Long options without a short one. */
