@@ -35,6 +35,10 @@
 /* Ring records visited in all, over every task of one dump: the stacks of
  * tasks met after that are left out and the dump says so (cap_records). */
 #define VISIT_MAX (64ull << 20)
+/* How far before where the last task's records ended the search for the
+ * next task's starts: executor threads polling in parallel interleave
+ * their tasks' captures by about this much. */
+#define SCAN_BACK 1024
 /* Distinct stacks listed per task; identical ones are listed once. */
 #define TASK_STACKS_MAX 256
 
@@ -520,6 +524,8 @@ static uint64_t stack_hash(const struct trt_record *r)
 struct dump_state {
     struct ring_view ring;
     uint64_t visits;
+    uint64_t visit_max; /* VISIT_MAX, twice that when writing (see below) */
+    uint64_t cursor;    /* just past the last record found of the last task */
     uint64_t torn;
     bool cap_records;
     uint64_t fork_ns;
@@ -534,52 +540,121 @@ struct task_stacks {
     uint64_t read; /* captures of the task read whole */
 };
 
-/* The stacks of task `id`, root first; sets *truncated. */
-static void out_stacks(struct out *o, struct dump_state *d, uint32_t gen, uint64_t id,
-                       bool *truncated, struct task_stacks *ts)
+/* Whether the record at `pos` may be task `id`'s of generation `gen`: a
+ * look at three words before record_read copies all of it. */
+static bool record_is(const struct ring_view *v, uint64_t pos, uint32_t gen, uint64_t id)
 {
-    uint64_t *seen = ts->hash;
-    unsigned nseen = 0;
-    bool first = true;
-    out_s(o, "[");
-    if (d->ring.r) {
-        for (uint64_t pos = d->ring.start; pos < d->ring.end && o->err == 0; pos++) {
-            if (d->visits >= VISIT_MAX) {
-                d->cap_records = true;
-                break;
-            }
-            d->visits++;
-            struct trt_record rec;
-            if (!record_read(&d->ring, pos, &rec))
-                continue;
-            if (rec.gen != gen || rec.task_id != id)
-                continue;
-            uint64_t h = stack_hash(&rec);
-            bool dup = false;
-            ts->read++;
-            for (unsigned i = 0; i < nseen && !dup; i++)
-                if (seen[i] == h) {
-                    ts->count[i]++;
-                    dup = true;
-                }
-            if (dup || nseen == TASK_STACKS_MAX)
-                continue;
-            ts->count[nseen] = 1;
-            seen[nseen++] = h;
-            ts->n = nseen;
-            if (rec.flags & TRT_RECORD_F_TRUNCATED)
-                *truncated = true;
-            out_s(o, first ? "[" : ",[");
-            first = false;
-            for (uint32_t i = rec.npc; i-- > 0;) {
-                out_frame(o, rec.pc[i]);
-                if (i)
-                    out_s(o, ",");
-            }
-            out_s(o, "]");
-        }
+    const struct trt_record *rec = &v->recs[pos & (v->r->capacity - 1)];
+    return __atomic_load_n(&rec->stamp, __ATOMIC_ACQUIRE) == pos + 1 &&
+           __atomic_load_n(&rec->task_id, __ATOMIC_RELAXED) == id &&
+           __atomic_load_n(&rec->gen, __ATOMIC_RELAXED) == gen;
+}
+
+/* Visits the record at `pos` for task_scan: false once the visits are
+ * spent (cap_records). */
+static bool scan_one(struct dump_state *d, uint64_t pos, uint32_t gen, uint64_t id, uint64_t *seen,
+                     void (*found)(void *, const struct trt_record *), void *arg)
+{
+    if (d->visits >= d->visit_max) {
+        d->cap_records = true;
+        return false;
     }
+    d->visits++;
+    if (!record_is(&d->ring, pos, gen, id))
+        return true;
+    struct trt_record rec;
+    if (!record_read(&d->ring, pos, &rec) || rec.gen != gen || rec.task_id != id)
+        return true;
+    (*seen)++;
+    d->cursor = pos + 1;
+    if (found)
+        found(arg, &rec);
+    return true;
+}
+
+/* Finds the records of task `id`, calling found(arg, record) for each
+ * read whole, until `want` were seen.  The executor polls tasks in about
+ * the order the generation woke them, which is the registry's: the search
+ * goes on from where the last task's records ended for SCAN_BACK records,
+ * then, if some are still missing, round the generation's records once
+ * from a little before there (executor threads polling in parallel
+ * interleave their captures).  Linear in the records for a whole dump as
+ * long as the executors keep that order; every visit counts in d->visits,
+ * which stops at d->visit_max (cap_records). */
+static void task_scan(struct dump_state *d, uint32_t gen, uint64_t id, uint64_t want,
+                      void (*found)(void *, const struct trt_record *), void *arg)
+{
+    const struct ring_view *v = &d->ring;
+    if (!v->r || v->end == v->start || want == 0)
+        return;
+    uint64_t seen = 0;
+    uint64_t ahead_from = d->cursor >= v->start && d->cursor < v->end ? d->cursor : v->start;
+    uint64_t ahead_to = v->end - ahead_from > SCAN_BACK ? ahead_from + SCAN_BACK : v->end;
+    for (uint64_t pos = ahead_from; pos < ahead_to && seen < want; pos++)
+        if (!scan_one(d, pos, gen, id, &seen, found, arg))
+            return;
+    uint64_t span = v->end - v->start;
+    uint64_t from = ahead_from > v->start + SCAN_BACK ? ahead_from - SCAN_BACK : v->start;
+    for (uint64_t k = 0; k < span && seen < want; k++) {
+        uint64_t pos = from + k < v->end ? from + k : from + k - span;
+        if (pos >= ahead_from && pos < ahead_to)
+            continue; /* seen above */
+        if (!scan_one(d, pos, gen, id, &seen, found, arg))
+            return;
+    }
+}
+
+/* What out_stacks keeps while task_scan hands it a task's records. */
+struct stacks_out {
+    struct out *o;
+    struct task_stacks *ts;
+    bool *truncated;
+    bool first;
+};
+
+static void stack_found(void *arg, const struct trt_record *rec)
+{
+    struct stacks_out *so = arg;
+    struct task_stacks *ts = so->ts;
+    uint64_t h = stack_hash(rec);
+    ts->read++;
+    for (unsigned i = 0; i < ts->n; i++)
+        if (ts->hash[i] == h) {
+            ts->count[i]++;
+            return;
+        }
+    if (ts->n == TASK_STACKS_MAX)
+        return;
+    ts->count[ts->n] = 1;
+    ts->hash[ts->n++] = h;
+    if (rec->flags & TRT_RECORD_F_TRUNCATED)
+        *so->truncated = true;
+    out_s(so->o, so->first ? "[" : ",[");
+    so->first = false;
+    for (uint32_t i = rec->npc; i-- > 0;) {
+        out_frame(so->o, rec->pc[i]);
+        if (i)
+            out_s(so->o, ",");
+    }
+    out_s(so->o, "]");
+}
+
+/* The stacks of task `id`, root first; sets *truncated.  `want` is how many
+ * captures its traced poll wrote (UINT64_MAX when unknown). */
+static void out_stacks(struct out *o, struct dump_state *d, uint32_t gen, uint64_t id,
+                       uint64_t want, bool *truncated, struct task_stacks *ts)
+{
+    struct stacks_out so = {o, ts, truncated, true};
+    out_s(o, "[");
+    task_scan(d, gen, id, want, stack_found, &so);
     out_s(o, "]");
+}
+
+/* The captures a task's slot says its traced poll of `gen` wrote, or
+ * UINT64_MAX when it has not reported (a poll may be writing them). */
+static uint64_t task_want(const struct trt_task_slot *s, uint32_t gen)
+{
+    return s->traced_gen == gen && s->pending_gen != gen ? s->traced_records : UINT64_MAX;
 }
 
 static void out_task(struct out *o, struct dump_state *d, uint32_t gen,
@@ -618,7 +693,7 @@ static void out_task(struct out *o, struct dump_state *d, uint32_t gen,
     struct task_stacks ts;
     ts.n = 0;
     ts.read = 0;
-    out_stacks(o, d, gen, s->id, &truncated, &ts);
+    out_stacks(o, d, gen, s->id, task_want(s, gen), &truncated, &ts);
     out_s(o, truncated ? ",\"truncated\":true" : ",\"truncated\":false");
     bool inherited =
         (s->flags & TRT_TASK_F_INHERITED) && d->fork_ns != 0 && s->poll_end_ns <= d->fork_ns;
@@ -690,8 +765,23 @@ int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_
         if (!record_read(&d.ring, pos, &rec))
             d.torn++;
     }
-    if (d.ring.r && (d.ring.end - d.ring.start) * trt__registry_live() > VISIT_MAX)
-        d.cap_records = true;
+    /* The searches the tasks' stacks will take, made once before: whether
+     * they all fit VISIT_MAX is said at the top of the document. */
+    uint32_t cursor = 0;
+    d.visit_max = VISIT_MAX;
+    while (d.ring.r && cursor != UINT32_MAX && !d.cap_records) {
+        struct task_copy c;
+        memset(&c, 0, sizeof(c));
+        trt__registry_walk(&cursor, copy_one, &c);
+        bool part = c.have && (c.slot.traced_gen == gen || c.slot.pending_gen == gen);
+        if (part)
+            task_scan(&d, gen, c.slot.id, task_want(&c.slot, gen), NULL, NULL);
+    }
+    /* Writing makes the same searches; a ring changed meanwhile (late
+     * captures) gets room to spare rather than a cap not said above. */
+    d.visits = 0;
+    d.visit_max = 2 * VISIT_MAX;
+    d.cursor = 0;
     uint32_t ring_errno = TRT_LOAD(&tasktrace_control.ring_errno);
     bool ring_short = ring_errno && TRT_LOAD(&tasktrace_control.ring_errno_gen) == gen;
     bool complete = gen_done && !ring_short && !d.ring.lost && !d.torn && !d.cap_records;
@@ -705,7 +795,7 @@ int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_
     out_u64(&o, d.ring.lost);
     out_s(&o, ",\"tasks\":[");
     bool first = true;
-    uint32_t cursor = 0;
+    cursor = 0;
     while (cursor != UINT32_MAX && o.err == 0) {
         struct task_copy c;
         memset(&c, 0, sizeof(c));
