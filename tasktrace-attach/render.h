@@ -102,4 +102,26 @@ void render__out_printf(struct render__out *o, const char *fmt, ...)
 void render__out_write(struct render__out *o, const char *s, size_t len);
 void render__out_puts(struct render__out *o, const char *s);
 
+/* Internal to the renderers: what a view made of a frames array that
+ * stacks share (tt_stack.shared: every task with the same PCs), kept by
+ * the array's address so that it is made once.  TEXT is the memo's own
+ * (freed by render__memo_free) when OWNS, else the caller's. */
+struct render__memo_entry {
+    const void *key;
+    char *text;
+    size_t len;
+    uint64_t aux;
+};
+struct render__memo {
+    struct render__memo_entry *e;
+    size_t cap, n;
+    bool owns;
+};
+/* The entry of KEY, or NULL. */
+struct render__memo_entry *render__memo_find(struct render__memo *m, const void *key);
+/* Adds *ADD (its key not there yet); on allocation failure nothing is
+ * kept (only slower) and an owned text is freed. */
+void render__memo_add(struct render__memo *m, const struct render__memo_entry *add);
+void render__memo_free(struct render__memo *m);
+
 #endif

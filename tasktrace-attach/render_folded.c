@@ -89,53 +89,6 @@ static int rf_add(struct rf_table *t, const char *s, size_t len)
     return rf_add_hashed(t, s, len, rf_hash(s, len), NULL);
 }
 
-/* The paths already made of the frames arrays that stacks share (a dump's
- * tasks with the same PCs share one array, tt_stack.shared): by the
- * array's address, its path in the table. */
-struct rf_memo_entry {
-    const void *frames;
-    const char *text;
-    size_t len;
-    uint64_t hash;
-};
-
-struct rf_memo {
-    struct rf_memo_entry *e;
-    size_t cap, n;
-};
-
-static struct rf_memo_entry *rf_memo_find(struct rf_memo *m, const void *frames)
-{
-    if (!m->cap)
-        return NULL;
-    size_t h = ((uintptr_t)frames >> 4) * 0x9e3779b97f4a7c15ull >> 20 & (m->cap - 1);
-    for (; m->e[h].frames; h = (h + 1) & (m->cap - 1))
-        if (m->e[h].frames == frames)
-            return &m->e[h];
-    return NULL;
-}
-
-static void rf_memo_add(struct rf_memo *m, const struct rf_memo_entry *add)
-{
-    if (2 * (m->n + 1) > m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 64;
-        struct rf_memo_entry *e = calloc(cap, sizeof(*e));
-        if (!e)
-            return; /* only slower */
-        struct rf_memo old = *m;
-        *m = (struct rf_memo){e, cap, 0};
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.e[i].frames)
-                rf_memo_add(m, &old.e[i]);
-        free(old.e);
-    }
-    size_t h = ((uintptr_t)add->frames >> 4) * 0x9e3779b97f4a7c15ull >> 20 & (m->cap - 1);
-    while (m->e[h].frames)
-        h = (h + 1) & (m->cap - 1);
-    m->e[h] = *add;
-    m->n++;
-}
-
 /* A growing string. */
 struct rf_buf {
     char *s;
@@ -220,7 +173,9 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
 {
     struct rf_table t = {0};
     struct rf_buf b = {0};
-    struct rf_memo memo = {0};
+    /* The path made of each shared frames array: TEXT the table's copy,
+     * AUX its hash. */
+    struct render__memo memo = {0};
     const struct sym_frame **buf = NULL;
     size_t bufcap = 0;
     bool raw = opts != NULL && opts->raw;
@@ -230,11 +185,12 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
         size_t paths = 0;
         for (size_t s = 0; s < task->nstacks; s++) {
             const struct tt_stack *st = &task->stacks[s];
-            struct rf_memo_entry *seen = st->shared ? rf_memo_find(&memo, st->frames) : NULL;
+            struct render__memo_entry *seen =
+                st->shared ? render__memo_find(&memo, st->frames) : NULL;
             if (seen) {
                 if (seen->len == 0)
                     continue;
-                if (rf_add_hashed(&t, seen->text, seen->len, seen->hash, NULL) < 0)
+                if (rf_add_hashed(&t, seen->text, seen->len, seen->aux, NULL) < 0)
                     goto out;
                 paths++;
                 continue;
@@ -242,18 +198,20 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
             long n = tree_trim_into(st, raw, &buf, &bufcap);
             if (n < 0)
                 goto out;
-            struct rf_memo_entry made = {st->frames, NULL, 0, 0};
+            struct render__memo_entry made = {st->frames, NULL, 0, 0};
             if (n > 0) {
                 if (rf_path_build(&b, buf, (size_t)n) < 0)
                     goto out;
                 made.len = b.len;
-                made.hash = rf_hash(b.s, b.len);
-                if (rf_add_hashed(&t, b.s, b.len, made.hash, &made.text) < 0)
+                made.aux = rf_hash(b.s, b.len);
+                const char *stored;
+                if (rf_add_hashed(&t, b.s, b.len, made.aux, &stored) < 0)
                     goto out;
+                made.text = (char *)stored;
                 paths++;
             }
             if (st->shared)
-                rf_memo_add(&memo, &made);
+                render__memo_add(&memo, &made);
         }
         if (task->state == TRT_TASK_POLLING && task->has_thread_stack) {
             const struct tt_stack *st = &task->thread_stack;
@@ -301,7 +259,7 @@ out:
     for (size_t i = 0; i < t.cap; i++)
         free(t.e[i].text);
     free(t.e);
-    free(memo.e);
+    render__memo_free(&memo);
     free(b.s);
     free(buf);
     return err;

@@ -183,11 +183,19 @@ static int rj_modules_stack(struct rj_modules *m, const struct tt_stack *st)
 static int rj_modules(struct render__out *o, const struct tt_dump *d)
 {
     struct rj_modules m = {0};
+    /* A frames array shared by many stacks is looked at once. */
+    struct render__memo seen = {0};
     int err = 0;
     for (size_t i = 0; i < d->ntasks && err == 0; i++) {
         const struct tt_task *t = &d->tasks[i];
-        for (size_t s = 0; s < t->nstacks && err == 0; s++)
-            err = rj_modules_stack(&m, &t->stacks[s]);
+        for (size_t s = 0; s < t->nstacks && err == 0; s++) {
+            const struct tt_stack *st = &t->stacks[s];
+            if (st->shared && render__memo_find(&seen, st->frames))
+                continue;
+            err = rj_modules_stack(&m, st);
+            if (st->shared)
+                render__memo_add(&seen, &(struct render__memo_entry){st->frames, NULL, 0, 0});
+        }
         if (t->has_thread_stack && err == 0)
             err = rj_modules_stack(&m, &t->thread_stack);
     }
@@ -203,6 +211,7 @@ static int rj_modules(struct render__out *o, const struct tt_dump *d)
         render__out_printf(o, ",\"base\":\"0x%" PRIx64 "\"}", m.list[i]->module_base);
     }
     render__out_puts(o, "]");
+    render__memo_free(&seen);
     free(m.list);
     free(m.index);
     return err;
@@ -268,7 +277,46 @@ static int rj_thread(struct render__out *o, const struct tt_thread *th)
 
 /* One task; GROUP is the index of its group in "groups" (group.h), or
  * -1 to leave "group" out (a group's own "task"). */
-static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, long group)
+/* One stack of a task, trimmed unless RAW, as an array of frames; a
+ * shared frames array (every task with the same PCs) is written once into
+ * MEMO and copied from there after.  *BUF is the trimming's room.
+ * Returns 0 or -ENOMEM. */
+static int rj_stack(struct render__out *o, const struct tt_stack *st, bool raw,
+                    struct render__memo *memo, const struct sym_frame ***buf, size_t *bufcap)
+{
+    struct render__memo_entry *seen = st->shared ? render__memo_find(memo, st->frames) : NULL;
+    if (seen) {
+        render__out_write(o, seen->text, seen->len);
+        return 0;
+    }
+    long trimmed = tree_trim_into(st, raw, buf, bufcap);
+    if (trimmed < 0)
+        return (int)trimmed;
+    struct render__memo_entry made = {st->frames, NULL, 0, 0};
+    struct render__out mo = {NULL, 0};
+    struct render__out *w = o;
+    if (st->shared && (mo.f = open_memstream(&made.text, &made.len)) != NULL)
+        w = &mo;
+    render__out_puts(w, "[");
+    for (size_t i = 0; i < (size_t)trimmed; i++) {
+        if (i > 0)
+            render__out_puts(w, ",");
+        rj_frame(w, (*buf)[i]);
+    }
+    render__out_puts(w, "]");
+    if (w == &mo) {
+        if (fclose(mo.f) != 0 || mo.err != 0) {
+            free(made.text);
+            return -ENOMEM;
+        }
+        render__out_write(o, made.text, made.len);
+        render__memo_add(memo, &made);
+    }
+    return 0;
+}
+
+static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, long group,
+                   struct render__memo *memo)
 {
     const struct sym_frame **buf = NULL;
     size_t bufcap = 0;
@@ -289,20 +337,10 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, lon
     render__out_printf(o, ",\"reported\":%s,\"suspect\":%s,\"stacks\":[",
                        t->reported ? "true" : "false", t->suspect ? "true" : "false");
     for (size_t s = 0; s < t->nstacks && o->err == 0; s++) {
-        const struct tt_stack *st = &t->stacks[s];
-        long trimmed = tree_trim_into(st, raw, &buf, &bufcap);
-        if (trimmed < 0) {
-            err = (int)trimmed;
+        if (s > 0)
+            render__out_puts(o, ",");
+        if ((err = rj_stack(o, &t->stacks[s], raw, memo, &buf, &bufcap)) != 0)
             goto out;
-        }
-        size_t n = (size_t)trimmed;
-        render__out_puts(o, s > 0 ? ",[" : "[");
-        for (size_t i = 0; i < n; i++) {
-            if (i > 0)
-                render__out_puts(o, ",");
-            rj_frame(o, buf[i]);
-        }
-        render__out_puts(o, "]");
     }
     render__out_printf(o, "],\"truncated\":%s,\"inherited\":%s",
                        tree_task_truncated(t) || (t->has_thread_stack && t->thread_stack.truncated)
@@ -353,7 +391,7 @@ out:
  * "idle_ns_max","longest_idle_id","task"}, "task" being the first member
  * (its stacks and flags are every member's). */
 static int rj_group(struct render__out *o, const struct tt_dump *dump, const struct group_set *gs,
-                    const struct group *g, bool raw)
+                    const struct group *g, bool raw, struct render__memo *memo)
 {
     const struct tt_task *longest = NULL;
     uint64_t pmin = UINT64_MAX, pmax = 0;
@@ -380,7 +418,7 @@ static int rj_group(struct render__out *o, const struct tt_dump *dump, const str
     else
         render__out_puts(o, ",\"idle_ns_max\":null,\"longest_idle_id\":null");
     render__out_puts(o, ",\"task\":");
-    int err = rj_task(o, &dump->tasks[gs->members[g->first]], raw, -1);
+    int err = rj_task(o, &dump->tasks[gs->members[g->first]], raw, -1, memo);
     render__out_puts(o, "}");
     return err;
 }
@@ -467,6 +505,8 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
     /* The caller asks for grouping keys by any group setting but 0. */
     bool grouping = opts != NULL && opts->group != 0;
     struct group_set gs = {0};
+    /* The text of each shared stack, made once. */
+    struct render__memo memo = {.owns = true};
     if (grouping && group_tasks(dump, raw, &gs) < 0)
         return -ENOMEM;
     render__out_printf(&o,
@@ -477,9 +517,10 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
     for (size_t i = 0; !groups && i < dump->ntasks && o.err == 0; i++) {
         if (i > 0)
             render__out_puts(&o, ",");
-        int err = rj_task(&o, &dump->tasks[i], raw, grouping ? (long)gs.of[i] : -1);
+        int err = rj_task(&o, &dump->tasks[i], raw, grouping ? (long)gs.of[i] : -1, &memo);
         if (err != 0) {
             group_free(&gs);
+            render__memo_free(&memo);
             return err;
         }
     }
@@ -501,6 +542,7 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
             int err = rj_thread(&o, &dump->threads[i]);
             if (err != 0) {
                 group_free(&gs);
+                render__memo_free(&memo);
                 return err;
             }
         }
@@ -518,9 +560,10 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
         for (size_t i = 0; i < gs.n && o.err == 0; i++) {
             if (i > 0)
                 render__out_puts(&o, ",");
-            int err = rj_group(&o, dump, &gs, &gs.groups[i], raw);
+            int err = rj_group(&o, dump, &gs, &gs.groups[i], raw, &memo);
             if (err != 0) {
                 group_free(&gs);
+                render__memo_free(&memo);
                 return err;
             }
         }
@@ -529,6 +572,7 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
         render__out_puts(&o, "null");
     }
     group_free(&gs);
+    render__memo_free(&memo);
     rj_core(&o, dump);
     int merr = rj_modules(&o, dump);
     if (merr != 0)
