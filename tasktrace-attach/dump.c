@@ -445,8 +445,7 @@ static void dump_note_stacks_lost(struct tt_dump *d)
              n == 1 ? " has" : "s have", list, n > shown ? ", ..." : "");
 }
 
-/* Whether F is a bindings' spawn function inlined into its caller. */
-static bool spawn_glue(const struct sym_frame *f)
+bool dump_spawn_glue(const struct sym_frame *f)
 {
     static const char *const glue[] = {TRT_FN_GLUE_SPAWN_PREFIXES};
     for (size_t i = 0; f->function && i < sizeof(glue) / sizeof(glue[0]); i++)
@@ -473,7 +472,7 @@ static int task_spawned_at(struct tt_dump *d, struct pc_table *pcs, struct tt_ta
     } else if (sym_lookup(sym, spawn_pc, true, &frames, &n) < 0) {
         return -ENOMEM;
     }
-    while (n > 1 && spawn_glue(frames[n - 1]))
+    while (n > 1 && dump_spawn_glue(frames[n - 1]))
         n--;
     task->spawned_at = n ? frames[n - 1] : NULL;
     return 0;

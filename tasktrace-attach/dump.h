@@ -56,6 +56,11 @@ struct dump_in {
 int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, size_t nslots,
                struct ringread_result *ring, const struct dump_in *in);
 
+/* Whether F is a binding's spawn function (TRT_FN_GLUE_SPAWN_PREFIXES)
+ * inlined into its caller, whose frame holds the line that created the
+ * task. */
+bool dump_spawn_glue(const struct sym_frame *f);
+
 /* Sets T's thread_error (printf-style, at most 127 bytes), replacing any;
  * on allocation failure it stays as it was. */
 void dump_task_error(struct tt_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

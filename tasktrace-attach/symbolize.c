@@ -356,17 +356,6 @@ static void symz_copy(const struct jr_value *obj, const char *key, char *buf, si
     buf[n] = '\0';
 }
 
-/* Whether F is a binding's spawn function (protocol.h), whose caller
- * holds the line that created the task. */
-static bool symz_spawn_glue(const struct sym_frame *f)
-{
-    static const char *const glue[] = {TRT_FN_GLUE_SPAWN_PREFIXES};
-    for (size_t i = 0; f->function && i < sizeof(glue) / sizeof(glue[0]); i++)
-        if (strncmp(f->function, glue[i], strlen(glue[i])) == 0)
-            return true;
-    return false;
-}
-
 /* Where a task was created, the frame V (a return address, as the live
  * tool looks it up): symbolized again when its module was found, the
  * innermost frame not a spawn function's, else kept as the file says.
@@ -382,7 +371,7 @@ static int symz_spawned_at(struct symz_load *l, const struct jr_value *v,
         symz_mod_find(l, jr_str(jr_get(v, "module")), jr_str(jr_get(v, "build_id")));
     if (m != NULL && m->loaded && symz_addr(jr_get(v, "offset"), &off) == 0 &&
         sym_lookup(l->z->sym, m->base + off, true, &got, &ngot) == 0 && ngot > 0) {
-        while (ngot > 1 && symz_spawn_glue(got[ngot - 1]))
+        while (ngot > 1 && dump_spawn_glue(got[ngot - 1]))
             ngot--;
         *out = got[ngot - 1];
         return 0;
