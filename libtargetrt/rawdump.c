@@ -536,6 +536,11 @@ struct dump_state {
 struct task_stacks {
     uint64_t hash[TASK_STACKS_MAX];
     uint64_t count[TASK_STACKS_MAX];
+    /* Each stack's chain of polled futures (TRT_RECORD_F_CHAIN): their
+     * poll functions, outermost first. */
+    uint64_t chain[TASK_STACKS_MAX][TRT_RECORD_CHAIN_MAX];
+    uint8_t nchain[TASK_STACKS_MAX];
+    bool any_chain;
     unsigned n;
     uint64_t read; /* captures of the task read whole */
 };
@@ -626,6 +631,11 @@ static void stack_found(void *arg, const struct trt_record *rec)
     if (ts->n == TASK_STACKS_MAX)
         return;
     ts->count[ts->n] = 1;
+    uint32_t nchain = trt_record_nchain(rec);
+    for (uint32_t i = 0; i < nchain; i++)
+        ts->chain[ts->n][i] = rec->pc[rec->npc + i];
+    ts->nchain[ts->n] = (uint8_t)nchain;
+    ts->any_chain = ts->any_chain || nchain > 0;
     ts->hash[ts->n++] = h;
     if (rec->flags & TRT_RECORD_F_TRUNCATED)
         *so->truncated = true;
@@ -690,9 +700,12 @@ static void out_task(struct out *o, struct dump_state *d, uint32_t gen,
           reported && (s->flags & TRT_TASK_F_SUSPECT) ? ",\"suspect\":true" : ",\"suspect\":false");
     out_s(o, ",\"stacks\":");
     bool truncated = false;
-    struct task_stacks ts;
+    /* Static: 36 KiB, too much for the doorbell's stack; one raw dump is
+     * written at a time. */
+    static struct task_stacks ts;
     ts.n = 0;
     ts.read = 0;
+    ts.any_chain = false;
     out_stacks(o, d, gen, s->id, task_want(s, gen), &truncated, &ts);
     out_s(o, truncated ? ",\"truncated\":true" : ",\"truncated\":false");
     bool inherited =
@@ -703,6 +716,20 @@ static void out_task(struct out *o, struct dump_state *d, uint32_t gen,
         if (i)
             out_s(o, ",");
         out_u64(o, ts.count[i]);
+    }
+    /* The futures each stack's capture polled on its way, outermost
+     * first, which the tool puts back where a tail call left no frame. */
+    if (ts.any_chain) {
+        out_s(o, "],\"chains\":[");
+        for (unsigned i = 0; i < ts.n; i++) {
+            out_s(o, i ? ",[" : "[");
+            for (unsigned k = 0; k < ts.nchain[i]; k++) {
+                if (k)
+                    out_s(o, ",");
+                out_frame(o, ts.chain[i][k]);
+            }
+            out_s(o, "]");
+        }
     }
     /* Fewer captures read than its traced poll wrote: some were lost. */
     out_s(o, reported && ts.read < s->traced_records ? "],\"stacks_lost\":true"

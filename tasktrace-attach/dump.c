@@ -126,6 +126,30 @@ static size_t function_name_len(const char *name)
     return plus ? (size_t)(plus - name) : strlen(name);
 }
 
+void dump_tail_call_frame(const struct sym_frame *entry, struct sym_frame *out, char *name)
+{
+    /* The function itself (the outermost frame at its entry), at its
+     * declaration: no call site is left. */
+    *out = *entry;
+    if (entry->decl_line > 0 && (entry->decl_file != NULL || entry->file != NULL)) {
+        /* libdw reads no name for DWARF 5's file 0 (clang's main source);
+         * the file of the function's entry is that file. */
+        out->file = entry->decl_file != NULL ? entry->decl_file : entry->file;
+        out->line = entry->decl_line;
+        out->column = 0;
+    }
+    /* A name from the symbol table reads "name+0x0" at the entry: the
+     * function's own name is what a tail-call frame stands for. */
+    size_t cut = function_name_len(entry->function);
+    if (entry->function[cut] != '\0') {
+        memcpy(name, entry->function, cut);
+        name[cut] = '\0';
+        out->function = name;
+    }
+    out->inlined = false;
+    out->tail_call = true;
+}
+
 /* The frame of a future's poll function at `fn` (a chain entry), marked
  * tail_call: one per function, owned by `d` like the raw frames, cached in
  * `fns`.  NULL when it has no function name (nothing to match or show),
@@ -158,31 +182,11 @@ static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *f
             d->raw_frames = grown;
             d->raw_frames_cap = cap;
         }
-        /* A name from the symbol table reads "name+0x0" at the entry: the
-         * function's own name is what a tail-call frame stands for. */
-        size_t cut = function_name_len(f[0]->function);
-        bool cut_name = f[0]->function[cut] != '\0';
-        if (!(b = calloc(1, sizeof(*b) + (cut_name ? cut + 1 : 0)))) {
+        if (!(b = calloc(1, sizeof(*b) + strlen(f[0]->function) + 1))) {
             *err = -ENOMEM;
             return NULL;
         }
-        /* The function itself (the outermost frame at its entry), at its
-         * declaration: no call site is left. */
-        b->f = *f[0];
-        if (f[0]->decl_line > 0 && (f[0]->decl_file != NULL || f[0]->file != NULL)) {
-            /* libdw reads no name for DWARF 5's file 0 (clang's main
-             * source); the file of the function's entry is that file. */
-            b->f.file = f[0]->decl_file != NULL ? f[0]->decl_file : f[0]->file;
-            b->f.line = f[0]->decl_line;
-            b->f.column = 0;
-        }
-        if (cut_name) {
-            memcpy(b->name, f[0]->function, cut);
-            b->name[cut] = '\0';
-            b->f.function = b->name;
-        }
-        b->f.inlined = false;
-        b->f.tail_call = true;
+        dump_tail_call_frame(f[0], &b->f, b->name);
         b->p = &b->f;
         d->raw_frames[d->nraw_frames++] = &b->f;
     }
@@ -203,28 +207,21 @@ static bool same_function(const struct sym_frame *a, const struct sym_frame *b)
     return la == lb && memcmp(a->function, b->function, la) == 0;
 }
 
-/* Puts back, into the root-first FRAMES (room for LEN + the chain), the
- * futures of R's chain that the unwound stack lacks: a chain entry whose
- * function is not among the frames (searched in order, from below the task
- * wrapper) goes just before the frame of the next entry that is, or, for
- * the innermost ones, before the runtime's frames at the leaf end.
- * Returns the new length. */
-static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym,
-                           const struct ringread_rec *r, const struct dump_in *in,
-                           const struct sym_frame **frames, size_t len, int *err)
+size_t dump_chain_insert(const struct sym_frame **frames, size_t len,
+                         const struct sym_frame *const *chain, size_t nchain)
 {
-    uint32_t nchain = r->nchain;
     size_t cursor = 0;
     for (size_t j = 0; j < len; j++)
         if (tree_frame_is_wrapper(frames[j]))
             cursor = j + 1;
     const struct sym_frame *missing[TRT_RECORD_CHAIN_MAX];
     size_t nmissing = 0;
-    for (uint32_t k = 0; k <= nchain; k++) {
-        const struct sym_frame *cf = NULL;
+    if (nchain > TRT_RECORD_CHAIN_MAX)
+        nchain = TRT_RECORD_CHAIN_MAX;
+    for (size_t k = 0; k <= nchain; k++) {
         size_t at = len;
         if (k < nchain) {
-            cf = chain_frame(d, fns, sym, r->pc[r->npc + k], in, err);
+            const struct sym_frame *cf = chain[k];
             if (!cf)
                 continue;
             for (at = cursor; at < len && !same_function(frames[at], cf); at++)
@@ -250,6 +247,19 @@ static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym
         cursor = at + 1;
     }
     return len;
+}
+
+/* dump_chain_insert with R's chain, its frames made by chain_frame. */
+static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym,
+                           const struct ringread_rec *r, const struct dump_in *in,
+                           const struct sym_frame **frames, size_t len, int *err)
+{
+    const struct sym_frame *chain[TRT_RECORD_CHAIN_MAX];
+    size_t nchain = r->nchain < TRT_RECORD_CHAIN_MAX ? r->nchain : TRT_RECORD_CHAIN_MAX;
+    for (size_t k = 0; k < nchain; k++)
+        if (!(chain[k] = chain_frame(d, fns, sym, r->pc[r->npc + k], in, err)) && *err < 0)
+            return len;
+    return dump_chain_insert(frames, len, chain, nchain);
 }
 
 /* Symbolizes one record, root first.  Unless `raw`, the PCs are looked up

@@ -56,6 +56,23 @@ struct dump_in {
 int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, size_t nslots,
                struct ringread_result *ring, const struct dump_in *in);
 
+/* Makes OUT the frame a tail call removed, from ENTRY, the outermost
+ * frame symbolized at a future's poll function's entry (a chain entry):
+ * marked tail_call, at the function's declaration, its name without a
+ * symbol-table offset (written into NAME, room for strlen(function) + 1,
+ * which OUT then points to). */
+void dump_tail_call_frame(const struct sym_frame *entry, struct sym_frame *out, char *name);
+
+/* Puts back, into the root-first FRAMES (room for LEN + NCHAIN), the
+ * futures of a capture's chain (CHAIN, outermost first, their tail-call
+ * frames; NULL entries are skipped) that the unwound stack lacks: an entry
+ * whose function is not among the frames (searched in order, from below
+ * the task wrapper) goes just before the frame of the next entry that is,
+ * or, for the innermost ones, before the runtime's frames at the leaf
+ * end.  Returns the new length. */
+size_t dump_chain_insert(const struct sym_frame **frames, size_t len,
+                         const struct sym_frame *const *chain, size_t nchain);
+
 /* Whether F is a binding's spawn function (TRT_FN_GLUE_SPAWN_PREFIXES)
  * inlined into its caller, whose frame holds the line that created the
  * task. */

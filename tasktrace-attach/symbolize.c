@@ -381,6 +381,70 @@ static int symz_spawned_at(struct symz_load *l, const struct jr_value *v,
     return 0;
 }
 
+/* The frame a tail call removed, from a raw dump's chain entry V (a future's
+ * poll function: module, offset): symbolized at the function's entry and
+ * made a tail_call frame, owned by the symbolizer like copied frames.
+ * NULL when its module was not found or it has no function name (then
+ * there is nothing to place), or out of memory (*err). */
+static const struct sym_frame *symz_tail_call(struct symz_load *l, const struct jr_value *v,
+                                              int *err)
+{
+    struct symz *z = l->z;
+    uint64_t off = 0;
+    const struct sym_frame *const *got = NULL;
+    size_t ngot = 0;
+    if (v == NULL || v->type != JR_OBJECT)
+        return NULL;
+    struct symz_mod *m =
+        symz_mod_find(l, jr_str(jr_get(v, "module")), jr_str(jr_get(v, "build_id")));
+    if (m == NULL || !m->loaded || symz_addr(jr_get(v, "offset"), &off) != 0 ||
+        sym_lookup(z->sym, m->base + off, false, &got, &ngot) != 0 || ngot == 0 ||
+        got[0]->function == NULL)
+        return NULL;
+    if (z->nframes == z->frames_cap) {
+        size_t cap = z->frames_cap ? 2 * z->frames_cap : 64;
+        struct sym_frame **grown = realloc(z->frames, cap * sizeof(*grown));
+        if (grown == NULL) {
+            *err = -ENOMEM;
+            return NULL;
+        }
+        z->frames = grown;
+        z->frames_cap = cap;
+    }
+    /* The frame and its name in one block, freed as one. */
+    struct sym_frame *f = calloc(1, sizeof(*f) + strlen(got[0]->function) + 1);
+    if (f == NULL) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    z->frames[z->nframes++] = f;
+    dump_tail_call_frame(got[0], f, (char *)(f + 1));
+    return f;
+}
+
+/* Puts back into stack ST the futures of CHAIN (a raw dump's chain of one
+ * stack, outermost first) that tail calls left without a frame, as the
+ * live tool does.  Returns 0 or -errno. */
+static int symz_chain(struct symz_load *l, const struct jr_value *chain, struct tt_stack *st)
+{
+    const struct sym_frame *frames[TRT_RECORD_CHAIN_MAX];
+    size_t n = 0;
+    int err = 0;
+    if (chain == NULL || chain->type != JR_ARRAY || chain->n == 0)
+        return 0;
+    for (size_t k = 0; k < chain->n && k < TRT_RECORD_CHAIN_MAX; k++) {
+        frames[n++] = symz_tail_call(l, &chain->items[k], &err);
+        if (err != 0)
+            return symz_fail(l, err, "out of memory");
+    }
+    const struct sym_frame **grown = realloc(st->frames, (st->n + n + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return symz_fail(l, -ENOMEM, "out of memory");
+    st->frames = grown;
+    st->n = dump_chain_insert(st->frames, st->n, frames, n);
+    return 0;
+}
+
 static uint32_t symz_state(const char *s)
 {
     if (s == NULL)
@@ -431,9 +495,16 @@ static int symz_task(struct symz_load *l, const struct jr_value *v, struct tt_ta
             return symz_fail(l, -ENOMEM, "out of memory");
         /* Counted first: dump_free frees what a failed stack holds. */
         t->nstacks = stacks->n;
-        for (size_t s = 0; s < stacks->n; s++)
+        /* A raw dump's chains, parallel to its stacks. */
+        const struct jr_value *chains = jr_get(v, "chains");
+        if (chains != NULL && (chains->type != JR_ARRAY || chains->n != stacks->n))
+            chains = NULL;
+        for (size_t s = 0; s < stacks->n; s++) {
             if ((err = symz_stack(l, &stacks->items[s], false, &t->stacks[s])) != 0)
                 return err;
+            if (chains != NULL && (err = symz_chain(l, &chains->items[s], &t->stacks[s])) != 0)
+                return err;
+        }
     }
     /* How many captures each stack stands for: kept when the file gives
      * one count per stack, else each reads as 1. */
@@ -526,6 +597,9 @@ static int symz_note_task(void *arg, const struct jr_value *v)
     const struct jr_value *stacks = jr_get(v, "stacks");
     for (size_t s = 0; stacks != NULL && stacks->type == JR_ARRAY && s < stacks->n; s++)
         symz_note_stack(l, &stacks->items[s]);
+    const struct jr_value *chains = jr_get(v, "chains");
+    for (size_t s = 0; chains != NULL && chains->type == JR_ARRAY && s < chains->n; s++)
+        symz_note_stack(l, &chains->items[s]);
     symz_note_stack(l, jr_get(v, "thread_stack"));
     symz_note_frame(l, jr_get(v, "spawned_at"));
     return 0;

@@ -2,7 +2,7 @@
 # --symbolize carries what a live dump says of each task through: where it
 # was spawned (looked up again, so found from a raw dump's module and
 # offset too), how many captures each stack stands for, and the frames a
-# tail call removed, marked as such.
+# tail call removed, marked as such (put back from a raw dump's chains).
 . "$top_srcdir/tests/integration/lib.sh"
 require_ptrace
 
@@ -63,6 +63,17 @@ fi
 blank "$TMP/tc.json" "$TMP/tc-raw.json"
 attach --json --symbolize "$TMP/tc-raw.json"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/tc-raw-back.json"
 same "$TMP/tc.json" "$TMP/tc-raw-back.json" >/dev/null || fail "a raw dump's tail calls or spawn places not found again"
+
+# A raw dump the process wrote itself (a signal's): each stack's chain of
+# polled futures is in it, and --symbolize puts back the frames tail calls
+# removed, as the live tool does.
+TASKTRACE_SIGNAL=USR2 TASKTRACE_DUMP="$TMP/tc-self.json" start tcself "$top_builddir/tests/integration/tailcall_target"
+kill -USR2 "$PID" || fail "kill -USR2"
+for _ in $(seq 100); do tail -c 20 "$TMP/tc-self.json" 2>/dev/null | grep -q '"raw":true}' && break; sleep 0.1; done
+attach --json --no-group "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/tc-live.json"
+attach --json --symbolize "$TMP/tc-self.json"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/tc-self-back.json"
+same "$TMP/tc-live.json" "$TMP/tc-self-back.json" >/dev/null ||
+    fail "a raw dump's tail calls are not put back as the live dump's: $(cat "$TMP/tc-self-back.json")"
 
 # Fan-out: 16 like leaves a task, one stack counted 16 times.
 start fanout "$top_builddir/examples/fanout" --tasks 20
