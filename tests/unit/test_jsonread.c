@@ -160,6 +160,84 @@ START_TEST(test_read_stream)
 }
 END_TEST
 
+/* What a streaming parse hands its callback: ids seen, in order, and an
+ * error to return at the Nth element. */
+struct each_seen {
+    uint64_t ids[8];
+    size_t n;
+    size_t stop_at; /* 1-based; 0 never */
+};
+
+static int each_collect(void *arg, const struct jr_value *item)
+{
+    struct each_seen *e = arg;
+    uint64_t id = 0;
+    if (jr_u64(jr_get(item, "id"), &id) != 0)
+        return -EINVAL;
+    if (e->n < 8)
+        e->ids[e->n] = id;
+    e->n++;
+    return e->stop_at != 0 && e->n == e->stop_at ? -ECANCELED : 0;
+}
+
+START_TEST(test_parse_each)
+{
+    struct jr_doc doc;
+    char why[128];
+    struct each_seen e = {{0}, 0, 0};
+    /* Elements come one at a time, in order; the member stays an empty
+     * array; only the first "tasks" is streamed, a later one is kept. */
+    const char *text = "{\"v\":1,\"tasks\":[{\"id\":3},{\"id\":1},{\"id\":2}],"
+                       "\"tasks\":[{\"id\":9}],\"other\":[{\"id\":5}]}";
+    ck_assert_int_eq(
+        jr_parse_each(text, strlen(text), "tasks", each_collect, &e, &doc, why, sizeof(why)), 0);
+    ck_assert_uint_eq(e.n, 3);
+    ck_assert_uint_eq(e.ids[0], 3);
+    ck_assert_uint_eq(e.ids[1], 1);
+    ck_assert_uint_eq(e.ids[2], 2);
+    const struct jr_value *tasks = jr_get(&doc.root, "tasks");
+    ck_assert_ptr_nonnull(tasks);
+    ck_assert_int_eq(tasks->type, JR_ARRAY);
+    ck_assert_uint_eq(tasks->n, 0);
+    ck_assert_ptr_nonnull(jr_get(&doc.root, "other"));
+    ck_assert_uint_eq(jr_get(&doc.root, "other")->n, 1);
+    jr_free(&doc);
+
+    /* A member that is not an array stays in the tree, nothing streamed. */
+    e.n = 0;
+    const char *obj = "{\"tasks\":{\"id\":1}}";
+    ck_assert_int_eq(
+        jr_parse_each(obj, strlen(obj), "tasks", each_collect, &e, &doc, why, sizeof(why)), 0);
+    ck_assert_uint_eq(e.n, 0);
+    ck_assert_int_eq(jr_get(&doc.root, "tasks")->type, JR_OBJECT);
+    jr_free(&doc);
+
+    /* The callback's error stops the parse, said as where it stopped. */
+    e = (struct each_seen){{0}, 0, 2};
+    ck_assert_int_eq(
+        jr_parse_each(text, strlen(text), "tasks", each_collect, &e, &doc, why, sizeof(why)),
+        -ECANCELED);
+    ck_assert_uint_eq(e.n, 2);
+    ck_assert_ptr_nonnull(strstr(why, "the reader stopped"));
+    ck_assert_ptr_null(doc.root.items);
+
+    /* A malformed element after good ones: the error, after the good ones
+     * were handed over. */
+    e = (struct each_seen){{0}, 0, 0};
+    const char *bad = "{\"tasks\":[{\"id\":1},{\"id\":}]}";
+    ck_assert_int_eq(
+        jr_parse_each(bad, strlen(bad), "tasks", each_collect, &e, &doc, why, sizeof(why)),
+        -EINVAL);
+    ck_assert_uint_eq(e.n, 1);
+
+    /* FN NULL is jr_parse: the array is kept whole. */
+    ck_assert_int_eq(jr_parse_each(text, strlen(text), "tasks", NULL, NULL, &doc, why, sizeof(why)),
+                     0);
+    ck_assert_uint_eq(jr_get(&doc.root, "tasks")->n, 3);
+    jr_free(&doc);
+}
+END_TEST
+
 Suite *suite_jsonread(void)
 {
     Suite *s = suite_create("jsonread");
@@ -169,6 +247,7 @@ Suite *suite_jsonread(void)
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_bounds);
     tcase_add_test(tc, test_read_stream);
+    tcase_add_test(tc, test_parse_each);
     suite_add_tcase(s, tc);
     return s;
 }
