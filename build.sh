@@ -8,12 +8,13 @@ cd "$(dirname "$0")"
 what=${1:-demo}
 case "$what" in demo|check|distcheck) ;; *) echo "usage: $0 demo|check|distcheck" >&2; exit 64 ;; esac
 
-packages="build-essential autoconf automake libtool pkg-config libdw-dev libelf-dev libiberty-dev check elfutils python3"
+packages="build-essential autoconf automake libtool pkg-config libdw-dev libelf-dev libiberty-dev libdebuginfod-dev check elfutils python3"
 # What the tests use beyond the build: groff renders the man pages, bash
 # runs the completion, gdb and strace sit beside the tool in the tests that
 # compare with them, clang and its runtimes build the fuzz targets, and
-# clang-format checks the sources (.ci/check-format).
-[ "$what" = demo ] || packages="$packages groff-base bash gdb strace clang libclang-rt-14-dev clang-format"
+# clang-format checks the sources (.ci/check-format), and a local
+# debuginfod serves a module to --symbolize.
+[ "$what" = demo ] || packages="$packages groff-base bash gdb strace clang libclang-rt-14-dev clang-format debuginfod"
 # cargo and Debian's packaged crates build the Rust bindings and their
 # tests, offline (bindings/rust/README.md).
 [ "$what" = demo ] || packages="$packages cargo librust-tokio-dev librust-pkg-config-dev librust-backtrace-dev"

@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <elfutils/libdwelf.h>
+#ifdef HAVE_DEBUGINFOD
+#include <elfutils/debuginfod.h>
+#endif
 #include <tasktrace/protocol.h>
 
 #include "dump.h"
@@ -179,6 +182,24 @@ static void symz_file_build_id(int fd, char *out)
     elf_end(elf);
 }
 
+#ifdef HAVE_DEBUGINFOD
+/* The debuginfod client, made when a module is first missing here: NULL
+ * without DEBUGINFOD_URLS (or with it empty), as elfutils' own tools. */
+static debuginfod_client *symz_dbg;
+static bool symz_dbg_tried;
+
+static debuginfod_client *symz_debuginfod(void)
+{
+    if (!symz_dbg_tried) {
+        symz_dbg_tried = true;
+        const char *urls = getenv("DEBUGINFOD_URLS");
+        if (urls != NULL && urls[0] != '\0')
+            symz_dbg = debuginfod_begin();
+    }
+    return symz_dbg;
+}
+#endif
+
 /* Opens PATH as a local file through safefile and checks its build id
  * against M's.  Returns the descriptor, or -1 with M->why set (unless
  * the file is simply not there and QUIET). */
@@ -225,6 +246,36 @@ static void symz_mod_report(struct symz_load *l, const struct safefile_cred *cre
         fd = symz_open(cred, m, alt);
         memcpy(m->why, keep, sizeof(keep));
     }
+#ifdef HAVE_DEBUGINFOD
+    /* Not on this machine: the executable, else its debug file, from
+     * debuginfod by build id (downloaded into its cache, whose file is
+     * checked like a local one). */
+    char *fetched = NULL;
+    if (fd < 0 && idlen >= 6 && idlen <= 128 && strspn(m->build_id, "0123456789abcdef") == idlen &&
+        symz_debuginfod() != NULL) {
+        int got =
+            debuginfod_find_executable(symz_dbg, (const unsigned char *)m->build_id, 0, &fetched);
+        if (got < 0) {
+            free(fetched);
+            fetched = NULL;
+            got = debuginfod_find_debuginfo(symz_dbg, (const unsigned char *)m->build_id, 0,
+                                            &fetched);
+        }
+        char id[129];
+        if (got >= 0)
+            symz_file_build_id(got, id);
+        if (got >= 0 && strcmp(id, m->build_id) == 0) {
+            fd = got;
+            file = fetched;
+        } else {
+            size_t have = strnlen(m->why, sizeof(m->why));
+            snprintf(m->why + have, sizeof(m->why) - have, "; debuginfod: %s",
+                     got >= 0 ? "its build id differs" : strerror(-got));
+            if (got >= 0)
+                close(got);
+        }
+    }
+#endif
     if (fd < 0)
         return;
     /* add_p_vaddr: BASE is the load bias, the first segment lands at
@@ -233,9 +284,12 @@ static void symz_mod_report(struct symz_load *l, const struct safefile_cred *cre
         if (snprintf(m->why, sizeof(m->why), "%s", dwfl_errmsg(-1)) < 0)
             m->why[0] = '\0';
         close(fd);
-        return;
+    } else {
+        m->loaded = true;
     }
-    m->loaded = true;
+#ifdef HAVE_DEBUGINFOD
+    free(fetched);
+#endif
 }
 
 /* A frame as the file gives it, copied. */
@@ -768,9 +822,37 @@ static int symz_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
     return -1;
 }
 
+/* Separate debug information as for a live process (symfind), else, for a
+ * module with a build id, from debuginfod. */
+static int symz_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                               Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                               GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    int fd = symfind_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                               debuglink_crc, debuginfo_file_name);
+#ifdef HAVE_DEBUGINFOD
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int len;
+    if (fd < 0 && (len = dwfl_module_build_id(mod, &bits, &vaddr)) > 0 &&
+        symz_debuginfod() != NULL) {
+        char *path = NULL;
+        fd = debuginfod_find_debuginfo(symz_dbg, bits, len, &path);
+        if (fd >= 0) {
+            free(*debuginfo_file_name);
+            *debuginfo_file_name = path;
+        } else {
+            free(path);
+            fd = -1;
+        }
+    }
+#endif
+    return fd;
+}
+
 static const Dwfl_Callbacks symz_callbacks = {
     .find_elf = symz_find_elf,
-    .find_debuginfo = symfind_debuginfo,
+    .find_debuginfo = symz_find_debuginfo,
 };
 
 int symz_load(const char *path, struct tt_dump *d, struct symz *z, bool short_names,
@@ -816,6 +898,12 @@ void symz_end(struct symz *z)
     sym_free(z->sym);
     if (z->dwfl != NULL)
         dwfl_end(z->dwfl);
+#ifdef HAVE_DEBUGINFOD
+    if (symz_dbg != NULL)
+        debuginfod_end(symz_dbg);
+    symz_dbg = NULL;
+    symz_dbg_tried = false;
+#endif
     for (size_t i = 0; i < z->nstrs; i++)
         free(z->strs[i]);
     free(z->strs);
