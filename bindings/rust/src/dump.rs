@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::ffi::{self, TrtContext, TrtFuture, TrtWaker, TRT_PENDING};
-use crate::{no_unwind, RUST_AS_TRT};
+use crate::ffi::{self, TrtContext, TrtFuture, TRT_PENDING};
+use crate::no_unwind;
 
 /// The wait for the tasks' reports when none is given: as long as the
 /// runtime waits for a dump on a signal.
@@ -276,15 +276,7 @@ impl Future for RawDumpFuture {
         /* The waker the runtime wakes when the dump is written.  In a
          * traced task's dump poll cx's waker is the tracing waker: this
          * clone is where the task reports that it waits here. */
-        let same = matches!(&this.waker, Some(w) if w.will_wake(cx.waker()));
-        if !same {
-            this.waker = Some(Arc::new(cx.waker().clone()));
-        }
-        let arc = this.waker.as_ref().expect("set above");
-        let tw = TrtWaker {
-            data: Arc::as_ptr(arc) as *const c_void,
-            vtable: &RUST_AS_TRT,
-        };
+        let tw = crate::bridge_waker(&mut this.waker, cx);
         let mut tcx = TrtContext { waker: &tw };
         /* Safety: fut is the live dump future; tw and the Arc it borrows
          * outlive the call (the runtime keeps clones, not tw). */

@@ -69,6 +69,22 @@ use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::time::Duration;
 
+/* The C waker standing for cx's waker, for polling a C future: a clone of
+ * it is kept in `slot` (replaced only when the executor hands another),
+ * and the C waker points to it through RUST_AS_TRT.  The slot must outlive
+ * the poll the C waker is passed to. */
+pub(crate) fn bridge_waker(slot: &mut Option<Arc<Waker>>, cx: &Context<'_>) -> TrtWaker {
+    let same = matches!(slot.as_ref(), Some(w) if w.will_wake(cx.waker()));
+    if !same {
+        *slot = Some(Arc::new(cx.waker().clone()));
+    }
+    let arc = slot.as_ref().expect("set above");
+    TrtWaker {
+        data: Arc::as_ptr(arc) as *const c_void,
+        vtable: &RUST_AS_TRT,
+    }
+}
+
 mod dump;
 mod ffi;
 mod json;
@@ -311,18 +327,7 @@ impl<F: Future> Future for Traced<F> {
          * and the runtime takes no lock and allocates nothing.  A new Arc is
          * made before the old one is dropped, and the runtime holds a clone
          * of the old one, so a new address never equals the cached one. */
-        let same = match &this.waker {
-            Some(w) => w.will_wake(cx.waker()),
-            None => false,
-        };
-        if !same {
-            this.waker = Some(Arc::new(cx.waker().clone()));
-        }
-        let arc = this.waker.as_ref().expect("set above");
-        let tw = TrtWaker {
-            data: Arc::as_ptr(arc) as *const c_void,
-            vtable: &RUST_AS_TRT,
-        };
+        let tw = bridge_waker(&mut this.waker, cx);
         let mut tcx = TrtContext { waker: &tw };
         let mut out: Option<F::Output> = None;
         /* Safety: the wrapper is live (freed only in Drop); the context and
