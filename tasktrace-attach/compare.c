@@ -145,19 +145,6 @@ out:
     return err < 0 ? -1 : 0;
 }
 
-/* The string member KEY of OBJ into BUF (LEN bytes, cut), "" when it is
- * not a string. */
-static void copy_str(const struct jr_value *obj, const char *key, char *buf, size_t len)
-{
-    const struct jr_value *v = jr_get(obj, key);
-    size_t n = v != NULL && v->type == JR_STRING ? v->len : 0;
-    if (n >= len)
-        n = len - 1;
-    if (n > 0)
-        memcpy(buf, v->str, n);
-    buf[n] = '\0';
-}
-
 /* One task of a dump.  Returns 0, or -1 with WHY. */
 static int read_task(const struct jr_value *v, struct ctask *t, char *why, size_t whylen)
 {
@@ -169,8 +156,8 @@ static int read_task(const struct jr_value *v, struct ctask *t, char *why, size_
     }
     if (jr_i64(jr_get(v, "idle_ns"), &t->idle_ns) != 0)
         t->idle_ns = -1;
-    copy_str(v, "name", t->name, sizeof(t->name));
-    copy_str(v, "state", t->state, sizeof(t->state));
+    jr_copy_str(v, "name", t->name, sizeof(t->name));
+    jr_copy_str(v, "state", t->state, sizeof(t->state));
     /* Alike tasks hash alike: their state and stacks, as the tool wrote
      * them. */
     t->hash = hash_bytes(FNV_OFFSET, t->state, strlen(t->state) + 1);
@@ -263,7 +250,7 @@ static int read_dump(const struct jr_value *root, struct compare_dump *d, bool *
     }
     if (error != NULL) {
         char ecode[32], safe[4 * sizeof(ecode) + 1];
-        copy_str(error, "code", ecode, sizeof(ecode));
+        jr_copy_str(error, "code", ecode, sizeof(ecode));
         snprintf(why, whylen, "an error document (%s), not a dump",
                  render_escape(safe, sizeof(safe), ecode, strlen(ecode), false));
         return -1;
@@ -289,7 +276,7 @@ static int read_dump(const struct jr_value *root, struct compare_dump *d, bool *
         return -1;
     }
     d->pid = (int)pid;
-    copy_str(root, "taken_at", d->taken_at, sizeof(d->taken_at));
+    jr_copy_str(root, "taken_at", d->taken_at, sizeof(d->taken_at));
     const struct jr_value *complete = jr_get(root, "complete");
     *partial = complete != NULL && complete->type == JR_FALSE;
     if (d->n)

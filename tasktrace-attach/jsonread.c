@@ -571,3 +571,14 @@ const char *jr_str(const struct jr_value *v)
 {
     return v != NULL && v->type == JR_STRING ? v->str : NULL;
 }
+
+void jr_copy_str(const struct jr_value *obj, const char *key, char *buf, size_t len)
+{
+    const struct jr_value *v = jr_get(obj, key);
+    size_t n = v != NULL && v->type == JR_STRING ? v->len : 0;
+    if (n >= len)
+        n = len - 1;
+    if (n > 0)
+        memcpy(buf, v->str, n);
+    buf[n] = '\0';
+}

@@ -82,6 +82,10 @@ void jr_free(struct jr_doc *doc);
  * when V is not an object or has no such member. */
 const struct jr_value *jr_get(const struct jr_value *v, const char *key);
 
+/* The string member KEY of OBJ into BUF (LEN > 0 bytes, NUL-terminated,
+ * cut to fit); "" when it is absent or not a string. */
+void jr_copy_str(const struct jr_value *obj, const char *key, char *buf, size_t len);
+
 /* The number V as an unsigned or signed 64-bit integer: plain digits
  * (and '-' for jr_i64), no fraction, no exponent, in range.  Returns 0,
  * or -EINVAL (V is NULL, not a number, or not such an integer). */

@@ -1342,6 +1342,20 @@ static int session_symbolize(struct session *ss)
     return session_report(ss);
 }
 
+/* Prints the comparison C (text, or JSON), or, when it cannot, the one
+ * line that says why; returns compare_print's exit status, EXIT_FATAL. */
+static int compare_report(struct compare *c, bool json)
+{
+    char why[512];
+    const char *code = NULL;
+    int rc = compare_print(c, json, stdout, why, sizeof(why), &code);
+    if (rc < 0) {
+        fatal(code, "%s", why);
+        rc = EXIT_FATAL;
+    }
+    return rc;
+}
+
 /* --compare A.json B.json: two saved dumps compared (compare.h).  Returns
  * the exit code. */
 static int session_compare(struct session *ss, const char *second)
@@ -1366,11 +1380,7 @@ static int session_compare(struct session *ss, const char *second)
         if (causes[0])
             msg("%s is a partial dump (%s): a task it missed may show as moved", safe, causes);
     }
-    rc = compare_print(&c, ss->o.json, stdout, why, sizeof(why), &code);
-    if (rc < 0) {
-        fatal(code, "%s", why);
-        rc = EXIT_FATAL;
-    }
+    rc = compare_report(&c, ss->o.json);
 out:
     compare_free(&c);
     return rc;
@@ -1575,11 +1585,7 @@ static int session_repeat(struct session *ss)
         rc = EXIT_INTERRUPTED;
         goto out;
     }
-    rc = compare_print(&c, o->json, stdout, why, sizeof(why), &code);
-    if (rc < 0) {
-        fatal(code, "%s", why);
-        rc = EXIT_FATAL;
-    }
+    rc = compare_report(&c, o->json);
 out:
     compare_free(&c);
     return rc;

@@ -292,11 +292,10 @@ static void symz_mod_report(struct symz_load *l, const struct safefile_cred *cre
 #endif
 }
 
-/* A frame as the file gives it, copied. */
-static const struct sym_frame *symz_frame_copy(struct symz_load *l, const struct jr_value *v,
-                                               int *err)
+/* A zeroed frame owned by Z, with EXTRA bytes after it; NULL with *ERR
+ * -ENOMEM. */
+static struct sym_frame *symz_frame_new(struct symz *z, size_t extra, int *err)
 {
-    struct symz *z = l->z;
     if (z->nframes == z->frames_cap) {
         size_t cap = z->frames_cap ? 2 * z->frames_cap : 64;
         struct sym_frame **grown = realloc(z->frames, cap * sizeof(*grown));
@@ -307,12 +306,23 @@ static const struct sym_frame *symz_frame_copy(struct symz_load *l, const struct
         z->frames = grown;
         z->frames_cap = cap;
     }
-    struct sym_frame *f = calloc(1, sizeof(*f));
+    struct sym_frame *f = calloc(1, sizeof(*f) + extra);
     if (f == NULL) {
         *err = -ENOMEM;
         return NULL;
     }
     z->frames[z->nframes++] = f;
+    return f;
+}
+
+/* A frame as the file gives it, copied. */
+static const struct sym_frame *symz_frame_copy(struct symz_load *l, const struct jr_value *v,
+                                               int *err)
+{
+    struct symz *z = l->z;
+    struct sym_frame *f = symz_frame_new(z, 0, err);
+    if (f == NULL)
+        return NULL;
     int64_t line = 0, column = 0;
     uint64_t pc = 0, off = 0;
     f->function = symz_strdup(z, jr_str(jr_get(v, "function")), err);
@@ -397,19 +407,6 @@ static int symz_stack(struct symz_load *l, const struct jr_value *v, bool live,
     return 0;
 }
 
-/* The short text of a string member into BUF (LEN bytes, NUL-terminated,
- * cut); "" when absent or null. */
-static void symz_copy(const struct jr_value *obj, const char *key, char *buf, size_t len)
-{
-    const struct jr_value *v = jr_get(obj, key);
-    size_t n = v != NULL && v->type == JR_STRING ? v->len : 0;
-    if (n >= len)
-        n = len - 1;
-    if (n > 0)
-        memcpy(buf, v->str, n);
-    buf[n] = '\0';
-}
-
 /* Where a task was created, the frame V (a return address, as the live
  * tool looks it up): symbolized again when its module was found, the
  * innermost frame not a spawn function's, else kept as the file says.
@@ -455,23 +452,10 @@ static const struct sym_frame *symz_tail_call(struct symz_load *l, const struct 
         sym_lookup(z->sym, m->base + off, false, &got, &ngot) != 0 || ngot == 0 ||
         got[0]->function == NULL)
         return NULL;
-    if (z->nframes == z->frames_cap) {
-        size_t cap = z->frames_cap ? 2 * z->frames_cap : 64;
-        struct sym_frame **grown = realloc(z->frames, cap * sizeof(*grown));
-        if (grown == NULL) {
-            *err = -ENOMEM;
-            return NULL;
-        }
-        z->frames = grown;
-        z->frames_cap = cap;
-    }
     /* The frame and its name in one block, freed as one. */
-    struct sym_frame *f = calloc(1, sizeof(*f) + strlen(got[0]->function) + 1);
-    if (f == NULL) {
-        *err = -ENOMEM;
+    struct sym_frame *f = symz_frame_new(z, strlen(got[0]->function) + 1, err);
+    if (f == NULL)
         return NULL;
-    }
-    z->frames[z->nframes++] = f;
     dump_tail_call_frame(got[0], f, (char *)(f + 1));
     return f;
 }
@@ -526,7 +510,7 @@ static int symz_task(struct symz_load *l, const struct jr_value *v, struct tt_ta
     int err;
     if (v->type != JR_OBJECT || jr_u64(jr_get(v, "id"), &t->id) != 0)
         return symz_fail(l, -EINVAL, "a task without an id");
-    symz_copy(v, "name", t->name, sizeof(t->name));
+    jr_copy_str(v, "name", t->name, sizeof(t->name));
     t->state = symz_state(jr_str(jr_get(v, "state")));
     t->polls = jr_u64(jr_get(v, "polls"), &u) == 0 ? u : 0;
     t->idle_ns = symz_i64_or(jr_get(v, "idle_ns"), -1);
@@ -536,9 +520,9 @@ static int symz_task(struct symz_load *l, const struct jr_value *v, struct tt_ta
     t->suspect = jr_true(jr_get(v, "suspect"));
     t->inherited = jr_true(jr_get(v, "inherited"));
     t->poll_ns = symz_i64_or(jr_get(v, "poll_ns"), -1);
-    symz_copy(v, "thread_name", t->thread_name, sizeof(t->thread_name));
+    jr_copy_str(v, "thread_name", t->thread_name, sizeof(t->thread_name));
     char error[128];
-    symz_copy(v, "thread_stack_error", error, sizeof(error));
+    jr_copy_str(v, "thread_stack_error", error, sizeof(error));
     if (error[0])
         dump_task_error(t, "%s", error);
     const struct jr_value *stacks = jr_get(v, "stacks");
@@ -596,12 +580,12 @@ static int symz_thread(struct symz_load *l, const struct jr_value *v, struct tt_
     int64_t tid = symz_i64_or(jr_get(v, "tid"), 0);
     uint64_t task;
     th->tid = tid > 0 && tid <= INT32_MAX ? (int32_t)tid : 0;
-    symz_copy(v, "name", th->name, sizeof(th->name));
+    jr_copy_str(v, "name", th->name, sizeof(th->name));
     const char *state = jr_str(jr_get(v, "state"));
     th->state = state != NULL && state[0] != '\0' && state[1] == '\0' ? state[0] : 0;
-    symz_copy(v, "wchan", th->wchan, sizeof(th->wchan));
+    jr_copy_str(v, "wchan", th->wchan, sizeof(th->wchan));
     th->task = jr_u64(jr_get(v, "task"), &task) == 0 ? task : 0;
-    symz_copy(v, "error", th->error, sizeof(th->error));
+    jr_copy_str(v, "error", th->error, sizeof(th->error));
     const struct jr_value *st = jr_get(v, "stack");
     if (st != NULL && st->type == JR_ARRAY) {
         int err = symz_stack(l, st, true, &th->stack);
@@ -799,7 +783,7 @@ static int symz_build(struct symz_load *l, const char *text, size_t len)
             err = symz_fail(l, -ENOMEM, "out of memory");
             goto out;
         }
-        symz_copy(&problems->items[i], "message", p->message, sizeof(p->message));
+        jr_copy_str(&problems->items[i], "message", p->message, sizeof(p->message));
         d->nproblems++;
     }
     symz_note_missing(l);
