@@ -10,6 +10,7 @@
 
 #include <elfutils/libdwelf.h>
 #ifdef HAVE_DEBUGINFOD
+#include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #endif
 #include <tasktrace/protocol.h>
@@ -183,20 +184,43 @@ static void symz_file_build_id(int fd, char *out)
 }
 
 #ifdef HAVE_DEBUGINFOD
-/* The debuginfod client, made when a module is first missing here: NULL
- * without DEBUGINFOD_URLS (or with it empty), as elfutils' own tools. */
-static debuginfod_client *symz_dbg;
-static bool symz_dbg_tried;
+/* elfutils' debuginfod client, loaded (dlopen) and made when a module is
+ * first missing here, as elfutils' own tools do: the library starts an
+ * HTTP and TLS stack, which every other run of the tool should not pay
+ * for.  NULL without DEBUGINFOD_URLS (or with it empty), or when the
+ * library cannot be loaded. */
+static struct {
+    void *lib;
+    debuginfod_client *client;
+    bool tried;
+    debuginfod_client *(*begin)(void);
+    int (*find_executable)(debuginfod_client *, const unsigned char *, int, char **);
+    int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
+    void (*end)(debuginfod_client *);
+    char why[40]; /* why there is no client though DEBUGINFOD_URLS is set */
+} symz_dbg;
 
 static debuginfod_client *symz_debuginfod(void)
 {
-    if (!symz_dbg_tried) {
-        symz_dbg_tried = true;
-        const char *urls = getenv("DEBUGINFOD_URLS");
-        if (urls != NULL && urls[0] != '\0')
-            symz_dbg = debuginfod_begin();
+    if (symz_dbg.tried)
+        return symz_dbg.client;
+    symz_dbg.tried = true;
+    const char *urls = getenv("DEBUGINFOD_URLS");
+    if (urls == NULL || urls[0] == '\0')
+        return NULL;
+    if ((symz_dbg.lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+        snprintf(symz_dbg.why, sizeof(symz_dbg.why), "libdebuginfod.so.1 cannot be loaded");
+        return NULL;
     }
-    return symz_dbg;
+    *(void **)&symz_dbg.begin = dlsym(symz_dbg.lib, "debuginfod_begin");
+    *(void **)&symz_dbg.find_executable = dlsym(symz_dbg.lib, "debuginfod_find_executable");
+    *(void **)&symz_dbg.find_debuginfo = dlsym(symz_dbg.lib, "debuginfod_find_debuginfo");
+    *(void **)&symz_dbg.end = dlsym(symz_dbg.lib, "debuginfod_end");
+    if (symz_dbg.begin && symz_dbg.find_executable && symz_dbg.find_debuginfo && symz_dbg.end)
+        symz_dbg.client = symz_dbg.begin();
+    if (symz_dbg.client == NULL)
+        snprintf(symz_dbg.why, sizeof(symz_dbg.why), "libdebuginfod.so.1 gave no client");
+    return symz_dbg.client;
 }
 #endif
 
@@ -251,15 +275,20 @@ static void symz_mod_report(struct symz_load *l, const struct safefile_cred *cre
      * debuginfod by build id (downloaded into its cache, whose file is
      * checked like a local one). */
     char *fetched = NULL;
-    if (fd < 0 && idlen >= 6 && idlen <= 128 && strspn(m->build_id, "0123456789abcdef") == idlen &&
-        symz_debuginfod() != NULL) {
-        int got =
-            debuginfod_find_executable(symz_dbg, (const unsigned char *)m->build_id, 0, &fetched);
+    bool can_fetch =
+        fd < 0 && idlen >= 6 && idlen <= 128 && strspn(m->build_id, "0123456789abcdef") == idlen;
+    if (can_fetch && symz_debuginfod() == NULL && symz_dbg.why[0]) {
+        size_t have = strnlen(m->why, sizeof(m->why));
+        snprintf(m->why + have, sizeof(m->why) - have, "; debuginfod: %s", symz_dbg.why);
+    }
+    if (can_fetch && symz_debuginfod() != NULL) {
+        int got = symz_dbg.find_executable(symz_dbg.client, (const unsigned char *)m->build_id, 0,
+                                           &fetched);
         if (got < 0) {
             free(fetched);
             fetched = NULL;
-            got = debuginfod_find_debuginfo(symz_dbg, (const unsigned char *)m->build_id, 0,
-                                            &fetched);
+            got = symz_dbg.find_debuginfo(symz_dbg.client, (const unsigned char *)m->build_id, 0,
+                                          &fetched);
         }
         char id[129];
         if (got >= 0)
@@ -821,7 +850,7 @@ static int symz_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *mo
     if (fd < 0 && (len = dwfl_module_build_id(mod, &bits, &vaddr)) > 0 &&
         symz_debuginfod() != NULL) {
         char *path = NULL;
-        fd = debuginfod_find_debuginfo(symz_dbg, bits, len, &path);
+        fd = symz_dbg.find_debuginfo(symz_dbg.client, bits, len, &path);
         if (fd >= 0) {
             free(*debuginfo_file_name);
             *debuginfo_file_name = path;
@@ -883,10 +912,11 @@ void symz_end(struct symz *z)
     if (z->dwfl != NULL)
         dwfl_end(z->dwfl);
 #ifdef HAVE_DEBUGINFOD
-    if (symz_dbg != NULL)
-        debuginfod_end(symz_dbg);
-    symz_dbg = NULL;
-    symz_dbg_tried = false;
+    if (symz_dbg.client != NULL)
+        symz_dbg.end(symz_dbg.client);
+    if (symz_dbg.lib != NULL)
+        dlclose(symz_dbg.lib);
+    memset(&symz_dbg, 0, sizeof(symz_dbg));
 #endif
     for (size_t i = 0; i < z->nstrs; i++)
         free(z->strs[i]);
