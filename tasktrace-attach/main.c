@@ -806,9 +806,11 @@ static int wait_done(struct session *ss)
                 return 1;
             next_check = now + 50000000u;
         }
+        /* From 0.1 ms up to 1 ms between looks: a look is one small read,
+         * and a dump's end is seen within a millisecond. */
         struct timespec ts = {0, nap};
         nanosleep(&ts, NULL);
-        if (nap < 5000000)
+        if (nap < 1000000)
             nap *= 2;
     }
 }

@@ -198,10 +198,13 @@ int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_
             }
             seen[nseen++] = p;
         }
-        if ((err = read(ctx, p, chunk, TRT_REGISTRY_CHUNK_SLOTS * sizeof(*chunk))) < 0)
+        /* Straight into the list where it has room (then compacted in
+         * place: a slot moves only down), else through `chunk`. */
+        struct trt_task_slot *from = cap - count >= TRT_REGISTRY_CHUNK_SLOTS ? all + count : chunk;
+        if ((err = read(ctx, p, from, TRT_REGISTRY_CHUNK_SLOTS * sizeof(*chunk))) < 0)
             goto out;
         for (uint32_t i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++) {
-            if (chunk[i].id == 0)
+            if (from[i].id == 0)
                 continue;
             /* cap is the chunks' slots, or SNAP_MAX_TASKS if fewer. */
             if (count == cap) {
@@ -209,7 +212,7 @@ int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_
                 continue;
             }
             /* Overlapping chunks show the same slots twice: one id, one task. */
-            int fresh = idset_add(&ids, chunk[i].id);
+            int fresh = idset_add(&ids, from[i].id);
             if (fresh < 0) {
                 err = fresh;
                 goto out;
@@ -218,7 +221,8 @@ int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_
                 out->dup_ids++;
                 continue;
             }
-            all[count] = chunk[i];
+            if (&all[count] != &from[i])
+                all[count] = from[i];
             /* The name may be corrupt: always terminate it. */
             all[count].name[TRT_TASK_NAME_MAX - 1] = '\0';
             count++;
