@@ -607,6 +607,7 @@ struct session {
     uint64_t deadline;   /* end of the wait for the tasks */
     struct snap_registry reg;
     struct ringread_result ring;
+    struct ringread_progress ring_steps; /* the ring read while waiting */
     struct tt_dump d;
     uint64_t t_located, t_waited, t_read, t_built, t_live, t_printed; /* phase ends,
                                    for TASKTRACE_ATTACH_STATS */
@@ -795,6 +796,12 @@ static int wait_done(struct session *ss)
             ss->gen = ss->ctl.active;
         if ((int32_t)(ss->ctl.done - ss->gen) >= 0)
             return 0;
+        /* While the tasks report, the records they wrote so far are read
+         * (ringread_step): on another CPU than the target's, and the read
+         * after the wait has that much less to do. */
+        if (ss->ctl.ring_addr != 0 && ss->ctl.active == ss->gen && !ss->ring_steps.gave_up)
+            (void)ringread_step(snap_proc_read, &ss->t, ss->ctl.ring_addr, ss->gen,
+                                &ss->ring_steps);
         uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
         if (now >= ss->deadline || interrupted)
             return 1;
@@ -1005,7 +1012,10 @@ static int collect_ring(struct session *ss)
     int err = 0;
     for (int attempt = 0; attempt < 4; attempt++) {
         struct ringread_result r;
-        err = snap_read_ring(&ss->t, ss->ctl.ring_addr, ss->gen, &r);
+        /* The first read goes on from what the wait read. */
+        err = attempt == 0 ? ringread_finish(snap_proc_read, &ss->t, ss->ctl.ring_addr, ss->gen,
+                                             &ss->ring_steps, &r)
+                           : snap_read_ring(&ss->t, ss->ctl.ring_addr, ss->gen, &r);
         if (err < 0)
             return err;
         ringread_free(&ss->ring);
@@ -1601,6 +1611,7 @@ static void session_end(struct session *ss)
     filter_free(&ss->o.filter);
     dump_free(&ss->d);
     ringread_free(&ss->ring);
+    ringread_progress_free(&ss->ring_steps);
     snap_registry_free(&ss->reg);
     if (ss->sym)
         sym_free(ss->sym);

@@ -8,7 +8,13 @@
  *
  * What is kept is compact: a dump of many tasks writes the same few stacks
  * over and over, so each distinct list of PCs is kept once and the records
- * point to it. */
+ * point to it.
+ *
+ * The read can be made in steps while the target still writes (the tool
+ * waiting for the tasks to report): each step keeps the records whole
+ * from where the last one stopped up to the first one a writer may still
+ * be on, and the final read goes on from there.  A record copied whole is
+ * kept whatever a writer does to its slot later. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -130,22 +136,169 @@ static long lists_find(struct lists *l, uint32_t npc, const uint64_t *w, uint32_
     return (long)l->n++;
 }
 
-int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
-                     struct ringread_result *out)
+/* What a read in steps holds between them (struct ringread_progress's
+ * state). */
+struct ringread_state {
+    uint64_t ring_addr;
+    uint32_t gen;
+    uint64_t gen_start;
+    uint64_t next; /* the first position not yet read */
+    struct trt_record *window;
+    struct ringread_rec *kept;
+    size_t nkept, capkept;
+    uint64_t torn;
+    struct lists lists;
+};
+
+static void state_free(struct ringread_state *st)
 {
-    struct trt_ring h;
-    struct trt_record *a = NULL;
-    struct ringread_rec *kept = NULL;
-    struct lists lists = {0};
-    memset(out, 0, sizeof(*out));
-    int err = read(ctx, ring_addr, &h, sizeof(h));
+    if (!st)
+        return;
+    free(st->window);
+    free(st->kept);
+    free(st->lists.words);
+    free(st->lists.start);
+    free(st->lists.len);
+    free(st->lists.index);
+    free(st);
+}
+
+static struct ringread_state *state_new(uint64_t ring_addr, uint32_t gen, uint64_t gen_start)
+{
+    struct ringread_state *st = calloc(1, sizeof(*st));
+    if (st && !(st->window = malloc(WINDOW * sizeof(*st->window)))) {
+        free(st);
+        return NULL;
+    }
+    if (st) {
+        st->ring_addr = ring_addr;
+        st->gen = gen;
+        st->gen_start = gen_start;
+        st->next = gen_start;
+    }
+    return st;
+}
+
+static int keep(struct ringread_state *st, const struct trt_record *r, uint32_t nchain)
+{
+    if (st->nkept == st->capkept) {
+        size_t cap = st->capkept ? st->capkept * 2 : WINDOW;
+        struct ringread_rec *grown = realloc(st->kept, cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        st->kept = grown;
+        st->capkept = cap;
+    }
+    long list = lists_find(&st->lists, r->npc, r->pc, r->npc + nchain);
+    if (list < 0)
+        return (int)list;
+    /* pc is set at the end: the words move as they grow. */
+    st->kept[st->nkept++] = (struct ringread_rec){.task_id = r->task_id,
+                                                  .pos = r->stamp - 1,
+                                                  .gen = r->gen,
+                                                  .flags = r->flags,
+                                                  .npc = r->npc,
+                                                  .nchain = nchain,
+                                                  .list = (uint32_t)list};
+    return 0;
+}
+
+/* Reads positions [st->next, end) of the ring whose header was `h`,
+ * window by window.  A record that is not whole is torn, or, unless
+ * `final`, where this step stops: a writer may still be on it, and the
+ * next step reads it again.  Returns 0 or -errno. */
+static int scan(ringread_fn read, void *ctx, struct ringread_state *st, const struct trt_ring *h,
+                uint64_t end, bool final)
+{
+    while (st->next < end) {
+        uint64_t first = st->next;
+        uint64_t n = end - first < WINDOW ? end - first : WINDOW;
+        int err = copy_range(read, ctx, st->ring_addr, h->capacity, first, n, st->window);
+        if (err < 0)
+            return err;
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        struct trt_ring now;
+        if ((err = read(ctx, st->ring_addr, &now, sizeof(now))) < 0)
+            return err;
+        for (uint64_t i = 0; i < n; i++) {
+            const struct trt_record *r = &st->window[i];
+            uint64_t pos = first + i;
+            uint32_t nchain = r->npc <= TRT_RECORD_MAX_PCS ? trt_record_nchain(r) : 0;
+            if (r->stamp != pos + 1 || r->npc > TRT_RECORD_MAX_PCS ||
+                now.head > pos + h->capacity || r->check != trt_record_check(r)) {
+                if (!final) {
+                    st->next = pos;
+                    return 0;
+                }
+                st->torn++;
+                continue;
+            }
+            if (r->gen == st->gen && (err = keep(st, r, nchain)) < 0)
+                return err;
+        }
+        st->next = first + n;
+    }
+    return 0;
+}
+
+/* Reads and checks the ring's header: -EPROTO, or -ESTALE when it is no
+ * longer generation `gen`'s (or its pages were given back). */
+static int header_read(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                       struct trt_ring *h)
+{
+    int err = read(ctx, ring_addr, h, sizeof(*h));
     if (err < 0)
         return err;
-    if (!header_valid(&h))
+    if (!header_valid(h))
         return -EPROTO;
     /* Released pages read back as zeros: every record would look torn. */
-    if (h.gen != gen || h.released == gen)
+    if (h->gen != gen || h->released == gen)
         return -ESTALE;
+    return 0;
+}
+
+int ringread_step(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                  struct ringread_progress *p)
+{
+    struct trt_ring h;
+    struct ringread_state *st = p->state;
+    int err = header_read(read, ctx, ring_addr, gen, &h);
+    if (err == 0 && st &&
+        (st->ring_addr != ring_addr || st->gen != gen || st->gen_start != h.gen_start))
+        err = -ESTALE;
+    /* Past what one lap or one read holds, the final read decides what
+     * is lost or cut: the steps leave it all to it. */
+    if (err == 0 &&
+        (h.head - h.gen_start > h.capacity || h.head - h.gen_start > RINGREAD_MAX_RECORDS))
+        err = -E2BIG;
+    if (err == 0 && !st && !(st = p->state = state_new(ring_addr, gen, h.gen_start)))
+        err = -ENOMEM;
+    if (err == 0)
+        err = scan(read, ctx, st, &h, h.head, false);
+    if (err < 0) {
+        ringread_progress_free(p);
+        p->gave_up = true;
+    }
+    return err;
+}
+
+void ringread_progress_free(struct ringread_progress *p)
+{
+    state_free(p->state);
+    p->state = NULL;
+}
+
+int ringread_finish(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                    struct ringread_progress *p, struct ringread_result *out)
+{
+    struct trt_ring h;
+    struct ringread_state *st = p ? p->state : NULL;
+    if (p)
+        p->state = NULL;
+    memset(out, 0, sizeof(*out));
+    int err = header_read(read, ctx, ring_addr, gen, &h);
+    if (err < 0)
+        goto out;
     uint64_t first = h.gen_start, count = h.head - h.gen_start;
     if (count > h.capacity) {
         out->lost = count - h.capacity;
@@ -157,58 +310,21 @@ int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t g
         first += count - RINGREAD_MAX_RECORDS;
         count = RINGREAD_MAX_RECORDS;
     }
+    /* What steps kept stands only for this same ring and generation, and
+     * when none of it was lost or cut since (then all is read again). */
+    if (st && (st->ring_addr != ring_addr || st->gen != gen || st->gen_start != h.gen_start ||
+               first != h.gen_start || st->next > h.head)) {
+        state_free(st);
+        st = NULL;
+    }
     if (count == 0)
-        return 0;
-    uint64_t window = count < WINDOW ? count : WINDOW;
-    a = malloc(window * sizeof(*a));
-    size_t nkept = 0, capkept = 0;
-    if (!a) {
+        goto out;
+    if (!st && !(st = state_new(ring_addr, gen, first))) {
         err = -ENOMEM;
         goto out;
     }
-    for (uint64_t base = 0; base < count; base += window) {
-        uint64_t n = count - base < window ? count - base : window;
-        if ((err = copy_range(read, ctx, ring_addr, h.capacity, first + base, n, a)) < 0)
-            goto out;
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        struct trt_ring now;
-        if ((err = read(ctx, ring_addr, &now, sizeof(now))) < 0)
-            goto out;
-        for (uint64_t i = 0; i < n; i++) {
-            const struct trt_record *r = &a[i];
-            uint64_t pos = first + base + i;
-            uint32_t nchain = r->npc <= TRT_RECORD_MAX_PCS ? trt_record_nchain(r) : 0;
-            if (r->stamp != pos + 1 || r->npc > TRT_RECORD_MAX_PCS || now.head > pos + h.capacity ||
-                r->check != trt_record_check(r)) {
-                out->torn++;
-                continue;
-            }
-            if (r->gen != gen)
-                continue;
-            if (nkept == capkept) {
-                capkept = capkept ? capkept * 2 : window;
-                struct ringread_rec *grown = realloc(kept, capkept * sizeof(*kept));
-                if (!grown) {
-                    err = -ENOMEM;
-                    goto out;
-                }
-                kept = grown;
-            }
-            long list = lists_find(&lists, r->npc, r->pc, r->npc + nchain);
-            if (list < 0) {
-                err = (int)list;
-                goto out;
-            }
-            /* pc is set at the end: the words move as they grow. */
-            kept[nkept++] = (struct ringread_rec){.task_id = r->task_id,
-                                                  .pos = r->stamp - 1,
-                                                  .gen = r->gen,
-                                                  .flags = r->flags,
-                                                  .npc = r->npc,
-                                                  .nchain = nchain,
-                                                  .list = (uint32_t)list};
-        }
-    }
+    if ((err = scan(read, ctx, st, &h, first + count, true)) < 0)
+        goto out;
     /* A newer generation starting while we copied gives the pages of this
      * one back to the system: what we kept may be incomplete. */
     struct trt_ring h2;
@@ -218,22 +334,24 @@ int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t g
         err = -ESTALE;
         goto out;
     }
-    for (size_t i = 0; i < nkept; i++)
-        kept[i].pc = lists.words + lists.start[kept[i].list] + 1;
-    out->recs = kept;
-    out->n = nkept;
-    out->nlists = lists.n;
-    out->words = lists.words;
-    kept = NULL;
-    lists.words = NULL;
+    for (size_t i = 0; i < st->nkept; i++)
+        st->kept[i].pc = st->lists.words + st->lists.start[st->kept[i].list] + 1;
+    out->recs = st->kept;
+    out->n = st->nkept;
+    out->nlists = st->lists.n;
+    out->words = st->lists.words;
+    out->torn = st->torn;
+    st->kept = NULL;
+    st->lists.words = NULL;
 out:
-    free(a);
-    free(kept);
-    free(lists.words);
-    free(lists.start);
-    free(lists.len);
-    free(lists.index);
+    state_free(st);
     return err;
+}
+
+int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                     struct ringread_result *out)
+{
+    return ringread_finish(read, ctx, ring_addr, gen, NULL, out);
 }
 
 void ringread_free(struct ringread_result *r)

@@ -4,6 +4,7 @@
 #ifndef TT_RINGREAD_H
 #define TT_RINGREAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,5 +55,31 @@ int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t g
 
 /* Frees what ringread_collect kept (a zeroed result too). */
 void ringread_free(struct ringread_result *r);
+
+/* A read in steps (zeroed to start): the records of the generation read
+ * while the target is still writing them, so that the final read has
+ * less left to copy. */
+struct ringread_progress {
+    struct ringread_state *state; /* NULL: nothing kept */
+    bool gave_up;                 /* a step failed: the final read reads all */
+};
+
+/* Keeps the records of `gen` that are whole from where the last step
+ * stopped up to the first one not whole yet.  Returns 0, or -errno after
+ * which the progress is dropped (gave_up) and the final read reads all:
+ * -ESTALE (another ring or generation), -E2BIG (more than a lap or
+ * RINGREAD_MAX_RECORDS: the final read decides what is lost or cut),
+ * -EPROTO, -ENOMEM, the read's error. */
+int ringread_step(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                  struct ringread_progress *p);
+
+/* ringread_collect, going on from what the steps of `p` (which may be
+ * NULL) kept when they read this same ring and generation; `p` is empty
+ * after. */
+int ringread_finish(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                    struct ringread_progress *p, struct ringread_result *out);
+
+/* Drops what the steps kept. */
+void ringread_progress_free(struct ringread_progress *p);
 
 #endif
