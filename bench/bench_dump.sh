@@ -172,8 +172,9 @@ for n in $SCALE; do
     echo "examples/many_tasks (pid $PID, $n tasks), $SCALE_DUMPS runs each:"
     # The first dump maps the target's ring; the figures are of the next.
     "$ATTACH" --timeout 60 "$PID" >/dev/null 2>&1
-    # Its pages are given back 200 ms after the tool is done: measure after.
-    sleep 1
+    # Its pages are given back 200 ms after the runtime sees the tool is
+    # done, which its doorbell looks for every second at most: measure after.
+    sleep 2
     before=$(rss_of "$PID" VmRSS)
     echo 5 >"/proc/$PID/clear_refs" 2>/dev/null || echo "(cannot reset the target's VmHWM: its extra RSS is not measured)"
     STATS_DIR="$TMP/out" timeruns "$SCALE_DUMPS" \
