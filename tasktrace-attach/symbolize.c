@@ -208,7 +208,8 @@ static debuginfod_client *symz_debuginfod(void)
     const char *urls = getenv("DEBUGINFOD_URLS");
     if (urls == NULL || urls[0] == '\0')
         return NULL;
-    if ((symz_dbg.lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+    if (symz_dbg.lib == NULL &&
+        (symz_dbg.lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL) {
         snprintf(symz_dbg.why, sizeof(symz_dbg.why), "libdebuginfod.so.1 cannot be loaded");
         return NULL;
     }
@@ -912,11 +913,13 @@ void symz_end(struct symz *z)
     if (z->dwfl != NULL)
         dwfl_end(z->dwfl);
 #ifdef HAVE_DEBUGINFOD
+    /* The library stays loaded: libcurl under it is not made to be
+     * unloaded, and its global state stays reachable. */
     if (symz_dbg.client != NULL)
         symz_dbg.end(symz_dbg.client);
-    if (symz_dbg.lib != NULL)
-        dlclose(symz_dbg.lib);
-    memset(&symz_dbg, 0, sizeof(symz_dbg));
+    symz_dbg.client = NULL;
+    symz_dbg.tried = false;
+    symz_dbg.why[0] = '\0';
 #endif
     for (size_t i = 0; i < z->nstrs; i++)
         free(z->strs[i]);
