@@ -61,21 +61,7 @@ static void core_regs(const struct elf_prstatus *ps, struct thread_snap *s)
     _Static_assert(sizeof(r) <= sizeof(ps->pr_reg), "pr_reg holds user_regs_struct");
     memcpy(&r, &ps->pr_reg, sizeof(r));
     s->tid = ps->pr_pid;
-#if defined(__x86_64__)
-    const uint64_t dwarf[17] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,
-                                r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip};
-    memcpy(s->regs, dwarf, sizeof(dwarf));
-    s->nregs = 17;
-    s->pc = r.rip;
-    s->sp = r.rsp;
-#elif defined(__aarch64__)
-    for (int i = 0; i < 31; i++)
-        s->regs[i] = r.regs[i];
-    s->regs[31] = r.sp;
-    s->nregs = 32;
-    s->pc = r.pc;
-    s->sp = r.sp;
-#endif
+    thread_regs_from_user(&r, s);
 }
 
 static int core_note(struct core_file *c, const GElf_Nhdr *nh, const char *name,

@@ -42,28 +42,6 @@ static int keys_push(struct group_keys *k, const struct sym_frame *f)
     return 0;
 }
 
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-    if (s == NULL)
-        return (h ^ 0x5bd1e995u) * 0x100000001b3ull;
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return (h ^ 0xffu) * 0x100000001b3ull;
-}
-
-/* Agrees with tree_frame_equal: equal frames hash alike. */
-static uint64_t hash_frame(uint64_t h, const struct sym_frame *f)
-{
-    h = hash_str(h, f->module);
-    if (f->function == NULL)
-        return (h ^ f->module_off) * 0x100000001b3ull;
-    h = hash_str(h, f->function);
-    h = hash_str(h, f->file);
-    h = (h ^ (uint32_t)f->line) * 0x100000001b3ull;
-    h = (h ^ (uint32_t)f->column) * 0x100000001b3ull;
-    return (h ^ f->inlined) * 0x100000001b3ull;
-}
-
 static bool keys_equal(const struct group_keys *k, size_t a, size_t b)
 {
     size_t na = k->off[a + 1] - k->off[a], nb = k->off[b + 1] - k->off[b];
@@ -99,7 +77,7 @@ static int keys_add(struct group_keys *k, const struct sym_frame *const *buf, si
         if (keys_push(k, buf[i]) < 0)
             return -ENOMEM;
         if (!content)
-            *h = hash_frame(*h, buf[i]);
+            *h = tree_frame_hash_from(*h, buf[i]);
     }
     if (content)
         *h = (*h ^ content) * 0x100000001b3ull;
@@ -141,8 +119,6 @@ static uint64_t hash_ptrs(const struct sym_frame *const *f, size_t n)
 /* Points *OUT at the trimmed frames of STACK (*N of them), trimming it
  * (tree_trim_stack, or unwind_trim for a LIVE stack) only the first time
  * its list of frames is met.  Returns 0 or -ENOMEM. */
-static uint64_t hash_frame(uint64_t h, const struct sym_frame *f);
-
 static int trim_cached(struct trim_cache *c, const struct tt_stack *st, bool raw, bool live,
                        const struct sym_frame *const **out, size_t *n, uint64_t *content)
 {
@@ -191,7 +167,7 @@ static int trim_cached(struct trim_cache *c, const struct tt_stack *st, bool raw
                             : tree_trim_stack(st, raw, c->arena + c->n);
     uint64_t sum = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < len; i++)
-        sum = hash_frame(sum, c->arena[c->n + i]);
+        sum = tree_frame_hash_from(sum, c->arena[c->n + i]);
     c->e[h] = (struct trim_entry){st->frames, st->n, c->n, len, hash, sum};
     c->used++;
     *out = c->arena + c->n;

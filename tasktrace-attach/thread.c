@@ -103,32 +103,38 @@ static void thread_alarm(unsigned ms, struct sigaction *saved)
     }
 }
 
+void thread_regs_from_user(const struct user_regs_struct *r, struct thread_snap *out)
+{
+#if defined(__x86_64__)
+    const uint64_t dwarf[17] = {r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi,
+                                r->rbp, r->rsp, r->r8,  r->r9,  r->r10, r->r11,
+                                r->r12, r->r13, r->r14, r->r15, r->rip};
+    memcpy(out->regs, dwarf, sizeof(dwarf));
+    out->nregs = 17;
+    out->pc = r->rip;
+    out->sp = r->rsp;
+#elif defined(__aarch64__)
+    for (int i = 0; i < 31; i++)
+        out->regs[i] = r->regs[i];
+    out->regs[31] = r->sp;
+    out->nregs = 32;
+    out->pc = r->pc;
+    out->sp = r->sp;
+#else
+    (void)r;
+    (void)out;
+#endif
+}
+
 /* Copies the registers of stopped TID into OUT in DWARF numbering. */
 static int thread_get_regs(pid_t tid, struct thread_snap *out)
 {
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__aarch64__)
     struct user_regs_struct r;
     struct iovec iov = {&r, sizeof(r)};
     if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0)
         return -errno;
-    const uint64_t dwarf[17] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,
-                                r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip};
-    memcpy(out->regs, dwarf, sizeof(dwarf));
-    out->nregs = 17;
-    out->pc = r.rip;
-    out->sp = r.rsp;
-    return 0;
-#elif defined(__aarch64__)
-    struct user_regs_struct r;
-    struct iovec iov = {&r, sizeof(r)};
-    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0)
-        return -errno;
-    for (int i = 0; i < 31; i++)
-        out->regs[i] = r.regs[i];
-    out->regs[31] = r.sp;
-    out->nregs = 32;
-    out->pc = r.pc;
-    out->sp = r.sp;
+    thread_regs_from_user(&r, out);
     return 0;
 #else
     (void)tid;

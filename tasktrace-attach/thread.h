@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/user.h>
 
 /* Most bytes of a stack copied, from the stack pointer up: the frames
  * deeper than this (toward the root) are read from the live process. */
@@ -49,6 +50,10 @@ struct thread_snap {
     uint64_t held_ns;    /* from the stop seen to the detach: the
                                        part spent copying */
 };
+
+/* Fills OUT's regs, nregs, pc and sp from R (a live thread's
+ * PTRACE_GETREGSET, or a core's NT_PRSTATUS), in DWARF numbering. */
+void thread_regs_from_user(const struct user_regs_struct *r, struct thread_snap *out);
 
 /* A buffer for stack copies, reused from thread to thread: allocated and
  * touched before any thread is stopped, so no page fault lengthens a stop. */

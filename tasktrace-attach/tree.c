@@ -162,12 +162,8 @@ static uint64_t tree_hash_str(uint64_t h, const char *s)
     return (h ^ 0xffu) * 0x100000001b3ull;
 }
 
-/* A hash that agrees with tree_frame_equal: equal frames hash alike. */
-static uint64_t tree_frame_hash(const struct sym_frame *f)
+uint64_t tree_frame_hash_from(uint64_t h, const struct sym_frame *f)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    if (f == NULL)
-        return h;
     h = tree_hash_str(h, f->module);
     if (f->function == NULL)
         return (h ^ (f->module ? f->module_off : f->pc)) * 0x100000001b3ull;
@@ -176,6 +172,13 @@ static uint64_t tree_frame_hash(const struct sym_frame *f)
     h = (h ^ (uint32_t)f->line) * 0x100000001b3ull;
     h = (h ^ (uint32_t)f->column) * 0x100000001b3ull;
     return (h ^ f->inlined) * 0x100000001b3ull;
+}
+
+/* A hash that agrees with tree_frame_equal: equal frames hash alike. */
+static uint64_t tree_frame_hash(const struct sym_frame *f)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    return f == NULL ? h : tree_frame_hash_from(h, f);
 }
 
 /* Children a node searches one by one before it indexes them by hash. */

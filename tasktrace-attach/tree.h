@@ -72,6 +72,10 @@ bool tree_frame_is_wrapper(const struct sym_frame *f);
  * strings equal only NULL. */
 bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b);
 
+/* H mixed with frame F (not NULL) so that frames tree_frame_equal calls
+ * equal mix alike. */
+uint64_t tree_frame_hash_from(uint64_t h, const struct sym_frame *f);
+
 /* Builds into *OUT (whose previous content is ignored) the forest of the
  * NSTACKS stacks, each trimmed by tree_trim_stack(RAW) and cut to
  * TREE_MAX_DEPTH frames.  Stacks that share a root-side prefix share its
