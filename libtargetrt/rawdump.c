@@ -497,22 +497,6 @@ static bool copy_one(struct trt__task *t, void *arg)
     return true;
 }
 
-static const char *state_name(uint32_t state)
-{
-    switch (state) {
-    case TRT_TASK_IDLE:
-        return "idle";
-    case TRT_TASK_POLLING:
-        return "polling";
-    case TRT_TASK_DONE:
-        return "done";
-    case TRT_TASK_FREE:
-        return "free";
-    default:
-        return "unknown";
-    }
-}
-
 static uint64_t stack_hash(const struct trt_record *r)
 {
     uint64_t h = 0xcbf29ce484222325ull ^ r->npc;
@@ -682,7 +666,7 @@ static void out_task(struct out *o, struct dump_state *d, uint32_t gen,
     out_s(o, ",\"name\":");
     out_str(o, s->name, strnlen(s->name, sizeof(s->name)));
     out_s(o, ",\"state\":\"");
-    out_s(o, state_name(s->state));
+    out_s(o, trt_task_state_name(s->state));
     out_s(o, "\",\"polls\":");
     out_u64(o, s->polls);
     out_s(o, ",\"idle_ns\":");
@@ -804,8 +788,11 @@ int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_
         if (part)
             task_scan(&d, gen, c.slot.id, task_want(&c.slot, gen), NULL, NULL);
     }
-    /* Writing makes the same searches; a ring changed meanwhile (late
-     * captures) gets room to spare rather than a cap not said above. */
+    /* Writing makes the same searches.  A generation that is done takes
+     * no more captures, and only this thread starts another, so they find
+     * what the first pass found; one that is not done is said incomplete
+     * already, and its late captures, which may move records, get twice
+     * the budget before cap_records. */
     d.visits = 0;
     d.visit_max = 2 * VISIT_MAX;
     d.cursor = 0;

@@ -150,18 +150,7 @@ size_t render__utf8_seq(const unsigned char *s, size_t n)
 
 const char *render_state_name(uint32_t state)
 {
-    switch (state) {
-    case TRT_TASK_FREE:
-        return "free";
-    case TRT_TASK_IDLE:
-        return "idle";
-    case TRT_TASK_POLLING:
-        return "polling";
-    case TRT_TASK_DONE:
-        return "done";
-    default:
-        return "unknown";
-    }
+    return trt_task_state_name(state);
 }
 
 const char *render_duration(int64_t ns, char buf[RENDER_DURATION_MAX])

@@ -152,6 +152,24 @@ enum {
     TRT_TASK_DONE = 3     /* returned TRT_READY, not yet freed */
 };
 
+/* A state's name in dumps, text and JSON alike ("free", "idle",
+ * "polling", "done"), "unknown" for any other value. */
+static inline const char *trt_task_state_name(uint32_t state)
+{
+    switch (state) {
+    case TRT_TASK_FREE:
+        return "free";
+    case TRT_TASK_IDLE:
+        return "idle";
+    case TRT_TASK_POLLING:
+        return "polling";
+    case TRT_TASK_DONE:
+        return "done";
+    default:
+        return "unknown";
+    }
+}
+
 /* trt_task_slot.flags */
 #define TRT_TASK_F_SUSPECT 0x1u /* last traced poll: PENDING, no waker use */
 #define TRT_TASK_F_INHERITED \
