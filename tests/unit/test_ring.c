@@ -14,7 +14,8 @@
 
 struct writer {
     struct trt_ring *ring;
-    uint64_t base; /* task ids of this writer: base + i */
+    uint64_t base;   /* task ids of this writer: base + i */
+    uint64_t writes; /* how many records it writes */
 };
 
 /* Every record's content is a function of its task id. */
@@ -32,7 +33,7 @@ static void *write_many(void *arg)
 {
     struct writer *w = arg;
     uint64_t pcs[TRT_RECORD_MAX_PCS];
-    for (uint64_t i = 0; i < WRITES; i++) {
+    for (uint64_t i = 0; i < w->writes; i++) {
         uint64_t id = w->base + i;
         for (uint32_t k = 0; k < npc_of(id); k++)
             pcs[k] = pc_of(id, k);
@@ -46,7 +47,7 @@ START_TEST(two_writers_one_reader)
     struct trt_ring *r = trt__ring_new(256);
     ck_assert_ptr_nonnull(r);
     trt__ring_begin_gen(r, 1);
-    struct writer w[2] = {{r, 1}, {r, 1ull << 40}};
+    struct writer w[2] = {{r, 1, WRITES}, {r, 1ull << 40, WRITES}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, write_many, &w[i]), 0);
@@ -138,28 +139,15 @@ END_TEST
  * records, then the final read: every record kept exactly once, whole. */
 #define STEP_WRITES 20000
 
-static void *write_some(void *arg)
-{
-    struct writer *w = arg;
-    uint64_t pcs[TRT_RECORD_MAX_PCS];
-    for (uint64_t i = 0; i < STEP_WRITES; i++) {
-        uint64_t id = w->base + i;
-        for (uint32_t k = 0; k < npc_of(id); k++)
-            pcs[k] = pc_of(id, k);
-        trt__ring_write(w->ring, 1, id, 0, pcs, npc_of(id));
-    }
-    return NULL;
-}
-
 START_TEST(steps_then_final)
 {
     struct trt_ring *r = trt__ring_new(65536);
     ck_assert_ptr_nonnull(r);
     trt__ring_begin_gen(r, 1);
-    struct writer w[2] = {{r, 1}, {r, 1ull << 40}};
+    struct writer w[2] = {{r, 1, STEP_WRITES}, {r, 1ull << 40, STEP_WRITES}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(pthread_create(&th[i], NULL, write_some, &w[i]), 0);
+        ck_assert_int_eq(pthread_create(&th[i], NULL, write_many, &w[i]), 0);
     struct ringread_progress p = {0};
     unsigned steps = 0;
     do {
