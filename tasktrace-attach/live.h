@@ -39,7 +39,11 @@ struct live_stats {
     size_t threads_total;             /* with --threads: threads the process
                                          had; more than THREAD_LIST_MAX means
                                          the list was cut */
-    size_t failed;                    /* polling tasks without a live stack */
+    size_t failed;                    /* polling tasks without a live stack
+                                         (not those that left their poll:
+                                         they reported like any other) */
+    bool exited;                      /* the process was gone at the end:
+                                         why those stacks are missing */
     char first_error[160];            /* why, for the first of them */
     size_t late;                      /* threads still seized at the end
                                          (in uninterruptible sleep) */

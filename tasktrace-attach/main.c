@@ -1234,7 +1234,12 @@ static int session_live(struct session *ss, struct live_stats *st)
                         ss->reg.n, &lo, st);
     if (err < 0)
         return err;
-    if (st->failed) {
+    if (st->exited)
+        problem(ss, "exited",
+                "PID %d exited during the dump: the live stack%s of %zu thread%s inside a "
+                "poll could not be read",
+                (int)ss->o.pid, st->failed == 1 ? "" : "s", st->failed, st->failed == 1 ? "" : "s");
+    else if (st->failed) {
         char safe[4 * sizeof(st->first_error) + 1];
         problem(ss, "thread_stack",
                 "PID %d: the live stack of %zu thread%s inside a poll could not be read (%s)",
