@@ -218,6 +218,8 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
         snprintf(error, sizeof(error), "%s", r->uw_error);
     } else if (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns) {
         snprintf(error, sizeof(error), "not read: the time for thread stacks ran out");
+        if (r->st->out_of_time < LIVE_MAX_UNREAD)
+            r->st->unread[r->st->out_of_time] = tid;
         r->st->out_of_time++;
     } else if (asleep) {
         snprintf(error, sizeof(error), "in uninterruptible sleep%s%s: not stopped",

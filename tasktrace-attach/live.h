@@ -31,6 +31,9 @@ struct live_opts {
 /* Most stops recorded in live_stats (each thread is stopped at most once). */
 #define LIVE_MAX_STOPS (THREAD_LIST_MAX + 256u)
 
+/* Threads not read for want of time named in live_stats. */
+#define LIVE_MAX_UNREAD 8u
+
 struct live_stats {
     size_t nstops;                    /* threads stopped */
     uint64_t stop_ns[LIVE_MAX_STOPS]; /* how long each was stopped, from
@@ -48,6 +51,7 @@ struct live_stats {
     size_t late;                      /* threads still seized at the end
                                          (in uninterruptible sleep) */
     size_t out_of_time;               /* threads not read: the deadline */
+    pid_t unread[LIVE_MAX_UNREAD];    /* the first of them */
 };
 
 /* Fills the live part of D (built by dump_build from SLOTS): for each task

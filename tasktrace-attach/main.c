@@ -1315,12 +1315,10 @@ static int session_live(struct session *ss, struct live_stats *st)
     const char *hold = getenv("TASKTRACE_ATTACH_HOLD_THREAD_MS");
     unsigned long hold_ms = hold ? strtoul(hold, NULL, 10) : 0;
     lo.hold_ms = hold_ms > 60000 ? 60000 : (unsigned)hold_ms;
-    /* Stopping threads that are slow to stop gets --timeout (at least a
-     * second), past the hook's holds. */
-    uint64_t budget = (uint64_t)(ss->o.timeout * 1e9);
-    lo.deadline_ns = trt_clock_ns(CLOCK_MONOTONIC) + (budget < 1000000000u ? 1000000000u : budget);
-    if (lo.hold_ms)
-        lo.deadline_ns = 0;
+    /* The thread stacks get a bound of their own: --timeout again, from
+     * now, whatever the wait for the tasks took (a slow machine's wait
+     * must not leave nothing for them), the hook's holds included. */
+    lo.deadline_ns = trt_clock_ns(CLOCK_MONOTONIC) + (uint64_t)(ss->o.timeout * 1e9);
     session_watchdog();
     int err = live_fill(&ss->d, &ss->t, ss->dwfl, ss->sym, ss->ctl.registry_addr, ss->reg.slots,
                         ss->reg.n, &lo, st);
@@ -1338,11 +1336,26 @@ static int session_live(struct session *ss, struct live_stats *st)
                 (int)ss->o.pid, st->failed, st->failed == 1 ? "" : "s",
                 esc(safe, sizeof(safe), st->first_error, false));
     }
-    if (st->out_of_time)
+    if (st->out_of_time) {
+        char list[200] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < st->out_of_time && i < LIVE_MAX_UNREAD; i++) {
+            char name[16] = "", safe[4 * 16 + 1];
+            proc_thread_comm(ss->o.pid, st->unread[i], name, sizeof(name));
+            int w = snprintf(list + used, sizeof(list) - used, "%s%d \"%s\"", i ? ", " : "",
+                             (int)st->unread[i], esc(safe, sizeof(safe), name, false));
+            if (w < 0 || (size_t)w >= sizeof(list) - used) {
+                list[used] = '\0';
+                break;
+            }
+            used += (size_t)w;
+        }
         problem(ss, "deadline",
-                "PID %d: %zu threads were not read: the time for thread stacks ran out (see "
-                "--timeout)",
-                (int)ss->o.pid, st->out_of_time);
+                "PID %d: %zu thread%s not read: the time for thread stacks (%.3g s, "
+                "--timeout) ran out: %s%s",
+                (int)ss->o.pid, st->out_of_time, st->out_of_time == 1 ? " was" : "s were",
+                ss->o.timeout, list, st->out_of_time > LIVE_MAX_UNREAD ? ", ..." : "");
+    }
     if (ss->o.threads && st->threads_total > THREAD_LIST_MAX)
         problem(ss, "cap_threads", "PID %d has %zu threads; --threads lists the first %u",
                 (int)ss->o.pid, st->threads_total, THREAD_LIST_MAX);
