@@ -4,7 +4,9 @@
  * is stopped at a time, for the copy of its registers and stack only
  * (thread.h); the unwinding (unwind.h) happens after it runs again.  A
  * task's slot is read before and after its thread is stopped, so a thread
- * that left the poll meanwhile is reported as such, never misattributed. */
+ * that left the poll meanwhile is never misattributed; a task whose poll
+ * ended meanwhile was busy, not stuck, and reported like any other: it
+ * owes no live stack.  A watchdog (watchdog.h) bounds each stop. */
 #ifndef TT_LIVE_H
 #define TT_LIVE_H
 
