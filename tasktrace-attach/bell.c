@@ -15,6 +15,7 @@
 #include <tasktrace/protocol.h>
 
 #include "bell.h"
+#include "watchdog.h"
 
 /* Waits for the interrupt stop, up to a second: a thread in uninterruptible
  * sleep must not hang the tool. */
@@ -85,6 +86,9 @@ static int ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_
     if (err < 0)
         goto detach;
     uint64_t t0 = trt_clock_ns(CLOCK_MONOTONIC);
+    /* From here the thread may be stopped until the detach: the watchdog
+     * bounds that if this process stops meanwhile. */
+    wd_hold_begin(t->pid, tid);
     if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
         err = -errno;
         goto detach;
@@ -100,6 +104,7 @@ detach:
      * kernel still drops the tie when this process exits, so the target
      * never stays stopped because of us. */
     ptrace(PTRACE_DETACH, tid, 0, 0);
+    wd_hold_end();
     return err;
 }
 

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <tasktrace/clock.h>
 
@@ -16,11 +18,15 @@
  * thread's stop is checked against. */
 struct live_slot {
     uint64_t id;
-    pid_t nstid;   /* the slot's tid: an id of the target's PID namespace */
-    pid_t tid;     /* the same thread in this tool's namespace; 0 if gone */
-    uint64_t addr; /* 0: not found in the registry any more */
+    pid_t nstid;    /* the slot's tid: an id of the target's PID namespace */
+    pid_t tid;      /* the same thread in this tool's namespace; 0 if gone */
+    uint64_t addr;  /* 0: not found in the registry any more */
+    uint64_t polls; /* the task's poll count when the dump read it */
     struct trt_task_slot before;
-    bool ok; /* the same poll before and after the stop */
+    struct trt_task_slot after; /* as read after the stop (id 0: unread) */
+    bool ok;                    /* the same poll before and after the stop */
+    bool left;                  /* the task left that poll meanwhile: it is not stuck, and
+                  its poll's end reported it like any other's */
 };
 
 /* Finds the address of each wanted slot by id, reading the registry at
@@ -69,8 +75,10 @@ static bool live_slot_check(struct proc_target *t, struct live_slot *ls, bool be
     bool polling = s.id == ls->id && s.state == TRT_TASK_POLLING && s.tid == ls->nstid;
     if (before) {
         ls->before = s;
+        ls->after.id = 0;
         return polling;
     }
+    ls->after = s;
     return polling && s.polls == ls->before.polls && s.poll_start_ns == ls->before.poll_start_ns;
 }
 
@@ -107,6 +115,40 @@ int live_stack_copy(struct tt_stack *dst, const struct tt_stack *src)
     return 0;
 }
 
+/* The slot read after the stop shows the task's poll over (another poll
+ * count, another state): the task was busy, not stuck, and it reports to
+ * the dump through that poll's end like any other task.  Its model is
+ * brought up to date (not polling, or polling anew without a live stack)
+ * and no stack is owed.  A slot that could not be read again (the process
+ * exited, or the registry changed) proves nothing: returns false then. */
+static bool live_left_poll(struct live_slot *ls, struct tt_task *task)
+{
+    const struct trt_task_slot *s = &ls->after;
+    /* The poll count rises as each poll ends: a higher one than the dump
+     * saw is a poll that ended. */
+    if (s->id != ls->id || (int64_t)(s->polls - ls->polls) <= 0)
+        return false;
+    ls->left = true;
+    free(task->thread_error);
+    task->thread_error = NULL;
+    task->polls = s->polls;
+    if (s->state == TRT_TASK_POLLING) {
+        task->tid = s->tid;
+        uint64_t now = trt_clock_ns(CLOCK_MONOTONIC_COARSE);
+        task->poll_ns =
+            s->poll_start_ns && now > s->poll_start_ns ? (int64_t)(now - s->poll_start_ns) : -1;
+        return true;
+    }
+    task->state = s->state;
+    task->tid = 0;
+    task->poll_ns = -1;
+    if (s->poll_end_ns) {
+        uint64_t now = trt_clock_ns(CLOCK_MONOTONIC_COARSE);
+        task->idle_ns = now > s->poll_end_ns ? (int64_t)(now - s->poll_end_ns) : 0;
+    }
+    return true;
+}
+
 struct live_run {
     struct tt_dump *d;
     struct proc_target *t;
@@ -119,6 +161,37 @@ struct live_run {
     struct live_slot *ls; /* every polling slot */
     size_t nls;
 };
+
+/* thread_capture, retried while another instance of this tool holds the
+ * thread: it does so for microseconds (a dump of its own), and the
+ * thread is not at fault.  A tracer already gone when looked at was such
+ * a hold too.  Up to 50 tries, 1 to 2 ms apart, never past the deadline. */
+static int live_capture(struct live_run *r, pid_t tid, struct thread_snap *snap)
+{
+    char self[64] = "";
+    proc_thread_comm(getpid(), 0, self, sizeof(self));
+    unsigned seed = (unsigned)getpid() ^ (unsigned)tid;
+    for (int attempt = 0;; attempt++) {
+        int err = thread_capture(r->t->pid, tid, r->o->hold_ms, &r->buf, snap);
+        if (err != -EPERM || attempt == 50 ||
+            (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns))
+            return err;
+        char status[96], line[128];
+        long tracer = -1;
+        snprintf(status, sizeof(status), "/proc/%d/task/%d/status", (int)r->t->pid, (int)tid);
+        FILE *f = fopen(status, "re");
+        while (f && fgets(line, sizeof(line), f))
+            if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
+                break;
+        if (f)
+            fclose(f);
+        if (tracer != 0 && !proc_tracer_is(r->t->pid, tid, self))
+            return err;
+        seed = seed * 1103515245u + 12345u;
+        struct timespec ts = {0, 1000000 + (long)(seed >> 8) % 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
 
 /* Stops TID once, unwinds it, and hands the stack to the tasks it polls
  * (when their slot shows the same poll before and after) and, when
@@ -145,13 +218,15 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
         snprintf(error, sizeof(error), "%s", r->uw_error);
     } else if (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns) {
         snprintf(error, sizeof(error), "not read: the time for thread stacks ran out");
+        if (r->st->out_of_time < LIVE_MAX_UNREAD)
+            r->st->unread[r->st->out_of_time] = tid;
         r->st->out_of_time++;
     } else if (asleep) {
         snprintf(error, sizeof(error), "in uninterruptible sleep%s%s: not stopped",
                  info.wchan[0] ? " in " : "", info.wchan);
     } else {
         struct thread_snap snap;
-        int cerr = thread_capture(r->t->pid, tid, r->o->hold_ms, &r->buf, &snap);
+        int cerr = live_capture(r, tid, &snap);
         if (snap.stopped_ns && r->st->nstops < LIVE_MAX_STOPS) {
             r->st->held_ns[r->st->nstops] = snap.held_ns;
             r->st->stop_ns[r->st->nstops++] = snap.stopped_ns;
@@ -179,7 +254,7 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
             continue;
         /* Checked after the stop: a thread that moved on to other work
          * meanwhile must not be shown as this task's. */
-        bool same = ls->ok && live_slot_check(r->t, ls, false);
+        bool same = live_slot_check(r->t, ls, false) && ls->ok;
         ls->ok = same;
         for (size_t i = 0; i < r->d->ntasks; i++) {
             struct tt_task *task = &r->d->tasks[i];
@@ -191,6 +266,8 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
                 task->poll_ns =
                     now > ls->before.poll_start_ns ? (int64_t)(now - ls->before.poll_start_ns) : 0;
             }
+            if (!same && live_left_poll(ls, task))
+                continue;
             if (!same)
                 dump_task_error(task,
                                 "the task left its poll on thread %d before its stack was read",
@@ -254,7 +331,7 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
         if (slots[i].state != TRT_TASK_POLLING || slots[i].tid <= 0)
             continue;
         struct live_slot *ls = &r.ls[r.nls++];
-        *ls = (struct live_slot){.id = slots[i].id, .nstid = slots[i].tid};
+        *ls = (struct live_slot){.id = slots[i].id, .nstid = slots[i].tid, .polls = slots[i].polls};
         /* The runtime publishes the thread's id in its own namespace. */
         if (proc_thread_from_ns(t->pid, ls->nstid, &ls->tid) < 0)
             ls->tid = 0;
@@ -326,9 +403,15 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
         if (task->state != TRT_TASK_POLLING)
             continue;
         pid_t host = 0;
+        bool left = false;
         for (size_t k = 0; k < r.nls; k++)
-            if (r.ls[k].id == task->id && r.ls[k].nstid == task->tid)
-                host = r.ls[k].tid;
+            if (r.ls[k].id == task->id) {
+                left = left || r.ls[k].left;
+                if (r.ls[k].nstid == task->tid)
+                    host = r.ls[k].tid;
+            }
+        if (left)
+            continue;
         struct thread_info info;
         if (host > 0 && thread_read_info(t->pid, host, &info) == 0)
             memcpy(task->thread_name, info.name, sizeof(task->thread_name));
@@ -342,6 +425,10 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
                          task->thread_error ? task->thread_error : "out of memory");
         }
     }
+    /* A process killed meanwhile takes its threads with it: that is the
+     * cause to name, not each task's. */
+    if (st->failed && !proc_alive(t->pid))
+        st->exited = true;
 out:
     st->late = thread_release_late(50);
     unwind_free(r.uw);

@@ -4,7 +4,9 @@
  * is stopped at a time, for the copy of its registers and stack only
  * (thread.h); the unwinding (unwind.h) happens after it runs again.  A
  * task's slot is read before and after its thread is stopped, so a thread
- * that left the poll meanwhile is reported as such, never misattributed. */
+ * that left the poll meanwhile is never misattributed; a task whose poll
+ * ended meanwhile was busy, not stuck, and reported like any other: it
+ * owes no live stack.  A watchdog (watchdog.h) bounds each stop. */
 #ifndef TT_LIVE_H
 #define TT_LIVE_H
 
@@ -31,6 +33,9 @@ struct live_opts {
 /* Most stops recorded in live_stats (each thread is stopped at most once). */
 #define LIVE_MAX_STOPS (THREAD_LIST_MAX + 256u)
 
+/* Threads not read for want of time named in live_stats. */
+#define LIVE_MAX_UNREAD 8u
+
 struct live_stats {
     size_t nstops;                    /* threads stopped */
     uint64_t stop_ns[LIVE_MAX_STOPS]; /* how long each was stopped, from
@@ -39,11 +44,16 @@ struct live_stats {
     size_t threads_total;             /* with --threads: threads the process
                                          had; more than THREAD_LIST_MAX means
                                          the list was cut */
-    size_t failed;                    /* polling tasks without a live stack */
+    size_t failed;                    /* polling tasks without a live stack
+                                         (not those that left their poll:
+                                         they reported like any other) */
+    bool exited;                      /* the process was gone at the end:
+                                         why those stacks are missing */
     char first_error[160];            /* why, for the first of them */
     size_t late;                      /* threads still seized at the end
                                          (in uninterruptible sleep) */
     size_t out_of_time;               /* threads not read: the deadline */
+    pid_t unread[LIVE_MAX_UNREAD];    /* the first of them */
 };
 
 /* Fills the live part of D (built by dump_build from SLOTS): for each task

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@
 #include "sym.h"
 #include "symbolize.h"
 #include "tree.h"
+#include "watchdog.h"
 
 enum { EXIT_COMPLETE = 0, EXIT_PARTIAL = 1, EXIT_FATAL = 2, EXIT_USAGE = 64 };
 
@@ -963,6 +965,23 @@ static int session_locate(struct session *ss)
     return 0;
 }
 
+/* What starting the watchdog took (TASKTRACE_ATTACH_STATS). */
+static uint64_t watchdog_ns;
+
+/* Starts the watchdog (watchdog.h) before the first thread of the target
+ * is stopped.  Without it the dump goes on, the holds unbounded. */
+static void session_watchdog(void)
+{
+    static bool tried;
+    if (tried)
+        return;
+    tried = true;
+    int err = wd_start(&watchdog_ns);
+    if (err < 0)
+        msg("cannot start the watchdog that bounds this tool's stops of the target's threads: %s",
+            strerror(-err));
+}
+
 /* Rings the doorbell for a new generation.  Returns 0, or an exit code
  * after saying why. */
 static int session_ring(struct session *ss)
@@ -983,6 +1002,7 @@ static int session_ring(struct session *ss)
     ss->gen = (int32_t)(c->request - c->active) > 0 ? c->request + 1 : c->active + 1;
     if (ss->gen == 0)
         ss->gen = 1;
+    session_watchdog();
     int err = ring_retrying(ss, tid);
     if (err == -ETIMEDOUT) {
         fatal("DOORBELL_TIMEOUT",
@@ -1172,6 +1192,76 @@ static bool select_cb(void *arg, const struct trt_task_slot *s)
     return task_selected(arg, s);
 }
 
+/* Whether a doorbell thread in system call NR sleeping in WCHAN is writing
+ * a dump: the runtime waits for its destination to take more with poll()
+ * (restarted as restart_syscall after a ptrace stop), then writes.  Its
+ * other waits are futex waits. */
+static bool doorbell_writing(long nr, const char *wchan)
+{
+    if (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_ppoll)
+        return true;
+#ifdef SYS_poll
+    if (nr == SYS_poll)
+        return true;
+#endif
+    return strncmp(wchan, "pipe_write", 10) == 0 || strncmp(wchan, "poll_schedule", 13) == 0;
+}
+
+/* Why the doorbell thread did not start the generation, as /proc tells:
+ * held stopped by a tracer (another instance of this tool, a debugger),
+ * stopped, blocked writing (a dump asked from inside the process, to a
+ * destination nobody reads), in uninterruptible sleep, or runnable
+ * without a CPU.  Writes a phrase that follows "did not run" into BUF. */
+static void doorbell_cause(struct session *ss, pid_t tid, char *buf, size_t len)
+{
+    pid_t pid = ss->o.pid;
+    struct thread_info info;
+    if (proc_thread_from_ns(pid, ss->doorbell_tid, &tid) < 0 ||
+        thread_read_info(pid, tid, &info) < 0) {
+        snprintf(buf, len, ": it is gone");
+        return;
+    }
+    char path[96], sc[128] = "";
+    long nr = -1;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (fgets(sc, sizeof(sc), f) && sscanf(sc, "%ld", &nr) != 1)
+            nr = -1;
+        fclose(f);
+    }
+    char wchan[4 * sizeof(info.wchan) + 16] = "", safe[4 * sizeof(info.wchan) + 1];
+    if (info.wchan[0])
+        snprintf(wchan, sizeof(wchan), " (in %s)",
+                 render_escape(safe, sizeof(safe), info.wchan, strlen(info.wchan), false));
+    pid_t tracer = tracer_of(pid, tid);
+    char tname[64] = "?", self[64] = "", tsafe[4 * 64 + 1];
+    if (tracer > 0)
+        proc_thread_comm(tracer, 0, tname, sizeof(tname));
+    proc_thread_comm(getpid(), 0, self, sizeof(self));
+    if (tracer > 0 && tracer != getpid())
+        snprintf(buf, len, ": it is held %sby %s PID %d (%s)%s",
+                 info.state == 't' ? "stopped " : "",
+                 strcmp(tname, self) == 0 ? "another tasktrace-attach," : "the tracer", (int)tracer,
+                 render_escape(tsafe, sizeof(tsafe), tname, strlen(tname), false),
+                 strcmp(tname, self) == 0 ? " (is that tool stopped?)" : "; detach it");
+    else if (info.state == 'T' || info.state == 't')
+        snprintf(buf, len, ": it is stopped");
+    else if (doorbell_writing(nr, info.wchan))
+        snprintf(buf, len,
+                 ": it is blocked writing%s, serving a dump asked for from inside the process "
+                 "(trt_dump_*, TASKTRACE_SIGNAL) to a destination nobody reads",
+                 wchan);
+    else if (info.state == 'D')
+        snprintf(buf, len, ": it is in uninterruptible sleep%s", wchan);
+    else if (info.state == 'R')
+        snprintf(buf, len,
+                 ": it is runnable and was not given a CPU, or busy serving a dump asked for "
+                 "from inside the process (is the machine overloaded?)");
+    else
+        snprintf(buf, len, ": it is asleep%s, in system call %ld", wchan, nr);
+}
+
 /* Names what is missing from the built model: tasks that did not report,
  * unsymbolized addresses, --task options that matched nothing. */
 static void note_dump_problems(struct session *ss)
@@ -1188,15 +1278,16 @@ static void note_dump_problems(struct session *ss)
     for (size_t i = 0; i < d->ntasks; i++)
         missing = missing || !d->tasks[i].reported;
     bool stopped = missing && proc_state(o->pid) == 'T';
+    char cause[300] = " (the process is stopped: resume it with kill -CONT)";
+    if (ss->gen != 0 && !ss->started && !stopped)
+        doorbell_cause(ss, ss->doorbell_tid, cause, sizeof(cause));
     if (ss->gen != 0 && !ss->started)
         problem(ss, interrupted ? "interrupted" : "not_started",
                 "PID %d: the runtime did not start the dump %s %.3g s: its doorbell thread %d "
                 "did not run%s",
                 (int)o->pid, interrupted ? "before the interrupt, after" : "within",
                 interrupted ? (trt_clock_ns(CLOCK_MONOTONIC) - ss->t_start) / 1e9 : o->timeout,
-                (int)ss->doorbell_tid,
-                stopped ? " (the process is stopped: resume it with kill -CONT)"
-                        : " (is the machine overloaded?)");
+                (int)ss->doorbell_tid, cause);
     else if (ss->gen != 0 && missing)
         report_missing(ss, stopped);
     if (d->pcs_over)
@@ -1224,28 +1315,47 @@ static int session_live(struct session *ss, struct live_stats *st)
     const char *hold = getenv("TASKTRACE_ATTACH_HOLD_THREAD_MS");
     unsigned long hold_ms = hold ? strtoul(hold, NULL, 10) : 0;
     lo.hold_ms = hold_ms > 60000 ? 60000 : (unsigned)hold_ms;
-    /* Stopping threads that are slow to stop gets --timeout (at least a
-     * second), past the hook's holds. */
-    uint64_t budget = (uint64_t)(ss->o.timeout * 1e9);
-    lo.deadline_ns = trt_clock_ns(CLOCK_MONOTONIC) + (budget < 1000000000u ? 1000000000u : budget);
-    if (lo.hold_ms)
-        lo.deadline_ns = 0;
+    /* The thread stacks get a bound of their own: --timeout again, from
+     * now, whatever the wait for the tasks took (a slow machine's wait
+     * must not leave nothing for them), the hook's holds included. */
+    lo.deadline_ns = trt_clock_ns(CLOCK_MONOTONIC) + (uint64_t)(ss->o.timeout * 1e9);
+    session_watchdog();
     int err = live_fill(&ss->d, &ss->t, ss->dwfl, ss->sym, ss->ctl.registry_addr, ss->reg.slots,
                         ss->reg.n, &lo, st);
     if (err < 0)
         return err;
-    if (st->failed) {
+    if (st->exited)
+        problem(ss, "exited",
+                "PID %d exited during the dump: the live stack%s of %zu thread%s inside a "
+                "poll could not be read",
+                (int)ss->o.pid, st->failed == 1 ? "" : "s", st->failed, st->failed == 1 ? "" : "s");
+    else if (st->failed) {
         char safe[4 * sizeof(st->first_error) + 1];
         problem(ss, "thread_stack",
                 "PID %d: the live stack of %zu thread%s inside a poll could not be read (%s)",
                 (int)ss->o.pid, st->failed, st->failed == 1 ? "" : "s",
                 esc(safe, sizeof(safe), st->first_error, false));
     }
-    if (st->out_of_time)
+    if (st->out_of_time) {
+        char list[200] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < st->out_of_time && i < LIVE_MAX_UNREAD; i++) {
+            char name[16] = "", safe[4 * 16 + 1];
+            proc_thread_comm(ss->o.pid, st->unread[i], name, sizeof(name));
+            int w = snprintf(list + used, sizeof(list) - used, "%s%d \"%s\"", i ? ", " : "",
+                             (int)st->unread[i], esc(safe, sizeof(safe), name, false));
+            if (w < 0 || (size_t)w >= sizeof(list) - used) {
+                list[used] = '\0';
+                break;
+            }
+            used += (size_t)w;
+        }
         problem(ss, "deadline",
-                "PID %d: %zu threads were not read: the time for thread stacks ran out (see "
-                "--timeout)",
-                (int)ss->o.pid, st->out_of_time);
+                "PID %d: %zu thread%s not read: the time for thread stacks (%.3g s, "
+                "--timeout) ran out: %s%s",
+                (int)ss->o.pid, st->out_of_time, st->out_of_time == 1 ? " was" : "s were",
+                ss->o.timeout, list, st->out_of_time > LIVE_MAX_UNREAD ? ", ..." : "");
+    }
     if (ss->o.threads && st->threads_total > THREAD_LIST_MAX)
         problem(ss, "cap_threads", "PID %d has %zu threads; --threads lists the first %u",
                 (int)ss->o.pid, st->threads_total, THREAD_LIST_MAX);
@@ -1978,8 +2088,10 @@ int main(int argc, char **argv)
             (ss.t_located - ss.t_start) / 1e6, (ss.t_waited - ss.t_located) / 1e6,
             (ss.t_read - ss.t_waited) / 1e6, (ss.t_built - ss.t_read) / 1e6,
             (ss.t_live - ss.t_built) / 1e6, (ss.t_printed - ss.t_live) / 1e6, ss.reg.n, ss.ring.n);
-        msg("dump took %.1f ms; the doorbell thread was stopped for %.1f us",
-            (trt_clock_ns(CLOCK_MONOTONIC) - ss.t_start) / 1e6, ss.stopped_ns / 1e3);
+        msg("dump took %.1f ms; the doorbell thread was stopped for %.1f us; the watchdog "
+            "started in %.1f us",
+            (trt_clock_ns(CLOCK_MONOTONIC) - ss.t_start) / 1e6, ss.stopped_ns / 1e3,
+            watchdog_ns / 1e3);
         live_print_stats(ls);
     }
     free(ls);
