@@ -243,6 +243,13 @@ int elfcheck_stable(int fd, uint64_t deadline_ns, char *why, size_t whylen)
     }
     free(buf);
     close(fd);
+    /* What was checked may have changed before it was copied: the copy is
+     * what libelf reads, so the copy is checked. */
+    err = elfcheck_file(mfd, why, whylen);
+    if (err != 0) {
+        close(mfd);
+        return err;
+    }
     return mfd;
 fail:
     free(buf);

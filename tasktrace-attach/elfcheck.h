@@ -43,9 +43,11 @@ int elfcheck_file(int fd, char *why, size_t whylen);
 /* Returns a descriptor of the file open at FD whose mapping no target can
  * make fault: FD itself, or a memfd holding a copy of it read
  * before DEADLINE_NS (CLOCK_MONOTONIC, 0 for none), in which case FD is
- * closed.  On failure FD is closed too and the result is -errno: -EFBIG
- * when the copy would be larger than ELFCHECK_COPY_MAX, -ETIME at the
- * deadline, with WHY set. */
+ * closed; a copy is checked again with elfcheck_file, as the file may
+ * have changed since the caller checked it.  On failure FD is closed too
+ * and the result is -errno: -EFBIG when the copy would be larger than
+ * ELFCHECK_COPY_MAX, -ETIME at the deadline, elfcheck_file's errors for
+ * the copy, with WHY set. */
 int elfcheck_stable(int fd, uint64_t deadline_ns, char *why, size_t whylen);
 
 /* CLOCK_MONOTONIC now, in nanoseconds. */
