@@ -236,8 +236,7 @@ int elfcheck_stable(int fd, uint64_t deadline_ns, char *why, size_t whylen)
         }
         off += (uint64_t)n;
         if (deadline_ns != 0 && elfcheck_now_ns() >= deadline_ns) {
-            err = elfcheck_why(why, whylen, -ETIME,
-                               "copying it ran out of time (see --timeout)");
+            err = elfcheck_why(why, whylen, -ETIME, "copying it ran out of time (see --timeout)");
             goto fail;
         }
     }

@@ -1,3 +1,6 @@
+#ifndef TT_ELFCHECK_H
+#define TT_ELFCHECK_H
+
 /* Bounds on an ELF file a target names, checked before libelf reads it,
  * and a copy of it that the target cannot change under the tool.
  *
@@ -7,11 +10,11 @@
  * that.  elfcheck_file reads the ELF header and the section headers with
  * pread (a few MiB at most) and refuses a file past these limits:
  */
-#define ELFCHECK_FILE_MAX (4ull << 30)   /* bytes of a module or debug file */
-#define ELFCHECK_COPY_MAX (1ull << 30)   /* bytes of one that must be copied */
-#define ELFCHECK_SECTIONS_MAX 65536u     /* sections (e_shnum or section 0) */
-#define ELFCHECK_SEGMENTS_MAX 65535u     /* program headers (e_phnum or ...) */
-#define ELFCHECK_SYMBOLS_MAX (1u << 24)  /* entries of .symtab or .dynsym */
+#define ELFCHECK_FILE_MAX (4ull << 30)     /* bytes of a module or debug file */
+#define ELFCHECK_COPY_MAX (1ull << 30)     /* bytes of one that must be copied */
+#define ELFCHECK_SECTIONS_MAX 65536u       /* sections (e_shnum or section 0) */
+#define ELFCHECK_SEGMENTS_MAX 65535u       /* program headers (e_phnum or section 0) */
+#define ELFCHECK_SYMBOLS_MAX (1u << 24)    /* entries of .symtab or .dynsym */
 #define ELFCHECK_INFLATED_MAX (2ull << 30) /* bytes of all compressed sections inflated */
 /* and one whose section or header tables lie outside the file.
  *
@@ -27,9 +30,6 @@
  * could as well end the tool with a signal, so nothing is lost.
  *
  * Thread-safe: no state. */
-#ifndef TT_ELFCHECK_H
-#define TT_ELFCHECK_H
-
 #include <stddef.h>
 #include <stdint.h>
 

@@ -466,7 +466,8 @@ static int symf_find_alt(Dwfl_Module *mod, void **userdata, const char *file_nam
     fd = symf_try_build_id(s, id, (int)len, out);
     if (fd < 0 && symf_name_ok(altname, true)) {
         char dir[SYMF_PATH_MAX], inroot[SYMF_PATH_MAX];
-        symf_dirname(file_name != NULL ? symf_in_root(pid, file_name, inroot, sizeof(inroot)) : NULL,
+        symf_dirname(file_name != NULL ? symf_in_root(pid, file_name, inroot, sizeof(inroot))
+                                       : NULL,
                      dir, sizeof(dir));
         fd = altname[0] == '/' ? symf_try(s, altname, out) : symf_try3(s, dir, "", altname, out);
     }
