@@ -16,6 +16,7 @@
 #include <elfutils/libdwelf.h>
 
 #include "core.h"
+#include "elfcheck.h"
 
 /* One file of the NT_FILE note, reported as a module. */
 struct core_module {
@@ -462,6 +463,14 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
         modname = core_exe;
     } else {
         fd = safefile_open_root(&core_current->cred, modname, why, sizeof(why));
+    }
+    /* A core names its modules' files: they get the bounds and the copy
+     * a live process's do (elfcheck.h). */
+    if (fd >= 0) {
+        int err = elfcheck_file(fd, why, sizeof(why));
+        if (err != 0)
+            close(fd);
+        fd = err != 0 ? err : elfcheck_stable(fd, 0, why, sizeof(why));
     }
     if (fd < 0) {
         if (fd != -ENOENT && !m->warned) {

@@ -46,6 +46,7 @@
 #include "snap.h"
 #include "sym.h"
 #include "symbolize.h"
+#include "symfind.h"
 #include "tree.h"
 #include "watchdog.h"
 
@@ -2053,6 +2054,7 @@ int main(int argc, char **argv)
     const char *budget = getenv("TASKTRACE_ATTACH_SYMBOLIZE_MS");
     if (budget)
         sym_deadline = now + (uint64_t)strtoul(budget, NULL, 10) % 3600000u * 1000000u;
+    symfind_set_deadline(sym_deadline);
     struct dump_in in = {
         .gen = ss.gen,
         .started = ss.started,

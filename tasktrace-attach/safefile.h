@@ -26,9 +26,10 @@
  * as for the target; only the tool's supplementary groups (root's, usually
  * just group 0) still count there.
  *
- * Not covered: libelf maps the files it reads, so a target that truncates
- * a file of its own while the tool reads it can end the tool with SIGBUS
- * (the target itself is not affected).
+ * libelf maps the files it reads, so a target that truncates a file of its
+ * own while the tool reads it could end the tool with SIGBUS: the callers
+ * hand such files to libelf through elfcheck_stable (elfcheck.h), which
+ * copies them.
  *
  * Functions here are thread-safe; they keep no state. */
 #ifndef TT_SAFEFILE_H

@@ -16,6 +16,7 @@
 #include <tasktrace/protocol.h>
 
 #include "dump.h"
+#include "elfcheck.h"
 #include "jsonread.h"
 #include "render.h"
 #include "safefile.h"
@@ -236,6 +237,14 @@ static int symz_open(const struct safefile_cred *cred, struct symz_mod *m, const
         return -1;
     }
     int fd = safefile_open_root(cred, path, why, sizeof(why));
+    /* The bounds and the copy of a live process's files (elfcheck.h),
+     * before libelf reads the build id. */
+    if (fd >= 0) {
+        int err = elfcheck_file(fd, why, sizeof(why));
+        if (err != 0)
+            close(fd);
+        fd = err != 0 ? err : elfcheck_stable(fd, 0, why, sizeof(why));
+    }
     if (fd < 0) {
         /* A long reason is cut: it is one item of a list. */
         if (snprintf(m->why, sizeof(m->why), "%s", fd == -ENOENT ? "no such file" : why) < 0)

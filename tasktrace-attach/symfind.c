@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 
+#include "elfcheck.h"
 #include "safefile.h"
 #include "symfind.h"
 
@@ -33,6 +35,23 @@ enum {
 #define SYMF_PATH_MAX 4096
 /* Most lines of /proc/PID/maps read to find a module's mapping. */
 #define SYMF_MAPS_MAX 1000000
+/* Most distinct candidate debug files one search reads (a CRC reads a
+ * whole file): the paths tried are fewer. */
+#define SYMF_SEEN_MAX 8
+
+/* When symbolizing must end (CLOCK_MONOTONIC ns, 0: never): reading and
+ * checking files stops there.  One per process, like the Dwfl's thread. */
+static uint64_t symf_deadline_ns;
+
+void symfind_set_deadline(uint64_t deadline_ns)
+{
+    symf_deadline_ns = deadline_ns;
+}
+
+static bool symf_late(void)
+{
+    return symf_deadline_ns != 0 && elfcheck_now_ns() >= symf_deadline_ns;
+}
 
 static uintptr_t symf_get(void **userdata)
 {
@@ -118,6 +137,39 @@ static int symf_mapping(pid_t pid, uint64_t base, const char *name, uint64_t *en
     return err;
 }
 
+/* PATH, a path of the target's maps as the tool sees it, as a path in
+ * the target's root, into OUT (LEN bytes): /proc/PID/maps names files
+ * from the reader's root, so a target chrooted to /srv/jail maps
+ * /srv/jail/lib/x.so, which is /lib/x.so in /proc/PID/root.  PATH itself
+ * when the target's root is ours or not above PATH.  Returns OUT. */
+static const char *symf_in_root(pid_t pid, const char *path, char *out, size_t len)
+{
+    char link[64], root[SYMF_PATH_MAX];
+    snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+    ssize_t n = readlink(link, root, sizeof(root) - 1);
+    size_t plen = strlen(path);
+    snprintf(out, len, "%s", path);
+    if (n <= 1 || root[0] != '/' || plen >= len)
+        return out;
+    root[n] = '\0';
+    if (strncmp(path, root, (size_t)n) == 0 && path[n] == '/')
+        memmove(out, out + n, plen - (size_t)n + 1);
+    return out;
+}
+
+/* Checks the module or debug file FD against elfcheck's bounds and makes
+ * it safe to map.  Returns a descriptor (FD or a copy), or -errno with
+ * FD closed and WHY set. */
+static int symf_bound(int fd, char *why, size_t whylen)
+{
+    int err = elfcheck_file(fd, why, whylen);
+    if (err != 0) {
+        close(fd);
+        return err;
+    }
+    return elfcheck_stable(fd, symf_deadline_ns, why, whylen);
+}
+
 int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                 char **file_name, Elf **elfp)
 {
@@ -160,13 +212,20 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
                           (int)pid);
             return -1;
         }
-        fd = safefile_open_root(&cred, modname, why, sizeof(why));
+        char inroot[SYMF_PATH_MAX];
+        fd = safefile_open_root(&cred, symf_in_root(pid, modname, inroot, sizeof(inroot)), why,
+                                sizeof(why));
         if (fd == -ENODEV || fd == -ESRCH)
             return -1;
         if (fd < 0) {
             symf_warn(modname, "not reading its file: %s; its frames show module+offset", why);
             return -1;
         }
+    }
+    fd = symf_bound(fd, why, sizeof(why));
+    if (fd < 0) {
+        symf_warn(modname, "not reading its file: %s; its frames show module+offset", why);
+        return -1;
     }
     *file_name = strdup(modname);
     if (*file_name == NULL) {
@@ -179,7 +238,7 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
 /* ------------------------------------------------------------ debug info */
 
 /* The CRC-32 (IEEE, as .gnu_debuglink uses) of the file FD, read from its
- * start; -1 on a read error. */
+ * start; -1 on a read error, -2 at the deadline. */
 static int64_t symf_crc32(int fd)
 {
     static uint32_t table[256];
@@ -205,6 +264,8 @@ static int64_t symf_crc32(int fd)
         for (ssize_t i = 0; i < n; i++)
             crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
         off += n;
+        if (symf_late())
+            return -2;
     }
     return (int64_t)(crc ^ 0xffffffffu);
 }
@@ -217,7 +278,9 @@ struct symf_want {
     bool check_crc;
 };
 
-static bool symf_matches(int fd, const struct symf_want *w)
+/* Whether FD is the file W wants: 1, 0, or -ETIME when the deadline
+ * came before its CRC was known. */
+static int symf_matches(int fd, const struct symf_want *w)
 {
     if (w->idlen > 0) {
         /* ELF_C_READ reads what it needs with pread: no mapping that a
@@ -231,8 +294,10 @@ static bool symf_matches(int fd, const struct symf_want *w)
         elf_end(elf);
         return ok;
     }
-    if (w->check_crc)
-        return symf_crc32(fd) == (int64_t)w->crc;
+    if (w->check_crc) {
+        int64_t crc = symf_crc32(fd);
+        return crc == -2 ? -ETIME : crc == (int64_t)w->crc;
+    }
     return true;
 }
 
@@ -245,7 +310,41 @@ struct symf_search {
     char refused[SYMF_PATH_MAX];
     char why[256];
     bool have_refused;
+    /* The files already tried, by inode: links and bind mounts may give
+     * one file several of the paths tried. */
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } seen[SYMF_SEEN_MAX];
+    int nseen;
 };
+
+/* Records PATH and WHY as the search's refusal, if it is the first. */
+static void symf_refuse(struct symf_search *s, const char *path, const char *why)
+{
+    if (s->have_refused)
+        return;
+    snprintf(s->refused, sizeof(s->refused), "%s", path);
+    snprintf(s->why, sizeof(s->why), "%s", why);
+    s->have_refused = true;
+}
+
+/* Whether FD is a file S has tried; marks it tried. */
+static bool symf_seen(struct symf_search *s, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return true;
+    for (int i = 0; i < s->nseen; i++)
+        if (s->seen[i].dev == st.st_dev && s->seen[i].ino == st.st_ino)
+            return true;
+    if (s->nseen == SYMF_SEEN_MAX)
+        return true;
+    s->seen[s->nseen].dev = st.st_dev;
+    s->seen[s->nseen].ino = st.st_ino;
+    s->nseen++;
+    return false;
+}
 
 /* Tries PATH (a path in the target's root).  Returns an fd of a matching
  * file, with *NAME a copy of PATH, or -1. */
@@ -254,16 +353,33 @@ static int symf_try(struct symf_search *s, const char *path, char **name)
     char why[256];
     int fd = safefile_open_root(&s->cred, path, why, sizeof(why));
     if (fd == -EPERM || fd == -EACCES || fd == -ENODEV) {
-        if (!s->have_refused) {
-            snprintf(s->refused, sizeof(s->refused), "%s", path);
-            snprintf(s->why, sizeof(s->why), "%s", why);
-            s->have_refused = true;
-        }
+        symf_refuse(s, path, why);
         return -1;
     }
     if (fd < 0)
         return -1;
-    if (!symf_matches(fd, &s->want) || (*name = strdup(path)) == NULL) {
+    if (symf_seen(s, fd)) {
+        close(fd);
+        return -1;
+    }
+    /* Bounds first: a build id is read by libelf, a CRC reads it all. */
+    int err = elfcheck_file(fd, why, sizeof(why));
+    int match = err == 0 ? symf_matches(fd, &s->want) : 0;
+    if (match == -ETIME)
+        snprintf(why, sizeof(why), "checking its CRC ran out of time (see --timeout)");
+    if (match != 1) {
+        /* Something that is no ELF file is simply not the one. */
+        if (err != -ENOEXEC && (err != 0 || match < 0))
+            symf_refuse(s, path, why);
+        close(fd);
+        return -1;
+    }
+    fd = elfcheck_stable(fd, symf_deadline_ns, why, sizeof(why));
+    if (fd < 0) {
+        symf_refuse(s, path, why);
+        return -1;
+    }
+    if ((*name = strdup(path)) == NULL) {
         close(fd);
         return -1;
     }
@@ -349,8 +465,10 @@ static int symf_find_alt(Dwfl_Module *mod, void **userdata, const char *file_nam
     s->want = (struct symf_want){.id = id, .idlen = (int)len};
     fd = symf_try_build_id(s, id, (int)len, out);
     if (fd < 0 && symf_name_ok(altname, true)) {
-        char dir[SYMF_PATH_MAX];
-        symf_dirname(file_name, dir, sizeof(dir));
+        char dir[SYMF_PATH_MAX], inroot[SYMF_PATH_MAX];
+        symf_dirname(file_name != NULL ? symf_in_root(pid, file_name, inroot, sizeof(inroot))
+                                       : NULL,
+                     dir, sizeof(dir));
         fd = altname[0] == '/' ? symf_try(s, altname, out) : symf_try3(s, dir, "", altname, out);
     }
     if (fd >= 0)
@@ -404,13 +522,15 @@ int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dw
     if (idlen > 0)
         fd = symf_try_build_id(s, id, idlen, debuginfo_file_name);
     if (fd < 0 && symf_name_ok(debuglink_file, false)) {
-        char dir[SYMF_PATH_MAX];
-        symf_dirname(file_name != NULL ? file_name : modname, dir, sizeof(dir));
+        char dir[SYMF_PATH_MAX], inroot[SYMF_PATH_MAX];
+        symf_dirname(symf_in_root(s->cred.pid, file_name != NULL ? file_name : modname, inroot,
+                                  sizeof(inroot)),
+                     dir, sizeof(dir));
         /* Next to the module, in its .debug directory, then under
          * /usr/lib/debug as the module's path; never the module itself. */
         char self[SYMF_PATH_MAX + SYMF_NAME_MAX + 2];
         snprintf(self, sizeof(self), "%s/%s", dir, debuglink_file);
-        if (file_name == NULL || strcmp(self, file_name) != 0)
+        if (file_name == NULL || strcmp(self, inroot) != 0)
             fd = symf_try3(s, dir, "", debuglink_file, debuginfo_file_name);
         if (fd < 0)
             fd = symf_try3(s, dir, ".debug", debuglink_file, debuginfo_file_name);

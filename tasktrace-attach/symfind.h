@@ -14,6 +14,14 @@
  * module has none).  A dwz supplementary file (.gnu_debugaltlink) is found
  * the same way; split DWARF (.dwo) is never read.
  *
+ * The paths in /proc/PID/maps are seen from the tool's root: a chrooted
+ * target's are made paths in its root before they are looked up there.
+ * Every file is held to elfcheck.h's bounds (size, sections, symbols)
+ * before libelf reads it, and one the target's user could truncate is
+ * read into memory rather than mapped (see elfcheck.h); a debug link's
+ * CRC is checked only on a file within those bounds, once per file, and
+ * not past the deadline given to symfind_set_deadline.
+ *
  * A file that is there but refused is named once on stderr, escaped, with
  * the reason; the module's frames then degrade to its symbol table, or to
  * module+offset.  A mapping of a device or of shared memory is no module
@@ -23,6 +31,7 @@
 #define TT_SYMFIND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <elfutils/libdwfl.h>
@@ -39,6 +48,11 @@ int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dw
  * module's userdata, which the callbacks read.  Call after
  * dwfl_report_end, before anything loads a module.  Returns 0 or -EINVAL. */
 int symfind_attach(Dwfl *dwfl, pid_t pid);
+
+/* Sets when reading and checking files must stop (CLOCK_MONOTONIC ns, 0
+ * for never), for every Dwfl of the process: a file whose CRC or copy is
+ * not done by then is refused as out of time. */
+void symfind_set_deadline(uint64_t deadline_ns);
 
 /* Loads MOD's DWARF if it has not been, and says whether it may be read:
  * false when it has none, or when it needs a supplementary (dwz) file

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Fuzzes the tool's readers of target memory with libFuzzer for
-# FUZZ_SECONDS (default 20), from the corpus in the tree and a fresh one
-# from gen_corpus.  Skipped when configure found no compiler with libFuzzer.
+# Fuzzes the tool's readers of target memory (fuzz_readers), then those of
+# the ELF files a target names (fuzz_elf), with libFuzzer for FUZZ_SECONDS
+# each (default 20), from the corpus in the tree and a fresh one from
+# gen_corpus, and from seeds made of the built test target.  Skipped when configure found no compiler with libFuzzer.
 # A crash leaves its input as tests/fuzz/crash-* in the build directory;
 # tests/fuzz/README.md says how to reproduce it and fuzz for longer.
 set -u
@@ -54,3 +55,34 @@ fi
     error "libFuzzer ran nothing"
 }
 echo "fuzz_readers: $execs runs in $SECONDS_ s, no failure"
+
+# fuzz_elf: the readers of the ELF files a target names, from seeds made
+# of the test target as built (with DWARF, stripped, its debug file, its
+# object file, zlib-compressed debug sections).
+ELF="$top_builddir/tests/fuzz/fuzz_elf"
+[ -x "$ELF" ] || error "$ELF is missing: make check builds it with fuzz_readers"
+mkdir "$TMP/elfseeds" "$TMP/elfnew" || error "cannot create seed directories"
+T="$top_builddir/tests/integration/target"
+cp "$T" "$TMP/elfseeds/target" || error "$T is missing: make check builds it"
+cp "$top_builddir/tests/integration/target-target.o" "$TMP/elfseeds/target.o" 2>/dev/null
+if command -v objcopy >/dev/null; then
+    objcopy --only-keep-debug "$T" "$TMP/elfseeds/target.debug"
+    objcopy --strip-debug "$T" "$TMP/elfseeds/target.stripped"
+    objcopy --compress-debug-sections=zlib "$T" "$TMP/elfseeds/target.z"
+fi
+st=0
+"$ELF" -max_total_time="$SECONDS_" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
+    -error_exitcode=1 -timeout_exitcode=1 -artifact_prefix="$ART" -print_final_stats=1 \
+    "${FUZZ_ELF_CORPUS:-$TMP/elfnew}" "$TMP/elfseeds" >"$TMP/elflog" 2>&1 || st=$?
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$TMP/elflog")
+if [ "$st" -ne 0 ]; then
+    cat "$TMP/elflog" >&2
+    echo "FAIL: fuzz_elf failed (status $st) after ${execs:-?} runs; reproduce with:" \
+        "$ELF <the crash file named above>" >&2
+    exit 1
+fi
+[ -n "$execs" ] && [ "$execs" -gt 0 ] || {
+    cat "$TMP/elflog" >&2
+    error "libFuzzer ran nothing (fuzz_elf)"
+}
+echo "fuzz_elf: $execs runs in $SECONDS_ s, no failure"
