@@ -65,14 +65,14 @@ static size_t modmap_runs(const struct modmap_map *maps, const struct modmap_map
 /* The loaded copies of one file, from its PT_LOAD segments LOADS[0..NL):
  * see modmap.h.  Returns how many went into OUT, 0 when none was found. */
 static size_t modmap_copies(const struct modmap_map *maps, const struct modmap_map *const *group,
-                            size_t count, uint64_t page, const struct modmap_load *loads,
-                            size_t nl, struct modmap_module *out, size_t room)
+                            size_t count, uint64_t page, const struct modmap_load *loads, size_t nl,
+                            struct modmap_module *out, size_t room)
 {
     const struct modmap_load *x = NULL;
     uint64_t lo = UINT64_MAX, hi = 0;
     for (size_t i = 0; i < nl; i++) {
         const struct modmap_load *l = &loads[i];
-        if (l->vaddr > UINT64_MAX - l->memsz - page)
+        if (l->memsz > UINT64_MAX - page || l->vaddr > UINT64_MAX - page - l->memsz)
             return 0;
         if (x == NULL && (l->flags & PF_X))
             x = l;
@@ -85,8 +85,8 @@ static size_t modmap_copies(const struct modmap_map *maps, const struct modmap_m
     /* libdwfl's bias is LOW less the first segment's p_vaddr aligned
      * down to its p_align (a power of two, or no alignment). */
     uint64_t align = loads[0].align;
-    uint64_t first = (align != 0 && (align & (align - 1)) == 0) ? loads[0].vaddr & ~(align - 1)
-                                                               : loads[0].vaddr;
+    uint64_t first =
+        (align != 0 && (align & (align - 1)) == 0) ? loads[0].vaddr & ~(align - 1) : loads[0].vaddr;
     uint64_t x_off = x->offset & ~(page - 1), x_vaddr = x->vaddr & ~(page - 1);
     size_t k = 0;
     for (size_t i = 0; i < count && k < room; i++) {
@@ -153,9 +153,9 @@ long modmap_modules(const struct modmap_map *maps, size_t n, uint64_t page, modm
             err = nl;
             goto out;
         }
-        size_t got = nl > 0 ? modmap_copies(maps, idx + g, e - g, page, ld, (size_t)nl, out + k,
-                                            max - k)
-                            : 0;
+        size_t got =
+            nl > 0 ? modmap_copies(maps, idx + g, e - g, page, ld, (size_t)nl, out + k, max - k)
+                   : 0;
         if (got == 0)
             got = modmap_runs(maps, idx + g, e - g, out + k, max - k);
         k += got;
