@@ -17,6 +17,7 @@
 
 #include "core.h"
 #include "elfcheck.h"
+#include "modmap.h"
 
 /* One file of the NT_FILE note, reported as a module. */
 struct core_module {
@@ -267,6 +268,7 @@ int core_open(struct core_file *c, const char *path, char *why, size_t whylen)
                 .memsz = ph.p_memsz,
                 .offset = ph.p_offset,
                 .filesz = ph.p_filesz,
+                .flags = ph.p_flags,
             };
             continue;
         }
@@ -508,8 +510,55 @@ static const Dwfl_Callbacks core_callbacks = {
     .find_debuginfo = core_find_debuginfo,
 };
 
-/* Parses the NT_FILE note into modules, one per file name.  Returns how
- * many, or -errno. */
+/* What the loads callback of a core reads from. */
+struct core_mem_at {
+    struct core_file *c;
+    uint64_t base; /* where the file's offset 0 is in the core's memory */
+};
+
+static int core_mem_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    struct core_mem_at *at = ctx;
+    if (off > UINT64_MAX - at->base)
+        return -EFAULT;
+    return core_read(at->c, at->base + off, buf, len);
+}
+
+static int core_file_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    int fd = *(int *)ctx;
+    if (off > INT64_MAX)
+        return -EFAULT;
+    return pread(fd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -EIO;
+}
+
+/* The PT_LOAD segments of the file a group of the core's mappings maps:
+ * from the core's own memory at a mapping of the file's offset 0 (what
+ * was loaded), else from the file the core names, opened under
+ * safefile's rules. */
+static long core_loads(void *arg, const struct modmap_map *const *group, size_t count,
+                       struct modmap_load *loads, size_t max)
+{
+    struct core_file *c = arg;
+    for (size_t i = 0; i < count; i++) {
+        if (group[i]->offset != 0)
+            continue;
+        struct core_mem_at at = {.c = c, .base = group[i]->start};
+        long n = modmap_elf_loads(core_mem_pread, &at, loads, max);
+        if (n != 0)
+            return n;
+    }
+    int fd = safefile_open_root(&c->cred, group[0]->name, NULL, 0);
+    if (fd < 0)
+        return 0;
+    long n = modmap_elf_loads(core_file_pread, &fd, loads, max);
+    close(fd);
+    return n;
+}
+
+/* Parses the NT_FILE note into modules: the loaded copies of each file
+ * (modmap.h), the permissions of each mapping taken from the core's
+ * segment there.  Returns how many, or -errno. */
 static long core_modules(struct core_file *c, struct core_module *mods, char *why, size_t whylen)
 {
     uint64_t count, page;
@@ -517,13 +566,22 @@ static long core_modules(struct core_file *c, struct core_module *mods, char *wh
         return 0;
     memcpy(&count, c->files, 8);
     memcpy(&page, c->files + 8, 8);
-    if (count > (c->files_len - 16) / 24 || page == 0 || page > (1u << 30)) {
+    if (count > (c->files_len - 16) / 24 || page == 0 || page > (1u << 30) ||
+        (page & (page - 1)) != 0) {
         core_why(why, whylen, "corrupt: its NT_FILE note claims %llu mappings",
                  (unsigned long long)count);
         return -EPROTO;
     }
+    struct modmap_map *maps = calloc(count ? count : 1, sizeof(*maps));
+    struct modmap_module *found = calloc(CORE_MAX_MODULES, sizeof(*found));
+    long n = 0;
+    if (maps == NULL || found == NULL) {
+        core_why(why, whylen, "out of memory");
+        n = -ENOMEM;
+        goto out;
+    }
     const char *name = c->files + 16 + count * 24, *end = c->files + c->files_len;
-    size_t n = 0;
+    size_t nmaps = 0;
     for (uint64_t i = 0; i < count && name < end; i++) {
         uint64_t e[3];
         memcpy(e, c->files + 16 + i * 24, sizeof(e));
@@ -532,27 +590,34 @@ static long core_modules(struct core_file *c, struct core_module *mods, char *wh
             break; /* an unterminated last name */
         const char *this = name;
         name += len + 1;
-        if (this[0] != '/' || e[1] <= e[0])
+        if (this[0] != '/' || e[1] <= e[0] || e[2] > UINT64_MAX / page)
             continue;
-        size_t k = n;
-        /* Mappings of one file follow each other: look back a little. */
-        for (size_t j = n; j-- > 0 && n - j <= 8;)
-            if (strcmp(mods[j].name, this) == 0) {
-                k = j;
-                break;
-            }
-        if (k == n) {
-            if (n == CORE_MAX_MODULES)
-                continue;
-            mods[n++] = (struct core_module){.name = this, .low = e[0], .high = e[1]};
-        }
-        struct core_module *m = &mods[k];
-        m->low = e[0] < m->low ? e[0] : m->low;
-        m->high = e[1] > m->high ? e[1] : m->high;
-        if (e[2] == 0 && m->head == 0)
-            m->head = e[0];
+        const struct core_segment *s = core_seg(c, e[0]);
+        unsigned prot = MODMAP_PROT_UNKNOWN;
+        if (s != NULL && s->vaddr == e[0])
+            prot = ((s->flags & PF_R) ? MODMAP_R : 0) | ((s->flags & PF_W) ? MODMAP_W : 0) |
+                   ((s->flags & PF_X) ? MODMAP_X : 0);
+        maps[nmaps++] = (struct modmap_map){
+            .start = e[0], .end = e[1], .offset = e[2] * page, .prot = prot, .name = this};
     }
-    return (long)n;
+    n = modmap_modules(maps, nmaps, page, core_loads, c, found, CORE_MAX_MODULES);
+    if (n < 0) {
+        core_why(why, whylen, "out of memory");
+        goto out;
+    }
+    for (long i = 0; i < n; i++) {
+        const struct modmap_map *first = &maps[found[i].map];
+        mods[i] = (struct core_module){
+            .name = found[i].name,
+            .low = found[i].low,
+            .high = found[i].high,
+            .head = first->offset == 0 ? first->start : 0,
+        };
+    }
+out:
+    free(maps);
+    free(found);
+    return n;
 }
 
 Dwfl *core_dwfl_open(struct core_file *c, const char *exe, int *err, char *why, size_t whylen,

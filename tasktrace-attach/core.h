@@ -37,6 +37,7 @@
 struct core_segment {
     uint64_t vaddr, memsz;   /* where it was in the process */
     uint64_t offset, filesz; /* what of it the core holds */
+    uint32_t flags;          /* PF_R, PF_W, PF_X: the mapping's permissions */
 };
 
 /* One thread of the core, as the kernel (or gcore) saved it. */

@@ -15,10 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <elfutils/libdw.h>
 #include <libiberty/demangle.h>
 
+#include "modmap.h"
+#include "safefile.h"
 #include "sym.h"
 #include "symfind.h"
 
@@ -100,12 +104,87 @@ struct sym_raw {
 #define SYM_WALK_RANGES 64
 #define SYM_WALK_INLINE_DEPTH 256
 
+/* Most modules reported for a live process. */
+#define SYM_MODULES_MAX 4096
+
 /* Our own finders: the standard ones open() whatever paths the target's
  * maps and debug links name (see symfind.h). */
 static const Dwfl_Callbacks sym_proc_callbacks = {
     .find_elf = symfind_elf,
     .find_debuginfo = symfind_debuginfo,
 };
+
+/* What the loads callback of a live process needs. */
+struct sym_pid_files {
+    struct safefile_cred cred;
+    bool have_cred;
+};
+
+static int sym_pread(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    int fd = *(int *)ctx;
+    if (off > INT64_MAX)
+        return -EFAULT;
+    return pread(fd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -EIO;
+}
+
+/* The PT_LOAD segments of the file a group of the process's mappings
+ * maps, read from that very file (map_files, else its path checked to be
+ * the same inode) under safefile's rules; 0 when it cannot be read. */
+static long sym_pid_loads(void *arg, const struct modmap_map *const *group, size_t count,
+                          struct modmap_load *loads, size_t max)
+{
+    struct sym_pid_files *pf = arg;
+    const struct modmap_map *m = group[0];
+    struct stat st;
+    (void)count;
+    if (!pf->have_cred)
+        return 0;
+    int fd = safefile_open_mapped(&pf->cred, m->start, m->end, NULL, 0);
+    if (fd == -EACCES)
+        fd = safefile_open_root(&pf->cred, m->name, NULL, 0);
+    if (fd < 0)
+        return 0;
+    long n = 0;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_dev == m->dev && (uint64_t)st.st_ino == m->ino)
+        n = modmap_elf_loads(sym_pread, &fd, loads, max);
+    close(fd);
+    return n;
+}
+
+/* Reports the modules of process PID as modmap.h finds them, and its
+ * vDSO, which symfind_elf reads from the process's memory. */
+static int sym_pid_report(Dwfl *dwfl, pid_t pid)
+{
+    struct modmap_map *maps = NULL;
+    struct modmap_module *mods = NULL;
+    struct sym_pid_files pf;
+    size_t n = 0;
+    uint64_t vdso_start, vdso_end;
+    char vdso[32];
+    int err = modmap_pid_read(pid, &maps, &n, &vdso_start, &vdso_end);
+    if (err != 0)
+        return err;
+    pf.have_cred = safefile_cred_read(pid, &pf.cred) == 0;
+    mods = calloc(SYM_MODULES_MAX, sizeof(*mods));
+    long k = mods != NULL ? modmap_modules(maps, n, (uint64_t)sysconf(_SC_PAGESIZE), sym_pid_loads,
+                                           &pf, mods, SYM_MODULES_MAX)
+                          : -ENOMEM;
+    if (k < 0) {
+        err = (int)k;
+        goto out;
+    }
+    for (long i = 0; i < k; i++)
+        /* NULL: a module overlapping one reported already, left out. */
+        (void)dwfl_report_module(dwfl, mods[i].name, mods[i].low, mods[i].high);
+    snprintf(vdso, sizeof(vdso), "[vdso: %d]", (int)pid);
+    if (vdso_end > vdso_start)
+        (void)dwfl_report_module(dwfl, vdso, vdso_start, vdso_end);
+out:
+    free(mods);
+    modmap_pid_free(maps, n);
+    return err;
+}
 
 Dwfl *sym_dwfl_open_pid(pid_t pid, int *err)
 {
@@ -116,11 +195,9 @@ Dwfl *sym_dwfl_open_pid(pid_t pid, int *err)
         goto out;
     }
     dwfl_report_begin(dwfl);
-    int r = dwfl_linux_proc_report(dwfl, pid);
-    if (r != 0) {
-        /* A positive value is the errno of opening /proc files, -1 a
-         * libdwfl failure; a missing /proc entry means no such process. */
-        e = r > 0 ? -r : -EIO;
+    e = sym_pid_report(dwfl, pid);
+    if (e != 0) {
+        /* A missing /proc entry means no such process. */
         if (e == -ENOENT)
             e = -ESRCH;
         goto out;

@@ -5,9 +5,23 @@
  * Task "chain": chain_outer -> chain_middle -> chain_inner -> trt_pending.
  * Task "joined": trt_join of two chain_inner wrappers around trt_pending,
  * and of a trt_select of one more.
- * Prints "pid N" once both are waiting, then runs until killed. */
+ * Prints "pid N" once both are waiting, then runs until killed.
+ *
+ * With --remapped, first maps its own executable and libtargetrt.so a
+ * second time each, whole and read-only (the executable just below the
+ * loader's mappings of it, the library where the kernel puts a new
+ * mapping), as a symbolizer or a crash reporter does: the tool
+ * must still find the modules and the control block where the loader put
+ * them. */
+#include <fcntl.h>
+#include <link.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <tasktrace/exec.h>
 
@@ -43,8 +57,56 @@ static void wrap_init(struct wrap *w, trt_poll_fn poll, trt_future *inner)
     w->inner = inner;
 }
 
-int main(void)
+/* Maps PATH whole, read-only, at AT (0: where the kernel puts it, below
+ * the libraries), and leaves it mapped. */
+static void remap(const char *path, uintptr_t at)
 {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        perror(path);
+        exit(1);
+    }
+    void *p = mmap((void *)at, (size_t)st.st_size, PROT_READ,
+                   MAP_PRIVATE | (at != 0 ? MAP_FIXED_NOREPLACE : 0), fd, 0);
+    if (p == MAP_FAILED || (at != 0 && p != (void *)at)) {
+        perror("tailcall_target: mmap");
+        exit(1);
+    }
+    close(fd);
+}
+
+static int remap_runtime(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    /* The executable (first, no name): just below its own first
+     * mapping, with no other file's between. */
+    if (info->dlpi_name[0] == '\0' && *(int *)arg == 0) {
+        struct stat st;
+        if (stat("/proc/self/exe", &st) != 0) {
+            perror("/proc/self/exe");
+            exit(1);
+        }
+        uintptr_t len = ((uintptr_t)st.st_size + 0xffff) & ~(uintptr_t)0xffff;
+        remap("/proc/self/exe", (uintptr_t)info->dlpi_addr - len - 0x10000);
+        *(int *)arg = 1;
+    } else if (strstr(info->dlpi_name, "/libtargetrt.so") != NULL) {
+        remap(info->dlpi_name, 0);
+        *(int *)arg = 2;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--remapped") == 0) {
+        int found = 0;
+        dl_iterate_phdr(remap_runtime, &found);
+        if (found != 2) {
+            fprintf(stderr, "tailcall_target: libtargetrt.so is not loaded\n");
+            return 1;
+        }
+    }
     trt_exec *ex = trt_exec_new();
     if (!ex) {
         perror("tailcall_target: trt_exec_new");

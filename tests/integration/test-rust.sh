@@ -77,4 +77,39 @@ done
 # The target keeps running and stays dumpable, dump after dump.
 for _ in 1 2 3; do attach "$PID"; expect_rc 0; done
 kill -0 "$PID" || fail "target died"
+
+# After a panic printed with its backtrace: the standard library has
+# mapped the program and libtargetrt.so a second time, whole; the tool
+# still finds the control block and the modules where the loader put
+# them, the same tree at the same lines.
+RUST_BACKTRACE=1
+export RUST_BACKTRACE
+start panicked "$RS_BIN/taskdump" --panic-first
+unset RUST_BACKTRACE
+grep -q 'a panic before the dump' "$TMP/panicked.err" ||
+    harness_error "--panic-first did not panic: $(cat "$TMP/panicked.err")"
+[ "$(grep -c 'r--p 00000000 .*/libtargetrt\.so' "/proc/$PID/maps")" -ge 2 ] ||
+    harness_error "the panic did not map libtargetrt.so again: $(cat "/proc/$PID/maps")"
+attach --json "$PID"
+expect_rc 0
+printf '%s\n' "$OUT" | rs_frames | grep '^foo: ' >"$TMP/panicked.stacks" || fail "no task foo: $OUT"
+"$PYTHON" - "$TMP/panicked.stacks" >"$TMP/panicked.chains" <<'PY' || fail "reading stacks"
+import re, sys
+for line in open(sys.argv[1]):
+    chain = []
+    for f in line.rstrip("\n").split(": ", 1)[1].split(" | "):
+        m = re.match(r"taskdump::(\w+)::", f)
+        name = m.group(1) if m else ("Pending" if f.startswith("<taskdump::Pending as ") else None)
+        if name and (not chain or chain[-1] != name):
+            chain.append(name)
+    print(" ".join(chain))
+PY
+sort "$TMP/panicked.chains" >"$TMP/panicked.got"
+diff -u "$TMP/want" "$TMP/panicked.got" || fail "after a panic, the tree is not foo -> bar -> {fiz, buz -> baz} -> Pending: $OUT"
+attach "$PID"
+expect_rc 0
+printf '%s\n' "$OUT" | grep -q "╼ <taskdump::Pending as core::future::future::Future>::poll.* at .*bindings/rust/examples/taskdump.rs:$clone_line:" ||
+    fail "after a panic, the leaf is not at taskdump.rs:$clone_line: $OUT"
+printf '%s\n' "$OUT" | grep -q "╼ taskdump::foo::.* at .*bindings/rust/examples/taskdump.rs:$foo_line:" ||
+    fail "after a panic, foo is not at taskdump.rs:$foo_line: $OUT"
 exit 0

@@ -76,4 +76,41 @@ attach --no-group --raw --no-source "$PID"
 expect_rc 0
 printf '%s\n' "$OUT" | grep -q 'tail call' && fail "--raw restored frames: $OUT"
 kill -0 "$PID" || fail "target died"
+
+# A process that mapped its executable and libtargetrt.so a second time,
+# whole and read-only (as a symbolizer does): the modules and the control
+# block are found where the loader put them, the same tree with its
+# sources, live and from a core.
+start remapped "$top_builddir/tests/integration/tailcall_target" --remapped
+for f in tailcall_target libtargetrt.so; do
+    [ "$(grep -c "r--p 00000000 .*/$f" "/proc/$PID/maps")" -ge 2 ] ||
+        harness_error "--remapped did not map $f twice: $(cat "/proc/$PID/maps")"
+done
+attach --no-group --no-source "$PID"
+expect_rc 0
+printf '%s\n' "$OUT" | sed -n '/^task/,/^$/p' |
+    sed 's/ idle .* since last poll, [0-9]* polls\{0,1\}$/ idle/' >"$TMP/got-remapped"
+diff -u "$TMP/want" "$TMP/got-remapped" || fail "remapped: not the tree: $OUT"
+attach --no-group "$PID"
+expect_rc 0
+inner_line=$(grep -n 'static __attribute__((noinline)) trt_poll chain_inner_poll' \
+    "$top_srcdir/tests/integration/tailcall_target.c" | cut -d: -f1)
+printf '%s\n' "$OUT" | grep -q "chain_inner_poll at .*tailcall_target.c:$inner_line \[tail call\]" ||
+    fail "remapped: chain_inner_poll is not at tailcall_target.c:$inner_line: $OUT"
+if command -v gcore >/dev/null 2>&1 && ! grep -q __asan_init "$BIN"; then
+    attach --gcore "$TMP/remapped.core" --no-group --no-source "$PID"
+    expect_rc 0
+    # The core holds the registry, not a dump's stacks: the tasks, their
+    # spawn sites symbolized.
+    attach --core "$TMP/remapped.core" --no-group --no-source
+    expect_rc 0
+    printf '%s\n' "$OUT" | grep -A1 '^task ' | grep -v '^--' |
+        sed 's/ idle .* since last poll, [0-9]* polls\{0,1\}$/ idle/' >"$TMP/got-core"
+    printf '%s\n' 'task 1 "chain" idle' '  spawned at main' 'task 2 "joined" idle' \
+        '  spawned at main' >"$TMP/want-core"
+    diff -u "$TMP/want-core" "$TMP/got-core" || fail "remapped core: not its tasks: $OUT"
+else
+    echo "note: gdb's gcore is not installed (or ASan): the remapped core is not read" >&2
+fi
+kill -0 "$PID" || fail "target died"
 exit 0

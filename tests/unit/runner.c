@@ -20,6 +20,7 @@ int main(void)
     srunner_add_suite(sr, suite_render());
     srunner_add_suite(sr, suite_thread());
     srunner_add_suite(sr, suite_safefile());
+    srunner_add_suite(sr, suite_modmap());
     srunner_add_suite(sr, suite_jsonread());
     srunner_set_fork_status(sr, CK_FORK);
     srunner_run_all(sr, CK_NORMAL);

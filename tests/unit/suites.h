@@ -18,6 +18,7 @@ Suite *suite_tree(void);
 Suite *suite_render(void);
 Suite *suite_thread(void);
 Suite *suite_safefile(void);
+Suite *suite_modmap(void);
 Suite *suite_jsonread(void);
 
 #endif

@@ -8,6 +8,13 @@
 //! `Pending` leaf that keeps a clone of its waker and never completes.
 //! Prints "pid <PID>" once both leaves have been polled, then runs until
 //! killed.
+//!
+//! With `--panic-first`, a traced task panics (tokio catches it) before
+//! the task is spawned: with RUST_BACKTRACE=1 the panic's backtrace, whose
+//! frames pass through libtargetrt, makes the standard library map the
+//! program and libtargetrt.so a second time, whole, as in a service that
+//! once printed a panic; the tool must still find its modules and the
+//! control block.
 
 use std::future::Future;
 use std::io::Write;
@@ -61,6 +68,13 @@ async fn foo() {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    if std::env::args().skip(1).any(|a| a == "--panic-first") {
+        let panicked = tokio::spawn(tasktrace::traced("panics", async {
+            panic!("taskdump: a panic before the dump")
+        }))
+        .await;
+        assert!(panicked.is_err(), "the task did not panic");
+    }
     tokio::spawn(tasktrace::traced("foo", foo()));
     while POLLED.load(Ordering::SeqCst) < 2 {
         tokio::time::sleep(Duration::from_millis(5)).await;
