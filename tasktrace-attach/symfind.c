@@ -223,6 +223,11 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
         }
     }
     fd = symf_bound(fd, why, sizeof(why));
+    /* A mapped file that is no ELF file at all (a locale archive, a data
+     * file the program mapped) is no module whose frames could be asked
+     * for: not a word. */
+    if (fd == -ENOEXEC)
+        return -1;
     if (fd < 0) {
         symf_warn(modname, "not reading its file: %s; its frames show module+offset", why);
         return -1;
