@@ -1,11 +1,9 @@
 /* Comparing dumps of one process (compare.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,73 +73,13 @@ static uint64_t hash_value(uint64_t h, const struct jr_value *v)
 int compare_read_file(const char *path, char **out, size_t *len, char *why, size_t whylen,
                       const char **code)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    struct stat st;
-    char *buf = NULL;
-    size_t have = 0;
-    int err = 0;
-    why[0] = '\0';
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        err = -errno;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(why, whylen, "not a regular file");
+    int err = jr_read_path(path, out, len, why, whylen);
+    if (err == -EINVAL || err == -E2BIG)
         *code = "BAD_INPUT";
-        err = -EINVAL;
-        goto out;
-    }
-    if ((unsigned long long)st.st_size > JR_MAX_INPUT) {
-        snprintf(why, whylen, "larger than %u MiB", JR_MAX_INPUT >> 20);
-        *code = "BAD_INPUT";
-        err = -EFBIG;
-        goto out;
-    }
-    size_t cap = (size_t)st.st_size + 1;
-    buf = malloc(cap);
-    if (!buf) {
-        err = -ENOMEM;
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf + have, cap - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            err = -errno;
-            goto out;
-        }
-        if (n == 0)
-            break;
-        have += (size_t)n;
-        if (have == cap) {
-            /* It grew while read: still bounded. */
-            if (cap > JR_MAX_INPUT) {
-                snprintf(why, whylen, "larger than %u MiB", JR_MAX_INPUT >> 20);
-                *code = "BAD_INPUT";
-                err = -EFBIG;
-                goto out;
-            }
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                err = -ENOMEM;
-                goto out;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-    }
-    *out = buf;
-    *len = have;
-    buf = NULL;
-out:
-    if (err < 0 && !why[0]) {
-        snprintf(why, whylen, "%s", strerror(-err));
-        *code = err == -ENOMEM ? "ENOMEM" : strerrorname_np(-err) ? strerrorname_np(-err) : "EIO";
-    }
-    if (fd >= 0)
-        close(fd);
-    free(buf);
+    else if (err < 0)
+        *code = err == -ENOMEM ? "ENOMEM"
+                : strerrorname_np(-err) ? strerrorname_np(-err)
+                                        : "EIO";
     return err < 0 ? -1 : 0;
 }
 

@@ -47,7 +47,8 @@ struct compare {
 };
 
 /* Reads all of PATH, a regular file of at most JR_MAX_INPUT bytes, into a
- * malloc'd buffer *BUF (*LEN bytes; the caller frees it).  Returns 0, or
+ * malloc'd buffer *BUF (*LEN bytes; the caller frees it), with the checks
+ * of jr_read_path (jsonread.h).  Returns 0, or
  * -1 with a one-line reason in WHY and a stable error code in *CODE
  * (docs/json.md): errno names ("ENOENT"...) for a file that cannot be
  * read, "BAD_INPUT" for one that is not a regular file or too large. */

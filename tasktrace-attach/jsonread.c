@@ -1,8 +1,11 @@
 /* A bounded recursive-descent JSON reader (RFC 8259).  See jsonread.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "jsonread.h"
 
@@ -465,21 +468,19 @@ int jr_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen)
         snprintf(why, whylen, "out of memory");
         goto out;
     }
-    for (;;) {
+    /* At most one byte past the bound is read: that byte says the
+     * document is too large, whatever F goes on to give. */
+    while (len <= JR_MAX_INPUT) {
         if (len == cap) {
-            if (cap > JR_MAX_INPUT) {
-                err = -E2BIG;
-                snprintf(why, whylen, "the document is larger than %u bytes", JR_MAX_INPUT);
-                goto out;
-            }
-            char *grown = realloc(buf, cap * 2);
+            size_t grown_cap = cap * 2 > (size_t)JR_MAX_INPUT + 1 ? (size_t)JR_MAX_INPUT + 1 : cap * 2;
+            char *grown = realloc(buf, grown_cap);
             if (grown == NULL) {
                 err = -ENOMEM;
                 snprintf(why, whylen, "out of memory");
                 goto out;
             }
             buf = grown;
-            cap *= 2;
+            cap = grown_cap;
         }
         size_t n = fread(buf + len, 1, cap - len, f);
         len += n;
@@ -492,11 +493,99 @@ int jr_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen)
             break;
         }
     }
+    if (len > JR_MAX_INPUT) {
+        err = -E2BIG;
+        snprintf(why, whylen, "the document is larger than %u MiB", JR_MAX_INPUT >> 20);
+        goto out;
+    }
     *text = buf;
     *textlen = len;
     buf = NULL;
 out:
     free(buf);
+    return err;
+}
+
+int jr_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int err = 0;
+    if (fstat(fd, &st) != 0) {
+        err = -errno;
+        snprintf(why, whylen, "%s", strerror(-err));
+        goto out;
+    }
+    /* A regular file says its size: one too large is refused unread.
+     * Anything else is read up to one byte past the bound. */
+    if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > JR_MAX_INPUT) {
+        err = -E2BIG;
+        snprintf(why, whylen, "the document is larger than %u MiB", JR_MAX_INPUT >> 20);
+        goto out;
+    }
+    cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : (size_t)1 << 16;
+    if ((buf = malloc(cap)) == NULL) {
+        err = -ENOMEM;
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    while (len <= JR_MAX_INPUT) {
+        if (len == cap) {
+            /* A regular file that grew while read, or a pipe. */
+            size_t grown_cap = cap * 2 > (size_t)JR_MAX_INPUT + 1 ? (size_t)JR_MAX_INPUT + 1 : cap * 2;
+            char *grown = realloc(buf, grown_cap);
+            if (grown == NULL) {
+                err = -ENOMEM;
+                snprintf(why, whylen, "out of memory");
+                goto out;
+            }
+            buf = grown;
+            cap = grown_cap;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = -errno;
+            snprintf(why, whylen, "%s", strerror(-err));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    if (len > JR_MAX_INPUT) {
+        err = -E2BIG;
+        snprintf(why, whylen, "the document is larger than %u MiB", JR_MAX_INPUT >> 20);
+        goto out;
+    }
+    *text = buf;
+    *textlen = len;
+    buf = NULL;
+out:
+    free(buf);
+    return err;
+}
+
+int jr_read_path(const char *path, char **text, size_t *textlen, char *why, size_t whylen)
+{
+    /* O_NONBLOCK: opening a FIFO with no writer does not wait for one;
+     * it is refused below with the other files that are not regular. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    int err = 0;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        err = -errno;
+        snprintf(why, whylen, "%s", strerror(-err));
+    } else if (!S_ISREG(st.st_mode)) {
+        err = -EINVAL;
+        snprintf(why, whylen, "not a regular file");
+    } else {
+        err = jr_read_fd(fd, text, textlen, why, whylen);
+    }
+    if (fd >= 0)
+        close(fd);
     return err;
 }
 

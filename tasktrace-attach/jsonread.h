@@ -61,6 +61,20 @@ int jr_read(FILE *f, struct jr_doc *doc, char *why, size_t whylen);
  * or -E2BIG, -ENOMEM or the read's -errno with WHY (WHYLEN bytes) set. */
 int jr_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen);
 
+/* Reads all of FD as jr_read_all reads F: a regular file larger than
+ * JR_MAX_INPUT is refused before a byte is read, anything else (a pipe,
+ * a terminal) is refused at the first byte past the bound.  FD stays
+ * open.  Returns what jr_read_all returns. */
+int jr_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen);
+
+/* Reads the document at PATH, a regular file, as jr_read_fd reads it.
+ * What is not a regular file (a FIFO, a device, a directory) is refused
+ * with -EINVAL before a byte is read, without waiting for a FIFO's
+ * writer.  The one reader of the files --compare and --symbolize are
+ * given.  Returns 0, or -EINVAL, -E2BIG, -ENOMEM or open's or read's
+ * -errno, with WHY (WHYLEN bytes) set ("not a regular file"). */
+int jr_read_path(const char *path, char **text, size_t *textlen, char *why, size_t whylen);
+
 /* Parses the LEN bytes at TEXT as jr_read does. */
 int jr_parse(const char *text, size_t len, struct jr_doc *doc, char *why, size_t whylen);
 

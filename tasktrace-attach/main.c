@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1518,6 +1519,10 @@ out:
  * document, for fail_code. */
 static char repeat_code[32];
 
+/* In a child of --repeat, the moment its dump was started by the parent
+ * (the dump's taken_at); 0 elsewhere. */
+static int64_t repeat_taken_at_ms;
+
 /* Reads the document a child writes to FD, up to JR_MAX_INPUT bytes (the
  * rest is drained), and reaps the child into *STATUS.  An interrupt of
  * this process is passed on to the child once, which then ends its dump
@@ -1631,8 +1636,18 @@ static int session_repeat(struct session *ss)
         }
         fflush(stdout);
         fflush(stderr);
-        pid_t child = fork();
+        /* The dump's moment is taken here, before the fork: the spacing
+         * of the dumps is then the interval's, whenever the scheduler
+         * first runs each child. */
+        clock_gettime(CLOCK_REALTIME, &wall);
+        pid_t parent = getpid(), child = fork();
         if (child == 0) {
+            repeat_taken_at_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+            /* It dies with this process: a dump nobody will read is not
+             * to go on holding the target's threads.  A parent gone
+             * before the prctl is seen by getppid. */
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+                _exit(EXIT_FATAL);
             /* Its own process group: a Ctrl-C reaches this process only,
              * which passes it on once. */
             setpgid(0, 0);
@@ -2004,7 +2019,8 @@ int main(int argc, char **argv)
     ss.t_start = trt_clock_ns(CLOCK_MONOTONIC);
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
-    ss.d.taken_at_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+    ss.d.taken_at_ms = repeat_taken_at_ms ? repeat_taken_at_ms
+                                          : (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
     if (ss.o.compare) {
         rc = session_compare(&ss, argv[argc - 1]);
         goto out;

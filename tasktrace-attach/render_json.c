@@ -17,8 +17,9 @@
 
 /* Writes S[0 .. LEN) as a JSON string.  Invalid UTF-8 bytes become U+FFFD
  * one for one: the document stays valid UTF-8 and readers see where a
- * byte was lost.  DEL is escaped too, so a dump printed raw to a terminal
- * stays inert. */
+ * byte was lost.  DEL and the C1 controls are escaped too, so a dump
+ * printed raw to a terminal stays inert.  The one writer of the JSON
+ * view's strings: names, paths and messages all come through here. */
 static void rj_strn(struct render__out *o, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -34,6 +35,13 @@ static void rj_strn(struct render__out *o, const char *s, size_t len)
             break;
         unsigned char c = p[i];
         size_t seq = c >= 0x80 ? render__utf8_seq(p + i, len - i) : 0;
+        if (seq == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+            /* A C1 control (U+0080 .. U+009F), which some terminals
+             * obey: escaped, as the text view escapes it, as \u0080. */
+            render__out_printf(o, "\\u%04x", p[i + 1]);
+            i += 2;
+            continue;
+        }
         if (seq > 0) {
             render__out_write(o, s + i, seq);
             i += seq;

@@ -882,7 +882,6 @@ int symz_load(const char *path, struct tt_dump *d, struct symz *z, bool short_na
               dump_select_fn select, void *arg, char *why, size_t whylen)
 {
     struct symz_load *l = calloc(1, sizeof(*l));
-    FILE *f = NULL;
     char *text = NULL;
     size_t len = 0;
     int err = 0;
@@ -892,13 +891,12 @@ int symz_load(const char *path, struct tt_dump *d, struct symz *z, bool short_na
     }
     *l = (struct symz_load){
         .z = z, .d = d, .select = select, .select_arg = arg, .why = why, .whylen = whylen};
-    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-    if (f == NULL) {
-        err = -errno;
-        snprintf(why, whylen, "%s", strerror(errno));
-        goto out;
-    }
-    if ((err = jr_read_all(f, &text, &len, why, whylen)) != 0)
+    /* Checked as --compare checks its files (jr_read_path): a FIFO or a
+     * device is refused before a byte is read, a file past the bound
+     * unread.  Stdin is what the user piped: read up to the bound. */
+    err = strcmp(path, "-") == 0 ? jr_read_fd(STDIN_FILENO, &text, &len, why, whylen)
+                                 : jr_read_path(path, &text, &len, why, whylen);
+    if (err != 0)
         goto out;
     if ((z->dwfl = dwfl_begin(&symz_callbacks)) == NULL || (z->sym = sym_new(z->dwfl)) == NULL) {
         err = symz_fail(l, -ENOMEM, "out of memory");
@@ -907,8 +905,6 @@ int symz_load(const char *path, struct tt_dump *d, struct symz *z, bool short_na
     sym_set_short_names(z->sym, short_names);
     err = symz_build(l, text, len);
 out:
-    if (f != NULL && f != stdin)
-        fclose(f);
     free(text);
     free(l);
     return err;

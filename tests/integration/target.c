@@ -8,6 +8,8 @@
  *   notask            links the runtime, never creates a task
  *   deep              a task awaiting through 80 nested futures
  *   names             tasks whose names hold quotes, control bytes, bad UTF-8
+ *   c1-names          a task and the main thread named with UTF-8-encoded
+ *                     C1 controls (U+009B, a terminal's CSI; U+0085)
  *   corrupt-control   the control block's version is wrong
  *   corrupt-registry  the registry's slot size is wrong
  *   dup-chunks        the registry lists its one chunk 1024 times
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <tasktrace/clock.h>
@@ -267,6 +270,12 @@ int main(int argc, char **argv)
         spawn("ctl\x01\x1b[31mred", leaf_poll);
         spawn("bad\xff\xfeutf8", leaf_poll);
         spawn("caf\xc3\xa9", leaf_poll);
+    } else if (strcmp(mode, "c1-names") == 0) {
+        spawn("c1\xc2\x9b"
+              "31mred",
+              leaf_poll);
+        prctl(PR_SET_NAME, "t\xc2\x85"
+                           "c1");
     } else if (strcmp(mode, "corrupt-control") == 0) {
         spawn("foo", leaf_poll);
         tasktrace_control.version = 99;

@@ -26,6 +26,22 @@ PY
 grep -q "$(printf '\033')" "$TMP/n.txt" && fail "raw ESC from a task name reached the terminal"
 grep -qF 'task 2 "ctl\x01\x1b[31mred"' "$TMP/n.txt" || fail "control bytes not escaped: $(cat "$TMP/n.txt")"
 
+# UTF-8-encoded C1 controls (U+009B is a terminal's CSI) in a task's and a
+# thread's name come out escaped as \u009b, never as raw bytes, in a valid
+# document.
+start c1 "$top_builddir/tests/integration/target" c1-names
+attach --json --threads "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/c1.json"
+"$PYTHON" - "$TMP/c1.json" "$PID" <<'PY' || fail "C1 controls in JSON: $(cat "$TMP/c1.json")"
+import json, re, sys
+raw = open(sys.argv[1], "rb").read()
+assert re.search(rb"\xc2[\x80-\x9f]", raw) is None, "a raw C1 control"
+assert b'"c1\\u009b31mred"' in raw and b'"t\\u0085c1"' in raw, raw[:400]
+d = json.loads(raw.decode("utf-8"))
+assert [t["name"] for t in d["tasks"]] == ["c1\x9b31mred"], d["tasks"]
+names = [t["name"] for t in d["threads"] if t["tid"] == int(sys.argv[2])]
+assert names == ["t\x85c1"], d["threads"]
+PY
+
 # A stack deeper than the runtime records: its root side is cut, and said so.
 start deep "$top_builddir/tests/integration/target" deep
 attach --json "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/d.json"

@@ -91,12 +91,35 @@ d = json.load(sys.stdin)
 assert d["partial"] == [1, 2] and d["still"] == [] and d["moved"] == [1], d' ||
     fail "partial --json: $OUT"
 
+# wait_interval TOOL: waits until --repeat's process TOOL sleeps between
+# two dumps (a dump is done and collected), at most 20 s.
+wait_interval() {
+    for _ in $(seq 400); do
+        w=""
+        read -r w <"/proc/$1/wchan" 2>/dev/null
+        case $w in *nanosleep*) return 0 ;; esac
+        kill -0 "$1" 2>/dev/null || fail "the tool ended before its interval"
+        sleep 0.05
+    done
+    fail "the tool never slept between dumps (wchan: ${w:-?})"
+}
+
+# child_of PID: the pid of a child of PID, from /proc/*/stat (field 4 is
+# the parent), or nothing.
+child_of() {
+    for st in /proc/[0-9]*/stat; do
+        set -- "$1" $(sed 's/^\([0-9]*\) (.*) [A-Za-z] \([0-9]*\) .*/\1 \2/' "$st" 2>/dev/null)
+        [ "${3:-}" = "$1" ] && { echo "$2"; return 0; }
+    done
+    return 0
+}
+
 # ------------------------------------------------------------ interrupt
 # SIGINT in the interval: stops at once, says so, 130 (and with --json,
 # an error document).
 "$ATTACH" --json --repeat 3 --interval 30 "$PID" >"$TMP/int.out" 2>"$TMP/int.err" &
 tool=$!
-sleep 1
+wait_interval "$tool"
 kill -INT "$tool"
 RC=0
 wait "$tool" || RC=$?
@@ -117,7 +140,7 @@ start gone "$T" movers
 GONE=$PID
 "$ATTACH" --json --repeat 3 --interval 3 "$GONE" >"$TMP/gone.out" 2>"$TMP/gone.err" &
 tool=$!
-sleep 1.5
+wait_interval "$tool"
 kill -9 "$GONE"
 wait "$GONE" 2>/dev/null
 RC=0
@@ -135,5 +158,33 @@ d = json.load(sys.stdin)
 assert d["error"]["code"] == "ESRCH", d
 assert d["error"]["message"] == sys.argv[1], (d, sys.argv[1])' "$cause" ||
     fail "the failed dump's document: $OUT (stderr: $ERR)"
+
+# ------------------------------------------------------------ the tool is killed
+# A dump's child dies with its parent: killed with SIGKILL while the child
+# waits on a stuck task (for up to --timeout 10 s), the child is gone (or
+# a zombie) within a second, and the target runs on.
+start stuck "$T" block
+"$ATTACH" --repeat 2 --timeout 10 "$PID" >/dev/null 2>&1 &
+tool=$!
+PIDS="$PIDS $tool"
+child=""
+for _ in $(seq 400); do
+    child=$(child_of "$tool")
+    [ -n "$child" ] && break
+    sleep 0.05
+done
+[ -n "$child" ] || fail "--repeat started no child for its first dump"
+PIDS="$PIDS $child"
+kill -9 "$tool"
+wait "$tool" 2>/dev/null
+gone=""
+for i in $(seq 100); do
+    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$child/status" 2>/dev/null)
+    case $state in "" | Z | X) gone=$i; break ;; esac
+    sleep 0.01
+done
+[ -n "$gone" ] || fail "the child $child of the killed --repeat still runs after 1 s (state $state)"
+echo "the child was gone after about $((gone * 10)) ms"
+kill -0 "$PID" || fail "the target died with the tool"
 
 exit 0

@@ -180,6 +180,49 @@ attach --symbolize "$TMP/missing.json"; expect_rc 2
 expect_err "cannot read the dump .*missing.json: No such file or directory"
 attach --symbolize "$TMP/pie.json" 123; expect_rc 64
 
+# What is not a regular file is refused before it is read, at once: a FIFO
+# with no writer (which a blocking open would wait on forever), a device
+# that never ends.  timeout makes a hang a failure (124), not a stall;
+# /usr/bin/time, when there is one, gives the tool's peak memory (RSS,
+# KiB), which shows what it read.
+need_program timeout
+attach_bounded() {
+    limit=$1
+    shift
+    RC=0
+    if [ -x /usr/bin/time ]; then
+        timeout 60 /usr/bin/time -f "maxrss %M" "$ATTACH" "$@" >"$TMP/attach.out" \
+            2>"$TMP/attach.err" || RC=$?
+    else
+        timeout 60 "$ATTACH" "$@" >"$TMP/attach.out" 2>"$TMP/attach.err" || RC=$?
+    fi
+    OUT=$(cat "$TMP/attach.out")
+    ERR=$(grep -v -e '^maxrss ' -e '^Command exited with non-zero status ' "$TMP/attach.err")
+    RSS=$(sed -n 's/^maxrss //p' "$TMP/attach.err")
+    [ -z "$RSS" ] || [ "$RSS" -lt "$limit" ] || fail "$* read past its bound: max RSS $RSS KiB"
+}
+mkfifo "$TMP/fifo" || harness_error "mkfifo"
+for f in "$TMP/fifo" /dev/zero; do
+    start_s=$(date +%s)
+    attach_bounded $((64 * 1024)) --symbolize "$f"; expect_rc 2
+    expect_err "^tasktrace-attach: cannot read the dump $f: not a regular file$"
+    [ $(($(date +%s) - start_s)) -le 5 ] || fail "--symbolize $f took more than 5 s"
+done
+# A file past the reader's 512 MiB is refused unread: a sparse one of 600
+# MiB does not make the tool read (or hold) 600 MiB, nor 512.
+truncate -s 600M "$TMP/big.json" || harness_error "truncate"
+attach_bounded $((64 * 1024)) --symbolize "$TMP/big.json"; expect_rc 2
+expect_err "^tasktrace-attach: cannot read the dump .*big.json: the document is larger than 512 MiB$"
+# So is the same file on standard input, which says its size too.
+attach_bounded $((64 * 1024)) --symbolize - <"$TMP/big.json"; expect_rc 2
+expect_err "^tasktrace-attach: cannot read the dump -: the document is larger than 512 MiB$"
+# A pipe is read up to one byte past the bound, no further: the peak stays
+# near 512 MiB, not the 1 GiB a doubling buffer reaches.
+cat /dev/zero >"$TMP/fifo" &
+PIDS="$PIDS $!"
+attach_bounded $((600 * 1024)) --symbolize - <"$TMP/fifo"; expect_rc 2
+expect_err "^tasktrace-attach: cannot read the dump -: the document is larger than 512 MiB$"
+
 # A non-PIE executable (ET_EXEC): base 0, offset = pc, the same lookups.
 core="$top_builddir/libtargetrt/.libs/libtrt_core.a"
 [ -f "$core" ] || harness_error "$core not built"
