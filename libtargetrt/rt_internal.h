@@ -15,6 +15,8 @@
  *                 a generation and the giving back of the ring's pages
  *   dumpreq.c     requests for dumps from inside: their queue, the signal
  *                 handler and TASKTRACE_SIGNAL, the doorbell's serving
+ *   dumpdest.c    a signal's dump destination: its template checked,
+ *                 expanded, opened through no link, removed if it failed
  *   rawdump.c     the raw dump: a generation written as unsymbolized JSON
  *   generation.c  dump generations: starting one (marking and waking every
  *                 live task), counting the tasks that still owe it,
@@ -36,6 +38,7 @@
 #ifndef TRT_RT_INTERNAL_H
 #define TRT_RT_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -242,6 +245,29 @@ void trt__dumpreq_env(void);
 void trt__dumpreq_atfork_prepare(void);
 void trt__dumpreq_atfork_parent(void);
 void trt__dumpreq_atfork_child(void);
+
+/* ------------------------------------------------------------ dumpdest.c */
+
+/* One opened destination of a signal's dump. */
+struct trt__dest_file {
+    int fd;              /* where the dump goes */
+    int dirfd;           /* its directory, -1 for stdout/stderr */
+    bool created;        /* fd is a file this dump created */
+    char path[PATH_MAX]; /* the expanded path, "" for stdout/stderr */
+};
+
+/* Checks a destination template ("stderr" or a path with %p, %t, %%)
+ * when it is handed over: 0, -EINVAL (empty, or % followed by anything
+ * else), -EISDIR (ends in '/'), -ENAMETOOLONG (too long once expanded). */
+int trt__dest_check(const char *tmpl);
+/* Expands tmpl and opens it through no symbolic link (dumpdest.c says
+ * how).  0 with f filled, or -errno: -ELOOP for a link in the path, -ENXIO
+ * for a FIFO without a reader, -EPERM for another user's FIFO, -EEXIST if
+ * every name was taken. */
+int trt__dest_open(const char *tmpl, struct trt__dest_file *f);
+/* Closes f; with err < 0 (the dump failed) removes the file it created.
+ * Returns err, or the close's -errno if err was 0. */
+int trt__dest_close(struct trt__dest_file *f, int err);
 
 /* ------------------------------------------------------------ rawdump.c */
 
