@@ -19,5 +19,6 @@ Suite *suite_render(void);
 Suite *suite_thread(void);
 Suite *suite_safefile(void);
 Suite *suite_jsonread(void);
+Suite *suite_dumpdest(void);
 
 #endif
