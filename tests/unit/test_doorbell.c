@@ -237,7 +237,7 @@ END_TEST
 static void *dump_write_main(void *arg)
 {
     int *result = arg;
-    *result = trt_dump_write(result[1], 5000);
+    __atomic_store_n(&result[0], trt_dump_write(result[1], 5000), __ATOMIC_RELEASE);
     return NULL;
 }
 
