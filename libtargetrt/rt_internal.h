@@ -236,7 +236,8 @@ void trt__dumpreq_take(struct trt__dumpbatch *b);
 void trt__dumpreq_serve(struct trt__dumpbatch *b, uint32_t gen);
 /* Hands signo to the runtime (dest "stderr" or a path template), or with
  * dest NULL gives it back.  0 or -errno: -EBUSY if the program has a
- * handler for it, -EINVAL for a signal that cannot serve. */
+ * handler for it, -EINVAL for a signal that cannot serve, and the errors
+ * of trt__dest_check for a destination refused. */
 int trt__dumpreq_signal(int signo, const char *dest);
 /* TASKTRACE_SIGNAL and TASKTRACE_DUMP, read when the doorbell starts. */
 void trt__dumpreq_env(void);
