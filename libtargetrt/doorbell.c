@@ -32,6 +32,17 @@
 #define LINGER_NS (60ull * 1000000000u)
 #define RELEASE_GRACE_NS (200ull * 1000000u)
 
+/* A tool's generation is kept for it: until it writes read_done, the
+ * doorbell starts no generation for a dump from inside the process (that
+ * would replace the records the tool is reading, and a program dumping
+ * itself in a loop would keep the tool from ever reading its own).  A
+ * tool that died leaves dumps from inside waiting at most HOLD_DONE_NS
+ * after the generation is done, or HOLD_MAX_NS after it started when it
+ * never is (a task stuck in a poll).  A tool's next request is never held. */
+#define HOLD_DONE_NS (1000ull * 1000000u)
+#define HOLD_MAX_NS (10ull * 1000000000u)
+#define HOLD_NAP_MAX_NS (2ull * 1000000u)
+
 /* Guards starting the thread; held across fork(). */
 static pthread_mutex_t start_mutex = PTHREAD_MUTEX_INITIALIZER;
 static bool started;
@@ -45,6 +56,20 @@ static void futex_wait(uint32_t *word, uint32_t val, uint64_t timeout_ns)
     syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, timeout_ns ? &ts : NULL, NULL, 0);
 }
 
+/* Whether a request from inside must wait for the tool reading generation
+ * `held` (0: none) that started at started_ns. */
+static bool hold_for_tool(uint32_t held, uint64_t started_ns)
+{
+    if (held == 0 || __atomic_load_n(&tasktrace_control.read_done, __ATOMIC_ACQUIRE) == held)
+        return false;
+    uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
+    if ((int32_t)(__atomic_load_n(&tasktrace_control.done, __ATOMIC_ACQUIRE) - held) >= 0) {
+        uint64_t done_ns = TRT_LOAD(&tasktrace_control.gen_done_ns);
+        return now < done_ns + HOLD_DONE_NS;
+    }
+    return now < started_ns + HOLD_MAX_NS;
+}
+
 static void *doorbell_main(void *arg)
 {
     (void)arg;
@@ -56,8 +81,8 @@ static void *doorbell_main(void *arg)
     /* Map the ring now, not when the first dump comes. */
     (void)trt__capture_reserve(trt__registry_live());
     __atomic_store_n(&tasktrace_control.doorbell_tid, (int32_t)trt__tid(), __ATOMIC_RELEASE);
-    uint32_t lingering = 0;
-    uint64_t since = 0, acked_at = 0, nap = 0;
+    uint32_t lingering = 0, held = 0;
+    uint64_t since = 0, acked_at = 0, nap = 0, held_since = 0, hold_nap = 0;
     for (;;) {
         uint32_t req = __atomic_load_n(&tasktrace_control.request, __ATOMIC_SEQ_CST);
         uint32_t active = __atomic_load_n(&tasktrace_control.active, __ATOMIC_SEQ_CST);
@@ -69,11 +94,23 @@ static void *doorbell_main(void *arg)
             (void)trt__dump_request();
             continue;
         }
+        bool inner = req != 0 && req != active && trt__gen_inner(req);
+        if (inner && hold_for_tool(held, held_since)) {
+            /* A tool's request wakes this wait: the word changes. */
+            hold_nap = hold_nap ? hold_nap : 100000;
+            futex_wait(&tasktrace_control.request, req, hold_nap);
+            if (hold_nap < HOLD_NAP_MAX_NS)
+                hold_nap *= 2;
+            continue;
+        }
         if (req != 0 && req != active) {
             /* Requests from inside are taken before the generation starts,
              * so each is served by a generation that began after it. */
             struct trt__dumpbatch batch;
             trt__dumpreq_take(&batch);
+            held = inner ? 0 : req;
+            held_since = trt_clock_ns(CLOCK_MONOTONIC);
+            hold_nap = 0;
             trt__gen_start(req);
             trt__dumpreq_serve(&batch, req);
             lingering = req;

@@ -32,9 +32,6 @@
 
 /* How long a signal's dump waits for the tasks to report. */
 #define SIGNAL_TIMEOUT_MS 5000
-/* Files tried for one signal's dump when the name exists already: the
- * name, then the name with ".1" ... ".99" appended. */
-#define DEST_TRIES 100
 
 /* Guards the queue, every queued request's waker and the signal's
  * destination. */
@@ -189,93 +186,51 @@ static void complete(struct trt__dumpreq **p, int result)
 
 /* One line on stderr, with no stdio: a signal's dump has no caller to
  * return an error to. */
-static void say(const char *a, const char *b, const char *c)
+static void say5(const char *a, const char *b, const char *c, const char *d, const char *e)
 {
     char line[PATH_MAX + 200];
     size_t n = 0;
-    const char *parts[] = {"libtargetrt: ", a, b, c, "\n"};
+    const char *parts[] = {"libtargetrt: ", a, b, c, d, e};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         size_t k = parts[i] ? strlen(parts[i]) : 0;
-        if (k > sizeof(line) - n)
-            k = sizeof(line) - n;
+        if (k > sizeof(line) - 1 - n)
+            k = sizeof(line) - 1 - n;
         memcpy(line + n, parts[i], k);
         n += k;
     }
+    line[n++] = '\n';
     (void)trt__write_bounded(STDERR_FILENO, line, n, trt_clock_ns(CLOCK_MONOTONIC) + 1000000000ull);
 }
 
-static size_t put_u64(char *buf, size_t n, size_t len, uint64_t v)
+static void say(const char *a, const char *b, const char *c)
 {
-    char d[24];
-    size_t k = 0;
-    do {
-        d[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (k > 0 && n + 1 < len)
-        buf[n++] = d[--k];
-    return n;
-}
-
-/* The path of a signal's dump: %p the pid, %t the unix time, %% a percent
- * sign; try > 0 appends ".try".  False if it does not fit. */
-static bool dest_expand(const char *tmpl, unsigned try, char *buf, size_t len)
-{
-    size_t n = 0;
-    for (const char *s = tmpl; *s; s++) {
-        if (s[0] == '%' && s[1] == 'p') {
-            n = put_u64(buf, n, len, (uint64_t)getpid());
-            s++;
-        } else if (s[0] == '%' && s[1] == 't') {
-            n = put_u64(buf, n, len, (uint64_t)time(NULL));
-            s++;
-        } else if (s[0] == '%' && s[1] == '%') {
-            if (n + 1 < len)
-                buf[n++] = '%';
-            s++;
-        } else if (n + 1 < len) {
-            buf[n++] = *s;
-        }
-    }
-    if (try > 0) {
-        if (n + 1 < len)
-            buf[n++] = '.';
-        n = put_u64(buf, n, len, try);
-    }
-    buf[n] = '\0';
-    return n + 1 < len;
+    say5(a, b, c, "", "");
 }
 
 static void serve_signal(const char *dest, uint32_t gen, uint64_t waited_ms)
 {
-    if (strcmp(dest, "stderr") == 0) {
-        struct trt__dump_dest d = {STDERR_FILENO, NULL, NULL};
-        (void)trt__rawdump_write(gen, waited_ms, &d);
+    /* A destination refused when the signal was handed over: the signal
+     * is still caught (its default action would end the program). */
+    if (!*dest) {
+        say("a signal asked for a dump; none written: ", "TASKTRACE_DUMP was refused at start", "");
         return;
     }
-    char path[PATH_MAX];
-    int fd = -1;
-    for (unsigned try = 0; try < DEST_TRIES && fd < 0; try++) {
-        if (!dest_expand(dest, try, path, sizeof(path))) {
-            say("cannot write a dump: the path is too long: ", dest, "");
-            return;
-        }
-        /* Never a file someone else placed there: no link followed, no
-         * existing file reused. */
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        say("cannot write a dump to ", path, errno == EEXIST ? ": exists" : ": open failed");
+    struct trt__dest_file f;
+    int err = trt__dest_open(dest, &f);
+    if (err < 0) {
+        say("cannot write a dump to ", f.path[0] ? f.path : dest,
+            err == -ELOOP    ? ": a directory on the way is a symbolic link (name its real path)"
+            : err == -ENXIO  ? ": a FIFO nobody reads"
+            : err == -EPERM  ? ": a FIFO of another user"
+            : err == -EEXIST ? ": every name is taken"
+                             : ": open failed");
         return;
     }
-    struct trt__dump_dest d = {fd, NULL, NULL};
-    int err = trt__rawdump_write(gen, waited_ms, &d);
-    if (close(fd) != 0 && err >= 0)
-        err = -errno;
+    struct trt__dump_dest d = {f.fd, NULL, NULL};
+    err = trt__dest_close(&f, trt__rawdump_write(gen, waited_ms, &d));
     if (err < 0)
-        say("cannot write a dump to ", path, ": write failed");
+        say5("cannot write a dump to ", f.path[0] ? f.path : "stderr", ": ", strerror(-err),
+             f.created ? " (the partial file is removed)" : "");
 }
 
 void trt__dumpreq_serve(struct trt__dumpbatch *b, uint32_t gen)
@@ -358,15 +313,20 @@ static void on_signal(int signo)
     errno = saved;
 }
 
-int trt__dumpreq_signal(int signo, const char *dest)
+static bool signal_can_serve(int signo)
+{
+    return !(signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP ||
+             signo == SIGSEGV || signo == SIGBUS || signo == SIGILL || signo == SIGFPE ||
+             signo == SIGTRAP || signo == SIGABRT || signo == SIGPIPE || signo == SIGCHLD);
+}
+
+/* Installs (dest) or gives back (NULL) the handler; dest "" catches the
+ * signal and writes no dump (a destination refused at start). */
+static int signal_install(int signo, const char *dest)
 {
     int err = 0;
-    if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP || signo == SIGSEGV ||
-        signo == SIGBUS || signo == SIGILL || signo == SIGFPE || signo == SIGTRAP ||
-        signo == SIGABRT || signo == SIGPIPE || signo == SIGCHLD)
-        return -EINVAL;
-    if (dest && (dest[0] == '\0' || strlen(dest) >= sizeof(sig_dest)))
-        return -EINVAL;
+    if (dest && strlen(dest) >= sizeof(sig_dest))
+        return -ENAMETOOLONG;
     pthread_mutex_lock(&req_mutex);
     if (!dest) {
         /* Handed back: the action it had before. */
@@ -409,6 +369,14 @@ out:
     return err;
 }
 
+int trt__dumpreq_signal(int signo, const char *dest)
+{
+    if (!signal_can_serve(signo))
+        return -EINVAL;
+    int err = dest ? trt__dest_check(dest) : 0;
+    return err < 0 ? err : signal_install(signo, dest);
+}
+
 static int signal_by_name(const char *s)
 {
     static const struct {
@@ -442,7 +410,32 @@ void trt__dumpreq_env(void)
         return;
     }
     int signo = signal_by_name(sig);
-    int err = signo < 0 ? -EINVAL : trt__dumpreq_signal(signo, dest && *dest ? dest : "stderr");
+    if (signo < 0 || !signal_can_serve(signo)) {
+        say("TASKTRACE_SIGNAL=", sig, ": not a signal that can ask for a dump; ignored");
+        return;
+    }
+    if (!dest || !*dest)
+        dest = "stderr";
+    int err = trt__dest_check(dest);
+    if (err < 0) {
+        /* Said once, here; the signal is still caught, so that sending it
+         * (as the setting invites) never ends the program. */
+        char shown[80];
+        size_t k = strlen(dest) < sizeof(shown) - 4 ? strlen(dest) : sizeof(shown) - 4;
+        memcpy(shown, dest, k);
+        strcpy(shown + k, strlen(dest) > k ? "..." : "");
+        say5("TASKTRACE_DUMP=", shown,
+             err == -ENAMETOOLONG ? ": the path is too long (once %p and %t are expanded it must "
+                                    "stay under 4,096 bytes, the file's name under 256)"
+             : err == -ELOOP      ? ": a directory on the way is a symbolic link (name its real "
+                                    "path)"
+             : err == -EISDIR     ? ": names a directory, not a file"
+                                  : ": only %p, %t and %% may follow a %",
+             "; the signal is caught and writes no dump", "");
+        err = signal_install(signo, "");
+    } else {
+        err = signal_install(signo, dest);
+    }
     if (err == -EBUSY)
         say("TASKTRACE_SIGNAL=", sig, ": the program handles this signal itself; ignored");
     else if (err < 0)

@@ -87,14 +87,44 @@ void trt__gen_start(uint32_t gen)
     trt__gen_finish_one(gen);
 }
 
+/* The last generation the runtime asked for itself (trt__dump_request):
+ * the doorbell takes a request word holding any other value for a tool's. */
+static uint32_t inner_req;
+
 uint32_t trt__dump_request(void)
 {
-    uint32_t gen = __atomic_load_n(&tasktrace_control.active, __ATOMIC_ACQUIRE) + 1;
-    if (gen == 0)
-        gen = 1;
-    __atomic_store_n(&tasktrace_control.request, gen, __ATOMIC_RELEASE);
+    uint32_t req = __atomic_load_n(&tasktrace_control.request, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t active = __atomic_load_n(&tasktrace_control.active, __ATOMIC_ACQUIRE);
+        /* A request not started yet, a tool's or ours, serves this one too
+         * (the doorbell takes every queued request when it starts): never
+         * overwrite a tool's, whose generation it waits for. */
+        if (req != 0 && req != active)
+            break;
+        /* active + 2: a tool that read the word before this store picks
+         * active + 1 and overwrites it; the two never look alike. */
+        uint32_t gen = active + 2;
+        if (gen == 0)
+            gen = 1;
+        uint32_t prev = __atomic_exchange_n(&inner_req, gen, __ATOMIC_SEQ_CST);
+        if (__atomic_compare_exchange_n(&tasktrace_control.request, &req, gen, false,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
+            req = gen;
+            break;
+        }
+        /* Someone else wrote the word first.  Unless it was another of
+         * ours with the same value, take back the mark. */
+        if (req != gen)
+            __atomic_compare_exchange_n(&inner_req, &gen, prev, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED);
+    }
     syscall(SYS_futex, &tasktrace_control.request, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-    return gen;
+    return req;
+}
+
+bool trt__gen_inner(uint32_t gen)
+{
+    return __atomic_load_n(&inner_req, __ATOMIC_SEQ_CST) == gen;
 }
 
 int trt__dump_wait(uint32_t gen, int timeout_ms)

@@ -15,6 +15,8 @@
  *                 a generation and the giving back of the ring's pages
  *   dumpreq.c     requests for dumps from inside: their queue, the signal
  *                 handler and TASKTRACE_SIGNAL, the doorbell's serving
+ *   dumpdest.c    a signal's dump destination: its template checked,
+ *                 expanded, opened through no link, removed if it failed
  *   rawdump.c     the raw dump: a generation written as unsymbolized JSON
  *   generation.c  dump generations: starting one (marking and waking every
  *                 live task), counting the tasks that still owe it,
@@ -36,6 +38,7 @@
 #ifndef TRT_RT_INTERNAL_H
 #define TRT_RT_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -233,7 +236,8 @@ void trt__dumpreq_take(struct trt__dumpbatch *b);
 void trt__dumpreq_serve(struct trt__dumpbatch *b, uint32_t gen);
 /* Hands signo to the runtime (dest "stderr" or a path template), or with
  * dest NULL gives it back.  0 or -errno: -EBUSY if the program has a
- * handler for it, -EINVAL for a signal that cannot serve. */
+ * handler for it, -EINVAL for a signal that cannot serve, and the errors
+ * of trt__dest_check for a destination refused. */
 int trt__dumpreq_signal(int signo, const char *dest);
 /* TASKTRACE_SIGNAL and TASKTRACE_DUMP, read when the doorbell starts. */
 void trt__dumpreq_env(void);
@@ -242,6 +246,29 @@ void trt__dumpreq_env(void);
 void trt__dumpreq_atfork_prepare(void);
 void trt__dumpreq_atfork_parent(void);
 void trt__dumpreq_atfork_child(void);
+
+/* ------------------------------------------------------------ dumpdest.c */
+
+/* One opened destination of a signal's dump. */
+struct trt__dest_file {
+    int fd;              /* where the dump goes */
+    int dirfd;           /* its directory, -1 for stdout/stderr */
+    bool created;        /* fd is a file this dump created */
+    char path[PATH_MAX]; /* the expanded path, "" for stdout/stderr */
+};
+
+/* Checks a destination template ("stderr" or a path with %p, %t, %%)
+ * when it is handed over: 0, -EINVAL (empty, or % followed by anything
+ * else), -EISDIR (ends in '/'), -ENAMETOOLONG (too long once expanded). */
+int trt__dest_check(const char *tmpl);
+/* Expands tmpl and opens it through no symbolic link (dumpdest.c says
+ * how).  0 with f filled, or -errno: -ELOOP for a link in the path, -ENXIO
+ * for a FIFO without a reader, -EPERM for another user's FIFO, -EEXIST if
+ * every name was taken. */
+int trt__dest_open(const char *tmpl, struct trt__dest_file *f);
+/* Closes f; with err < 0 (the dump failed) removes the file it created.
+ * Returns err, or the close's -errno if err was 0. */
+int trt__dest_close(struct trt__dest_file *f, int err);
 
 /* ------------------------------------------------------------ rawdump.c */
 
@@ -262,9 +289,16 @@ int trt__write_bounded(int fd, const char *buf, size_t len, uint64_t deadline_ns
 void trt__gen_start(uint32_t gen);
 /* A task owing `gen` was traced, completed or freed. */
 void trt__gen_finish_one(uint32_t gen);
-/* Requests a dump from inside the process (tests, bench); returns its
- * generation. */
+/* Requests a generation from inside the process (dumpreq.c, the doorbell,
+ * tests, bench) and wakes the doorbell; returns the generation that will
+ * serve it.  A request already pending, a tool's or ours, is left as it
+ * is; otherwise the word becomes active + 2, which no tool picks at the
+ * same moment (a tool picks request + 1 or active + 1).  Lock-free and
+ * async-signal-safe. */
 uint32_t trt__dump_request(void);
+/* Whether generation `gen` was the last one requested from inside: the
+ * doorbell takes any other request for a tool's. */
+bool trt__gen_inner(uint32_t gen);
 /* Waits up to timeout_ms for done >= gen; 0, or -ETIMEDOUT. */
 int trt__dump_wait(uint32_t gen, int timeout_ms);
 

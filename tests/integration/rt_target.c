@@ -17,6 +17,9 @@
  *                  created (argument 2, default 0)
  *   sandbox-kill   after startup, a seccomp filter kills the process on
  *                  madvise or munmap, which a dump must never call
+ *   dumploop       a thread takes raw dumps of the process (trt_dump_write
+ *                  to /dev/null) back to back, as fast as they come, and
+ *                  prints "dumps N" after each thousand
  *   sanitizer      prints "sanitizer yes" if built with ASan or TSan (whose
  *                  runtimes make mmap, munmap and madvise calls of their
  *                  own, which the sandbox modes' filters refuse), else
@@ -24,6 +27,7 @@
  * A thread prints "done G ring_errno E ring_errno_gen R" each time the
  * control block's `done` changes.  Prints "pid N" and runs until killed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -160,6 +164,23 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
+/* ------------------------------------------------------------ dumploop */
+
+static void *dumploop_main(void *arg)
+{
+    int fd = *(int *)arg;
+    for (unsigned long n = 1;; n++) {
+        int r = trt_dump_write(fd, 5000);
+        if (r < 0)
+            die("trt_dump_write", -r);
+        if (n % 1000 == 0) {
+            printf("dumps %lu\n", n);
+            fflush(stdout);
+        }
+    }
+    return NULL;
+}
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED 1
 #elif defined(__has_feature)
@@ -221,6 +242,16 @@ int main(int argc, char **argv)
             trt_pending_init(&grown[i]);
             spawn(ex_main, &grown[i].base, "grown");
         }
+        printf("pid %d\n", (int)getpid());
+        fflush(stdout);
+    } else if (strcmp(mode, "dumploop") == 0) {
+        static int null_fd;
+        null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null_fd < 0)
+            die("/dev/null", errno);
+        err = pthread_create(&th, NULL, dumploop_main, &null_fd);
+        if (err)
+            die("pthread_create", err);
         printf("pid %d\n", (int)getpid());
         fflush(stdout);
     } else {

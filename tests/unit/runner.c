@@ -14,6 +14,7 @@ int main(void)
     srunner_add_suite(sr, suite_capture());
     srunner_add_suite(sr, suite_stackwalk());
     srunner_add_suite(sr, suite_fork());
+    srunner_add_suite(sr, suite_dumpdest());
     srunner_add_suite(sr, suite_contract());
     srunner_add_suite(sr, suite_sym());
     srunner_add_suite(sr, suite_tree());

@@ -20,5 +20,6 @@ Suite *suite_thread(void);
 Suite *suite_safefile(void);
 Suite *suite_modmap(void);
 Suite *suite_jsonread(void);
+Suite *suite_dumpdest(void);
 
 #endif

@@ -2,10 +2,14 @@
  * tasktrace-attach rings it, twice; started lazily in a forked child;
  * published when it cannot be created, and started later. */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -230,6 +234,56 @@ START_TEST(doorbell_failure_published_and_retried)
 }
 END_TEST
 
+static void *dump_write_main(void *arg)
+{
+    int *result = arg;
+    __atomic_store_n(&result[0], trt_dump_write(result[1], 5000), __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* A tool's generation is not replaced by the program's own dumps before
+ * the tool has read it: a dump from inside waits for read_done, then is
+ * served by a generation of its own. */
+START_TEST(tools_generation_kept_from_inside_dumps)
+{
+    struct tleaf l;
+    tleaf_init(&l);
+    struct ttask task = {.inner = &l.base};
+    task.traced = trt_traced_new(&l.base, "x");
+    ck_assert_int_gt(wait_doorbell(), 0);
+    ttask_poll(&task);
+    /* What a tool writes (it then interrupts the doorbell's wait). */
+    uint32_t gen = __atomic_load_n(&tasktrace_control.active, __ATOMIC_ACQUIRE) + 1;
+    __atomic_store_n(&tasktrace_control.request, gen, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &tasktrace_control.request, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    ck_assert_int_eq(ttask_run_until_done(&task, 1, gen, 5000), 0);
+    int arg[2] = {-EINPROGRESS, open("/dev/null", O_WRONLY | O_CLOEXEC)};
+    ck_assert_int_ge(arg[1], 0);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, dump_write_main, arg), 0);
+    /* For 200 ms the tool has not read its generation: it stays. */
+    for (int i = 0; i < 200; i++) {
+        ttask_poll(&task);
+        usleep(1000);
+    }
+    ck_assert_uint_eq(__atomic_load_n(&tasktrace_control.active, __ATOMIC_ACQUIRE), gen);
+    ck_assert_int_eq(__atomic_load_n(&arg[0], __ATOMIC_ACQUIRE), -EINPROGRESS);
+    /* The tool is done with it: the program's dump runs. */
+    __atomic_store_n(&tasktrace_control.read_done, gen, __ATOMIC_RELEASE);
+    for (int i = 0; i < 5000 && __atomic_load_n(&arg[0], __ATOMIC_ACQUIRE) == -EINPROGRESS; i++) {
+        ttask_poll(&task);
+        usleep(1000);
+    }
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(arg[0], 0);
+    ck_assert_int_gt((int32_t)(__atomic_load_n(&tasktrace_control.done, __ATOMIC_ACQUIRE) - gen),
+                     0);
+    close(arg[1]);
+    tleaf_drop(&l);
+    trt_traced_free(task.traced);
+}
+END_TEST
+
 Suite *suite_doorbell(void)
 {
     Suite *s = suite_create("doorbell");
@@ -239,6 +293,7 @@ Suite *suite_doorbell(void)
     tcase_add_test(tc, rung_by_child_through_ptrace);
     tcase_add_test(tc, forked_child_starts_its_doorbell_lazily);
     tcase_add_test(tc, doorbell_failure_published_and_retried);
+    tcase_add_test(tc, tools_generation_kept_from_inside_dumps);
     suite_add_tcase(s, tc);
     return s;
 }

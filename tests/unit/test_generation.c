@@ -60,7 +60,7 @@ START_TEST(every_task_traced)
     ringread_free(&res);
     /* A second dump works the same way. */
     uint32_t gen2 = trt__dump_request();
-    ck_assert_uint_eq(gen2, gen + 1);
+    ck_assert_int_gt((int32_t)(gen2 - gen), 0);
     ck_assert_int_eq(ttask_run_until_done(tasks, N, gen2, 5000), 0);
     for (int i = 0; i < N; i++) {
         tleaf_drop(&leaves[i]);
@@ -134,7 +134,7 @@ START_TEST(stale_generation_is_superseded)
         trt__dump_wait(g1, 1);
     /* Nobody polls: g1 never completes; a newer request takes over. */
     uint32_t g2 = trt__dump_request();
-    ck_assert_uint_eq(g2, g1 + 1);
+    ck_assert_int_gt((int32_t)(g2 - g1), 0);
     ck_assert_int_eq(ttask_run_until_done(tasks, N, g2, 5000), 0);
     ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.done), g2);
     for (int i = 0; i < N; i++) {
