@@ -96,6 +96,22 @@ start() {
     PIDS="$PIDS $PID"
 }
 
+# wait_sleeping TOOL WHAT: waits until the tool's process TOOL sleeps in
+# nanosleep (WHAT: where it does, for the failure), at most 20 s.  The
+# tool sleeps only in its waits (for the tasks' reports, between the dumps
+# of --repeat), so a signal sent after this reaches the wait, however slow
+# the machine.
+wait_sleeping() {
+    for _ in $(seq 400); do
+        w=""
+        read -r w <"/proc/$1/wchan" 2>/dev/null
+        case $w in *nanosleep*) return 0 ;; esac
+        kill -0 "$1" 2>/dev/null || fail "the tool ended before $2"
+        sleep 0.05
+    done
+    fail "the tool never slept in $2 (wchan: ${w:-?})"
+}
+
 # attach ARGS...: runs the tool; $OUT, $ERR and $RC hold what it did.
 attach() {
     need_program "$ATTACH"

@@ -45,7 +45,7 @@ if [ "$how" = kernel ]; then
     CHILD=$!
     PIDS="$PIDS $CHILD"
     for _ in $(seq 200); do
-        grep -q '^pid ' "$TMP/crash.out" && break
+        grep -q '^pid ' "$TMP/crash.out" 2>/dev/null && break
         sleep 0.05
     done
     CPID=$(sed -n 's/^pid //p' "$TMP/crash.out")
@@ -69,7 +69,7 @@ elif [ "$HAVE_GDB" = yes ]; then
     GDB=$!
     PIDS="$PIDS $GDB"
     for _ in $(seq 400); do
-        grep -q '^pid ' "$TMP/crash.out" && break
+        grep -q '^pid ' "$TMP/crash.out" 2>/dev/null && break
         sleep 0.05
     done
     CPID=$(sed -n 's/^pid //p' "$TMP/crash.out")

@@ -91,7 +91,7 @@ TASKTRACE_SIGNAL=SIGUSR2 "$T" idle >"$TMP/w.out" 2>"$TMP/pipe" &
 PIDS="$PIDS $!"
 PID=
 for _ in $(seq 200); do
-    PID=$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$TMP/w.out")
+    PID=$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$TMP/w.out" 2>/dev/null)
     [ -n "$PID" ] && break
     sleep 0.05
 done

@@ -91,7 +91,7 @@ RC=0
 unshare --pid --fork --mount-proc --kill-child sh -c '
     "$1" idle >"$3/in.out" &
     for _ in $(seq 200); do
-        pid=$(sed -n "s/^pid \([0-9]*\)$/\1/p" "$3/in.out")
+        pid=$(sed -n "s/^pid \([0-9]*\)$/\1/p" "$3/in.out" 2>/dev/null)
         [ -n "$pid" ] && break
         sleep 0.05
     done

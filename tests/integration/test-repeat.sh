@@ -91,19 +91,6 @@ d = json.load(sys.stdin)
 assert d["partial"] == [1, 2] and d["still"] == [] and d["moved"] == [1], d' ||
     fail "partial --json: $OUT"
 
-# wait_interval TOOL: waits until --repeat's process TOOL sleeps between
-# two dumps (a dump is done and collected), at most 20 s.
-wait_interval() {
-    for _ in $(seq 400); do
-        w=""
-        read -r w <"/proc/$1/wchan" 2>/dev/null
-        case $w in *nanosleep*) return 0 ;; esac
-        kill -0 "$1" 2>/dev/null || fail "the tool ended before its interval"
-        sleep 0.05
-    done
-    fail "the tool never slept between dumps (wchan: ${w:-?})"
-}
-
 # child_of PID: the pid of a child of PID, from /proc/*/stat (field 4 is
 # the parent), or nothing.
 child_of() {
@@ -119,7 +106,7 @@ child_of() {
 # an error document).
 "$ATTACH" --json --repeat 3 --interval 30 "$PID" >"$TMP/int.out" 2>"$TMP/int.err" &
 tool=$!
-wait_interval "$tool"
+wait_sleeping "$tool" "its interval"
 kill -INT "$tool"
 RC=0
 wait "$tool" || RC=$?
@@ -140,7 +127,7 @@ start gone "$T" movers
 GONE=$PID
 "$ATTACH" --json --repeat 3 --interval 3 "$GONE" >"$TMP/gone.out" 2>"$TMP/gone.err" &
 tool=$!
-wait_interval "$tool"
+wait_sleeping "$tool" "its interval"
 kill -9 "$GONE"
 wait "$GONE" 2>/dev/null
 RC=0

@@ -206,7 +206,7 @@ if [ -x "$ATTACH" ] && can_ptrace; then
     PIDS="$PIDS $!"
     PID=""
     for _ in $(seq 200); do
-        PID=$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$TMP/full.out")
+        PID=$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$TMP/full.out" 2>/dev/null)
         [ -n "$PID" ] && break
         sleep 0.05
     done

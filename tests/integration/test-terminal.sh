@@ -37,8 +37,10 @@ grep -q '^task 1 "fan"' "$TMP/pipe.out" || fail "| head -1: $(cat "$TMP/pipe.out
 start bl "$T" block
 "$ATTACH" --timeout 120 "$PID" >"$TMP/int.out" 2>"$TMP/int.err" &
 tool=$!
-# Once the dump is under way: the tool waits for the stuck task.
-sleep 1
+# Once the dump is under way: the tool waits for the stuck task (and has
+# had time to read the one that reported).
+wait_sleeping "$tool" "its wait for the tasks"
+sleep 0.3
 kill -INT "$tool"
 RC=0; wait "$tool" || RC=$?
 OUT=$(cat "$TMP/int.out"); ERR=$(cat "$TMP/int.err")
