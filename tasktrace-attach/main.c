@@ -87,7 +87,7 @@ static char last_message[512];
 static const char *fail_code;
 static bool output_written; /* the dump was printed (or printing began) */
 
-static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2), nonnull(1)));
 static void msg(const char *fmt, ...)
 {
     va_list ap;
@@ -1280,7 +1280,7 @@ static void note_dump_problems(struct session *ss)
     for (size_t i = 0; i < d->ntasks; i++)
         missing = missing || !d->tasks[i].reported;
     bool stopped = missing && proc_state(o->pid) == 'T';
-    char cause[300] = " (the process is stopped: resume it with kill -CONT)";
+    char cause[512] = " (the process is stopped: resume it with kill -CONT)";
     if (ss->gen != 0 && !ss->started && !stopped)
         doorbell_cause(ss, ss->doorbell_tid, cause, sizeof(cause));
     if (ss->gen != 0 && !ss->started)
