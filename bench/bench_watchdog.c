@@ -1,5 +1,5 @@
 /* bench_watchdog: what starting the tool's watchdog costs, by the way it
- * is started.  The tool forks it (tasktrace-attach/watchdog.c); a clone
+ * is started.  The tool forks it (tasktrace-attach/target/watchdog.c); a clone
  * with CLONE_VM and a small stack would copy no page tables, but its
  * child shares the tool's memory, errno and all, so it could call nothing
  * of libc.  Measured in a process that has touched RSS_MB of memory (the

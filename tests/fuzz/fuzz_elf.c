@@ -11,8 +11,8 @@
 
 #include <elfutils/libdwfl.h>
 
-#include "../../tasktrace-attach/elfcheck.h"
-#include "../../tasktrace-attach/sym.h"
+#include "symbols/elfcheck.h"
+#include "symbols/lookup.h"
 
 /* Most symbols and lookups per input: enough to reach every reader. */
 #define FUZZ_ELF_SYMS 256

@@ -17,11 +17,11 @@
 
 #include <tasktrace/protocol.h>
 
-#include "../../tasktrace-attach/dump.h"
-#include "../../tasktrace-attach/render.h"
-#include "../../tasktrace-attach/ringread.h"
-#include "../../tasktrace-attach/snap.h"
-#include "../../tasktrace-attach/sym.h"
+#include "model/build.h"
+#include "views/render.h"
+#include "target/records.h"
+#include "target/rtread.h"
+#include "symbols/lookup.h"
 #include "fuzz.h"
 #include "fuzz_space.h"
 

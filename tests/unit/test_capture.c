@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "../../libtargetrt/rt_internal.h"
-#include "../../tasktrace-attach/ringread.h"
-#include "../../tasktrace-attach/sym.h"
+#include "target/records.h"
+#include "symbols/lookup.h"
 #include "gen_util.h"
 #include "suites.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "../../libtargetrt/rt_internal.h"
-#include "../../tasktrace-attach/bell.h"
+#include "target/doorbell.h"
 #include "gen_util.h"
 #include "suites.h"
 

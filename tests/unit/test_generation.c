@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "../../libtargetrt/rt_internal.h"
-#include "../../tasktrace-attach/ringread.h"
+#include "target/records.h"
 #include "gen_util.h"
 #include "suites.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../tasktrace-attach/jsonread.h"
+#include "util/jsonread.h"
 #include "suites.h"
 
 static int parse(const char *text, struct jr_doc *doc, char *why, size_t whylen)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../tasktrace-attach/modmap.h"
+#include "symbols/modmap.h"
 #include "suites.h"
 
 Suite *suite_modmap(void);

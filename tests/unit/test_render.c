@@ -12,7 +12,7 @@
 
 #include <tasktrace/protocol.h>
 
-#include "../../tasktrace-attach/render.h"
+#include "views/render.h"
 #include "suites.h"
 
 #define MOD "/abs/examples/taskdump"

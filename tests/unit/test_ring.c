@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../../libtargetrt/ring.h"
-#include "../../tasktrace-attach/ringread.h"
+#include "target/records.h"
 #include "gen_util.h"
 #include "suites.h"
 

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "../../tasktrace-attach/proc.h"
-#include "../../tasktrace-attach/safefile.h"
+#include "target/proc.h"
+#include "target/safefile.h"
 #include "suites.h"
 
 Suite *suite_safefile(void);

@@ -13,7 +13,7 @@
 
 #include <libelf.h>
 
-#include "../../tasktrace-attach/sym.h"
+#include "symbols/lookup.h"
 #include "suites.h"
 
 /* Stores the tests read back: they keep the calls below real calls (no

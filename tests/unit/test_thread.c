@@ -14,9 +14,9 @@
 #include <check.h>
 
 #include "suites.h"
-#include "../../tasktrace-attach/live.h"
-#include "../../tasktrace-attach/thread.h"
-#include "../../tasktrace-attach/unwind.h"
+#include "model/livestack.h"
+#include "target/thread.h"
+#include "symbols/unwind.h"
 
 /* ------------------------------------------------------------ the child */
 

@@ -4,7 +4,7 @@
 
 #include <tasktrace/protocol.h>
 
-#include "../../tasktrace-attach/tree.h"
+#include "model/tree.h"
 #include "suites.h"
 
 #define MOD "/abs/examples/taskdump"

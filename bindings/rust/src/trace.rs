@@ -1,7 +1,7 @@
 //! One task's await tree, from a raw dump of the process: its stacks
 //! symbolized here, in the process, with the `backtrace` crate (gimli and
 //! addr2line over the binaries' DWARF), trimmed and merged as
-//! tasktrace-attach trims and merges them (tasktrace-attach/tree.c).
+//! tasktrace-attach trims and merges them (tasktrace-attach/model/tree.c).
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};

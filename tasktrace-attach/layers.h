@@ -1,0 +1,42 @@
+/* The tool's layers.  Nothing to include: this header only says how the
+ * folders of tasktrace-attach/ are stacked, so a newcomer knows where a
+ * file belongs and what it may call.
+ *
+ * Each folder is one layer, listed from the bottom up.  A file calls only
+ * its own layer and the layers below it, never one above, and includes
+ * headers written folder-qualified from tasktrace-attach/
+ * (#include "model/build.h"), so the layer of every include shows in the
+ * line itself.  tests/test-layers.sh, run by make check, fails when a
+ * file includes a header of a layer above its own; it reads the order
+ * from the line below:
+ *
+ *   layers: util target symbols model views cli
+ *
+ *   util/     what needs nothing of the tool: the JSON reader (jsonread),
+ *             escaping the target's bytes for a terminal and for JSON over
+ *             one UTF-8 check (escape), durations (duration), the one
+ *             stderr writer of the layers below cli (diag)
+ *   target/   the process and its files: /proc and process memory (proc),
+ *             safe files (safefile), the doorbell (doorbell), the
+ *             runtime's structures (rtread), ring records (records), thread
+ *             stops (thread), the watchdog that stops nothing for long
+ *             (watchdog), core files (core)
+ *   symbols/  from addresses to names: module finding (findfile for a
+ *             live process, findcore for a core), ELF bounds (elfcheck),
+ *             the loader's mappings (modmap), lookup (lookup), the frame
+ *             types every layer above shares (frame.h), unwinding a
+ *             stopped thread's stack (unwind)
+ *   model/    the dump the tool builds: its types (model.h), building it
+ *             (build), the live stacks of polling threads (livestack), a
+ *             core's threads (corethreads), a saved dump symbolized
+ *             (symbolize), trimming live stacks (trim), the task tree
+ *             (tree), grouping (group), filters (filter), comparing two
+ *             dumps (compare)
+ *   views/    printing a dump: render.h, text (render_text), JSON
+ *             (render_json), folded stacks (render_folded), where the
+ *             output goes (render_out)
+ *   cli/      the command line: main.c, options, the modes
+ */
+#ifndef TT_LAYERS_H
+#define TT_LAYERS_H
+#endif

@@ -1,0 +1,505 @@
+/* The live stacks of the threads inside a poll, and of every thread with
+ * --threads.  See live.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tasktrace/clock.h>
+
+#include "model/build.h"
+#include "model/livestack.h"
+#include "model/tree.h"
+#include "symbols/unwind.h"
+
+/* A polling slot of the registry, where it lives, and the copy that the
+ * thread's stop is checked against. */
+struct live_slot {
+    uint64_t id;
+    pid_t nstid;    /* the slot's tid: an id of the target's PID namespace */
+    pid_t tid;      /* the same thread in this tool's namespace; 0 if gone */
+    uint64_t addr;  /* 0: not found in the registry any more */
+    uint64_t polls; /* the task's poll count when the dump read it */
+    struct trt_task_slot before;
+    struct trt_task_slot after; /* as read after the stop (id 0: unread) */
+    bool ok;                    /* the same poll before and after the stop */
+    bool left;                  /* the task left that poll meanwhile: it is not stuck, and
+                  its poll's end reported it like any other's */
+};
+
+/* Finds the address of each wanted slot by id, reading the registry at
+ * ADDR chunk by chunk (its header checked as snap.c does).  Slots not
+ * found keep addr 0.  Returns 0, -ENOMEM, or a proc_read error. */
+static int live_locate(struct proc_target *t, uint64_t addr, struct live_slot *ls, size_t n)
+{
+    struct trt_registry reg;
+    int err = proc_read(t, addr, &reg, sizeof(reg));
+    if (err < 0)
+        return err;
+    if (reg.magic != TRT_REGISTRY_MAGIC || reg.version != TRT_PROTOCOL_VERSION ||
+        reg.size != sizeof(reg) || reg.chunk_slots != TRT_REGISTRY_CHUNK_SLOTS ||
+        reg.slot_size != sizeof(struct trt_task_slot) || reg.nchunks > TRT_REGISTRY_MAX_CHUNKS)
+        return -EPROTO;
+    struct trt_task_slot *chunk = malloc(TRT_REGISTRY_CHUNK_SLOTS * sizeof(*chunk));
+    if (!chunk)
+        return -ENOMEM;
+    size_t found = 0;
+    for (uint32_t c = 0; c < reg.nchunks && found < n; c++) {
+        if (proc_read(t, reg.chunks[c], chunk, TRT_REGISTRY_CHUNK_SLOTS * sizeof(*chunk)) < 0)
+            continue;
+        for (uint32_t i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++) {
+            if (chunk[i].id == 0)
+                continue;
+            for (size_t k = 0; k < n; k++) {
+                if (ls[k].id == chunk[i].id && ls[k].addr == 0) {
+                    ls[k].addr = reg.chunks[c] + (uint64_t)i * sizeof(*chunk);
+                    found++;
+                }
+            }
+        }
+    }
+    free(chunk);
+    return 0;
+}
+
+/* Whether the slot at LS->addr shows the task polling on its thread:
+ * into LS->before when BEFORE, else compared with it (the same poll:
+ * same id, thread, poll count and start). */
+static bool live_slot_check(struct proc_target *t, struct live_slot *ls, bool before)
+{
+    struct trt_task_slot s;
+    if (ls->addr == 0 || proc_read(t, ls->addr, &s, sizeof(s)) < 0)
+        return false;
+    bool polling = s.id == ls->id && s.state == TRT_TASK_POLLING && s.tid == ls->nstid;
+    if (before) {
+        ls->before = s;
+        ls->after.id = 0;
+        return polling;
+    }
+    ls->after = s;
+    return polling && s.polls == ls->before.polls && s.poll_start_ns == ls->before.poll_start_ns;
+}
+
+static void live_error(char *buf, size_t len, int err)
+{
+    switch (err) {
+    case -ESRCH:
+        snprintf(buf, len, "the thread exited");
+        break;
+    case -EPERM:
+        snprintf(buf, len, "the thread could not be stopped: not permitted (another tracer?)");
+        break;
+    case -ETIMEDOUT:
+        snprintf(buf, len, "the thread did not stop within %u ms (uninterruptible sleep?)",
+                 THREAD_STOP_WAIT_MS);
+        break;
+    case -ENOTSUP:
+        snprintf(buf, len, "live thread stacks are not supported on this architecture");
+        break;
+    default:
+        snprintf(buf, len, "the thread could not be read: %s", strerror(-err));
+        break;
+    }
+}
+
+int live_stack_copy(struct tt_stack *dst, const struct tt_stack *src)
+{
+    *dst = *src;
+    dst->frames = malloc((src->n ? src->n : 1) * sizeof(*dst->frames));
+    if (!dst->frames)
+        return -ENOMEM;
+    if (src->n)
+        memcpy(dst->frames, src->frames, src->n * sizeof(*dst->frames));
+    return 0;
+}
+
+/* The slot read after the stop shows the task's poll over (another poll
+ * count, another state): the task was busy, not stuck, and it reports to
+ * the dump through that poll's end like any other task.  Its model is
+ * brought up to date (not polling, or polling anew without a live stack)
+ * and no stack is owed.  A slot that could not be read again (the process
+ * exited, or the registry changed) proves nothing: returns false then. */
+static bool live_left_poll(struct live_slot *ls, struct tt_task *task)
+{
+    const struct trt_task_slot *s = &ls->after;
+    /* The poll count rises as each poll ends: a higher one than the dump
+     * saw is a poll that ended. */
+    if (s->id != ls->id || (int64_t)(s->polls - ls->polls) <= 0)
+        return false;
+    ls->left = true;
+    free(task->thread_error);
+    task->thread_error = NULL;
+    task->polls = s->polls;
+    if (s->state == TRT_TASK_POLLING) {
+        task->tid = s->tid;
+        uint64_t now = trt_clock_ns(CLOCK_MONOTONIC_COARSE);
+        task->poll_ns =
+            s->poll_start_ns && now > s->poll_start_ns ? (int64_t)(now - s->poll_start_ns) : -1;
+        return true;
+    }
+    task->state = s->state;
+    task->tid = 0;
+    task->poll_ns = -1;
+    if (s->poll_end_ns) {
+        uint64_t now = trt_clock_ns(CLOCK_MONOTONIC_COARSE);
+        task->idle_ns = now > s->poll_end_ns ? (int64_t)(now - s->poll_end_ns) : 0;
+    }
+    return true;
+}
+
+struct live_run {
+    struct tt_dump *d;
+    struct proc_target *t;
+    sym_ctx *sym;
+    unwind_ctx *uw;     /* NULL when the unwinder could not be set up */
+    char uw_error[128]; /* why, then */
+    const struct live_opts *o;
+    struct live_stats *st;
+    struct thread_buf buf;
+    struct live_slot *ls; /* every polling slot */
+    size_t nls;
+};
+
+/* thread_capture, retried while another instance of this tool holds the
+ * thread: it does so for microseconds (a dump of its own), and the
+ * thread is not at fault.  A tracer already gone when looked at was such
+ * a hold too.  Up to 50 tries, 1 to 2 ms apart, never past the deadline. */
+static int live_capture(struct live_run *r, pid_t tid, struct thread_snap *snap)
+{
+    char self[64] = "";
+    proc_thread_comm(getpid(), 0, self, sizeof(self));
+    unsigned seed = (unsigned)getpid() ^ (unsigned)tid;
+    for (int attempt = 0;; attempt++) {
+        int err = thread_capture(r->t->pid, tid, r->o->hold_ms, &r->buf, snap);
+        if (err != -EPERM || attempt == 50 ||
+            (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns))
+            return err;
+        char status[96], line[128];
+        long tracer = -1;
+        snprintf(status, sizeof(status), "/proc/%d/task/%d/status", (int)r->t->pid, (int)tid);
+        FILE *f = fopen(status, "re");
+        while (f && fgets(line, sizeof(line), f))
+            if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
+                break;
+        if (f)
+            fclose(f);
+        if (tracer != 0 && !proc_tracer_is(r->t->pid, tid, self))
+            return err;
+        seed = seed * 1103515245u + 12345u;
+        struct timespec ts = {0, 1000000 + (long)(seed >> 8) % 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Stops TID once, unwinds it, and hands the stack to the tasks it polls
+ * (when their slot shows the same poll before and after) and, when
+ * THREAD is not NULL, to that --threads entry.  Returns 0 or -ENOMEM. */
+static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
+{
+    struct tt_stack stack = {0};
+    char error[128] = "";
+    bool any = false;
+    int err = 0;
+    /* Which polling slots name this thread, and are still in their poll. */
+    for (size_t k = 0; k < r->nls; k++)
+        if (r->ls[k].tid == tid) {
+            r->ls[k].ok = live_slot_check(r->t, &r->ls[k], true);
+            any = true;
+        }
+    /* A thread in uninterruptible sleep would not stop until it leaves it
+     * (and would stay seized, then stopped, until this tool let it go):
+     * it is not tried.  One entering it right after this read costs the
+     * stop's timeout. */
+    struct thread_info info;
+    bool asleep = thread_read_info(r->t->pid, tid, &info) == 0 && info.state == 'D';
+    if (!r->uw) {
+        snprintf(error, sizeof(error), "%s", r->uw_error);
+    } else if (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns) {
+        snprintf(error, sizeof(error), "not read: the time for thread stacks ran out");
+        if (r->st->out_of_time < LIVE_MAX_UNREAD)
+            r->st->unread[r->st->out_of_time] = tid;
+        r->st->out_of_time++;
+    } else if (asleep) {
+        snprintf(error, sizeof(error), "in uninterruptible sleep%s%s: not stopped",
+                 info.wchan[0] ? " in " : "", info.wchan);
+    } else {
+        struct thread_snap snap;
+        int cerr = live_capture(r, tid, &snap);
+        if (snap.stopped_ns && r->st->nstops < LIVE_MAX_STOPS) {
+            r->st->held_ns[r->st->nstops] = snap.held_ns;
+            r->st->stop_ns[r->st->nstops++] = snap.stopped_ns;
+        }
+        if (cerr < 0) {
+            live_error(error, sizeof(error), cerr);
+        } else {
+            char why[128] = "";
+            int uerr = unwind_stack(r->uw, r->sym, &snap, &stack, why, sizeof(why));
+            if (uerr == -ENOMEM)
+                return uerr;
+            if (uerr < 0)
+                snprintf(error, sizeof(error), "%s", why);
+        }
+    }
+    /* The slot names the thread, but only a stack through the task
+     * wrapper is inside a poll: a thread that exited in a poll leaves its
+     * slot behind, and its id may since belong to another thread. */
+    bool in_poll = stack.truncated; /* the wrapper may be past the cut */
+    for (size_t i = 0; i < stack.n && !in_poll; i++)
+        in_poll = stack.frames[i] && tree_frame_is_wrapper(stack.frames[i]);
+    for (size_t k = 0; any && k < r->nls; k++) {
+        struct live_slot *ls = &r->ls[k];
+        if (ls->tid != tid)
+            continue;
+        /* Checked after the stop: a thread that moved on to other work
+         * meanwhile must not be shown as this task's. */
+        bool same = live_slot_check(r->t, ls, false) && ls->ok;
+        ls->ok = same;
+        for (size_t i = 0; i < r->d->ntasks; i++) {
+            struct tt_task *task = &r->d->tasks[i];
+            if (task->id != ls->id || task->state != TRT_TASK_POLLING)
+                continue;
+            if (ls->before.id == ls->id && ls->before.state == TRT_TASK_POLLING &&
+                ls->before.poll_start_ns != 0) {
+                uint64_t now = trt_clock_ns(CLOCK_MONOTONIC_COARSE);
+                task->poll_ns =
+                    now > ls->before.poll_start_ns ? (int64_t)(now - ls->before.poll_start_ns) : 0;
+            }
+            if (!same && live_left_poll(ls, task))
+                continue;
+            if (!same)
+                dump_task_error(task,
+                                "the task left its poll on thread %d before its stack was read",
+                                (int)tid);
+            else if (error[0])
+                dump_task_error(task, "%s", error);
+            else if (!in_poll)
+                dump_task_error(task,
+                                "the stack of thread %d shows no task poll: the thread that polled "
+                                "the task exited, and its id is another thread's",
+                                (int)tid);
+            else if (task->has_thread_stack)
+                continue; /* the same thread seen twice: the first stays */
+            else if ((err = live_stack_copy(&task->thread_stack, &stack)) < 0)
+                goto out;
+            else
+                task->has_thread_stack = true;
+        }
+    }
+    if (thread) {
+        if (error[0]) {
+            snprintf(thread->error, sizeof(thread->error), "%s", error);
+        } else {
+            if ((err = live_stack_copy(&thread->stack, &stack)) < 0)
+                goto out;
+            thread->has_stack = true;
+        }
+        for (size_t k = 0; k < r->nls; k++)
+            if (r->ls[k].tid == tid && r->ls[k].ok && (in_poll || error[0]))
+                thread->task = r->ls[k].id;
+    }
+out:
+    free(stack.frames);
+    return err;
+}
+
+static int pid_cmp(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym,
+              uint64_t registry_addr, const struct trt_task_slot *slots, size_t nslots,
+              const struct live_opts *o, struct live_stats *st)
+{
+    struct live_run r = {.d = d, .t = t, .sym = sym, .o = o, .st = st};
+    pid_t *tids = NULL, *all = NULL;
+    size_t ntids = 0;
+    int err = 0;
+    memset(st, 0, sizeof(*st));
+    /* Every polling slot, whether or not its task is in the dump: with
+     * --threads a thread names the task it polls. */
+    r.ls = calloc(nslots ? nslots : 1, sizeof(*r.ls));
+    tids = calloc(d->ntasks ? d->ntasks : 1, sizeof(*tids));
+    if (!r.ls || !tids) {
+        err = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nslots; i++) {
+        if (slots[i].state != TRT_TASK_POLLING || slots[i].tid <= 0)
+            continue;
+        struct live_slot *ls = &r.ls[r.nls++];
+        *ls = (struct live_slot){.id = slots[i].id, .nstid = slots[i].tid, .polls = slots[i].polls};
+        /* The runtime publishes the thread's id in its own namespace. */
+        if (proc_thread_from_ns(t->pid, ls->nstid, &ls->tid) < 0)
+            ls->tid = 0;
+    }
+    for (size_t i = 0; i < d->ntasks; i++) {
+        struct tt_task *task = &d->tasks[i];
+        if (task->state != TRT_TASK_POLLING)
+            continue;
+        for (size_t k = 0; k < r.nls; k++)
+            if (r.ls[k].id == task->id && r.ls[k].nstid == task->tid && r.ls[k].tid > 0 &&
+                ntids < d->ntasks)
+                tids[ntids++] = r.ls[k].tid;
+    }
+    if (ntids == 0 && !o->threads)
+        goto out;
+    if (r.nls && (err = live_locate(t, registry_addr, r.ls, r.nls)) == -ENOMEM)
+        goto out;
+    err = 0;
+    if ((err = thread_buf_init(&r.buf)) < 0)
+        goto out;
+    int uerr;
+    r.uw = unwind_new(dwfl, t, &uerr, r.uw_error, sizeof(r.uw_error));
+    if (!r.uw && uerr == -ENOMEM) {
+        err = uerr;
+        goto out;
+    }
+    /* With --threads, every thread (the polling ones included), each
+     * stopped once; then the polling threads that list did not hold. */
+    size_t kept = 0;
+    if (o->threads) {
+        all = calloc(THREAD_LIST_MAX, sizeof(*all));
+        if (!all) {
+            err = -ENOMEM;
+            goto out;
+        }
+        long n = thread_list(t->pid, all, THREAD_LIST_MAX);
+        d->threads_listed = true;
+        /* A process gone meanwhile has no threads to list. */
+        st->threads_total = n < 0 ? 0 : (size_t)n;
+        kept = n < 0 ? 0 : (size_t)n < THREAD_LIST_MAX ? (size_t)n : THREAD_LIST_MAX;
+        d->threads = calloc(kept ? kept : 1, sizeof(*d->threads));
+        if (!d->threads) {
+            err = -ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < kept; i++) {
+            struct tt_thread *th = &d->threads[d->nthreads++];
+            th->tid = all[i];
+            struct thread_info info;
+            if (thread_read_info(t->pid, all[i], &info) == 0) {
+                memcpy(th->name, info.name, sizeof(th->name));
+                th->state = info.state;
+                memcpy(th->wchan, info.wchan, sizeof(th->wchan));
+            }
+            if ((err = live_thread(&r, all[i], th)) < 0)
+                goto out;
+        }
+    }
+    qsort(tids, ntids, sizeof(*tids), pid_cmp);
+    for (size_t i = 0; i < ntids; i++) {
+        if ((i > 0 && tids[i] == tids[i - 1]) ||
+            (kept && bsearch(&tids[i], all, kept, sizeof(*all), pid_cmp)))
+            continue;
+        if ((err = live_thread(&r, tids[i], NULL)) < 0)
+            goto out;
+    }
+    for (size_t i = 0; i < d->ntasks; i++) {
+        struct tt_task *task = &d->tasks[i];
+        if (task->state != TRT_TASK_POLLING)
+            continue;
+        pid_t host = 0;
+        bool left = false;
+        for (size_t k = 0; k < r.nls; k++)
+            if (r.ls[k].id == task->id) {
+                left = left || r.ls[k].left;
+                if (r.ls[k].nstid == task->tid)
+                    host = r.ls[k].tid;
+            }
+        if (left)
+            continue;
+        struct thread_info info;
+        if (host > 0 && thread_read_info(t->pid, host, &info) == 0)
+            memcpy(task->thread_name, info.name, sizeof(task->thread_name));
+        if (!task->has_thread_stack) {
+            if (!task->thread_error)
+                dump_task_error(task, host > 0 ? "its thread was not read"
+                                               : "the thread polling it exited (inside the poll)");
+            if (st->failed++ == 0)
+                snprintf(st->first_error, sizeof(st->first_error), "task %llu: %s",
+                         (unsigned long long)task->id,
+                         task->thread_error ? task->thread_error : "out of memory");
+        }
+    }
+    /* A process killed meanwhile takes its threads with it: that is the
+     * cause to name, not each task's. */
+    if (st->failed && !proc_alive(t->pid))
+        st->exited = true;
+out:
+    st->late = thread_release_late(50);
+    unwind_free(r.uw);
+    thread_buf_free(&r.buf);
+    free(r.ls);
+    free(tids);
+    free(all);
+    return err;
+}
+
+void live_free(struct tt_dump *d)
+{
+    for (size_t i = 0; i < d->ntasks; i++) {
+        free(d->tasks[i].thread_stack.frames);
+        d->tasks[i].thread_stack.frames = NULL;
+        d->tasks[i].thread_stack.n = 0;
+        d->tasks[i].has_thread_stack = false;
+    }
+    for (size_t i = 0; i < d->nthreads; i++)
+        free(d->threads[i].stack.frames);
+    free(d->threads);
+    d->threads = NULL;
+    d->nthreads = 0;
+}
+
+/* A library function's public name from its internal one: "__libc_read"
+ * and "__GI___libc_read" read "read", "___pthread_mutex_lock"
+ * "pthread_mutex_lock"; a "+0x..." offset is dropped. */
+static void live_public_name(const char *fn, char *buf, size_t len)
+{
+    size_t n = strcspn(fn, "+");
+    for (;;) {
+        size_t skip = 0;
+        while (skip < n && fn[skip] == '_')
+            skip++;
+        if (n - skip > 3 && strncmp(fn + skip, "GI_", 3) == 0)
+            skip += 3;
+        else if (skip > 0 && n - skip > 5 && strncmp(fn + skip, "libc_", 5) == 0)
+            skip += 5;
+        if (skip == 0 || skip == n)
+            break;
+        fn += skip;
+        n -= skip;
+    }
+    snprintf(buf, len, "%.*s", (int)n, fn);
+}
+
+const char *live_where(const struct tt_task *task, char *buf, size_t len)
+{
+    const struct tt_stack *st = &task->thread_stack;
+    const struct sym_frame *pick = NULL;
+    buf[0] = '\0';
+    if (!task->has_thread_stack || st->n == 0)
+        return NULL;
+    const struct sym_frame **f = malloc(st->n * sizeof(*f));
+    if (!f)
+        return NULL;
+    size_t n = unwind_trim(st, false, f);
+    /* Inside a library the task's code called (libc's read, a mutex): the
+     * function it called, the outermost of that library's frames.  Inside
+     * the task's own code (a busy loop): the innermost named function. */
+    const char *inner_mod = n ? f[n - 1]->module : NULL;
+    bool library = inner_mod && f[0]->module && strcmp(inner_mod, f[0]->module) != 0;
+    for (size_t i = n; i-- > 0;) {
+        if (library && (!f[i]->module || strcmp(f[i]->module, inner_mod) != 0))
+            break;
+        if (f[i]->function && !f[i]->inlined && (library || !pick))
+            pick = f[i];
+    }
+    if (pick)
+        live_public_name(pick->function, buf, len);
+    free(f);
+    return pick ? buf : NULL;
+}

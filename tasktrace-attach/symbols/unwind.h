@@ -1,0 +1,63 @@
+/* Unwinding a thread's stack from a copy (thread.h) with libdwfl: DWARF CFI
+ * (and libdwfl's frame-pointer fallback), every frame symbolized through the
+ * same symbolizer and cache as the captured stacks, inlined frames included.
+ * Like perf's DWARF call graphs, the thread runs again while this works:
+ * stack words come from the copy, anything else from the live process.
+ *
+ * Not thread-safe; one unwind_ctx per Dwfl. */
+#ifndef TT_UNWIND_H
+#define TT_UNWIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <elfutils/libdwfl.h>
+
+#include "model/model.h"
+#include "target/proc.h"
+#include "target/records.h"
+#include "symbols/lookup.h"
+#include "target/thread.h"
+
+/* Most frames (call sites, before inline expansion) one stack keeps; the
+ * root side of a deeper stack is cut and the stack marked truncated. */
+#define UNWIND_MAX_FRAMES 256
+
+typedef struct unwind_ctx unwind_ctx;
+
+/* Attaches a thread state to DWFL (dwfl_attach_state, once per Dwfl: the
+ * symbolizer's Dwfl, which only reports modules, takes it and keeps
+ * working), whose memory is read from the snapshot being unwound and
+ * otherwise from T.  DWFL and T must outlive the context.  Returns the
+ * context (free with unwind_free, before or after dwfl_end), or NULL with
+ * *ERR = -ENOMEM, -ENOTSUP (no support on this architecture) or -EIO (a
+ * libdwfl failure, said in WHY). */
+unwind_ctx *unwind_new(Dwfl *dwfl, struct proc_target *t, int *err, char *why, size_t whylen);
+/* The same over any memory image: words outside a snapshot's stack copy
+ * are read through READ (with CTX), which must outlive the context; PID
+ * names the process to libdwfl.  A core's threads are unwound this way,
+ * with no stack copy at all (core.h). */
+unwind_ctx *unwind_new_reader(Dwfl *dwfl, pid_t pid, ringread_fn read, void *ctx, int *err,
+                              char *why, size_t whylen);
+void unwind_free(unwind_ctx *u);
+
+/* Unwinds SNAP and symbolizes it through SYM into *OUT: root first, every
+ * frame (no trimming), frames owned by SYM, the array malloc'd (free
+ * OUT->frames).  The innermost address is looked up as is, the others as
+ * return addresses.  Returns 0 (an unwind that stops early still gives
+ * the frames it found), -ENOMEM, or -EIO when not even the first frame
+ * was found (WHY says why). */
+int unwind_stack(unwind_ctx *u, sym_ctx *sym, const struct thread_snap *snap, struct tt_stack *out,
+                 char *why, size_t whylen);
+
+/* Trims a live thread stack to the frames that belong to the task it
+ * polls: unless RAW, drops every frame up to and including the innermost
+ * task wrapper (tree_frame_is_wrapper) and hides the ABI helpers
+ * (TRT_FN_ABI_HELPERS) wherever they stand.  Unlike tree_trim_stack, it
+ * does not cut at the first runtime-internal frame below the wrapper: the
+ * innermost frames of a live stack are where the thread is, whatever they
+ * are.  A stack with no wrapper is kept whole.  OUT has room for
+ * STACK->n entries; returns how many were written. */
+size_t unwind_trim(const struct tt_stack *stack, bool raw, const struct sym_frame **out);
+
+#endif

@@ -1,0 +1,266 @@
+/* The folded view (--folded): where the tasks wait, as the input of flame
+ * graph tools (Brendan Gregg's flamegraph.pl and stackcollapse format,
+ * read as is by inferno-flamegraph and speedscope).  One line per distinct
+ * root-to-leaf path:
+ *   worker_poll;step_poll;trt_pending_poll 10000
+ * frames root first, separated by ';', then a space and how many stacks
+ * end there.  Each task's stacks count once each, trimmed as the text
+ * view trims them (merged as its tree merges them: a path a task reaches
+ * twice counts twice); a task inside a poll adds its live thread stack;
+ * a task with neither adds the one frame "[no stack: STATE]", so every
+ * task is counted.  Lines are sorted by path. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tasktrace/protocol.h>
+
+#include "views/render.h"
+#include "model/tree.h"
+#include "symbols/unwind.h"
+
+/* The distinct paths met, by hash; each a NUL-terminated string. */
+struct rf_path {
+    char *text;
+    uint64_t hash;
+    uint64_t count;
+};
+
+struct rf_table {
+    struct rf_path *e;
+    size_t cap, n;
+};
+
+static uint64_t rf_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Counts path S (LEN bytes, hashing to HASH) once more; *stored, if
+ * given, is set to the table's copy of it (stable until the table is
+ * freed). */
+static int rf_add_hashed(struct rf_table *t, const char *s, size_t len, uint64_t hash,
+                         const char **stored)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 256;
+        struct rf_path *e = calloc(cap, sizeof(*e));
+        if (!e)
+            return -ENOMEM;
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->e[i].text)
+                continue;
+            size_t h = t->e[i].hash & (cap - 1);
+            while (e[h].text)
+                h = (h + 1) & (cap - 1);
+            e[h] = t->e[i];
+        }
+        free(t->e);
+        t->e = e;
+        t->cap = cap;
+    }
+    size_t h = hash & (t->cap - 1);
+    for (; t->e[h].text; h = (h + 1) & (t->cap - 1))
+        if (t->e[h].hash == hash && (t->e[h].text == s || (strlen(t->e[h].text) == len &&
+                                                           memcmp(t->e[h].text, s, len) == 0))) {
+            t->e[h].count++;
+            if (stored)
+                *stored = t->e[h].text;
+            return 0;
+        }
+    char *text = malloc(len + 1);
+    if (!text)
+        return -ENOMEM;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    t->e[h] = (struct rf_path){text, hash, 1};
+    t->n++;
+    if (stored)
+        *stored = text;
+    return 0;
+}
+
+static int rf_add(struct rf_table *t, const char *s, size_t len)
+{
+    return rf_add_hashed(t, s, len, rf_hash(s, len), NULL);
+}
+
+/* A growing string. */
+struct rf_buf {
+    char *s;
+    size_t len, cap;
+};
+
+static int rf_put(struct rf_buf *b, const char *s, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        char *grown = realloc(b->s, cap);
+        if (!grown)
+            return -ENOMEM;
+        b->s = grown;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, len);
+    b->len += len;
+    b->s[b->len] = '\0';
+    return 0;
+}
+
+/* One frame's name: its function, else MODULE+0xOFF, else 0xPC; escaped
+ * as the text view escapes it (control bytes, invalid UTF-8 as \xNN),
+ * and ';', the separator, as \x3b.  Never empty. */
+static int rf_frame(struct rf_buf *b, const struct sym_frame *f)
+{
+    char raw[64], esc[4 * 512 + 1];
+    const char *name = f->function;
+    if (name == NULL && f->module != NULL) {
+        const char *slash = strrchr(f->module, '/');
+        const char *base = slash && slash[1] ? slash + 1 : f->module;
+        snprintf(esc, sizeof(esc), "%s+0x%" PRIx64, base, f->module_off);
+        name = esc;
+    } else if (name == NULL) {
+        snprintf(raw, sizeof(raw), "0x%" PRIx64, f->pc);
+        name = raw;
+    }
+    char copy[4 * 512 + 1];
+    snprintf(copy, sizeof(copy), "%s", name);
+    render_escape(esc, sizeof(esc), copy, strlen(copy), false);
+    if (esc[0] == '\0')
+        return rf_put(b, "[unknown]", 9);
+    for (const char *p = esc; *p; p++) {
+        int err = *p == ';' ? rf_put(b, "\\x3b", 4) : rf_put(b, p, 1);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+/* Makes in B the path of FRAMES (root first). */
+static int rf_path_build(struct rf_buf *b, const struct sym_frame **frames, size_t n)
+{
+    b->len = 0;
+    if (n > TREE_MAX_DEPTH)
+        n = TREE_MAX_DEPTH;
+    for (size_t i = 0; i < n; i++) {
+        if ((i > 0 && rf_put(b, ";", 1) < 0) || rf_frame(b, frames[i]) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int rf_path_add(struct rf_table *t, struct rf_buf *b, const struct sym_frame **frames,
+                       size_t n)
+{
+    if (rf_path_build(b, frames, n) < 0)
+        return -ENOMEM;
+    return rf_add(t, b->s, b->len);
+}
+
+static int rf_cmp(const void *a, const void *b)
+{
+    const struct rf_path *x = a, *y = b;
+    return strcmp(x->text, y->text);
+}
+
+int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts *opts)
+{
+    struct rf_table t = {0};
+    struct rf_buf b = {0};
+    /* The path made of each shared frames array: TEXT the table's copy,
+     * AUX its hash. */
+    struct render__memo memo = {0};
+    const struct sym_frame **buf = NULL;
+    size_t bufcap = 0;
+    bool raw = opts != NULL && opts->raw;
+    int err = -ENOMEM;
+    for (size_t i = 0; i < dump->ntasks; i++) {
+        const struct tt_task *task = &dump->tasks[i];
+        size_t paths = 0;
+        for (size_t s = 0; s < task->nstacks; s++) {
+            const struct tt_stack *st = &task->stacks[s];
+            struct render__memo_entry *seen =
+                st->shared ? render__memo_find(&memo, st->frames) : NULL;
+            if (seen) {
+                if (seen->len == 0)
+                    continue;
+                if (rf_add_hashed(&t, seen->text, seen->len, seen->aux, NULL) < 0)
+                    goto out;
+                paths++;
+                continue;
+            }
+            long n = tree_trim_into(st, raw, &buf, &bufcap);
+            if (n < 0)
+                goto out;
+            struct render__memo_entry made = {st->frames, NULL, 0, 0};
+            if (n > 0) {
+                if (rf_path_build(&b, buf, (size_t)n) < 0)
+                    goto out;
+                made.len = b.len;
+                made.aux = rf_hash(b.s, b.len);
+                const char *stored;
+                if (rf_add_hashed(&t, b.s, b.len, made.aux, &stored) < 0)
+                    goto out;
+                made.text = (char *)stored;
+                paths++;
+            }
+            if (st->shared)
+                render__memo_add(&memo, &made);
+        }
+        if (task->state == TRT_TASK_POLLING && task->has_thread_stack) {
+            const struct tt_stack *st = &task->thread_stack;
+            if (st->n > bufcap) {
+                const struct sym_frame **grown = realloc(buf, st->n * sizeof(*grown));
+                if (!grown)
+                    goto out;
+                buf = grown;
+                bufcap = st->n;
+            }
+            size_t n = unwind_trim(st, raw, buf);
+            if (n > 0) {
+                if (rf_path_add(&t, &b, buf, n) < 0)
+                    goto out;
+                paths++;
+            }
+        }
+        if (paths == 0) {
+            char none[64];
+            int w = snprintf(none, sizeof(none), "[no stack: %s]", render_state_name(task->state));
+            if (rf_add(&t, none, (size_t)w) < 0)
+                goto out;
+        }
+    }
+    /* Compact the table and sort it by path. */
+    size_t n = 0;
+    for (size_t i = 0; i < t.cap; i++)
+        if (t.e[i].text)
+            t.e[n++] = t.e[i];
+    if (n)
+        qsort(t.e, n, sizeof(*t.e), rf_cmp);
+    struct render__out o = {.f = f};
+    for (size_t i = 0; i < n && o.err == 0; i++) {
+        render__out_puts(&o, t.e[i].text);
+        render__out_printf(&o, " %" PRIu64 "\n", t.e[i].count);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(t.e[i].text);
+    t.cap = 0;
+    errno = 0;
+    if (o.err == 0 && fflush(f) == EOF)
+        render__out_fail(&o);
+    err = o.err;
+out:
+    for (size_t i = 0; i < t.cap; i++)
+        free(t.e[i].text);
+    free(t.e);
+    render__memo_free(&memo);
+    free(b.s);
+    free(buf);
+    return err;
+}
