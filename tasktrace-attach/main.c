@@ -36,6 +36,9 @@
 #include "target/doorbell.h"
 #include "model/compare.h"
 #include "target/core.h"
+#include "util/duration.h"
+#include "util/escape.h"
+#include "symbols/findcore.h"
 #include "model/corethreads.h"
 #include "model/build.h"
 #include "model/filter.h"
@@ -485,7 +488,7 @@ static void on_interrupt(int sig)
  * into `buf` for stderr, exactly as the text view would print it. */
 static const char *esc(char *buf, size_t len, const char *s, bool quote)
 {
-    return render_escape(buf, len, s, strlen(s), quote);
+    return esc_term(buf, len, s, strlen(s), quote);
 }
 
 /* Says why the target cannot be read or traced, and returns EXIT_FATAL. */
@@ -645,19 +648,18 @@ static void problem(struct session *ss, const char *cause, const char *fmt, ...)
  * live stack; "" when it is not polling.  FN is scratch space. */
 static void task_where(const struct tt_task *t, char *buf, size_t len, char *fn, size_t fnlen)
 {
-    char dur[RENDER_DURATION_MAX], thread[4 * 16 + 1], at[4 * 128 + 8] = "";
+    char dur[DURATION_MAX], thread[4 * 16 + 1], at[4 * 128 + 8] = "";
     buf[0] = '\0';
     if (t->state != TRT_TASK_POLLING)
         return;
     if (live_where(t, fn, fnlen)) {
         char safe[4 * 128 + 1];
-        snprintf(at, sizeof(at), " in %s",
-                 render_escape(safe, sizeof(safe), fn, strlen(fn), false));
+        snprintf(at, sizeof(at), " in %s", esc_term(safe, sizeof(safe), fn, strlen(fn), false));
     }
-    render_escape(thread, sizeof(thread), t->thread_name,
-                  strnlen(t->thread_name, sizeof(t->thread_name)), true);
+    esc_term(thread, sizeof(thread), t->thread_name,
+             strnlen(t->thread_name, sizeof(t->thread_name)), true);
     /* A long function name is cut: this is one line of a message. */
-    if (snprintf(buf, len, "stuck %s%s (thread %d%s%s%s)", render_duration(t->poll_ns, dur), at,
+    if (snprintf(buf, len, "stuck %s%s (thread %d%s%s%s)", duration_format(t->poll_ns, dur), at,
                  (int)t->tid, thread[0] ? " \"" : "", thread, thread[0] ? "\"" : "") >= (int)len)
         buf[len - 1] = '\0';
 }
@@ -679,7 +681,7 @@ static size_t task_list(const struct tt_dump *d, bool (*pick)(const struct tt_ta
         if (shown == 8 || used >= len)
             continue;
         char name[4 * TRT_TASK_NAME_MAX + 1], where[200], fn[128];
-        render_escape(name, sizeof(name), t->name, strnlen(t->name, sizeof(t->name)), true);
+        esc_term(name, sizeof(name), t->name, strnlen(t->name, sizeof(t->name)), true);
         task_where(t, where, sizeof(where), fn, sizeof(fn));
         int w = where[0]
                     ? snprintf(list + used, len - used, "%s%llu \"%s\" %s", shown ? ", " : "",
@@ -1235,7 +1237,7 @@ static void doorbell_cause(struct session *ss, pid_t tid, char *buf, size_t len)
     char wchan[4 * sizeof(info.wchan) + 16] = "", safe[4 * sizeof(info.wchan) + 1];
     if (info.wchan[0])
         snprintf(wchan, sizeof(wchan), " (in %s)",
-                 render_escape(safe, sizeof(safe), info.wchan, strlen(info.wchan), false));
+                 esc_term(safe, sizeof(safe), info.wchan, strlen(info.wchan), false));
     pid_t tracer = tracer_of(pid, tid);
     char tname[64] = "?", self[64] = "", tsafe[4 * 64 + 1];
     if (tracer > 0)
@@ -1245,7 +1247,7 @@ static void doorbell_cause(struct session *ss, pid_t tid, char *buf, size_t len)
         snprintf(buf, len, ": it is held %sby %s PID %d (%s)%s",
                  info.state == 't' ? "stopped " : "",
                  strcmp(tname, self) == 0 ? "another tasktrace-attach," : "the tracer", (int)tracer,
-                 render_escape(tsafe, sizeof(tsafe), tname, strlen(tname), false),
+                 esc_term(tsafe, sizeof(tsafe), tname, strlen(tname), false),
                  strcmp(tname, self) == 0 ? " (is that tool stopped?)" : "; detach it");
     else if (info.state == 'T' || info.state == 't')
         snprintf(buf, len, ": it is stopped");
@@ -1786,7 +1788,7 @@ static int session_core_read(struct session *ss)
     ss->core_opened = true;
     ss->o.pid = c->pid;
     esc(comm, sizeof(comm), c->fname, false);
-    ss->dwfl = core_dwfl_open(c, ss->o.exe, &err, why, sizeof(why), warn, sizeof(warn));
+    ss->dwfl = findcore_dwfl_open(c, ss->o.exe, &err, why, sizeof(why), warn, sizeof(warn));
     if (!ss->dwfl) {
         fatal(err == -ENOEXEC  ? "WRONG_EXE"
               : err == -ENOMEM ? "ENOMEM"

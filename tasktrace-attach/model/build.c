@@ -13,7 +13,7 @@
 
 #include "model/build.h"
 #include "model/livestack.h"
-#include "views/render.h"
+#include "util/escape.h"
 #include "model/tree.h"
 
 static int slot_cmp(const void *a, const void *b)
@@ -449,7 +449,7 @@ static void dump_note_stacks_lost(struct tt_dump *d)
             continue;
         char safe[4 * 16 + 1];
         size_t nl = strnlen(t->name, sizeof(t->name));
-        render_escape(safe, sizeof(safe), t->name, nl < 16 ? nl : 16, true);
+        esc_term(safe, sizeof(safe), t->name, nl < 16 ? nl : 16, true);
         int w = snprintf(list + len, sizeof(list) - len, "%s%" PRIu64 " \"%s%s\"",
                          shown ? ", " : "", t->id, safe, nl > 16 ? "..." : "");
         if (w > 0 && (size_t)w < sizeof(list) - len)

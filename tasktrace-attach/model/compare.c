@@ -10,7 +10,8 @@
 #include "model/compare.h"
 #include "model/group.h"
 #include "util/jsonread.h"
-#include "views/render.h"
+#include "util/duration.h"
+#include "util/escape.h"
 
 /* What one task of a dump says, as far as the comparison needs. */
 struct ctask {
@@ -77,9 +78,7 @@ int compare_read_file(const char *path, char **out, size_t *len, char *why, size
     if (err == -EINVAL || err == -E2BIG)
         *code = "BAD_INPUT";
     else if (err < 0)
-        *code = err == -ENOMEM ? "ENOMEM"
-                : strerrorname_np(-err) ? strerrorname_np(-err)
-                                        : "EIO";
+        *code = err == -ENOMEM ? "ENOMEM" : strerrorname_np(-err) ? strerrorname_np(-err) : "EIO";
     return err < 0 ? -1 : 0;
 }
 
@@ -125,7 +124,7 @@ static void read_causes(const struct jr_value *root, char *causes, size_t len)
         char safe[4 * 32 + 1];
         if (cause == NULL || cause->type != JR_STRING)
             continue;
-        render_escape(safe, sizeof(safe), cause->str, cause->len < 32 ? cause->len : 32, false);
+        esc_term(safe, sizeof(safe), cause->str, cause->len < 32 ? cause->len : 32, false);
         if (strstr(causes, safe) != NULL)
             continue; /* one mention of each */
         int w = snprintf(causes + used, len - used, "%s%s", used ? ", " : "", safe);
@@ -190,7 +189,7 @@ static int read_dump(const struct jr_value *root, struct compare_dump *d, bool *
         char ecode[32], safe[4 * sizeof(ecode) + 1];
         jr_copy_str(error, "code", ecode, sizeof(ecode));
         snprintf(why, whylen, "an error document (%s), not a dump",
-                 render_escape(safe, sizeof(safe), ecode, strlen(ecode), false));
+                 esc_term(safe, sizeof(safe), ecode, strlen(ecode), false));
         return -1;
     }
     if (jr_i64(jr_get(root, "version"), &version) != 0 || jr_i64(jr_get(root, "pid"), &pid) != 0 ||
@@ -365,13 +364,13 @@ static int centry_cmp(const void *a, const void *b)
 static void put_name(FILE *out, const char *name)
 {
     char safe[4 * 96 + 1];
-    fprintf(out, "\"%s\"", render_escape(safe, sizeof(safe), name, strlen(name), true));
+    fprintf(out, "\"%s\"", esc_term(safe, sizeof(safe), name, strlen(name), true));
 }
 
 /* One line for a run of N alike entries E: count, ids, a few names. */
 static void put_run(FILE *out, const struct centry *e, size_t n, bool detail)
 {
-    char c[28], lo[28], hi[28], dur[RENDER_DURATION_MAX];
+    char c[28], lo[28], hi[28], dur[DURATION_MAX];
     uint64_t min = e[0].t->id, max = e[0].t->id;
     for (size_t i = 1; i < n; i++) {
         min = e[i].t->id < min ? e[i].t->id : min;
@@ -394,10 +393,10 @@ static void put_run(FILE *out, const struct centry *e, size_t n, bool detail)
     if (detail) {
         char safe[4 * 12 + 1];
         fprintf(out, " %s, %" PRIu64 " %s",
-                render_escape(safe, sizeof(safe), e[0].t->state, strlen(e[0].t->state), false),
+                esc_term(safe, sizeof(safe), e[0].t->state, strlen(e[0].t->state), false),
                 e[0].t->polls, e[0].t->polls == 1 ? "poll" : "polls");
         if (e[0].t->idle_ns >= 0)
-            fprintf(out, ", idle %s", render_duration(e[0].t->idle_ns, dur));
+            fprintf(out, ", idle %s", duration_format(e[0].t->idle_ns, dur));
     }
     fputs("\n", out);
 }
@@ -439,10 +438,10 @@ static void print_json(const struct compare *c, const struct centry *e, const si
 static void print_text(const struct compare *c, const struct centry *e, const size_t *count,
                        int64_t ta, int64_t tb, FILE *out)
 {
-    char n[4][28], dur[RENDER_DURATION_MAX];
+    char n[4][28], dur[DURATION_MAX];
     fprintf(out, "PID %d", c->last->pid);
     if (ta >= 0 && tb >= 0) {
-        render_duration(tb >= ta ? (tb - ta) * 1000000 : (ta - tb) * 1000000, dur);
+        duration_format(tb >= ta ? (tb - ta) * 1000000 : (ta - tb) * 1000000, dur);
         if (c->ndumps == 2)
             fprintf(out, ", dumps %s%s apart", tb < ta ? "-" : "", dur);
         else

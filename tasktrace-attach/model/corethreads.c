@@ -9,6 +9,7 @@
 #include "model/build.h"
 #include "model/livestack.h"
 #include "model/tree.h"
+#include "model/trim.h"
 #include "symbols/unwind.h"
 
 /* Whether STACK goes through a task's poll: only a stack through the task
@@ -64,7 +65,7 @@ static void corelive_crash(struct tt_dump *d, const struct core_file *c,
     if (have_stack && stack->n > 0) {
         const struct sym_frame **f = malloc(stack->n * sizeof(*f));
         if (f != NULL) {
-            size_t n = unwind_trim(stack, raw, f);
+            size_t n = trim_live_stack(stack, raw, f);
             k->frame = n > 0 ? f[n - 1] : stack->frames[stack->n - 1];
             free(f);
         }

@@ -25,7 +25,7 @@ struct corelive_stats {
  * stacks of the polling tasks' threads, D->threads with THREADS (at most
  * THREAD_LIST_MAX), and D->crash when C was written for a fatal signal
  * (core_signal_fatal) that its first thread received.  Frames are
- * symbolized through SYM; DWFL (SYM's, from core_dwfl_open) gets a thread
+ * symbolized through SYM; DWFL (SYM's, from findcore_dwfl_open) gets a thread
  * state attached.  RAW keeps every frame of the crash's frame lookup.
  * Returns 0 (per-thread failures are in the model and ST), or -ENOMEM. */
 int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *sym,

@@ -7,7 +7,7 @@
 
 #include "model/filter.h"
 #include "model/tree.h"
-#include "symbols/unwind.h"
+#include "model/trim.h"
 
 void filter_init(struct filter *f)
 {
@@ -93,7 +93,7 @@ static bool task_matches(const struct filter *f, const struct tt_task *t, bool r
             hit = frame_matches(f, buf[i]);
     }
     if (!hit && t->state == TRT_TASK_POLLING && t->has_thread_stack) {
-        size_t n = unwind_trim(&t->thread_stack, raw, buf);
+        size_t n = trim_live_stack(&t->thread_stack, raw, buf);
         for (size_t i = 0; i < n && !hit; i++)
             hit = frame_matches(f, buf[i]);
     }

@@ -9,7 +9,7 @@
 
 #include "model/group.h"
 #include "model/tree.h"
-#include "symbols/unwind.h"
+#include "model/trim.h"
 
 /* Separators between an item's stacks in its list of frames: they are
  * never a symbolizer's frame, and compare equal only to themselves. */
@@ -117,7 +117,7 @@ static uint64_t hash_ptrs(const struct sym_frame *const *f, size_t n)
 }
 
 /* Points *OUT at the trimmed frames of STACK (*N of them), trimming it
- * (tree_trim_stack, or unwind_trim for a LIVE stack) only the first time
+ * (tree_trim_stack, or trim_live_stack for a LIVE stack) only the first time
  * its list of frames is met.  Returns 0 or -ENOMEM. */
 static int trim_cached(struct trim_cache *c, const struct tt_stack *st, bool raw, bool live,
                        const struct sym_frame *const **out, size_t *n, uint64_t *content)
@@ -163,7 +163,7 @@ static int trim_cached(struct trim_cache *c, const struct tt_stack *st, bool raw
         c->arena_cap = cap;
     }
     size_t len = st->n == 0 ? 0
-                 : live     ? unwind_trim(st, raw, c->arena + c->n)
+                 : live     ? trim_live_stack(st, raw, c->arena + c->n)
                             : tree_trim_stack(st, raw, c->arena + c->n);
     uint64_t sum = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < len; i++)

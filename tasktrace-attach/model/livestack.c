@@ -12,6 +12,7 @@
 #include "model/build.h"
 #include "model/livestack.h"
 #include "model/tree.h"
+#include "model/trim.h"
 #include "symbols/unwind.h"
 
 /* A polling slot of the registry, where it lives, and the copy that the
@@ -486,7 +487,7 @@ const char *live_where(const struct tt_task *task, char *buf, size_t len)
     const struct sym_frame **f = malloc(st->n * sizeof(*f));
     if (!f)
         return NULL;
-    size_t n = unwind_trim(st, false, f);
+    size_t n = trim_live_stack(st, false, f);
     /* Inside a library the task's code called (libc's read, a mutex): the
      * function it called, the outermost of that library's frames.  Inside
      * the task's own code (a busy loop): the innermost named function. */

@@ -18,7 +18,7 @@
 #include "model/build.h"
 #include "symbols/elfcheck.h"
 #include "util/jsonread.h"
-#include "views/render.h"
+#include "util/escape.h"
 #include "target/safefile.h"
 #include "model/symbolize.h"
 #include "symbols/findfile.h"
@@ -647,7 +647,7 @@ static void symz_note_missing(struct symz_load *l)
             continue;
         missing++;
         char esc[160];
-        render_escape(esc, sizeof(esc), m->path, strlen(m->path), false);
+        esc_term(esc, sizeof(esc), m->path, strlen(m->path), false);
         int w =
             snprintf(list + used, sizeof(list) - used, "%s%s (%s)", used ? ", " : "", esc, m->why);
         if (w < 0 || (size_t)w >= sizeof(list) - used) {

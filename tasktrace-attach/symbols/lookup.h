@@ -18,7 +18,7 @@
 
 #include <elfutils/libdwfl.h>
 
-#include "model/model.h"
+#include "symbols/frame.h"
 
 /* Most frames one address expands to (the out-of-line function plus its
  * inlined callees).  Deeper inline chains keep their innermost frames. */

@@ -6,7 +6,6 @@
 
 #include <tasktrace/protocol.h>
 
-#include "model/tree.h"
 #include "symbols/unwind.h"
 
 struct unwind_ctx {
@@ -195,42 +194,4 @@ out:
     free(frames);
     free(w);
     return err;
-}
-
-/* Whether F's function is NAME, possibly followed by "+0x..." (a symbol
- * table fallback) or ".suffix" (a compiler clone), as tree.c matches. */
-static bool uw_frame_is(const struct sym_frame *f, const char *name)
-{
-    const char *fn = f->function;
-    size_t len = strlen(name);
-    return fn != NULL && strncmp(fn, name, len) == 0 &&
-           (fn[len] == '\0' || fn[len] == '+' || fn[len] == '.');
-}
-
-static bool uw_frame_hidden(const struct sym_frame *f)
-{
-    static const char *const hidden[] = {TRT_FN_ABI_HELPERS};
-    for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
-        if (uw_frame_is(f, hidden[i]))
-            return true;
-    return false;
-}
-
-size_t unwind_trim(const struct tt_stack *stack, bool raw, const struct sym_frame **out)
-{
-    size_t begin = 0, n = 0;
-    if (!raw) {
-        for (size_t i = stack->n; i-- > 0;) {
-            if (stack->frames[i] != NULL && tree_frame_is_wrapper(stack->frames[i])) {
-                begin = i + 1;
-                break;
-            }
-        }
-    }
-    for (size_t i = begin; i < stack->n; i++) {
-        const struct sym_frame *f = stack->frames[i];
-        if (f != NULL && (raw || !uw_frame_hidden(f)))
-            out[n++] = f;
-    }
-    return n;
 }

@@ -13,15 +13,11 @@
 
 #include <elfutils/libdwfl.h>
 
-#include "model/model.h"
+#include "symbols/frame.h"
 #include "target/proc.h"
 #include "target/records.h"
 #include "symbols/lookup.h"
 #include "target/thread.h"
-
-/* Most frames (call sites, before inline expansion) one stack keeps; the
- * root side of a deeper stack is cut and the stack marked truncated. */
-#define UNWIND_MAX_FRAMES 256
 
 typedef struct unwind_ctx unwind_ctx;
 
@@ -49,15 +45,5 @@ void unwind_free(unwind_ctx *u);
  * was found (WHY says why). */
 int unwind_stack(unwind_ctx *u, sym_ctx *sym, const struct thread_snap *snap, struct tt_stack *out,
                  char *why, size_t whylen);
-
-/* Trims a live thread stack to the frames that belong to the task it
- * polls: unless RAW, drops every frame up to and including the innermost
- * task wrapper (tree_frame_is_wrapper) and hides the ABI helpers
- * (TRT_FN_ABI_HELPERS) wherever they stand.  Unlike tree_trim_stack, it
- * does not cut at the first runtime-internal frame below the wrapper: the
- * innermost frames of a live stack are where the thread is, whatever they
- * are.  A stack with no wrapper is kept whole.  OUT has room for
- * STACK->n entries; returns how many were written. */
-size_t unwind_trim(const struct tt_stack *stack, bool raw, const struct sym_frame **out);
 
 #endif

@@ -7,11 +7,11 @@
  * count, offset and size in it is checked against the file and bounded, a
  * truncated core is refused rather than half read, and the files it names
  * are opened through safefile.h (in this tool's root, never blocking,
- * regular files that the core's user, from NT_PRPSINFO, could read).  The
- * module files are checked against the build ids the core holds.
+ * regular files that the core's user, from NT_PRPSINFO, could read), by
+ * symbols/findcore.h, which checks them against the build ids the core
+ * holds.
  *
- * Not thread-safe: one core_file per thread, and the Dwfl of
- * core_dwfl_open serves one core_file at a time. */
+ * Not thread-safe: one core_file per thread. */
 #ifndef TT_CORE_H
 #define TT_CORE_H
 
@@ -68,6 +68,10 @@ struct core_file {
     struct safefile_cred cred; /* whose files the core's modules are */
     char *files;               /* the NT_FILE note, copied; NULL without */
     size_t files_len;
+    /* The module table a layer above built for this core (findcore.h),
+     * released by core_close through modules_release; NULL without. */
+    void *modules;
+    void (*modules_release)(void *modules);
 };
 
 /* Opens the core at PATH and reads its headers and notes.  Returns 0 (free
@@ -83,17 +87,8 @@ void core_close(struct core_file *c);
  * [ADDR, ADDR + LEN) is not in the core (never mapped, or not dumped). */
 int core_read(void *ctx, uint64_t addr, void *buf, size_t len);
 
-/* Reports the modules of the core's NT_FILE note in a new Dwfl, each with
- * the build id its first page holds in the core, and opens their files
- * lazily through safefile (never libdwfl's own opens, which follow any
- * path).  EXE, when not NULL, replaces the executable's file (the module
- * holding AT_ENTRY): its build id must be the core's, else -ENOEXEC.
- * Returns the Dwfl (release with dwfl_end), or NULL with *ERR = -ENOEXEC
- * (a mismatching EXE), -ENOENT (no module in the core, or no EXE file),
- * -ENOMEM or -EIO, and WHY saying why.  WARN receives one line when the
- * core holds no build id of its executable to check EXE against ("" else). */
-Dwfl *core_dwfl_open(struct core_file *c, const char *exe, int *err, char *why, size_t whylen,
-                     char *warn, size_t warnlen);
+/* The segment holding ADDR, or NULL. */
+const struct core_segment *core_segment_at(const struct core_file *c, uint64_t addr);
 
 /* The name of signal SIGNO ("SIGSEGV"), or NULL if it has none here. */
 const char *core_signal_name(int signo);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "model/model.h"
+#include "util/escape.h"
 
 struct render_opts {
     bool raw;       /* keep every captured frame (no tree_trim_stack) */
@@ -67,28 +68,9 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
  * PID 0 is written null.  Returns as render_json. */
 int render_json_error(FILE *f, int pid, const char *code, const char *message, int64_t taken_at_ms);
 
-/* Escapes the N bytes at S exactly as the text view escapes a task name
- * (QUOTE) or a path into BUF (LEN bytes; NUL-terminated, cut short if it
- * does not fit), for bytes of the target printed anywhere else, such as
- * stderr.  Returns BUF. */
-const char *render_escape(char *buf, size_t len, const char *s, size_t n, bool quote);
-
-/* Longest string render_duration writes, NUL included. */
-#define RENDER_DURATION_MAX 32
-
-/* Formats NS for humans into BUF: "420us", "850ms", "1.52s", "3m12s",
- * "2h05m", "3d04h" (truncated, not rounded); "unknown" if NS < 0.
- * Returns BUF. */
-const char *render_duration(int64_t ns, char buf[RENDER_DURATION_MAX]);
-
 /* The lowercase name of a TRT_TASK_* state ("idle", "polling", "done",
  * "free"), or "unknown".  A static string. */
 const char *render_state_name(uint32_t state);
-
-/* Internal to the renderers: the length (1-4) of the valid UTF-8
- * sequence at S, which has N bytes left, or 0 if S[0] does not start one
- * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
-size_t render__utf8_seq(const unsigned char *s, size_t n);
 
 /* Internal to the renderers: a FILE writer that keeps its first error
  * (0 or -errno); once set, nothing more is written. */
@@ -101,6 +83,9 @@ void render__out_printf(struct render__out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void render__out_write(struct render__out *o, const char *s, size_t len);
 void render__out_puts(struct render__out *o, const char *s);
+/* A sink for the escapers (util/escape.h) writing to O, stopping at its
+ * first error. */
+struct esc_sink render__out_sink(struct render__out *o);
 
 /* Internal to the renderers: what a view made of a frames array that
  * stacks share (tt_stack.shared: every task with the same PCs), kept by

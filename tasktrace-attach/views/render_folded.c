@@ -18,7 +18,7 @@
 
 #include "views/render.h"
 #include "model/tree.h"
-#include "symbols/unwind.h"
+#include "model/trim.h"
 
 /* The distinct paths met, by hash; each a NUL-terminated string. */
 struct rf_path {
@@ -131,7 +131,7 @@ static int rf_frame(struct rf_buf *b, const struct sym_frame *f)
     }
     char copy[4 * 512 + 1];
     snprintf(copy, sizeof(copy), "%s", name);
-    render_escape(esc, sizeof(esc), copy, strlen(copy), false);
+    esc_term(esc, sizeof(esc), copy, strlen(copy), false);
     if (esc[0] == '\0')
         return rf_put(b, "[unknown]", 9);
     for (const char *p = esc; *p; p++) {
@@ -222,7 +222,7 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
                 buf = grown;
                 bufcap = st->n;
             }
-            size_t n = unwind_trim(st, raw, buf);
+            size_t n = trim_live_stack(st, raw, buf);
             if (n > 0) {
                 if (rf_path_add(&t, &b, buf, n) < 0)
                     goto out;

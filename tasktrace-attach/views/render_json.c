@@ -13,71 +13,14 @@
 #include "model/group.h"
 #include "views/render.h"
 #include "model/tree.h"
-#include "symbols/unwind.h"
+#include "model/trim.h"
 
-/* Writes S[0 .. LEN) as a JSON string.  Invalid UTF-8 bytes become U+FFFD
- * one for one: the document stays valid UTF-8 and readers see where a
- * byte was lost.  DEL and the C1 controls are escaped too, so a dump
- * printed raw to a terminal stays inert.  The one writer of the JSON
- * view's strings: names, paths and messages all come through here. */
+/* Writes S[0 .. LEN) as a JSON string through the one JSON escaper
+ * (util/escape.h): names, paths and messages all come through here. */
 static void rj_strn(struct render__out *o, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    render__out_puts(o, "\"");
-    while (i < len && o->err == 0) {
-        size_t run = i;
-        while (run < len && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
-            run++;
-        render__out_write(o, s + i, run - i);
-        i = run;
-        if (i == len)
-            break;
-        unsigned char c = p[i];
-        size_t seq = c >= 0x80 ? render__utf8_seq(p + i, len - i) : 0;
-        if (seq == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
-            /* A C1 control (U+0080 .. U+009F), which some terminals
-             * obey: escaped, as the text view escapes it, as \u0080. */
-            render__out_printf(o, "\\u%04x", p[i + 1]);
-            i += 2;
-            continue;
-        }
-        if (seq > 0) {
-            render__out_write(o, s + i, seq);
-            i += seq;
-            continue;
-        }
-        switch (c) {
-        case '"':
-            render__out_puts(o, "\\\"");
-            break;
-        case '\\':
-            render__out_puts(o, "\\\\");
-            break;
-        case '\b':
-            render__out_puts(o, "\\b");
-            break;
-        case '\f':
-            render__out_puts(o, "\\f");
-            break;
-        case '\n':
-            render__out_puts(o, "\\n");
-            break;
-        case '\r':
-            render__out_puts(o, "\\r");
-            break;
-        case '\t':
-            render__out_puts(o, "\\t");
-            break;
-        default:
-            if (c >= 0x80)
-                render__out_puts(o, "\\ufffd");
-            else
-                render__out_printf(o, "\\u%04x", c);
-        }
-        i++;
-    }
-    render__out_puts(o, "\"");
+    struct esc_sink k = render__out_sink(o);
+    esc_json_write(&k, s, len);
 }
 
 static void rj_str(struct render__out *o, const char *s)
@@ -226,13 +169,13 @@ static int rj_modules(struct render__out *o, const struct tt_dump *d)
 }
 
 /* A live thread stack as an array of frames, root first, trimmed to the
- * task's frames by unwind_trim unless RAW.  Returns 0 or -ENOMEM. */
+ * task's frames by trim_live_stack unless RAW.  Returns 0 or -ENOMEM. */
 static int rj_live_stack(struct render__out *o, const struct tt_stack *st, bool raw)
 {
     const struct sym_frame **buf = malloc((st->n ? st->n : 1) * sizeof(*buf));
     if (buf == NULL)
         return -ENOMEM;
-    size_t n = unwind_trim(st, raw, buf);
+    size_t n = trim_live_stack(st, raw, buf);
     render__out_puts(o, "[");
     for (size_t i = 0; i < n; i++) {
         if (i > 0)

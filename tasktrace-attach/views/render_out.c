@@ -39,6 +39,16 @@ void render__out_puts(struct render__out *o, const char *s)
     render__out_write(o, s, strlen(s));
 }
 
+static void render__out_sink_write(void *ctx, const char *s, size_t n)
+{
+    render__out_write(ctx, s, n);
+}
+
+struct esc_sink render__out_sink(struct render__out *o)
+{
+    return (struct esc_sink){.write = render__out_sink_write, .ctx = o, .stop = &o->err};
+}
+
 static size_t memo_slot(const struct render__memo *m, const void *key)
 {
     return (size_t)(((uintptr_t)key >> 4) * 0x9e3779b97f4a7c15ull >> 20) & (m->cap - 1);

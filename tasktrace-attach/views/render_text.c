@@ -14,9 +14,11 @@
 #include <tasktrace/protocol.h>
 
 #include "model/group.h"
+#include "util/duration.h"
+#include "util/escape.h"
 #include "views/render.h"
 #include "model/tree.h"
-#include "symbols/unwind.h"
+#include "model/trim.h"
 
 /* SGR sequences; written only when colour is on. */
 #define RT_BOLD "1"
@@ -48,63 +50,11 @@ static void rt_reset(struct rt_out *o)
         render__out_puts(&o->out, "\033[0m");
 }
 
-/* Writes S[0 .. LEN) so that it can't drive a terminal: control bytes,
- * DEL, bytes outside valid UTF-8 and UTF-8-encoded C1 controls (U+0080 ..
- * U+009F, which some terminals obey) become \xNN; with QUOTE, '"' and '\'
- * are backslash-escaped too.  Valid UTF-8 passes through.  The one escaper
- * of target bytes for terminals: the text view and stderr (render_escape). */
-static void rt_escaped_out(struct render__out *out, const char *s, size_t len, bool quote)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len && out->err == 0) {
-        size_t run = i;
-        /* Pass plain runs through in one write. */
-        while (run < len && p[run] >= 0x20 && p[run] < 0x7f &&
-               !(quote && (p[run] == '"' || p[run] == '\\')))
-            run++;
-        render__out_write(out, s + i, run - i);
-        i = run;
-        if (i == len)
-            break;
-        unsigned char c = p[i];
-        size_t seq = c >= 0x80 ? render__utf8_seq(p + i, len - i) : 0;
-        if (seq == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
-            render__out_printf(out, "\\x%02x\\x%02x", c, p[i + 1]);
-            i += 2;
-        } else if (seq > 0) {
-            render__out_write(out, s + i, seq);
-            i += seq;
-        } else if (quote && (c == '"' || c == '\\')) {
-            render__out_printf(out, "\\%c", c);
-            i++;
-        } else {
-            render__out_printf(out, "\\x%02x", c);
-            i++;
-        }
-    }
-}
-
+/* Target bytes in the view go through the one terminal escaper. */
 static void rt_escaped(struct rt_out *o, const char *s, size_t len, bool quote)
 {
-    rt_escaped_out(&o->out, s, len, quote);
-}
-
-const char *render_escape(char *buf, size_t len, const char *s, size_t n, bool quote)
-{
-    if (len == 0)
-        return buf;
-    memset(buf, 0, len);
-    /* One byte short of the buffer: the last stays the terminator. */
-    FILE *f = len > 1 ? fmemopen(buf, len - 1, "w") : NULL;
-    if (f == NULL)
-        return buf;
-    setvbuf(f, NULL, _IONBF, 0);
-    struct render__out out = {.f = f};
-    rt_escaped_out(&out, s, n, quote);
-    fclose(f);
-    buf[len - 1] = '\0';
-    return buf;
+    struct esc_sink k = render__out_sink(&o->out);
+    esc_term_write(&k, s, len, quote);
 }
 
 static void rt_escaped_str(struct rt_out *o, const char *s)
@@ -114,67 +64,9 @@ static void rt_escaped_str(struct rt_out *o, const char *s)
 
 /* ------------------------------------------------------------ helpers */
 
-size_t render__utf8_seq(const unsigned char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of s[1] */
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0; /* overlong */
-        else if (c == 0xed)
-            hi = 0x9f; /* surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xf4)
-            hi = 0x8f; /* past U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return len;
-}
-
 const char *render_state_name(uint32_t state)
 {
     return trt_task_state_name(state);
-}
-
-const char *render_duration(int64_t ns, char buf[RENDER_DURATION_MAX])
-{
-    const int64_t us = 1000, ms = 1000 * us, s = 1000 * ms;
-    const int64_t min = 60 * s, h = 60 * min, d = 24 * h;
-    if (ns < 0)
-        snprintf(buf, RENDER_DURATION_MAX, "unknown");
-    else if (ns < us)
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "ns", ns);
-    else if (ns < ms)
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "us", ns / us);
-    else if (ns < s)
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "ms", ns / ms);
-    else if (ns < min)
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 ".%02" PRId64 "s", ns / s,
-                 ns % s / (10 * ms));
-    else if (ns < h)
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "m%02" PRId64 "s", ns / min, ns % min / s);
-    else if (ns < d)
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "h%02" PRId64 "m", ns / h, ns % h / min);
-    else
-        snprintf(buf, RENDER_DURATION_MAX, "%" PRId64 "d%02" PRId64 "h", ns / d, ns % d / h);
-    return buf;
 }
 
 /* ------------------------------------------------------------ the view */
@@ -209,14 +101,14 @@ static void rt_spawned_at(struct rt_out *o, const struct sym_frame *f)
 
 static void rt_header(struct rt_out *o, const struct tt_task *t)
 {
-    char dur[RENDER_DURATION_MAX];
+    char dur[DURATION_MAX];
     render__out_printf(&o->out, "task %" PRIu64 " \"", t->id);
     rt_escaped(o, t->name, strnlen(t->name, sizeof(t->name)), true);
     render__out_printf(&o->out, "\" %s", render_state_name(t->state));
     if (t->state == TRT_TASK_POLLING) {
         /* How long the current poll has lasted, not the last one's end. */
         if (t->poll_ns >= 0)
-            render__out_printf(&o->out, " for %s", render_duration(t->poll_ns, dur));
+            render__out_printf(&o->out, " for %s", duration_format(t->poll_ns, dur));
         render__out_printf(&o->out, " on thread %" PRId32, t->tid);
         if (t->thread_name[0]) {
             render__out_puts(&o->out, " \"");
@@ -225,7 +117,7 @@ static void rt_header(struct rt_out *o, const struct tt_task *t)
         }
         render__out_puts(&o->out, ",");
     } else if (t->idle_ns >= 0)
-        render__out_printf(&o->out, " %s since last poll,", render_duration(t->idle_ns, dur));
+        render__out_printf(&o->out, " %s since last poll,", duration_format(t->idle_ns, dur));
     else if (t->polls == 0)
         render__out_puts(&o->out, " never polled,");
     else
@@ -349,13 +241,13 @@ static void rt_children(struct rt_out *o, const struct tree_node *node)
 }
 
 /* Writes a live thread stack as a chain, root first: trimmed to the task's
- * frames (unwind_trim) unless raw or not a task's.  Returns 0 or -ENOMEM. */
+ * frames (trim_live_stack) unless raw or not a task's.  Returns 0 or -ENOMEM. */
 static int rt_live_chain(struct rt_out *o, const struct tt_stack *st, bool trim)
 {
     const struct sym_frame **buf = malloc((st->n ? st->n : 1) * sizeof(*buf));
     if (buf == NULL)
         return -ENOMEM;
-    size_t n = unwind_trim(st, o->opts->raw || !trim, buf);
+    size_t n = trim_live_stack(st, o->opts->raw || !trim, buf);
     if (n == 0)
         render__out_puts(&o->out, "  (every frame was trimmed)\n");
     if (st->truncated && n > 0)
@@ -460,7 +352,7 @@ static void rt_group_names(struct rt_out *o, const struct tt_dump *dump, const s
 static void rt_group_header(struct rt_out *o, const struct tt_dump *dump,
                             const struct group_set *gs, const struct group *g)
 {
-    char n[28], lo[28], hi[28], dur[RENDER_DURATION_MAX];
+    char n[28], lo[28], hi[28], dur[DURATION_MAX];
     const struct tt_task *first = &dump->tasks[gs->members[g->first]];
     const struct tt_task *last = &dump->tasks[gs->members[g->first + g->count - 1]];
     const struct tt_task *longest = NULL;
@@ -480,7 +372,7 @@ static void rt_group_header(struct rt_out *o, const struct tt_dump *dump,
     render__out_printf(&o->out, ") %s", render_state_name(first->state));
     if (longest) {
         int64_t ns = polling ? longest->poll_ns : longest->idle_ns;
-        render__out_printf(&o->out, ", longest %s %s (%" PRIu64 " \"", render_duration(ns, dur),
+        render__out_printf(&o->out, ", longest %s %s (%" PRIu64 " \"", duration_format(ns, dur),
                            polling ? "in a poll" : "since last poll", longest->id);
         rt_escaped(o, longest->name, strnlen(longest->name, sizeof(longest->name)), true);
         render__out_puts(&o->out, "\")");
@@ -608,7 +500,7 @@ static void rt_summary(struct rt_out *o, const struct tt_dump *dump)
     static const uint32_t order[] = {TRT_TASK_IDLE, TRT_TASK_POLLING, TRT_TASK_DONE, TRT_TASK_FREE};
     size_t by_state[5] = {0}, missing = 0, suspects = 0;
     const struct tt_task *longest = NULL;
-    char n[28], total[28], dur[RENDER_DURATION_MAX];
+    char n[28], total[28], dur[DURATION_MAX];
     for (size_t i = 0; i < dump->ntasks; i++) {
         const struct tt_task *t = &dump->tasks[i];
         by_state[t->state <= TRT_TASK_DONE ? t->state : 4]++;
@@ -642,13 +534,13 @@ static void rt_summary(struct rt_out *o, const struct tt_dump *dump)
                            suspects == 1 ? "suspect" : "suspects");
     if (longest) {
         render__out_printf(&o->out, "; longest idle %s (%" PRIu64 " \"",
-                           render_duration(longest->idle_ns, dur), longest->id);
+                           duration_format(longest->idle_ns, dur), longest->id);
         rt_escaped(o, longest->name, strnlen(longest->name, sizeof(longest->name)), true);
         render__out_puts(&o->out, "\")");
     }
     if (dump->elapsed_ns)
         render__out_printf(&o->out, "; dumped in %s",
-                           render_duration((int64_t)dump->elapsed_ns, dur));
+                           duration_format((int64_t)dump->elapsed_ns, dur));
     render__out_puts(&o->out, "\n");
 }
 
@@ -657,7 +549,7 @@ static void rt_summary(struct rt_out *o, const struct tt_dump *dump)
  * then says what the core is and how old the captured stacks are. */
 static void rt_core(struct rt_out *o, const struct tt_dump *dump)
 {
-    char dur[RENDER_DURATION_MAX];
+    char dur[DURATION_MAX];
     if (dump->core == NULL)
         return;
     if (dump->has_crash) {
@@ -704,7 +596,7 @@ static void rt_core(struct rt_out *o, const struct tt_dump *dump)
         render__out_printf(&o->out,
                            "captured stacks of dump %" PRIu32 ", %s older than the "
                            "core; times to the runtime's last event\n",
-                           dump->generation, render_duration(dump->stacks_age_ns, dur));
+                           dump->generation, duration_format(dump->stacks_age_ns, dur));
     else
         render__out_puts(&o->out, "no dump's captured stacks in it; times to the runtime's "
                                   "last event\n");

@@ -12,6 +12,8 @@
 
 #include <tasktrace/protocol.h>
 
+#include "util/duration.h"
+#include "util/escape.h"
 #include "views/render.h"
 #include "suites.h"
 
@@ -237,17 +239,17 @@ END_TEST
 
 START_TEST(test_duration)
 {
-    char buf[RENDER_DURATION_MAX];
-    ck_assert_str_eq(render_duration(0, buf), "0ns");
-    ck_assert_str_eq(render_duration(999, buf), "999ns");
-    ck_assert_str_eq(render_duration(420000, buf), "420us");
-    ck_assert_str_eq(render_duration(850000000, buf), "850ms");
-    ck_assert_str_eq(render_duration(1520000000, buf), "1.52s");
-    ck_assert_str_eq(render_duration(59999999999, buf), "59.99s");
-    ck_assert_str_eq(render_duration(192000000000, buf), "3m12s");
-    ck_assert_str_eq(render_duration(7500000000000, buf), "2h05m");
-    ck_assert_str_eq(render_duration(INT64_MAX, buf), "106751d23h");
-    ck_assert_str_eq(render_duration(-1, buf), "unknown");
+    char buf[DURATION_MAX];
+    ck_assert_str_eq(duration_format(0, buf), "0ns");
+    ck_assert_str_eq(duration_format(999, buf), "999ns");
+    ck_assert_str_eq(duration_format(420000, buf), "420us");
+    ck_assert_str_eq(duration_format(850000000, buf), "850ms");
+    ck_assert_str_eq(duration_format(1520000000, buf), "1.52s");
+    ck_assert_str_eq(duration_format(59999999999, buf), "59.99s");
+    ck_assert_str_eq(duration_format(192000000000, buf), "3m12s");
+    ck_assert_str_eq(duration_format(7500000000000, buf), "2h05m");
+    ck_assert_str_eq(duration_format(INT64_MAX, buf), "106751d23h");
+    ck_assert_str_eq(duration_format(-1, buf), "unknown");
     ck_assert_str_eq(render_state_name(TRT_TASK_IDLE), "idle");
     ck_assert_str_eq(render_state_name(99), "unknown");
 }

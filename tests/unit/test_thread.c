@@ -16,6 +16,7 @@
 #include "suites.h"
 #include "model/livestack.h"
 #include "target/thread.h"
+#include "model/trim.h"
 #include "symbols/unwind.h"
 
 /* ------------------------------------------------------------ the child */
@@ -265,16 +266,16 @@ START_TEST(test_trim)
     const struct sym_frame *out[7];
     /* Cut above the wrapper, helpers hidden, and unlike a captured stack
      * the runtime-internal frame and what is below it stay. */
-    ck_assert_uint_eq(unwind_trim(&st, false, out), 4);
+    ck_assert_uint_eq(trim_live_stack(&st, false, out), 4);
     ck_assert_ptr_eq(out[0], &F_task);
     ck_assert_ptr_eq(out[1], &F_leaf);
     ck_assert_ptr_eq(out[2], &F_intl);
     ck_assert_ptr_eq(out[3], &F_read);
-    ck_assert_uint_eq(unwind_trim(&st, true, out), 7);
+    ck_assert_uint_eq(trim_live_stack(&st, true, out), 7);
     /* No wrapper (a thread outside any poll): kept whole, helpers hidden. */
     const struct sym_frame *plain[] = {&F_exec, &F_help, &F_read};
     struct tt_stack ps = {3, plain, false, false};
-    ck_assert_uint_eq(unwind_trim(&ps, false, out), 2);
+    ck_assert_uint_eq(trim_live_stack(&ps, false, out), 2);
     ck_assert_ptr_eq(out[1], &F_read);
 }
 END_TEST

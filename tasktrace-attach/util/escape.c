@@ -1,0 +1,180 @@
+/* Escaping the target's bytes for terminals and JSON.  See escape.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "util/escape.h"
+
+size_t esc_utf8_seq(const unsigned char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    unsigned char c = s[0];
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of s[1] */
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong */
+        else if (c == 0xed)
+            hi = 0x9f; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xf4)
+            hi = 0x8f; /* past U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+static bool esc_stopped(const struct esc_sink *k)
+{
+    return k->stop != NULL && *k->stop != 0;
+}
+
+static void esc_put(const struct esc_sink *k, const char *s, size_t n)
+{
+    if (n > 0)
+        k->write(k->ctx, s, n);
+}
+
+/* Writes the escape FMT of up to two bytes, as "\\x%02x" or "\\u%04x". */
+static void esc_putf(const struct esc_sink *k, const char *fmt, unsigned a)
+{
+    char buf[16];
+    int n = snprintf(buf, sizeof(buf), fmt, a);
+    esc_put(k, buf, (size_t)n);
+}
+
+void esc_term_write(const struct esc_sink *k, const char *s, size_t len, bool quote)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len && !esc_stopped(k)) {
+        size_t run = i;
+        /* Pass plain runs through in one write. */
+        while (run < len && p[run] >= 0x20 && p[run] < 0x7f &&
+               !(quote && (p[run] == '"' || p[run] == '\\')))
+            run++;
+        esc_put(k, s + i, run - i);
+        i = run;
+        if (i == len)
+            break;
+        unsigned char c = p[i];
+        size_t seq = c >= 0x80 ? esc_utf8_seq(p + i, len - i) : 0;
+        if (seq == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+            esc_putf(k, "\\x%02x", c);
+            esc_putf(k, "\\x%02x", p[i + 1]);
+            i += 2;
+        } else if (seq > 0) {
+            esc_put(k, s + i, seq);
+            i += seq;
+        } else if (quote && (c == '"' || c == '\\')) {
+            esc_put(k, "\\", 1);
+            esc_put(k, (const char *)&p[i], 1);
+            i++;
+        } else {
+            esc_putf(k, "\\x%02x", c);
+            i++;
+        }
+    }
+}
+
+/* A sink into a fixed buffer: what does not fit is dropped. */
+struct esc_buf {
+    char *buf;
+    size_t cap, used;
+};
+
+static void esc_buf_write(void *ctx, const char *s, size_t n)
+{
+    struct esc_buf *b = ctx;
+    size_t room = b->cap - b->used;
+    if (n > room)
+        n = room;
+    memcpy(b->buf + b->used, s, n);
+    b->used += n;
+}
+
+const char *esc_term(char *buf, size_t len, const char *s, size_t n, bool quote)
+{
+    if (len == 0)
+        return buf;
+    /* One byte short of the buffer: the last stays the terminator. */
+    struct esc_buf b = {.buf = buf, .cap = len - 1};
+    struct esc_sink k = {.write = esc_buf_write, .ctx = &b};
+    esc_term_write(&k, s, n, quote);
+    buf[b.used] = '\0';
+    return buf;
+}
+
+void esc_json_write(const struct esc_sink *k, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    esc_put(k, "\"", 1);
+    while (i < len && !esc_stopped(k)) {
+        size_t run = i;
+        while (run < len && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+            run++;
+        esc_put(k, s + i, run - i);
+        i = run;
+        if (i == len)
+            break;
+        unsigned char c = p[i];
+        size_t seq = c >= 0x80 ? esc_utf8_seq(p + i, len - i) : 0;
+        if (seq == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+            /* A C1 control (U+0080 .. U+009F), which some terminals
+             * obey: escaped, as the terminal escaper escapes it, as \u0080. */
+            esc_putf(k, "\\u%04x", p[i + 1]);
+            i += 2;
+            continue;
+        }
+        if (seq > 0) {
+            esc_put(k, s + i, seq);
+            i += seq;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            esc_put(k, "\\\"", 2);
+            break;
+        case '\\':
+            esc_put(k, "\\\\", 2);
+            break;
+        case '\b':
+            esc_put(k, "\\b", 2);
+            break;
+        case '\f':
+            esc_put(k, "\\f", 2);
+            break;
+        case '\n':
+            esc_put(k, "\\n", 2);
+            break;
+        case '\r':
+            esc_put(k, "\\r", 2);
+            break;
+        case '\t':
+            esc_put(k, "\\t", 2);
+            break;
+        default:
+            if (c >= 0x80)
+                esc_put(k, "\\ufffd", 6);
+            else
+                esc_putf(k, "\\u%04x", c);
+        }
+        i++;
+    }
+    esc_put(k, "\"", 1);
+}
