@@ -12,7 +12,6 @@
 #include <tasktrace/clock.h>
 
 #include "model/build.h"
-#include "model/livestack.h"
 #include "util/escape.h"
 #include "model/tree.h"
 
@@ -502,6 +501,24 @@ static int task_spawned_at(struct tt_dump *d, struct pc_table *pcs, struct tt_ta
     return 0;
 }
 
+/* Frees the live stacks live_fill (livestack.h) and corelive_fill (corethreads.h)
+ * added: the dump owns them, so that building and filling call only
+ * downward (livestack calls dump_task_error, never the other way). */
+static void dump_free_threads(struct tt_dump *d)
+{
+    for (size_t i = 0; i < d->ntasks; i++) {
+        free(d->tasks[i].thread_stack.frames);
+        d->tasks[i].thread_stack.frames = NULL;
+        d->tasks[i].thread_stack.n = 0;
+        d->tasks[i].has_thread_stack = false;
+    }
+    for (size_t i = 0; i < d->nthreads; i++)
+        free(d->threads[i].stack.frames);
+    free(d->threads);
+    d->threads = NULL;
+    d->nthreads = 0;
+}
+
 void dump_task_error(struct tt_task *t, const char *fmt, ...)
 {
     char buf[128];
@@ -518,7 +535,7 @@ void dump_task_error(struct tt_task *t, const char *fmt, ...)
 
 void dump_free(struct tt_dump *d)
 {
-    live_free(d);
+    dump_free_threads(d);
     for (size_t i = 0; i < d->ntasks; i++) {
         for (size_t k = 0; k < d->tasks[i].nstacks; k++)
             if (!d->tasks[i].stacks[k].shared)

@@ -82,7 +82,9 @@ bool dump_spawn_glue(const struct sym_frame *f);
  * on allocation failure it stays as it was. */
 void dump_task_error(struct tt_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Frees what dump_build allocated; leaves the strings (the symbolizer's). */
+/* Frees what dump_build allocated and the live stacks and threads
+ * live_fill and corelive_fill added; leaves the strings (the
+ * symbolizer's). */
 void dump_free(struct tt_dump *d);
 
 #endif

@@ -440,21 +440,6 @@ out:
     return err;
 }
 
-void live_free(struct tt_dump *d)
-{
-    for (size_t i = 0; i < d->ntasks; i++) {
-        free(d->tasks[i].thread_stack.frames);
-        d->tasks[i].thread_stack.frames = NULL;
-        d->tasks[i].thread_stack.n = 0;
-        d->tasks[i].has_thread_stack = false;
-    }
-    for (size_t i = 0; i < d->nthreads; i++)
-        free(d->threads[i].stack.frames);
-    free(d->threads);
-    d->threads = NULL;
-    d->nthreads = 0;
-}
-
 /* A library function's public name from its internal one: "__libc_read"
  * and "__GI___libc_read" read "read", "___pthread_mutex_lock"
  * "pthread_mutex_lock"; a "+0x..." offset is dropped. */

@@ -62,13 +62,11 @@ struct live_stats {
  * threads).  SLOTS (any order) say which task each thread polls; the
  * registry at REGISTRY_ADDR is read again around each stop.  Frames are
  * symbolized through SYM; DWFL (SYM's) gets a thread state attached.
+ * What it adds is the dump's, freed by dump_free (build.h).
  * Returns 0 (per-thread failures are in the model and ST), or -ENOMEM. */
 int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym,
               uint64_t registry_addr, const struct trt_task_slot *slots, size_t nslots,
               const struct live_opts *o, struct live_stats *st);
-
-/* Frees what live_fill added to D (idempotent; dump_free calls it). */
-void live_free(struct tt_dump *d);
 
 /* Writes into BUF the function a stuck task is "in", for one-line
  * messages: of its live stack, the innermost function whose name does not
