@@ -12,6 +12,8 @@
 
 #include <elfutils/libdwelf.h>
 
+#include "util/diag.h"
+#include "util/escape.h"
 #include "symbols/elfcheck.h"
 #include "symbols/findcore.h"
 #include "symbols/modmap.h"
@@ -144,7 +146,7 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
                          char **file_name, Elf **elfp)
 {
     struct core_module *m = *userdata;
-    char why[256], esc[512];
+    char why[256];
     int fd;
     (void)mod;
     (void)base;
@@ -169,11 +171,7 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
     }
     if (fd < 0) {
         if (fd != -ENOENT && !m->warned) {
-            fflush(stdout);
-            fprintf(stderr,
-                    "tasktrace-attach: module %s: not reading its file: %s; its frames "
-                    "show module+offset\n",
-                    safefile_escape(modname, esc, sizeof(esc)), why);
+            diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
         }
         m->warned = true;
         return -1;
@@ -370,14 +368,14 @@ Dwfl *findcore_dwfl_open(struct core_file *c, const char *exe, int *err, char *w
             findcore_why(
                 warn, warnlen,
                 "cannot check that --exe %s is the program of the core: %s has no build id",
-                safefile_escape(exe, esc, sizeof(esc)), idlen == 0 ? "the file" : "the core");
+                esc_ascii(exe, esc, sizeof(esc)), idlen == 0 ? "the file" : "the core");
         } else if (idlen != main_mod->idlen || memcmp(id, main_mod->id, idlen) != 0) {
             char name[512];
             findcore_why(why, whylen,
                          "--exe %s is not the program of this core: its build id is %s, the core's "
                          "executable %s has %s",
-                         safefile_escape(exe, esc, sizeof(esc)), have,
-                         safefile_escape(main_mod->name, name, sizeof(name)), want);
+                         esc_ascii(exe, esc, sizeof(esc)), have,
+                         esc_ascii(main_mod->name, name, sizeof(name)), want);
             e = -ENOEXEC;
             goto out;
         }

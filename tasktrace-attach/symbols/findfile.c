@@ -3,7 +3,6 @@
 #include <dwarf.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,8 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 
+#include "util/diag.h"
+#include "util/escape.h"
 #include "symbols/elfcheck.h"
 #include "target/safefile.h"
 #include "symbols/findfile.h"
@@ -65,23 +66,6 @@ static uintptr_t symf_mod(Dwfl_Module *mod, void ***slot)
     if (slot != NULL)
         *slot = ud;
     return ud != NULL ? symf_get(ud) : 0;
-}
-
-/* Says on stderr "tasktrace-attach: module MODNAME: " and the message;
- * MODNAME is escaped here, every target string in the message must be
- * escaped by the caller. */
-static void symf_warn(const char *modname, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void symf_warn(const char *modname, const char *fmt, ...)
-{
-    char esc[512];
-    va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "tasktrace-attach: module %s: ", safefile_escape(modname, esc, sizeof(esc)));
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
 }
 
 static int symf_attach_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
@@ -195,7 +179,7 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
         if (fd == -ENODEV)
             return -1;
         if (fd == -EPERM) {
-            symf_warn(modname, "not reading its file: %s; its frames show module+offset", why);
+            diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
             return -1;
         }
     }
@@ -205,7 +189,7 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
         if (len > 10 && strcmp(modname + len - 10, " (deleted)") == 0) {
             if (fd == -EACCES && strncmp(modname, "/memfd:", 7) != 0 &&
                 strncmp(modname, "/dev/", 5) != 0 && strncmp(modname, "/SYSV", 5) != 0)
-                symf_warn(modname,
+                diag_module(modname,
                           "its file was deleted or replaced since it was mapped, "
                           "and reading the mapped file through /proc/%d/map_files needs "
                           "CAP_SYS_ADMIN; its frames show module+offset",
@@ -218,7 +202,7 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
         if (fd == -ENODEV || fd == -ESRCH)
             return -1;
         if (fd < 0) {
-            symf_warn(modname, "not reading its file: %s; its frames show module+offset", why);
+            diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
             return -1;
         }
     }
@@ -229,7 +213,7 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
     if (fd == -ENOEXEC)
         return -1;
     if (fd < 0) {
-        symf_warn(modname, "not reading its file: %s; its frames show module+offset", why);
+        diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
         return -1;
     }
     *file_name = strdup(modname);
@@ -481,10 +465,10 @@ static int symf_find_alt(Dwfl_Module *mod, void **userdata, const char *file_nam
     else if (s->have_refused) {
         /* Said here: symfind_dwarf_ok need not say it again. */
         *userdata = (void *)(ud | SYMF_ALT_MISSING | SYMF_WARNED_ALT);
-        symf_warn(s->modname,
+        diag_module(s->modname,
                   "not reading the supplementary debug file %s: %s; its frames "
                   "use the symbol table",
-                  safefile_escape(s->refused, esc, sizeof(esc)), s->why);
+                  esc_ascii(s->refused, esc, sizeof(esc)), s->why);
     }
 out:
     free(s);
@@ -546,8 +530,8 @@ int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dw
         }
     }
     if (fd < 0 && s->have_refused)
-        symf_warn(modname, "not reading the debug info %s: %s; its frames use the symbol table",
-                  safefile_escape(s->refused, esc, sizeof(esc)), s->why);
+        diag_module(modname, "not reading the debug info %s: %s; its frames use the symbol table",
+                  esc_ascii(s->refused, esc, sizeof(esc)), s->why);
 out:
     free(s);
     return fd;
@@ -564,7 +548,7 @@ bool symfind_dwarf_ok(Dwfl_Module *mod)
         return true;
     if (!(ud & SYMF_WARNED_ALT) && slot != NULL) {
         *slot = (void *)(ud | SYMF_WARNED_ALT);
-        symf_warn(dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+        diag_module(dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
                   "its debug info needs a supplementary (dwz) file that was not found; its "
                   "frames use the symbol table");
     }
@@ -579,7 +563,7 @@ bool symfind_cu_is_split(Dwfl_Module *mod, Dwarf_Die *cudie)
     uintptr_t ud = symf_mod(mod, &slot);
     if (!(ud & SYMF_WARNED_SPLIT) && slot != NULL) {
         *slot = (void *)(ud | SYMF_WARNED_SPLIT);
-        symf_warn(dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+        diag_module(dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
                   "split DWARF (.dwo files) is not read; those frames use the symbol table");
     }
     return true;

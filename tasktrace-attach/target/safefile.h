@@ -76,9 +76,4 @@ int safefile_open_root(const struct safefile_cred *c, const char *path, char *wh
 int safefile_open_mapped(const struct safefile_cred *c, uint64_t start, uint64_t end, char *why,
                          size_t whylen);
 
-/* Copies S into BUF (LEN bytes, at least 1) for printing: every byte that
- * is not printable ASCII, and '\\' and '"', becomes \xNN; a result longer
- * than BUF is cut and ends in "...".  Returns BUF. */
-const char *safefile_escape(const char *s, char *buf, size_t len);
-
 #endif

@@ -1,4 +1,5 @@
 /* Escaping the target's bytes for terminals and JSON.  See escape.h. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -177,4 +178,43 @@ void esc_json_write(const struct esc_sink *k, const char *s, size_t len)
         i++;
     }
     esc_put(k, "\"", 1);
+}
+
+const char *esc_ascii(const char *s, char *buf, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    size_t starts[4] = {0}; /* where the last few escaped bytes start */
+    unsigned n = 0;
+    if (len == 0)
+        return buf;
+    if (s == NULL)
+        s = "(null)";
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        bool plain = ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"';
+        size_t need = plain ? 1 : 4;
+        if (o + need + 1 > len) {
+            /* Cut at the start of a whole escape, leaving room for the
+             * "..." and the NUL. */
+            for (unsigned k = 0; k < 4 && k < n && o + 4 > len; k++)
+                o = starts[(n - 1 - k) % 4];
+            if (o + 4 <= len) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+            }
+            break;
+        }
+        starts[n++ % 4] = o;
+        if (plain) {
+            buf[o++] = (char)ch;
+        } else {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[ch >> 4];
+            buf[o++] = hex[ch & 15];
+        }
+    }
+    buf[o] = '\0';
+    return buf;
 }

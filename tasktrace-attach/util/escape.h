@@ -43,4 +43,11 @@ const char *esc_term(char *buf, size_t len, const char *s, size_t n, bool quote)
  * stays inert. */
 void esc_json_write(const struct esc_sink *sink, const char *s, size_t len);
 
+/* Copies the string S into BUF (LEN bytes, at least 1) for a stderr line
+ * about a file the target named (diag.h): every byte that is not
+ * printable ASCII, and '\\' and '"', becomes \xNN, so the path shown is
+ * the exact bytes to look for; a result longer than BUF is cut at a whole
+ * escape and ends in "...".  S NULL reads "(null)".  Returns BUF. */
+const char *esc_ascii(const char *s, char *buf, size_t len);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "target/proc.h"
 #include "target/safefile.h"
+#include "util/escape.h"
 #include "suites.h"
 
 Suite *suite_safefile(void);
@@ -174,15 +175,15 @@ END_TEST
 START_TEST(test_escape)
 {
     char b[16];
-    ck_assert_str_eq(safefile_escape("abc", b, sizeof(b)), "abc");
-    ck_assert_str_eq(safefile_escape("a\x1b[1m\"\\", b, sizeof(b)), "a\\x1b[1m\\x22...");
-    ck_assert_str_eq(safefile_escape("abcdefghijklmno", b, sizeof(b)), "abcdefghijklmno");
-    ck_assert_str_eq(safefile_escape("abcdefghijklmnop", b, sizeof(b)), "abcdefghijkl...");
+    ck_assert_str_eq(esc_ascii("abc", b, sizeof(b)), "abc");
+    ck_assert_str_eq(esc_ascii("a\x1b[1m\"\\", b, sizeof(b)), "a\\x1b[1m\\x22...");
+    ck_assert_str_eq(esc_ascii("abcdefghijklmno", b, sizeof(b)), "abcdefghijklmno");
+    ck_assert_str_eq(esc_ascii("abcdefghijklmnop", b, sizeof(b)), "abcdefghijkl...");
     /* The cut never splits an escape. */
-    ck_assert_str_eq(safefile_escape("\x01\x02\x03\x04\x05", b, sizeof(b)), "\\x01\\x02\\x03...");
-    ck_assert_str_eq(safefile_escape("\xff", b, 4), "...");
-    ck_assert_str_eq(safefile_escape("x", b, 2), "x");
-    ck_assert_str_eq(safefile_escape(NULL, b, sizeof(b)), "(null)");
+    ck_assert_str_eq(esc_ascii("\x01\x02\x03\x04\x05", b, sizeof(b)), "\\x01\\x02\\x03...");
+    ck_assert_str_eq(esc_ascii("\xff", b, 4), "...");
+    ck_assert_str_eq(esc_ascii("x", b, 2), "x");
+    ck_assert_str_eq(esc_ascii(NULL, b, sizeof(b)), "(null)");
 }
 END_TEST
 
