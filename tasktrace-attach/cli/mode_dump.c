@@ -425,7 +425,7 @@ static int session_collect(struct session *ss)
 }
 
 /* Whether the registry holds a task that is not finished. */
-static bool tasks_live(const struct snap_registry *reg)
+static bool tasks_unfinished(const struct snap_registry *reg)
 {
     for (size_t i = 0; i < reg->n; i++)
         if (reg->slots[i].state != TRT_TASK_DONE)
@@ -440,7 +440,7 @@ static void note_collect_problems(struct session *ss)
 {
     pid_t pid = ss->o.pid;
     const struct trt_control *c = &ss->ctl;
-    if (ss->doorbell_tid <= 0 && tasks_live(&ss->reg)) {
+    if (ss->doorbell_tid <= 0 && tasks_unfinished(&ss->reg)) {
         int e = c->doorbell_errno;
         if (e > 0)
             problem(&ss->d, "doorbell",
@@ -648,7 +648,7 @@ static int locate_ring_collect(struct session *ss)
     /* Without a doorbell nothing was asked: the dump is complete only if
      * there is nothing to ask (note_collect_problems says otherwise). */
     if (ss->doorbell_tid <= 0)
-        ss->complete = !tasks_live(&ss->reg);
+        ss->complete = !tasks_unfinished(&ss->reg);
     ss->d.pid = ss->o.pid;
     ss->d.passive = ss->o.passive;
     /* A passive dump asked nothing: no task reported, and none owed. */
