@@ -283,3 +283,52 @@ int proc_thread_from_ns(pid_t pid, pid_t nstid, pid_t *host_tid)
     closedir(d);
     return err;
 }
+
+pid_t proc_tracer(pid_t pid, pid_t tid)
+{
+    long tracer = status_field(pid, tid, "TracerPid");
+    return tracer > 0 && (pid_t)tracer == tracer ? (pid_t)tracer : 0;
+}
+
+pid_t proc_tgid(pid_t tid)
+{
+    long tgid = status_field(tid, 0, "Tgid");
+    return tgid > 0 && (pid_t)tgid == tgid ? (pid_t)tgid : 0;
+}
+
+int proc_stat(pid_t pid, char *state, bool *kthread, char *comm, size_t commlen)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* "pid (comm) S ppid pgrp session tty tpgid flags ...": the comm may
+     * hold anything, ')' included; the last ')' ends it. */
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    if (!open || !close || close < open)
+        return -EIO;
+    snprintf(comm, commlen, "%.*s", (int)(close - open - 1), open + 1);
+    unsigned long flags = 0;
+    if (sscanf(close + 1, " %c %*d %*d %*d %*d %*d %lu", state, &flags) != 2)
+        return -EIO;
+    *kthread = (flags & 0x00200000ul) != 0; /* PF_KTHREAD */
+    return 0;
+}
+
+long proc_thread_syscall(pid_t pid, pid_t tid)
+{
+    char path[96], line[128];
+    long nr = -1;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    if (fgets(line, sizeof(line), f) && sscanf(line, "%ld", &nr) != 1)
+        nr = -1;
+    fclose(f);
+    return nr;
+}

@@ -3,6 +3,7 @@
 #ifndef TT_PROC_H
 #define TT_PROC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -59,5 +60,20 @@ int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);
  * another -errno from reading /proc. */
 #define PROC_MAX_THREADS 100000
 int proc_thread_from_ns(pid_t pid, pid_t nstid, pid_t *host_tid);
+
+/* The tracer of thread TID of PID (its TracerPid), 0 if none or unknown. */
+pid_t proc_tracer(pid_t pid, pid_t tid);
+
+/* The thread group (process) of thread TID, 0 if unknown. */
+pid_t proc_tgid(pid_t tid);
+
+/* What /proc/PID/stat says of PID: its state letter, whether it is a
+ * kernel thread (PF_KTHREAD in its flags) and its comm (raw bytes, cut to
+ * COMMLEN).  Returns 0 or -errno (-EIO for a line it cannot parse). */
+int proc_stat(pid_t pid, char *state, bool *kthread, char *comm, size_t commlen);
+
+/* The number of the system call thread TID of PID is in, from
+ * /proc/PID/task/TID/syscall; -1 when running or unknown. */
+long proc_thread_syscall(pid_t pid, pid_t tid);
 
 #endif
