@@ -27,6 +27,7 @@ struct live_slot {
     bool ok;                    /* the same poll before and after the stop */
     bool left;                  /* the task left that poll meanwhile: it is not stuck, and
                   its poll's end reported it like any other's */
+    bool reread_failed;         /* the slot could not be read after the stop */
 };
 
 /* Finds the address of each wanted slot by id, reading the registry at
@@ -70,8 +71,10 @@ static int live_locate(struct proc_target *t, uint64_t addr, struct live_slot *l
 static bool live_slot_check(struct proc_target *t, struct live_slot *ls, bool before)
 {
     struct trt_task_slot s;
-    if (ls->addr == 0 || proc_read(t, ls->addr, &s, sizeof(s)) < 0)
+    if (ls->addr == 0 || proc_read(t, ls->addr, &s, sizeof(s)) < 0) {
+        ls->reread_failed = !before && ls->addr != 0;
         return false;
+    }
     bool polling = s.id == ls->id && s.state == TRT_TASK_POLLING && s.tid == ls->nstid;
     if (before) {
         ls->before = s;
@@ -268,7 +271,12 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
             }
             if (!same && live_left_poll(ls, task))
                 continue;
-            if (!same)
+            if (!same && ls->reread_failed)
+                dump_task_error(task,
+                                "the task's slot could not be read again after thread %d was "
+                                "stopped",
+                                (int)tid);
+            else if (!same)
                 dump_task_error(task,
                                 "the task left its poll on thread %d before its stack was read",
                                 (int)tid);
@@ -426,9 +434,16 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
         }
     }
     /* A process killed meanwhile takes its threads with it: that is the
-     * cause to name, not each task's. */
-    if (st->failed && !proc_alive(t->pid))
-        st->exited = true;
+     * cause to name, not each task's.  A SIGKILL takes a moment to end a
+     * process whose thread this tool just released: up to 100 ms are
+     * given to the signs of its end (a dump with a failure only). */
+    for (int look = 0; st->failed && !st->exited && look < 20; look++) {
+        st->exited = proc_exiting(t->pid);
+        if (!st->exited) {
+            struct timespec nap = {0, 5000000};
+            nanosleep(&nap, NULL);
+        }
+    }
 out:
     st->late = thread_release_late(50);
     unwind_free(r.uw);

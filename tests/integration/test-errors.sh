@@ -86,6 +86,13 @@ printf '%s\n' "$OUT" | grep -q '^task 2 "stuck" polling .*on thread [0-9]*.*\[di
 # A stopped process: the doorbell cannot run; the tool says so, and the
 # process is dumpable again once continued.
 start stopped "$T" idle
+# Stopped once its doorbell thread runs (a loaded machine may start it
+# after the target printed its pid).
+for _ in $(seq 200); do
+    grep -qx tasktrace /proc/"$PID"/task/*/comm 2>/dev/null && break
+    sleep 0.05
+done
+grep -qx tasktrace /proc/"$PID"/task/*/comm 2>/dev/null || harness_error "the target started no doorbell thread"
 kill -STOP "$PID"
 attach --timeout 0.3 "$PID"; expect_rc 1
 expect_err "did not start the dump within 0.3 s: .*the process is stopped: resume it with kill -CONT"
