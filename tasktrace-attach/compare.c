@@ -77,9 +77,7 @@ int compare_read_file(const char *path, char **out, size_t *len, char *why, size
     if (err == -EINVAL || err == -E2BIG)
         *code = "BAD_INPUT";
     else if (err < 0)
-        *code = err == -ENOMEM ? "ENOMEM"
-                : strerrorname_np(-err) ? strerrorname_np(-err)
-                                        : "EIO";
+        *code = err == -ENOMEM ? "ENOMEM" : strerrorname_np(-err) ? strerrorname_np(-err) : "EIO";
     return err < 0 ? -1 : 0;
 }
 
