@@ -168,7 +168,10 @@ struct live_run {
 /* thread_capture, retried while another instance of this tool holds the
  * thread: it does so for microseconds (a dump of its own), and the
  * thread is not at fault.  A tracer already gone when looked at was such
- * a hold too.  Up to 50 tries, 1 to 2 ms apart, never past the deadline. */
+ * a hold too.  On a loaded machine that tool may be off the CPU while it
+ * holds the thread, and its watchdog bounds the hold at 500 ms: up to
+ * 1,000 tries, 1 to 2 ms apart (past that bound), never past the
+ * deadline. */
 static int live_capture(struct live_run *r, pid_t tid, struct thread_snap *snap)
 {
     char self[64] = "";
@@ -176,7 +179,7 @@ static int live_capture(struct live_run *r, pid_t tid, struct thread_snap *snap)
     unsigned seed = (unsigned)getpid() ^ (unsigned)tid;
     for (int attempt = 0;; attempt++) {
         int err = thread_capture(r->t->pid, tid, r->o->hold_ms, &r->buf, snap);
-        if (err != -EPERM || attempt == 50 ||
+        if (err != -EPERM || attempt == 1000 ||
             (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns))
             return err;
         char status[96], line[128];
