@@ -191,7 +191,13 @@ static int live_capture(struct live_run *r, pid_t tid, struct thread_snap *snap)
                 break;
         if (f)
             fclose(f);
-        if (tracer != 0 && !proc_tracer_is(r->t->pid, tid, self))
+        /* The tracer read here is the one judged: read again, it may
+         * already have let go (0), which is a hold that ended, not
+         * another debugger. */
+        char name[64];
+        if (tracer < 0 ||
+            (tracer > 0 && proc_thread_comm((pid_t)tracer, 0, name, sizeof(name)) == 0 &&
+             strcmp(name, self) != 0))
             return err;
         seed = seed * 1103515245u + 12345u;
         struct timespec ts = {0, 1000000 + (long)(seed >> 8) % 1000000};
