@@ -66,6 +66,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_proc());
     srunner_add_suite(sr, suite_filter());
     srunner_add_suite(sr, suite_group());
+    srunner_add_suite(sr, suite_elfcheck());
     srunner_add_suite(sr, suite_safefile());
     srunner_add_suite(sr, suite_modmap());
     srunner_add_suite(sr, suite_jsonread());

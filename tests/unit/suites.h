@@ -1,13 +1,19 @@
-/* The Check suites, one per module tested here, named after it; runner.c
- * runs them all.  The runtime's modules (libtargetrt/) each have one, as
- * do these of the tool (tasktrace-attach/): filter, group, jsonread, live,
+/* The Check suites, each named after the module it tests; runner.c runs
+ * them all.  Not every module has one.
+ *
+ * The runtime (libtargetrt/): waker, registry, ring, doorbell, generation,
+ * capture, stackwalk, fork and dumpdest, and contract (the function names
+ * protocol.h promises the tool); control, dumpreq, rawdump, selfdump,
+ * task, traced, version and exec/ have no suite of their own and are run
+ * by the others and by the integration tests.
+ *
+ * The tool (tasktrace-attach/): elfcheck, filter, group, jsonread, live,
  * modmap, proc, render (render_text and render_json), safefile, sym,
- * thread, tree and unwind; bell and ringread are tested from the runtime's
- * side, in the doorbell, ring, capture and generation suites.  The tool's
- * other modules (compare, core, corelive, dump, elfcheck, main,
- * render_folded, render_out, snap, symbolize, symfind, watchdog) have no
- * suite yet: only the integration tests, which run the tool on real
- * targets, test them.
+ * thread, tree and unwind; bell and ringread are tested from the
+ * runtime's side, in the doorbell, ring, capture and generation suites.
+ * compare, core, corelive, dump, main, render_folded, render_out, snap,
+ * symbolize, symfind and watchdog have no suite yet: only the integration
+ * tests, which run the tool on real targets, test them.
  *
  * The cases that need what a machine may forbid are test cases apart
  * (tcase_*), which `runner NEED` runs alone; it exits 77 when the need is
@@ -35,6 +41,7 @@ Suite *suite_live(void);
 Suite *suite_proc(void);
 Suite *suite_filter(void);
 Suite *suite_group(void);
+Suite *suite_elfcheck(void);
 Suite *suite_safefile(void);
 Suite *suite_modmap(void);
 Suite *suite_jsonread(void);
