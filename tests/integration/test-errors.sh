@@ -48,6 +48,8 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     ERR=$(cat "$TMP/attach.err")
     expect_rc 2
     expect_err "PID $PID: not permitted: it belongs to uid 0 and you are uid 65534"
+else
+    echo "SKIP: the dump by another user (EPERM): it needs root and setpriv" >&2
 fi
 
 # Already traced by another process: the tool names it.

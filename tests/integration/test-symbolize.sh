@@ -200,6 +200,7 @@ attach_bounded() {
         timeout 60 /usr/bin/time -f "maxrss %M" "$ATTACH" "$@" >"$TMP/attach.out" \
             2>"$TMP/attach.err" || RC=$?
     else
+        echo "SKIP: /usr/bin/time is not installed: the memory of $* is not measured" >&2
         timeout 60 "$ATTACH" "$@" >"$TMP/attach.out" 2>"$TMP/attach.err" || RC=$?
     fi
     OUT=$(cat "$TMP/attach.out")
