@@ -17,7 +17,16 @@
  *                 handler and TASKTRACE_SIGNAL, the doorbell's serving
  *   dumpdest.c    a signal's dump destination: its template checked,
  *                 expanded, opened through no link, removed if it failed
- *   rawdump.c     the raw dump: a generation written as unsymbolized JSON
+ *   rawdump.c     the raw dump: a generation written as unsymbolized JSON,
+ *                 its parts (rawdump.h) in the four files below
+ *   rawdump_stacks.c   a task's stacks in it: its records found in the
+ *                 ring, identical stacks listed once and counted
+ *   rawdump_modules.c  its module table (dl_iterate_phdr, build ids read in
+ *                 memory) and the frames that name a module
+ *   rawdump_ring.c     its reader of the ring: records copied whole the
+ *                 way the tool copies them, in place, lock-free
+ *   rawdump_writer.c   its bounded output (a buffer to a sink, or to a
+ *                 descriptor through trt__write_bounded) and JSON pieces
  *   generation.c  dump generations: starting one (marking and waking every
  *                 live task), counting the tasks that still owe it,
  *                 publishing `done`; the in-process request used by tests
@@ -270,17 +279,22 @@ int trt__dest_open(const char *tmpl, struct trt__dest_file *f);
  * Returns err, or the close's -errno if err was 0. */
 int trt__dest_close(struct trt__dest_file *f, int err);
 
+/* ---------------------------------------------------- rawdump_writer.c */
+
+/* Writes all of BUF to FD, waiting for it to be writable (poll) and
+ * writing at most PIPE_BUF at once, until CLOCK_MONOTONIC deadline_ns:
+ * never blocked for longer by a reader that stopped reading.  Returns 0,
+ * -ETIMEDOUT or -errno.  Async-signal-safe (poll, write and the vDSO's
+ * clock only), though no signal handler calls it.  The raw dump's other
+ * parts are declared in rawdump.h. */
+int trt__write_bounded(int fd, const char *buf, size_t len, uint64_t deadline_ns);
+
 /* ------------------------------------------------------------ rawdump.c */
 
 /* Writes the raw dump of generation gen (doorbell thread only); waited_ms
  * is how long the tasks were waited for.  0 if complete, 1 if partial,
  * -errno if it could not be written whole. */
 int trt__rawdump_write(uint32_t gen, uint64_t waited_ms, const struct trt__dump_dest *dest);
-/* Writes all of BUF to FD, waiting for it to be writable (poll) and
- * writing at most PIPE_BUF at once, until CLOCK_MONOTONIC deadline_ns:
- * never blocked for longer by a reader that stopped reading.  Returns 0,
- * -ETIMEDOUT or -errno. */
-int trt__write_bounded(int fd, const char *buf, size_t len, uint64_t deadline_ns);
 
 /* ------------------------------------------------------------ generation.c */
 

@@ -38,15 +38,15 @@ struct trt__exec_task {
     bool done;                                    /* under ex->lock */
 };
 
-/* Refcounted too: one reference for the owner and one per task handle, so a
- * waker held by another thread can still take the lock after
- * trt_exec_free. */
 /* One fd the executor's epoll watches for a leaf: indexed by fd. */
 struct io_reg {
     trt_exec_io *io; /* NULL when the fd is not registered */
     uint32_t events;
 };
 
+/* Refcounted too: one reference for the owner and one per task handle, so a
+ * waker held by another thread can still take the lock after
+ * trt_exec_free. */
 struct trt_exec {
     atomic_size_t refs;
     int epfd, efd;

@@ -456,6 +456,12 @@ static void note_collect_problems(struct session *ss)
                     "thread yet (it starts one with the first task it creates); its tasks are "
                     "listed without stacks",
                     (int)pid);
+        else if (proc_state(pid) == 'T')
+            problem(&ss->d, "doorbell",
+                    "PID %d: the runtime has not started its doorbell thread yet and the "
+                    "process is stopped: resume it with kill -CONT; its tasks are listed "
+                    "without stacks",
+                    (int)pid);
         else
             problem(&ss->d, "doorbell",
                     "PID %d: the runtime has no doorbell thread although it has tasks; its "

@@ -28,6 +28,7 @@ struct live_slot {
     bool ok;                    /* the same poll before and after the stop */
     bool left;                  /* the task left that poll meanwhile: it is not stuck, and
                   its poll's end reported it like any other's */
+    bool reread_failed;         /* the slot could not be read after the stop */
 };
 
 /* Finds the address of each wanted slot by id, reading the registry at
@@ -71,8 +72,10 @@ static int live_locate(struct proc_target *t, uint64_t addr, struct live_slot *l
 static bool live_slot_check(struct proc_target *t, struct live_slot *ls, bool before)
 {
     struct trt_task_slot s;
-    if (ls->addr == 0 || proc_read(t, ls->addr, &s, sizeof(s)) < 0)
+    if (ls->addr == 0 || proc_read(t, ls->addr, &s, sizeof(s)) < 0) {
+        ls->reread_failed = !before && ls->addr != 0;
         return false;
+    }
     bool polling = s.id == ls->id && s.state == TRT_TASK_POLLING && s.tid == ls->nstid;
     if (before) {
         ls->before = s;
@@ -166,7 +169,10 @@ struct live_run {
 /* thread_capture, retried while another instance of this tool holds the
  * thread: it does so for microseconds (a dump of its own), and the
  * thread is not at fault.  A tracer already gone when looked at was such
- * a hold too.  Up to 50 tries, 1 to 2 ms apart, never past the deadline. */
+ * a hold too.  On a loaded machine that tool may be off the CPU while it
+ * holds the thread, and its watchdog bounds the hold at 500 ms: up to
+ * 1,000 tries, 1 to 2 ms apart (past that bound), never past the
+ * deadline. */
 static int live_capture(struct live_run *r, pid_t tid, struct thread_snap *snap)
 {
     char self[64] = "";
@@ -174,7 +180,7 @@ static int live_capture(struct live_run *r, pid_t tid, struct thread_snap *snap)
     unsigned seed = (unsigned)getpid() ^ (unsigned)tid;
     for (int attempt = 0;; attempt++) {
         int err = thread_capture(r->t->pid, tid, r->o->hold_ms, &r->buf, snap);
-        if (err != -EPERM || attempt == 50 ||
+        if (err != -EPERM || attempt == 1000 ||
             (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns))
             return err;
         char status[96], line[128];
@@ -186,7 +192,13 @@ static int live_capture(struct live_run *r, pid_t tid, struct thread_snap *snap)
                 break;
         if (f)
             fclose(f);
-        if (tracer != 0 && !proc_tracer_is(r->t->pid, tid, self))
+        /* The tracer read here is the one judged: read again, it may
+         * already have let go (0), which is a hold that ended, not
+         * another debugger. */
+        char name[64];
+        if (tracer < 0 ||
+            (tracer > 0 && proc_thread_comm((pid_t)tracer, 0, name, sizeof(name)) == 0 &&
+             strcmp(name, self) != 0))
             return err;
         seed = seed * 1103515245u + 12345u;
         struct timespec ts = {0, 1000000 + (long)(seed >> 8) % 1000000};
@@ -269,7 +281,12 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
             }
             if (!same && live_left_poll(ls, task))
                 continue;
-            if (!same)
+            if (!same && ls->reread_failed)
+                dump_task_error(task,
+                                "the task's slot could not be read again after thread %d was "
+                                "stopped",
+                                (int)tid);
+            else if (!same)
                 dump_task_error(task,
                                 "the task left its poll on thread %d before its stack was read",
                                 (int)tid);
@@ -427,9 +444,16 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
         }
     }
     /* A process killed meanwhile takes its threads with it: that is the
-     * cause to name, not each task's. */
-    if (st->failed && !proc_alive(t->pid))
-        st->exited = true;
+     * cause to name, not each task's.  A SIGKILL takes a moment to end a
+     * process whose thread this tool just released: up to 100 ms are
+     * given to the signs of its end (a dump with a failure only). */
+    for (int look = 0; st->failed && !st->exited && look < 20; look++) {
+        st->exited = proc_exiting(t->pid);
+        if (!st->exited) {
+            struct timespec nap = {0, 5000000};
+            nanosleep(&nap, NULL);
+        }
+    }
 out:
     st->late = thread_release_late(50);
     unwind_free(r.uw);

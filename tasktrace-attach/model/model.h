@@ -1,7 +1,11 @@
 /* The tool's in-memory picture of one dump: tasks, their captured stacks
- * (already symbolized), and every way the dump is incomplete, as built by
- * dump.c from what snap.c and ringread.c read, and handed to the tree
- * builder (tree.c) and the renderers (render_text.c, render_json.c). */
+ * (already symbolized), and every way the dump is incomplete.  sym.c makes
+ * its frames; dump.c builds it from what snap.c and ringread.c read, of a
+ * process or of a core; live.c (a process) and corelive.c (a core) add
+ * the stacks of the threads inside a poll; symbolize.c builds it from a
+ * saved document.  filter.c and group.c read it for the views, tree.c and
+ * unwind.c trim its stacks as printed, and the renderers (render_text.c,
+ * render_json.c, render_folded.c) print it. */
 #ifndef TT_MODEL_H
 #define TT_MODEL_H
 

@@ -58,6 +58,28 @@ int proc_alive(pid_t pid)
     return st != 0 && st != 'Z' && st != 'X';
 }
 
+bool proc_exiting(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = '\0';
+    /* After the command name: state, ppid, pgrp, session, tty_nr, tpgid,
+     * flags. */
+    const char *p = strrchr(buf, ')');
+    char state = 0;
+    unsigned long flags = 0;
+    if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+        return false;
+    return state == 'Z' || state == 'X' || (flags & PROC_PF_EXITING) != 0;
+}
+
 static int memfd_get(struct proc_target *t, int flags)
 {
     if (t->memfd >= 0)

@@ -32,6 +32,14 @@ int proc_write(struct proc_target *t, uint64_t addr, const void *buf, size_t len
 
 /* True while the process exists and is not a zombie. */
 int proc_alive(pid_t pid);
+
+/* The kernel's PF_EXITING task flag (include/linux/sched.h), as
+ * /proc/PID/stat's ninth field shows it. */
+#define PROC_PF_EXITING 0x4u
+
+/* Whether PID is gone, a zombie, or its main thread has begun to exit
+ * (PF_EXITING): a killed process shows it before its threads are gone. */
+bool proc_exiting(pid_t pid);
 /* The process's state letter from /proc/PID/stat ('R', 'S', 'T' stopped,
  * 't' traced, 'Z' ...), or 0 if it cannot be read. */
 char proc_state(pid_t pid);

@@ -472,7 +472,8 @@ int jr_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen)
      * document is too large, whatever F goes on to give. */
     while (len <= JR_MAX_INPUT) {
         if (len == cap) {
-            size_t grown_cap = cap * 2 > (size_t)JR_MAX_INPUT + 1 ? (size_t)JR_MAX_INPUT + 1 : cap * 2;
+            size_t grown_cap =
+                cap * 2 > (size_t)JR_MAX_INPUT + 1 ? (size_t)JR_MAX_INPUT + 1 : cap * 2;
             char *grown = realloc(buf, grown_cap);
             if (grown == NULL) {
                 err = -ENOMEM;
@@ -533,7 +534,8 @@ int jr_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen)
     while (len <= JR_MAX_INPUT) {
         if (len == cap) {
             /* A regular file that grew while read, or a pipe. */
-            size_t grown_cap = cap * 2 > (size_t)JR_MAX_INPUT + 1 ? (size_t)JR_MAX_INPUT + 1 : cap * 2;
+            size_t grown_cap =
+                cap * 2 > (size_t)JR_MAX_INPUT + 1 ? (size_t)JR_MAX_INPUT + 1 : cap * 2;
             char *grown = realloc(buf, grown_cap);
             if (grown == NULL) {
                 err = -ENOMEM;

@@ -1,7 +1,13 @@
 /* Renderers of a dump: a human-readable await tree per task
- * (render_text.c) and one JSON document (render_json.c).
+ * (render_text.c), one JSON document (render_json.c) and the folded lines
+ * of flame graph tools (render_folded.c), over render_out.c's checked
+ * writer; and the escaping and durations of the text view.  Included by
+ * those four; by main.c, which prints with them; by dump.c and
+ * symbolize.c, which escape target bytes with render_escape; and by
+ * compare.c, which escapes with it and formats durations with
+ * render_duration.
  *
- * Both only read the dump; they are thread-safe as long as no one writes
+ * They only read the dump; they are thread-safe as long as no one writes
  * to the dump or the FILE concurrently. */
 #ifndef TT_RENDER_H
 #define TT_RENDER_H
@@ -21,8 +27,9 @@ struct render_opts {
     int group;      /* group alike tasks (group.h): 1 always, 0 never, -1
                        in text when more than 50 tasks are shown.  JSON
                        writes each task's "group", "tasks_total" and
-                       "groups" unless this is 0 (the tool never passes
-                       0), and with 1 the groups instead of the tasks */
+                       "groups" unless this is 0 (--no-group, and the
+                       dumps a --repeat child writes for its parent), and
+                       with 1 the groups instead of the tasks */
     bool summary;   /* text: end with the summary line (render_text) */
 };
 

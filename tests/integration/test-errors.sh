@@ -48,6 +48,8 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     ERR=$(cat "$TMP/attach.err")
     expect_rc 2
     expect_err "PID $PID: not permitted: it belongs to uid 0 and you are uid 65534"
+else
+    echo "SKIP: the dump by another user (EPERM): it needs root and setpriv" >&2
 fi
 
 # Already traced by another process: the tool names it.
@@ -86,6 +88,13 @@ printf '%s\n' "$OUT" | grep -q '^task 2 "stuck" polling .*on thread [0-9]*.*\[di
 # A stopped process: the doorbell cannot run; the tool says so, and the
 # process is dumpable again once continued.
 start stopped "$T" idle
+# Stopped once its doorbell thread runs (a loaded machine may start it
+# after the target printed its pid).
+for _ in $(seq 200); do
+    grep -qx tasktrace /proc/"$PID"/task/*/comm 2>/dev/null && break
+    sleep 0.05
+done
+grep -qx tasktrace /proc/"$PID"/task/*/comm 2>/dev/null || harness_error "the target started no doorbell thread"
 kill -STOP "$PID"
 attach --timeout 0.3 "$PID"; expect_rc 1
 expect_err "did not start the dump within 0.3 s: .*the process is stopped: resume it with kill -CONT"

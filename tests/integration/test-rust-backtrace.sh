@@ -145,7 +145,7 @@ PY
 #    (without the tool, in a build of the library alone, it is left out).
 scope=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0)
 if [ ! -x "$ATTACH" ]; then
-    echo "note: tasktrace-attach is not built, the comparison with it is left out" >&2
+    echo "SKIP: tasktrace-attach is not built: the comparison with it is left out" >&2
 elif [ "$scope" = 0 ] || { [ "$scope" != 3 ] && [ "$(id -u)" -eq 0 ]; }; then
     start taskdump "$RS_BIN/taskdump"
     attach "$PID"
@@ -155,6 +155,6 @@ elif [ "$scope" = 0 ] || { [ "$scope" != 3 ] && [ "$(id -u)" -eq 0 ]; }; then
     diff -u "$TMP/tool.chains" "$TMP/multi.chains" ||
         fail "the in-process tree differs from tasktrace-attach's: $(cat "$TMP/multi.out")"
 else
-    echo "note: ptrace not allowed here, the comparison with tasktrace-attach is left out" >&2
+    echo "SKIP: ptrace is not allowed here: the comparison with tasktrace-attach is left out" >&2
 fi
 exit 0

@@ -66,6 +66,8 @@ mkdir -m 1777 "$TMP/sticky" && mkdir "$TMP/victim" || harness_error "mkdir"
 as_other=""
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     as_other="setpriv --reuid=65534 --regid=65534 --clear-groups"
+else
+    echo "SKIP: the links are planted by this test's own user: another user needs root and setpriv" >&2
 fi
 $as_other ln -s "$TMP/victim" "$TMP/sticky/early" || harness_error "ln -s (early)"
 TASKTRACE_SIGNAL=USR2 TASKTRACE_DUMP="$TMP/sticky/early/dump.json" start early "$TASKDUMP"
@@ -97,6 +99,6 @@ if [ "$(id -u)" -eq 0 ] && mkdir "$TMP/small" && mount -t tmpfs -o size=64k tmpf
     kill -9 "$PID"
     umount "$TMP/small" || harness_error "umount"
 else
-    echo "note: full file system not tested (needs root and mount -t tmpfs)" >&2
+    echo "SKIP: the full file system (it needs root and mount -t tmpfs)" >&2
 fi
 exit 0

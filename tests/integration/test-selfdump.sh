@@ -114,7 +114,7 @@ for fn in ("foo_poll", "bar_poll", "fiz_poll", "buz_poll", "baz_poll", "trt_pend
 assert sym["dumper"][0][0][0] == "dumper_poll", sym["dumper"]
 PY
 else
-    echo "note: symbolizing the raw dump not compared with a live one (no --symbolize or no ptrace)" >&2
+    echo "SKIP: symbolizing the raw dump is not compared with a live one (no --symbolize or no ptrace)" >&2
 fi
 
 # 4. A signal handed over by the environment, to an unmodified program.
@@ -159,6 +159,8 @@ kill -0 "$SIGPID" || fail "the target died of 20 signals"
 grep -q . "$TMP/sig.err" && fail "the target wrote to stderr: $(cat "$TMP/sig.err")"
 if [ -x "$ATTACH" ] && can_ptrace; then
     attach --json "$SIGPID"; expect_rc 0
+else
+    echo "SKIP: the tool's dump after the 20 signals (no tasktrace-attach or no ptrace)" >&2
 fi
 echo "signals: 21 sent, $n dump files" >&2
 
@@ -217,6 +219,8 @@ if [ -x "$ATTACH" ] && can_ptrace; then
     attach --timeout 15 "$PID"
     expect_rc 0
     kill -0 "$PID" || fail "the target died writing to a full pipe"
+else
+    echo "SKIP: a dump to a full pipe, then the tool's (no tasktrace-attach or no ptrace)" >&2
 fi
 
 # Names with quotes, backslashes, control bytes and invalid UTF-8 are

@@ -58,7 +58,7 @@ counts=$(same "$TMP/tc.json" "$TMP/tc-back.json") || fail "tail calls not carrie
 if [ "$sanitized" -eq 0 ]; then
     [ "${counts% *}" -gt 0 ] || fail "the tail call target's dump has no tail_call frame: $counts"
 else
-    echo "note: the tail call target is built with a sanitizer: no tail_call frame to carry" >&2
+    echo "SKIP: the tail call target is built with a sanitizer: no tail_call frame to carry" >&2
 fi
 blank "$TMP/tc.json" "$TMP/tc-raw.json"
 attach --json --symbolize "$TMP/tc-raw.json"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/tc-raw-back.json"

@@ -186,6 +186,12 @@ attach --symbolize "$TMP/pie.json" 123; expect_rc 64
 # /usr/bin/time, when there is one, gives the tool's peak memory (RSS,
 # KiB), which shows what it read.
 need_program timeout
+# AddressSanitizer keeps freed buffers in quarantine, so its peak RSS says
+# nothing about what the tool read: the bound on RSS is checked only in a
+# build without it (exit codes and messages are checked in both).
+asan=
+sed -n 's/^CFLAGS = //p' "$top_builddir/Makefile" | grep -q -- '-fsanitize=[a-z,]*address' && asan=1
+[ -z "$asan" ] || echo "note: built with AddressSanitizer: the RSS bounds of --symbolize are not checked"
 attach_bounded() {
     limit=$1
     shift
@@ -194,12 +200,14 @@ attach_bounded() {
         timeout 60 /usr/bin/time -f "maxrss %M" "$ATTACH" "$@" >"$TMP/attach.out" \
             2>"$TMP/attach.err" || RC=$?
     else
+        echo "SKIP: /usr/bin/time is not installed: the memory of $* is not measured" >&2
         timeout 60 "$ATTACH" "$@" >"$TMP/attach.out" 2>"$TMP/attach.err" || RC=$?
     fi
     OUT=$(cat "$TMP/attach.out")
     ERR=$(grep -v -e '^maxrss ' -e '^Command exited with non-zero status ' "$TMP/attach.err")
     RSS=$(sed -n 's/^maxrss //p' "$TMP/attach.err")
-    [ -z "$RSS" ] || [ "$RSS" -lt "$limit" ] || fail "$* read past its bound: max RSS $RSS KiB"
+    [ -z "$RSS" ] || [ -n "$asan" ] || [ "$RSS" -lt "$limit" ] ||
+        fail "$* read past its bound: max RSS $RSS KiB"
 }
 mkfifo "$TMP/fifo" || harness_error "mkfifo"
 for f in "$TMP/fifo" /dev/zero; do

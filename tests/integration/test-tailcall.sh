@@ -110,7 +110,7 @@ if command -v gcore >/dev/null 2>&1 && ! grep -q __asan_init "$BIN"; then
         '  spawned at main' >"$TMP/want-core"
     diff -u "$TMP/want-core" "$TMP/got-core" || fail "remapped core: not its tasks: $OUT"
 else
-    echo "note: gdb's gcore is not installed (or ASan): the remapped core is not read" >&2
+    echo "SKIP: gdb's gcore is not installed (or ASan): the remapped core is not read" >&2
 fi
 kill -0 "$PID" || fail "target died"
 exit 0

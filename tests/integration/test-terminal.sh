@@ -60,7 +60,7 @@ done
 if [ -n "$kthread" ]; then
     attach "$kthread"; expect_rc 2; expect_err "PID $kthread \(.*\) is a kernel thread"
 else
-    echo "no kernel thread visible here: that case is not checked" >&2
+    echo "SKIP: no kernel thread is visible here: that case is not checked" >&2
 fi
 
 # A zombie: its parent never reaps it.  The child exits a second after the

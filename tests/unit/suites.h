@@ -1,4 +1,23 @@
-/* One Check suite per module; runner.c runs them all. */
+/* The Check suites, each named after the module it tests; runner.c runs
+ * them all.  Not every module has one.
+ *
+ * The runtime (libtargetrt/): waker, registry, ring, doorbell, generation,
+ * capture, stackwalk, fork and dumpdest, and contract (the function names
+ * protocol.h promises the tool); control, dumpreq, rawdump, selfdump,
+ * task, traced, version and exec/ have no suite of their own and are run
+ * by the others and by the integration tests.
+ *
+ * The tool (tasktrace-attach/): elfcheck, filter, group, jsonread, live,
+ * modmap, proc, render (render_text and render_json), safefile, sym,
+ * thread, tree and unwind; bell and ringread are tested from the
+ * runtime's side, in the doorbell, ring, capture and generation suites.
+ * compare, core, corelive, dump, main, render_folded, render_out, snap,
+ * symbolize, symfind and watchdog have no suite yet: only the integration
+ * tests, which run the tool on real targets, test them.
+ *
+ * The cases that need what a machine may forbid are test cases apart
+ * (tcase_*), which `runner NEED` runs alone; it exits 77 when the need is
+ * missing, so that the harness reports a skip (tests/unit/need-*.sh). */
 #ifndef TT_TEST_SUITES_H
 #define TT_TEST_SUITES_H
 
@@ -17,9 +36,25 @@ Suite *suite_sym(void);
 Suite *suite_tree(void);
 Suite *suite_render(void);
 Suite *suite_thread(void);
+Suite *suite_unwind(void);
+Suite *suite_live(void);
+Suite *suite_proc(void);
+Suite *suite_filter(void);
+Suite *suite_group(void);
+Suite *suite_elfcheck(void);
 Suite *suite_safefile(void);
 Suite *suite_modmap(void);
 Suite *suite_jsonread(void);
 Suite *suite_dumpdest(void);
+
+/* Need "ptrace": a child of the test stopped and unwound. */
+TCase *tcase_thread_ptrace(void);
+TCase *tcase_unwind_ptrace(void);
+
+/* Need "map-files": opening /proc/PID/map_files. */
+TCase *tcase_safefile_map_files(void);
+/* NULL when this process may open what /proc/self/map_files lists, else
+ * why not. */
+const char *safefile_map_files_missing(void);
 
 #endif
