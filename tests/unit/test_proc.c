@@ -42,8 +42,10 @@ START_TEST(test_memory)
         char buf[16] = "";
         ck_assert_int_eq(proc_read(&t, (uintptr_t)word, buf, sizeof(buf)), 0);
         ck_assert_str_eq(buf, "tasktrace");
-        ck_assert_int_eq(proc_write(&t, (uintptr_t)word, mem ? "via mem" : "via vm", 8), 0);
-        ck_assert_str_eq(word, mem ? "via mem" : "via vm");
+        /* The string with its NUL, from a buffer as long as what is written. */
+        static const char via[2][8] = {"via vm", "via mem"};
+        ck_assert_int_eq(proc_write(&t, (uintptr_t)word, via[mem], sizeof(via[mem])), 0);
+        ck_assert_str_eq(word, via[mem]);
         /* An unmapped page: -EFAULT, not a short copy. */
         ck_assert_int_eq(proc_read(&t, 0x1000, buf, 8), -EFAULT);
         proc_close(&t);
