@@ -5,7 +5,7 @@
  * Each folder is one layer, listed from the bottom up.  A file calls only
  * its own layer and the layers below it, never one above, and includes
  * headers written folder-qualified from tasktrace-attach/
- * (#include "model/build.h"), so the layer of every include shows in the
+ * (#include "model/dump.h"), so the layer of every include shows in the
  * line itself.  tests/test-layers.sh, run by make check, fails when a
  * file includes a header of a layer above its own; it reads the order
  * from the line below:

@@ -40,7 +40,7 @@ int main(int argc, char **argv)
         rc = mode_symbolize(&ss);
         break;
     default:
-        rc = mode_dump(&ss);
+        rc = mode_live(&ss);
         break;
     }
     return session_finish(&ss, rc);

@@ -12,7 +12,7 @@
 #include "symbols/findcore.h"
 #include "model/corethreads.h"
 #include "cli/diag.h"
-#include "model/build.h"
+#include "model/dump.h"
 #include "cli/exitcodes.h"
 #include "cli/modes.h"
 #include "cli/problems.h"
@@ -22,7 +22,7 @@
  * CLOCK_MONOTONIC reading (a dump's start or end, a task's creation, a
  * poll's start or end).  The core holds no clock of its own, so ages
  * measured to it are lower bounds.  UINT64_MAX when there is none. */
-static uint64_t core_moment(const struct trt_control *c, const struct snap_registry *reg)
+static uint64_t core_moment(const struct trt_control *c, const struct rtread_registry *reg)
 {
     uint64_t now = c->gen_start_ns > c->gen_done_ns ? c->gen_start_ns : c->gen_done_ns;
     for (size_t i = 0; i < reg->n; i++) {
@@ -64,14 +64,14 @@ static int core_open_runtime(struct session *ss, const char *path)
     }
     if (warn[0])
         msg("core %s: %s", path, warn);
-    if (snap_locate(ss->dwfl, &ss->control_addr) < 0) {
+    if (rtread_locate(ss->dwfl, &ss->control_addr) < 0) {
         fatal("NOT_TASKTRACE",
               "core %s (PID %d, %s) holds no tasktrace runtime: no '%s' symbol in the files "
               "it names (if its executable was moved or rebuilt, give it with --exe)",
               path, (int)c->pid, comm, TRT_CONTROL_SYMBOL);
         return EXIT_FATAL;
     }
-    err = snap_control_read(core_read, c, ss->control_addr, &ss->ctl, why, sizeof(why));
+    err = rtread_control_read(core_read, c, ss->control_addr, &ss->ctl, why, sizeof(why));
     if (err < 0) {
         fatal("CORRUPT", "core %s: the tasktrace control block at 0x%llx is %s%s", path,
               (unsigned long long)ss->control_addr,
@@ -89,8 +89,8 @@ static int core_read_tasks(struct session *ss, const char *path, const char *whe
     struct core_file *c = &ss->core;
     char why[1024];
     int err = ss->ctl.registry_addr == 0 ? 0
-                                         : snap_registry_read(core_read, c, ss->ctl.registry_addr,
-                                                              &ss->reg, why, sizeof(why));
+                                         : rtread_registry_read(core_read, c, ss->ctl.registry_addr,
+                                                                &ss->reg, why, sizeof(why));
     if (err < 0) {
         fatal(err == -ENOMEM ? "ENOMEM" : "CORRUPT", "core %s: %s", path,
               err == -EPROTO   ? why
@@ -103,7 +103,7 @@ static int core_read_tasks(struct session *ss, const char *path, const char *whe
      * tool that read them let the runtime give their pages back. */
     ss->gen = ss->ctl.done;
     if (ss->gen != 0 && ss->ctl.ring_addr != 0) {
-        err = ringread_collect(core_read, c, ss->ctl.ring_addr, ss->gen, &ss->ring);
+        err = records_collect(core_read, c, ss->ctl.ring_addr, ss->gen, &ss->ring);
         if (err == -ENOMEM) {
             msg("out of memory");
             return EXIT_FATAL;
@@ -133,7 +133,7 @@ static int core_read_tasks(struct session *ss, const char *path, const char *whe
 /* Builds the model from the core's registry and records, with the
  * stacks of its threads inside a poll.  Returns 0, or an exit code after
  * saying why. */
-static int core_build(struct session *ss, struct corelive_stats *st)
+static int core_build(struct session *ss, struct corethreads_stats *st)
 {
     struct core_file *c = &ss->core;
     uint64_t now = core_moment(&ss->ctl, &ss->reg);
@@ -142,8 +142,8 @@ static int core_build(struct session *ss, struct corelive_stats *st)
     ss->d.stacks_age_ns = -1;
     if (ss->ring.n && now != UINT64_MAX && ss->ctl.gen_done_ns != 0)
         ss->d.stacks_age_ns = now > ss->ctl.gen_done_ns ? (int64_t)(now - ss->ctl.gen_done_ns) : 0;
-    ss->sym = sym_new(ss->dwfl);
-    sym_set_short_names(ss->sym, ss->o.short_names);
+    ss->sym = lookup_new(ss->dwfl);
+    lookup_set_short_names(ss->sym, ss->o.short_names);
     struct dump_in in = {
         .gen = ss->gen,
         .started = true,
@@ -158,8 +158,8 @@ static int core_build(struct session *ss, struct corelive_stats *st)
     /* Nothing was asked of a core: no task owed a report, none is missing. */
     ss->d.passive = true;
     if (!ss->sym || dump_build(&ss->d, ss->sym, ss->reg.slots, ss->reg.n, &ss->ring, &in) < 0 ||
-        corelive_fill(&ss->d, c, ss->dwfl, ss->sym, ss->reg.slots, ss->reg.n, ss->o.threads,
-                      ss->o.raw, st) < 0) {
+        corethreads_fill(&ss->d, c, ss->dwfl, ss->sym, ss->reg.slots, ss->reg.n, ss->o.threads,
+                         ss->o.raw, st) < 0) {
         msg("out of memory");
         return EXIT_FATAL;
     }
@@ -176,7 +176,7 @@ int mode_core(struct session *ss)
     int rc = core_open_runtime(ss, path);
     if (rc != 0 || (rc = core_read_tasks(ss, path, where)) != 0)
         return rc;
-    struct corelive_stats st;
+    struct corethreads_stats st;
     if ((rc = core_build(ss, &st)) != 0)
         return rc;
     struct core_file *c = &ss->core;

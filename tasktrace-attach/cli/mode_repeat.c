@@ -69,10 +69,10 @@ static void dump_child(void *arg, int wfd)
     ss->o.repeat = 0;
     ss->o.mode = MODE_DUMP;
     session_start_clock(ss, dc->taken_at_ms);
-    exit(session_finish(ss, mode_dump(ss)));
+    exit(session_finish(ss, mode_live(ss)));
 }
 
-/* A child's document, up to JR_MAX_INPUT bytes; past that, or once it
+/* A child's document, up to JSONREAD_MAX_INPUT bytes; past that, or once it
  * could not grow, the rest is dropped (the child is not left blocked on a
  * full pipe) and ERR says why. */
 struct doc_buf {
@@ -84,11 +84,11 @@ struct doc_buf {
 static void doc_append(void *arg, char *data, size_t n)
 {
     struct doc_buf *b = arg;
-    if (b->err == 0 && n > JR_MAX_INPUT - b->len)
+    if (b->err == 0 && n > JSONREAD_MAX_INPUT - b->len)
         b->err = -E2BIG;
     while (b->err == 0 && b->cap - b->len < n) {
         size_t cap = b->cap ? b->cap * 2 : 1 << 16;
-        cap = cap < JR_MAX_INPUT ? cap : JR_MAX_INPUT;
+        cap = cap < JSONREAD_MAX_INPUT ? cap : JSONREAD_MAX_INPUT;
         char *grown = realloc(b->buf, cap);
         if (grown == NULL)
             b->err = -ENOMEM;
@@ -106,11 +106,12 @@ static void doc_append(void *arg, char *data, size_t n)
  * child said on stderr), kept for this process's own error document. */
 static void repeat_failure(const char *doc, size_t len)
 {
-    struct jr_doc d;
+    struct jsonread_doc d;
     char inner[128], code[32] = "FAILED", why[DIAG_LINE_MAX] = "the dump failed";
-    if (jr_parse(doc, len, &d, inner, sizeof(inner)) == 0) {
-        const struct jr_value *error = jr_get(&d.root, "error");
-        const char *c = jr_str(jr_get(error, "code")), *m = jr_str(jr_get(error, "message"));
+    if (jsonread_parse(doc, len, &d, inner, sizeof(inner)) == 0) {
+        const struct jsonread_value *error = jsonread_get(&d.root, "error");
+        const char *c = jsonread_str(jsonread_get(error, "code")),
+                   *m = jsonread_str(jsonread_get(error, "message"));
         if (c != NULL && strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") == strlen(c))
             snprintf(code, sizeof(code), "%s", c);
         /* The child escaped what it said; a control byte would still not
@@ -121,7 +122,7 @@ static void repeat_failure(const char *doc, size_t len)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
                     *p = '?';
         }
-        jr_free(&d);
+        jsonread_free(&d);
     }
     diag_set_failure(code, why);
 }

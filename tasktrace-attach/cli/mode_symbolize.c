@@ -10,8 +10,8 @@
 int mode_symbolize(struct session *ss)
 {
     char why[256], safe[512];
-    int err = symz_load(ss->o.symbolize, &ss->d, &ss->symz, ss->o.short_names, select_cb, &ss->o,
-                        why, sizeof(why));
+    int err = symbolize_load(ss->o.symbolize, &ss->d, &ss->symz, ss->o.short_names, select_cb,
+                             &ss->o, why, sizeof(why));
     if (err != 0) {
         msg("cannot read the dump %s: %s", esc(safe, sizeof(safe), ss->o.symbolize, false), why);
         return EXIT_FATAL;

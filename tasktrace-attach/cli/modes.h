@@ -9,8 +9,8 @@
 #include "model/compare.h"
 #include "cli/session.h"
 
-/* PID: the dump of a live process (mode_dump.c), then --gcore. */
-int mode_dump(struct session *ss);
+/* PID: the dump of a live process (mode_live.c), then --gcore. */
+int mode_live(struct session *ss);
 /* --core FILE: the dump of a core file, printed as a live one is. */
 int mode_core(struct session *ss);
 /* --symbolize FILE: a saved dump read back, symbolized here, printed. */
@@ -21,7 +21,7 @@ int mode_compare(struct session *ss);
  * line that says why; returns compare_print's exit status, EXIT_FATAL. */
 int compare_report(struct compare *c, bool json);
 /* --repeat N PID: N dumps of PID, each taken by a child running
- * mode_dump, compared. */
+ * mode_live, compared. */
 int mode_repeat(struct session *ss);
 /* --gcore FILE: a core of PID written to FILE with gdb's gcore.  Returns
  * 0, or EXIT_FATAL after saying why. */

@@ -9,7 +9,7 @@
 #include <tasktrace/clock.h>
 
 #include "cli/diag.h"
-#include "model/build.h"
+#include "model/dump.h"
 #include "model/livestack.h"
 #include "cli/problems.h"
 #include "util/duration.h"
@@ -31,7 +31,7 @@ void problem(struct tt_dump *d, const char *cause, const char *fmt, ...)
     p->cause = cause;
 }
 
-void problems_registry(struct tt_dump *d, const char *where, const struct snap_registry *reg)
+void problems_registry(struct tt_dump *d, const char *where, const struct rtread_registry *reg)
 {
     if (reg->dup_chunks || reg->dup_ids)
         problem(d, "registry_corrupt",
@@ -41,7 +41,7 @@ void problems_registry(struct tt_dump *d, const char *where, const struct snap_r
     if (reg->cut)
         problem(d, "cap_tasks",
                 "%s: the task registry lists more than %u tasks; %llu were not read", where,
-                SNAP_MAX_TASKS, (unsigned long long)reg->cut);
+                RTREAD_MAX_TASKS, (unsigned long long)reg->cut);
 }
 
 void problems_thread_stacks(struct tt_dump *d, const char *where, const char *stack, size_t failed,
@@ -70,13 +70,12 @@ static void task_where(const struct tt_task *t, char *buf, size_t len, char *fn,
     buf[0] = '\0';
     if (t->state != TRT_TASK_POLLING)
         return;
-    if (live_where(t, fn, fnlen)) {
+    if (livestack_where(t, fn, fnlen)) {
         char safe[4 * 128 + 1];
-        snprintf(at, sizeof(at), " in %s",
-                 esc_term(safe, sizeof(safe), fn, strlen(fn), false));
+        snprintf(at, sizeof(at), " in %s", esc_term(safe, sizeof(safe), fn, strlen(fn), false));
     }
     esc_term(thread, sizeof(thread), t->thread_name,
-                  strnlen(t->thread_name, sizeof(t->thread_name)), true);
+             strnlen(t->thread_name, sizeof(t->thread_name)), true);
     /* A long function name is cut: this is one line of a message. */
     if (snprintf(buf, len, "stuck %s%s (thread %d%s%s%s)", duration_format(t->poll_ns, dur), at,
                  (int)t->tid, thread[0] ? " \"" : "", thread, thread[0] ? "\"" : "") >= (int)len)

@@ -18,7 +18,7 @@ void problem(struct tt_dump *d, const char *cause, const char *fmt, ...)
 
 /* The problems of a task registry REG read from WHERE ("PID 42", "core
  * FILE"): repeated chunks or ids, more tasks than were read. */
-void problems_registry(struct tt_dump *d, const char *where, const struct snap_registry *reg);
+void problems_registry(struct tt_dump *d, const char *where, const struct rtread_registry *reg);
 
 /* FAILED threads inside a poll of WHERE whose STACK ("live stack",
  * "stack") could not be read, the first for the reason FIRST_ERROR. */

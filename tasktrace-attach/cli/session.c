@@ -8,7 +8,7 @@
 #include <tasktrace/clock.h>
 
 #include "cli/diag.h"
-#include "model/build.h"
+#include "model/dump.h"
 #include "cli/exitcodes.h"
 #include "model/filter.h"
 #include "cli/problems.h"
@@ -134,14 +134,14 @@ static void session_end(struct session *ss)
         ss->d.ntasks = ss->d.ntasks_total;
     filter_free(&ss->o.filter);
     dump_free(&ss->d);
-    ringread_free(&ss->ring);
-    ringread_progress_free(&ss->ring_steps);
-    snap_registry_free(&ss->reg);
+    records_free(&ss->ring);
+    records_progress_free(&ss->ring_steps);
+    rtread_registry_free(&ss->reg);
     if (ss->sym)
-        sym_free(ss->sym);
+        lookup_free(ss->sym);
     if (ss->dwfl)
         dwfl_end(ss->dwfl);
-    symz_end(&ss->symz);
+    symbolize_end(&ss->symz);
     if (ss->core_opened)
         core_close(&ss->core);
     proc_close(&ss->t);

@@ -24,7 +24,7 @@ struct session {
     struct options o;
     struct proc_target t;
     Dwfl *dwfl;
-    sym_ctx *sym;
+    lookup_ctx *sym;
     uint64_t control_addr;
     struct trt_control ctl;
     struct trt_control first; /* the control block as first read */
@@ -35,13 +35,13 @@ struct session {
     uint64_t stopped_ns; /* how long the doorbell thread was stopped */
     uint64_t t_start;    /* CLOCK_MONOTONIC at the start */
     uint64_t deadline;   /* end of the wait for the tasks */
-    struct snap_registry reg;
-    struct ringread_result ring;
-    struct ringread_progress ring_steps; /* the ring read while waiting */
+    struct rtread_registry reg;
+    struct records_result ring;
+    struct records_progress ring_steps; /* the ring read while waiting */
     struct tt_dump d;
     /* Phase ends, for TASKTRACE_ATTACH_STATS. */
     uint64_t t_located, t_waited, t_read, t_built, t_live, t_printed;
-    struct symz symz;      /* --symbolize */
+    struct symbolize symz; /* --symbolize */
     struct core_file core; /* --core */
     bool core_opened;
 };

@@ -52,7 +52,7 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
  * in order.  Two dumps of one process write the same stacks the same
  * way.  The recursion is as deep as the document, which jsonread.h
  * bounds. */
-static uint64_t hash_value(uint64_t h, const struct jr_value *v)
+static uint64_t hash_value(uint64_t h, const struct jsonread_value *v)
 {
     unsigned char type = (unsigned char)v->type;
     uint64_t n = v->n;
@@ -74,7 +74,7 @@ static uint64_t hash_value(uint64_t h, const struct jr_value *v)
 int compare_read_file(const char *path, char **out, size_t *len, char *why, size_t whylen,
                       const char **code)
 {
-    int err = jr_read_path(path, out, len, why, whylen);
+    int err = jsonread_read_path(path, out, len, why, whylen);
     if (err == -EINVAL || err == -E2BIG)
         *code = "BAD_INPUT";
     else if (err < 0)
@@ -83,24 +83,24 @@ int compare_read_file(const char *path, char **out, size_t *len, char *why, size
 }
 
 /* One task of a dump.  Returns 0, or -1 with WHY. */
-static int read_task(const struct jr_value *v, struct ctask *t, char *why, size_t whylen)
+static int read_task(const struct jsonread_value *v, struct ctask *t, char *why, size_t whylen)
 {
     memset(t, 0, sizeof(*t));
-    if (v->type != JR_OBJECT || jr_u64(jr_get(v, "id"), &t->id) != 0 ||
-        jr_u64(jr_get(v, "polls"), &t->polls) != 0) {
+    if (v->type != JSONREAD_OBJECT || jsonread_u64(jsonread_get(v, "id"), &t->id) != 0 ||
+        jsonread_u64(jsonread_get(v, "polls"), &t->polls) != 0) {
         snprintf(why, whylen, "a task without \"id\" or \"polls\"");
         return -1;
     }
-    if (jr_i64(jr_get(v, "idle_ns"), &t->idle_ns) != 0)
+    if (jsonread_i64(jsonread_get(v, "idle_ns"), &t->idle_ns) != 0)
         t->idle_ns = -1;
-    jr_copy_str(v, "name", t->name, sizeof(t->name));
-    jr_copy_str(v, "state", t->state, sizeof(t->state));
+    jsonread_copy_str(v, "name", t->name, sizeof(t->name));
+    jsonread_copy_str(v, "state", t->state, sizeof(t->state));
     /* Alike tasks hash alike: their state and stacks, as the tool wrote
      * them. */
     t->hash = hash_bytes(FNV_OFFSET, t->state, strlen(t->state) + 1);
     static const char *const keys[] = {"stacks", "thread_stack"};
     for (size_t k = 0; k < 2; k++) {
-        const struct jr_value *s = jr_get(v, keys[k]);
+        const struct jsonread_value *s = jsonread_get(v, keys[k]);
         if (s != NULL)
             t->hash = hash_value(hash_bytes(t->hash, keys[k], strlen(keys[k])), s);
     }
@@ -114,15 +114,15 @@ static int ctask_cmp(const void *a, const void *b)
 }
 
 /* The causes of the problems of a partial dump, escaped, into CAUSES. */
-static void read_causes(const struct jr_value *root, char *causes, size_t len)
+static void read_causes(const struct jsonread_value *root, char *causes, size_t len)
 {
-    const struct jr_value *p = jr_get(root, "problems");
+    const struct jsonread_value *p = jsonread_get(root, "problems");
     size_t used = 0;
     causes[0] = '\0';
-    for (size_t i = 0; p != NULL && p->type == JR_ARRAY && i < p->n; i++) {
-        const struct jr_value *cause = jr_get(&p->items[i], "cause");
+    for (size_t i = 0; p != NULL && p->type == JSONREAD_ARRAY && i < p->n; i++) {
+        const struct jsonread_value *cause = jsonread_get(&p->items[i], "cause");
         char safe[4 * 32 + 1];
-        if (cause == NULL || cause->type != JR_STRING)
+        if (cause == NULL || cause->type != JSONREAD_STRING)
             continue;
         esc_term(safe, sizeof(safe), cause->str, cause->len < 32 ? cause->len : 32, false);
         if (strstr(causes, safe) != NULL)
@@ -145,8 +145,8 @@ struct each_task {
     char why[96]; /* why each_task stopped the parse */
 };
 
-/* jr_each_fn: one task of the "tasks" array, reduced to a ctask. */
-static int each_task(void *arg, const struct jr_value *v)
+/* jsonread_each_fn: one task of the "tasks" array, reduced to a ctask. */
+static int each_task(void *arg, const struct jsonread_value *v)
 {
     struct each_task *st = arg;
     struct compare_dump *d = st->d;
@@ -174,26 +174,27 @@ static int each_task(void *arg, const struct jr_value *v)
 /* Checks the parsed document ROOT, whose tasks each_task read into *D,
  * and reads the rest.  Sets *PARTIAL when the dump says it is not
  * complete.  Returns 0 or -1 with WHY and *CODE. */
-static int read_dump(const struct jr_value *root, struct compare_dump *d, bool *partial, char *why,
-                     size_t whylen, const char **code)
+static int read_dump(const struct jsonread_value *root, struct compare_dump *d, bool *partial,
+                     char *why, size_t whylen, const char **code)
 {
     int64_t version = 0, pid = 0;
-    const struct jr_value *error = jr_get(root, "error");
-    const struct jr_value *tasks = jr_get(root, "tasks");
+    const struct jsonread_value *error = jsonread_get(root, "error");
+    const struct jsonread_value *tasks = jsonread_get(root, "tasks");
     *code = "BAD_INPUT";
-    if (root->type != JR_OBJECT) {
+    if (root->type != JSONREAD_OBJECT) {
         snprintf(why, whylen, "not a tasktrace-attach --json dump: not an object");
         return -1;
     }
     if (error != NULL) {
         char ecode[32], safe[4 * sizeof(ecode) + 1];
-        jr_copy_str(error, "code", ecode, sizeof(ecode));
+        jsonread_copy_str(error, "code", ecode, sizeof(ecode));
         snprintf(why, whylen, "an error document (%s), not a dump",
                  esc_term(safe, sizeof(safe), ecode, strlen(ecode), false));
         return -1;
     }
-    if (jr_i64(jr_get(root, "version"), &version) != 0 || jr_i64(jr_get(root, "pid"), &pid) != 0 ||
-        pid <= 0 || pid > INT32_MAX || tasks == NULL) {
+    if (jsonread_i64(jsonread_get(root, "version"), &version) != 0 ||
+        jsonread_i64(jsonread_get(root, "pid"), &pid) != 0 || pid <= 0 || pid > INT32_MAX ||
+        tasks == NULL) {
         snprintf(why, whylen, "not a tasktrace-attach --json dump: %s",
                  "no \"version\", \"pid\" or \"tasks\"");
         return -1;
@@ -202,20 +203,20 @@ static int read_dump(const struct jr_value *root, struct compare_dump *d, bool *
         snprintf(why, whylen, "not a tasktrace-attach --json dump: not version 1");
         return -1;
     }
-    if (tasks->type == JR_NULL) {
+    if (tasks->type == JSONREAD_NULL) {
         snprintf(why, whylen,
                  "a dump printed with --group, which lists no tasks; compare "
                  "dumps taken without it");
         return -1;
     }
-    if (tasks->type != JR_ARRAY) {
+    if (tasks->type != JSONREAD_ARRAY) {
         snprintf(why, whylen, "not a tasktrace-attach --json dump: \"tasks\" is not an array");
         return -1;
     }
     d->pid = (int)pid;
-    jr_copy_str(root, "taken_at", d->taken_at, sizeof(d->taken_at));
-    const struct jr_value *complete = jr_get(root, "complete");
-    *partial = complete != NULL && complete->type == JR_FALSE;
+    jsonread_copy_str(root, "taken_at", d->taken_at, sizeof(d->taken_at));
+    const struct jsonread_value *complete = jsonread_get(root, "complete");
+    *partial = complete != NULL && complete->type == JSONREAD_FALSE;
     if (d->n)
         qsort(d->tasks, d->n, sizeof(*d->tasks), ctask_cmp);
     for (size_t i = 1; i < d->n; i++)
@@ -236,7 +237,7 @@ static void cdump_free(struct compare_dump *d)
 int compare_add(struct compare *c, const char *text, size_t len, char *causes, size_t causeslen,
                 char *why, size_t whylen, const char **code)
 {
-    struct jr_doc doc = {0};
+    struct jsonread_doc doc = {0};
     struct compare_dump *d = NULL;
     char inner[160];
     bool partial = false;
@@ -255,7 +256,7 @@ int compare_add(struct compare *c, const char *text, size_t len, char *causes, s
     /* The tasks one at a time: the tree of a dump of many tasks would
      * cost many times the document. */
     struct each_task st = {.d = d};
-    int err = jr_parse_each(text, len, "tasks", each_task, &st, &doc, inner, sizeof(inner));
+    int err = jsonread_parse_each(text, len, "tasks", each_task, &st, &doc, inner, sizeof(inner));
     if (err != 0) {
         snprintf(why, whylen, "not a tasktrace-attach --json dump: %s",
                  st.why[0]        ? st.why
@@ -310,7 +311,7 @@ int compare_add(struct compare *c, const char *text, size_t len, char *causes, s
     rc = 0;
 out:
     cdump_free(d);
-    jr_free(&doc);
+    jsonread_free(&doc);
     return rc;
 }
 

@@ -7,7 +7,7 @@
  *
  * The dumps are `tasktrace-attach --json` documents, untrusted: parsed with
  * jsonread.h (its bounds: size, nesting, string lengths, values), a task
- * at a time (jr_parse_each), at most COMPARE_MAX_TASKS tasks each.  Each
+ * at a time (jsonread_parse_each), at most COMPARE_MAX_TASKS tasks each.  Each
  * task is reduced to what the comparison needs (id, poll count, a hash of
  * state and stacks) and let go, so N dumps cost the memory of two such
  * lists and of the document being read. */
@@ -46,9 +46,9 @@ struct compare {
     size_t npartial;
 };
 
-/* Reads all of PATH, a regular file of at most JR_MAX_INPUT bytes, into a
+/* Reads all of PATH, a regular file of at most JSONREAD_MAX_INPUT bytes, into a
  * malloc'd buffer *BUF (*LEN bytes; the caller frees it), with the checks
- * of jr_read_path (jsonread.h).  Returns 0, or
+ * of jsonread_read_path (jsonread.h).  Returns 0, or
  * -1 with a one-line reason in WHY and a stable error code in *CODE
  * (docs/json.md): errno names ("ENOENT"...) for a file that cannot be
  * read, "BAD_INPUT" for one that is not a regular file or too large. */

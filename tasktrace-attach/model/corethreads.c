@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "model/corethreads.h"
-#include "model/build.h"
+#include "model/dump.h"
 #include "model/livestack.h"
 #include "model/tree.h"
 #include "model/trim.h"
@@ -15,7 +15,7 @@
 /* Whether STACK goes through a task's poll: only a stack through the task
  * wrapper is inside one (a slot may name a thread that left it, or whose
  * id another thread has since), as live.c decides. */
-static bool corelive_in_poll(const struct tt_stack *stack)
+static bool corethreads_in_poll(const struct tt_stack *stack)
 {
     bool in = stack->truncated; /* the wrapper may be past the cut */
     for (size_t i = 0; i < stack->n && !in; i++)
@@ -24,8 +24,8 @@ static bool corelive_in_poll(const struct tt_stack *stack)
 }
 
 /* The polling slot that names thread TID, or NULL. */
-static const struct trt_task_slot *corelive_slot(const struct trt_task_slot *slots, size_t n,
-                                                 pid_t tid)
+static const struct trt_task_slot *corethreads_slot(const struct trt_task_slot *slots, size_t n,
+                                                    pid_t tid)
 {
     for (size_t i = 0; i < n; i++)
         if (slots[i].state == TRT_TASK_POLLING && slots[i].tid == tid && tid > 0)
@@ -34,7 +34,7 @@ static const struct trt_task_slot *corelive_slot(const struct trt_task_slot *slo
 }
 
 /* Whether any polling task of D runs on TID. */
-static bool corelive_wanted(const struct tt_dump *d, pid_t tid)
+static bool corethreads_wanted(const struct tt_dump *d, pid_t tid)
 {
     for (size_t i = 0; i < d->ntasks; i++)
         if (d->tasks[i].state == TRT_TASK_POLLING && d->tasks[i].tid == tid)
@@ -45,9 +45,9 @@ static bool corelive_wanted(const struct tt_dump *d, pid_t tid)
 /* The crash: the signal, the thread, the task whose poll it struck (its
  * slot names the thread and the stack goes through the wrapper), and the
  * innermost frame of the stack as it is shown. */
-static void corelive_crash(struct tt_dump *d, const struct core_file *c,
-                           const struct trt_task_slot *slots, size_t nslots,
-                           const struct tt_stack *stack, bool have_stack, bool raw)
+static void corethreads_crash(struct tt_dump *d, const struct core_file *c,
+                              const struct trt_task_slot *slots, size_t nslots,
+                              const struct tt_stack *stack, bool have_stack, bool raw)
 {
     struct tt_crash *k = &d->crash;
     d->has_crash = true;
@@ -57,13 +57,13 @@ static void corelive_crash(struct tt_dump *d, const struct core_file *c,
     k->has_addr = c->have_siginfo && c->has_sigaddr;
     k->addr = c->sigaddr;
     k->thread = c->threads[0].tid;
-    const struct trt_task_slot *s = corelive_slot(slots, nslots, c->threads[0].tid);
-    if (s != NULL && have_stack && corelive_in_poll(stack)) {
+    const struct trt_task_slot *s = corethreads_slot(slots, nslots, c->threads[0].tid);
+    if (s != NULL && have_stack && corethreads_in_poll(stack)) {
         k->task = s->id;
         snprintf(k->task_name, sizeof(k->task_name), "%.*s", (int)sizeof(s->name), s->name);
     }
     if (have_stack && stack->n > 0) {
-        const struct sym_frame **f = malloc(stack->n * sizeof(*f));
+        const struct frame **f = malloc(stack->n * sizeof(*f));
         if (f != NULL) {
             size_t n = trim_live_stack(stack, raw, f);
             k->frame = n > 0 ? f[n - 1] : stack->frames[stack->n - 1];
@@ -72,9 +72,9 @@ static void corelive_crash(struct tt_dump *d, const struct core_file *c,
     }
 }
 
-int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *sym,
-                  const struct trt_task_slot *slots, size_t nslots, bool threads, bool raw,
-                  struct corelive_stats *st)
+int corethreads_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, lookup_ctx *sym,
+                     const struct trt_task_slot *slots, size_t nslots, bool threads, bool raw,
+                     struct corethreads_stats *st)
 {
     char uw_error[128] = "";
     int err = 0, uerr = 0;
@@ -97,7 +97,7 @@ int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *s
         const struct core_thread *ct = &c->threads[i];
         bool listed = threads && i < kept;
         bool is_crash = crash && i == 0;
-        if (!listed && !is_crash && !corelive_wanted(d, ct->tid))
+        if (!listed && !is_crash && !corethreads_wanted(d, ct->tid))
             continue;
         struct tt_stack stack = {0};
         char error[128] = "";
@@ -113,7 +113,7 @@ int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *s
             if (e < 0)
                 snprintf(error, sizeof(error), "%s", why);
         }
-        bool in_poll = !error[0] && corelive_in_poll(&stack);
+        bool in_poll = !error[0] && corethreads_in_poll(&stack);
         for (size_t t = 0; t < d->ntasks; t++) {
             struct tt_task *task = &d->tasks[t];
             if (task->state != TRT_TASK_POLLING || task->tid != ct->tid || task->has_thread_stack)
@@ -125,7 +125,7 @@ int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *s
                                 "the stack of thread %d shows no task poll: the thread that polled "
                                 "the task exited, and its id is another thread's",
                                 (int)ct->tid);
-            else if ((err = live_stack_copy(&task->thread_stack, &stack)) < 0)
+            else if ((err = livestack_copy(&task->thread_stack, &stack)) < 0)
                 goto next;
             else
                 task->has_thread_stack = true;
@@ -133,25 +133,25 @@ int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *s
         if (listed) {
             struct tt_thread *th = &d->threads[d->nthreads++];
             th->tid = ct->tid;
-            const struct trt_task_slot *s = corelive_slot(slots, nslots, ct->tid);
+            const struct trt_task_slot *s = corethreads_slot(slots, nslots, ct->tid);
             if (s && (in_poll || error[0]))
                 th->task = s->id;
             if (error[0])
                 snprintf(th->error, sizeof(th->error), "%s", error);
-            else if ((err = live_stack_copy(&th->stack, &stack)) < 0)
+            else if ((err = livestack_copy(&th->stack, &stack)) < 0)
                 goto next;
             else
                 th->has_stack = true;
         }
         if (is_crash)
-            corelive_crash(d, c, slots, nslots, &stack, !error[0], raw);
+            corethreads_crash(d, c, slots, nslots, &stack, !error[0], raw);
     next:
         free(stack.frames);
         if (err < 0)
             goto out;
     }
     if (crash && !d->has_crash)
-        corelive_crash(d, c, slots, nslots, NULL, false, raw);
+        corethreads_crash(d, c, slots, nslots, NULL, false, raw);
     for (size_t t = 0; t < d->ntasks; t++) {
         struct tt_task *task = &d->tasks[t];
         if (task->state != TRT_TASK_POLLING || task->has_thread_stack)

@@ -16,7 +16,7 @@
 #include "model/model.h"
 #include "symbols/lookup.h"
 
-struct corelive_stats {
+struct corethreads_stats {
     size_t failed;         /* polling tasks without a stack */
     char first_error[160]; /* why, for the first of them */
 };
@@ -28,8 +28,8 @@ struct corelive_stats {
  * symbolized through SYM; DWFL (SYM's, from findcore_dwfl_open) gets a thread
  * state attached.  RAW keeps every frame of the crash's frame lookup.
  * Returns 0 (per-thread failures are in the model and ST), or -ENOMEM. */
-int corelive_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, sym_ctx *sym,
-                  const struct trt_task_slot *slots, size_t nslots, bool threads, bool raw,
-                  struct corelive_stats *st);
+int corethreads_fill(struct tt_dump *d, struct core_file *c, Dwfl *dwfl, lookup_ctx *sym,
+                     const struct trt_task_slot *slots, size_t nslots, bool threads, bool raw,
+                     struct corethreads_stats *st);
 
 #endif

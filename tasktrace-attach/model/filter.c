@@ -69,7 +69,7 @@ bool filter_active(const struct filter *f)
     return f->has_match || f->states != 0 || f->min_idle_ns >= 0;
 }
 
-static bool frame_matches(const struct filter *f, const struct sym_frame *fr)
+static bool frame_matches(const struct filter *f, const struct frame *fr)
 {
     return (fr->function && regexec(&f->match, fr->function, 0, NULL, 0) == 0) ||
            (fr->file && regexec(&f->match, fr->file, 0, NULL, 0) == 0);
@@ -83,7 +83,7 @@ static bool task_matches(const struct filter *f, const struct tt_task *t, bool r
     for (size_t s = 0; s < t->nstacks; s++)
         if (t->stacks[s].n > most)
             most = t->stacks[s].n;
-    const struct sym_frame **buf = malloc((most ? most : 1) * sizeof(*buf));
+    const struct frame **buf = malloc((most ? most : 1) * sizeof(*buf));
     if (!buf)
         return true;
     bool hit = false;

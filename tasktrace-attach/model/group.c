@@ -13,13 +13,13 @@
 
 /* Separators between an item's stacks in its list of frames: they are
  * never a symbolizer's frame, and compare equal only to themselves. */
-static const struct sym_frame group_end_stack = {.module_off = UINT64_MAX};
-static const struct sym_frame group_end_thread = {.module_off = UINT64_MAX - 1};
+static const struct frame group_end_stack = {.module_off = UINT64_MAX};
+static const struct frame group_end_thread = {.module_off = UINT64_MAX - 1};
 
 /* Every item's frames, one after the other; item i has
  * frames[off[i] .. off[i + 1]). */
 struct group_keys {
-    const struct sym_frame **frames;
+    const struct frame **frames;
     size_t n, cap;
     size_t *off;
     uint64_t *attr; /* what else must agree: state and flags */
@@ -28,11 +28,11 @@ struct group_keys {
                         or NULL */
 };
 
-static int keys_push(struct group_keys *k, const struct sym_frame *f)
+static int keys_push(struct group_keys *k, const struct frame *f)
 {
     if (k->n == k->cap) {
         size_t cap = k->cap ? 2 * k->cap : 1024;
-        const struct sym_frame **grown = realloc(k->frames, cap * sizeof(*grown));
+        const struct frame **grown = realloc(k->frames, cap * sizeof(*grown));
         if (!grown)
             return -ENOMEM;
         k->frames = grown;
@@ -50,7 +50,7 @@ static bool keys_equal(const struct group_keys *k, size_t a, size_t b)
     if (k->text && strncmp(k->text[a], k->text[b], 64) != 0)
         return false;
     for (size_t i = 0; i < na; i++) {
-        const struct sym_frame *x = k->frames[k->off[a] + i], *y = k->frames[k->off[b] + i];
+        const struct frame *x = k->frames[k->off[a] + i], *y = k->frames[k->off[b] + i];
         bool sx = x == &group_end_stack || x == &group_end_thread;
         bool sy = y == &group_end_stack || y == &group_end_thread;
         if ((sx || sy) ? x != y : !tree_frame_equal(x, y))
@@ -70,8 +70,8 @@ static void keys_free(struct group_keys *k)
 
 /* Appends the N frames of BUF, then SEP, hashing them into *H; CONTENT
  * is their hash when known (trim_cached), else 0. */
-static int keys_add(struct group_keys *k, const struct sym_frame *const *buf, size_t n,
-                    const struct sym_frame *sep, uint64_t *h, uint64_t content)
+static int keys_add(struct group_keys *k, const struct frame *const *buf, size_t n,
+                    const struct frame *sep, uint64_t *h, uint64_t content)
 {
     for (size_t i = 0; i < n; i++) {
         if (keys_push(k, buf[i]) < 0)
@@ -91,7 +91,7 @@ static int keys_add(struct group_keys *k, const struct sym_frame *const *buf, si
  * each distinct list of pointers is trimmed once.  Open addressing over
  * entries of an arena of frames. */
 struct trim_entry {
-    const struct sym_frame *const *from; /* the untrimmed frames */
+    const struct frame *const *from; /* the untrimmed frames */
     size_t nfrom;
     size_t off, n; /* the trimmed ones: arena[off .. off + n) */
     uint64_t hash;
@@ -101,11 +101,11 @@ struct trim_entry {
 struct trim_cache {
     struct trim_entry *e;
     size_t cap, used;
-    const struct sym_frame **arena;
+    const struct frame **arena;
     size_t n, arena_cap;
 };
 
-static uint64_t hash_ptrs(const struct sym_frame *const *f, size_t n)
+static uint64_t hash_ptrs(const struct frame *const *f, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
     for (size_t i = 0; i < n; i++) {
@@ -120,7 +120,7 @@ static uint64_t hash_ptrs(const struct sym_frame *const *f, size_t n)
  * (tree_trim_stack, or trim_live_stack for a LIVE stack) only the first time
  * its list of frames is met.  Returns 0 or -ENOMEM. */
 static int trim_cached(struct trim_cache *c, const struct tt_stack *st, bool raw, bool live,
-                       const struct sym_frame *const **out, size_t *n, uint64_t *content)
+                       const struct frame *const **out, size_t *n, uint64_t *content)
 {
     if (2 * (c->used + 1) > c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 256;
@@ -156,7 +156,7 @@ static int trim_cached(struct trim_cache *c, const struct tt_stack *st, bool raw
         size_t cap = c->arena_cap ? c->arena_cap : 1024;
         while (cap < c->n + st->n)
             cap *= 2;
-        const struct sym_frame **grown = realloc(c->arena, cap * sizeof(*grown));
+        const struct frame **grown = realloc(c->arena, cap * sizeof(*grown));
         if (!grown)
             return -ENOMEM;
         c->arena = grown;
@@ -277,7 +277,7 @@ int group_tasks(const struct tt_dump *d, bool raw, struct group_set *out)
         const struct tt_task *t = &d->tasks[i];
         uint64_t h = 0xcbf29ce484222325ull;
         k.off[i] = k.n;
-        const struct sym_frame *const *frames;
+        const struct frame *const *frames;
         size_t len;
         uint64_t sum;
         for (size_t s = 0; s < t->nstacks; s++) {

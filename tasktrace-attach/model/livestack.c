@@ -9,7 +9,7 @@
 
 #include <tasktrace/clock.h>
 
-#include "model/build.h"
+#include "model/dump.h"
 #include "model/livestack.h"
 #include "model/tree.h"
 #include "model/trim.h"
@@ -17,7 +17,7 @@
 
 /* A polling slot of the registry, where it lives, and the copy that the
  * thread's stop is checked against. */
-struct live_slot {
+struct livestack_slot {
     uint64_t id;
     pid_t nstid;    /* the slot's tid: an id of the target's PID namespace */
     pid_t tid;      /* the same thread in this tool's namespace; 0 if gone */
@@ -34,7 +34,8 @@ struct live_slot {
 /* Finds the address of each wanted slot by id, reading the registry at
  * ADDR chunk by chunk (its header checked as snap.c does).  Slots not
  * found keep addr 0.  Returns 0, -ENOMEM, or a proc_read error. */
-static int live_locate(struct proc_target *t, uint64_t addr, struct live_slot *ls, size_t n)
+static int livestack_locate(struct proc_target *t, uint64_t addr, struct livestack_slot *ls,
+                            size_t n)
 {
     struct trt_registry reg;
     int err = proc_read(t, addr, &reg, sizeof(reg));
@@ -69,7 +70,7 @@ static int live_locate(struct proc_target *t, uint64_t addr, struct live_slot *l
 /* Whether the slot at LS->addr shows the task polling on its thread:
  * into LS->before when BEFORE, else compared with it (the same poll:
  * same id, thread, poll count and start). */
-static bool live_slot_check(struct proc_target *t, struct live_slot *ls, bool before)
+static bool livestack_slot_check(struct proc_target *t, struct livestack_slot *ls, bool before)
 {
     struct trt_task_slot s;
     if (ls->addr == 0 || proc_read(t, ls->addr, &s, sizeof(s)) < 0) {
@@ -86,7 +87,7 @@ static bool live_slot_check(struct proc_target *t, struct live_slot *ls, bool be
     return polling && s.polls == ls->before.polls && s.poll_start_ns == ls->before.poll_start_ns;
 }
 
-static void live_error(char *buf, size_t len, int err)
+static void livestack_error(char *buf, size_t len, int err)
 {
     switch (err) {
     case -ESRCH:
@@ -108,7 +109,7 @@ static void live_error(char *buf, size_t len, int err)
     }
 }
 
-int live_stack_copy(struct tt_stack *dst, const struct tt_stack *src)
+int livestack_copy(struct tt_stack *dst, const struct tt_stack *src)
 {
     *dst = *src;
     dst->frames = malloc((src->n ? src->n : 1) * sizeof(*dst->frames));
@@ -125,7 +126,7 @@ int live_stack_copy(struct tt_stack *dst, const struct tt_stack *src)
  * brought up to date (not polling, or polling anew without a live stack)
  * and no stack is owed.  A slot that could not be read again (the process
  * exited, or the registry changed) proves nothing: returns false then. */
-static bool live_left_poll(struct live_slot *ls, struct tt_task *task)
+static bool livestack_left_poll(struct livestack_slot *ls, struct tt_task *task)
 {
     const struct trt_task_slot *s = &ls->after;
     /* The poll count rises as each poll ends: a higher one than the dump
@@ -153,16 +154,16 @@ static bool live_left_poll(struct live_slot *ls, struct tt_task *task)
     return true;
 }
 
-struct live_run {
+struct livestack_run {
     struct tt_dump *d;
     struct proc_target *t;
-    sym_ctx *sym;
+    lookup_ctx *sym;
     unwind_ctx *uw;     /* NULL when the unwinder could not be set up */
     char uw_error[128]; /* why, then */
-    const struct live_opts *o;
-    struct live_stats *st;
+    const struct livestack_opts *o;
+    struct livestack_stats *st;
     struct thread_buf buf;
-    struct live_slot *ls; /* every polling slot */
+    struct livestack_slot *ls; /* every polling slot */
     size_t nls;
 };
 
@@ -173,7 +174,7 @@ struct live_run {
  * holds the thread, and its watchdog bounds the hold at 500 ms: up to
  * 1,000 tries, 1 to 2 ms apart (past that bound), never past the
  * deadline. */
-static int live_capture(struct live_run *r, pid_t tid, struct thread_snap *snap)
+static int livestack_capture(struct livestack_run *r, pid_t tid, struct thread_snap *snap)
 {
     char self[64] = "";
     proc_thread_comm(getpid(), 0, self, sizeof(self));
@@ -209,7 +210,7 @@ static int live_capture(struct live_run *r, pid_t tid, struct thread_snap *snap)
 /* Stops TID once, unwinds it, and hands the stack to the tasks it polls
  * (when their slot shows the same poll before and after) and, when
  * THREAD is not NULL, to that --threads entry.  Returns 0 or -ENOMEM. */
-static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
+static int livestack_thread(struct livestack_run *r, pid_t tid, struct tt_thread *thread)
 {
     struct tt_stack stack = {0};
     char error[128] = "";
@@ -218,7 +219,7 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
     /* Which polling slots name this thread, and are still in their poll. */
     for (size_t k = 0; k < r->nls; k++)
         if (r->ls[k].tid == tid) {
-            r->ls[k].ok = live_slot_check(r->t, &r->ls[k], true);
+            r->ls[k].ok = livestack_slot_check(r->t, &r->ls[k], true);
             any = true;
         }
     /* A thread in uninterruptible sleep would not stop until it leaves it
@@ -231,7 +232,7 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
         snprintf(error, sizeof(error), "%s", r->uw_error);
     } else if (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns) {
         snprintf(error, sizeof(error), "not read: the time for thread stacks ran out");
-        if (r->st->out_of_time < LIVE_MAX_UNREAD)
+        if (r->st->out_of_time < LIVESTACK_MAX_UNREAD)
             r->st->unread[r->st->out_of_time] = tid;
         r->st->out_of_time++;
     } else if (asleep) {
@@ -239,13 +240,13 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
                  info.wchan[0] ? " in " : "", info.wchan);
     } else {
         struct thread_snap snap;
-        int cerr = live_capture(r, tid, &snap);
-        if (snap.stopped_ns && r->st->nstops < LIVE_MAX_STOPS) {
+        int cerr = livestack_capture(r, tid, &snap);
+        if (snap.stopped_ns && r->st->nstops < LIVESTACK_MAX_STOPS) {
             r->st->held_ns[r->st->nstops] = snap.held_ns;
             r->st->stop_ns[r->st->nstops++] = snap.stopped_ns;
         }
         if (cerr < 0) {
-            live_error(error, sizeof(error), cerr);
+            livestack_error(error, sizeof(error), cerr);
         } else {
             char why[128] = "";
             int uerr = unwind_stack(r->uw, r->sym, &snap, &stack, why, sizeof(why));
@@ -262,12 +263,12 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
     for (size_t i = 0; i < stack.n && !in_poll; i++)
         in_poll = stack.frames[i] && tree_frame_is_wrapper(stack.frames[i]);
     for (size_t k = 0; any && k < r->nls; k++) {
-        struct live_slot *ls = &r->ls[k];
+        struct livestack_slot *ls = &r->ls[k];
         if (ls->tid != tid)
             continue;
         /* Checked after the stop: a thread that moved on to other work
          * meanwhile must not be shown as this task's. */
-        bool same = live_slot_check(r->t, ls, false) && ls->ok;
+        bool same = livestack_slot_check(r->t, ls, false) && ls->ok;
         ls->ok = same;
         for (size_t i = 0; i < r->d->ntasks; i++) {
             struct tt_task *task = &r->d->tasks[i];
@@ -279,7 +280,7 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
                 task->poll_ns =
                     now > ls->before.poll_start_ns ? (int64_t)(now - ls->before.poll_start_ns) : 0;
             }
-            if (!same && live_left_poll(ls, task))
+            if (!same && livestack_left_poll(ls, task))
                 continue;
             if (!same && ls->reread_failed)
                 dump_task_error(task,
@@ -299,7 +300,7 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
                                 (int)tid);
             else if (task->has_thread_stack)
                 continue; /* the same thread seen twice: the first stays */
-            else if ((err = live_stack_copy(&task->thread_stack, &stack)) < 0)
+            else if ((err = livestack_copy(&task->thread_stack, &stack)) < 0)
                 goto out;
             else
                 task->has_thread_stack = true;
@@ -309,7 +310,7 @@ static int live_thread(struct live_run *r, pid_t tid, struct tt_thread *thread)
         if (error[0]) {
             snprintf(thread->error, sizeof(thread->error), "%s", error);
         } else {
-            if ((err = live_stack_copy(&thread->stack, &stack)) < 0)
+            if ((err = livestack_copy(&thread->stack, &stack)) < 0)
                 goto out;
             thread->has_stack = true;
         }
@@ -328,11 +329,11 @@ static int pid_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym,
-              uint64_t registry_addr, const struct trt_task_slot *slots, size_t nslots,
-              const struct live_opts *o, struct live_stats *st)
+int livestack_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, lookup_ctx *sym,
+                   uint64_t registry_addr, const struct trt_task_slot *slots, size_t nslots,
+                   const struct livestack_opts *o, struct livestack_stats *st)
 {
-    struct live_run r = {.d = d, .t = t, .sym = sym, .o = o, .st = st};
+    struct livestack_run r = {.d = d, .t = t, .sym = sym, .o = o, .st = st};
     pid_t *tids = NULL, *all = NULL;
     size_t ntids = 0;
     int err = 0;
@@ -348,8 +349,9 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
     for (size_t i = 0; i < nslots; i++) {
         if (slots[i].state != TRT_TASK_POLLING || slots[i].tid <= 0)
             continue;
-        struct live_slot *ls = &r.ls[r.nls++];
-        *ls = (struct live_slot){.id = slots[i].id, .nstid = slots[i].tid, .polls = slots[i].polls};
+        struct livestack_slot *ls = &r.ls[r.nls++];
+        *ls = (struct livestack_slot){
+            .id = slots[i].id, .nstid = slots[i].tid, .polls = slots[i].polls};
         /* The runtime publishes the thread's id in its own namespace. */
         if (proc_thread_from_ns(t->pid, ls->nstid, &ls->tid) < 0)
             ls->tid = 0;
@@ -365,7 +367,7 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
     }
     if (ntids == 0 && !o->threads)
         goto out;
-    if (r.nls && (err = live_locate(t, registry_addr, r.ls, r.nls)) == -ENOMEM)
+    if (r.nls && (err = livestack_locate(t, registry_addr, r.ls, r.nls)) == -ENOMEM)
         goto out;
     err = 0;
     if ((err = thread_buf_init(&r.buf)) < 0)
@@ -404,7 +406,7 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
                 th->state = info.state;
                 memcpy(th->wchan, info.wchan, sizeof(th->wchan));
             }
-            if ((err = live_thread(&r, all[i], th)) < 0)
+            if ((err = livestack_thread(&r, all[i], th)) < 0)
                 goto out;
         }
     }
@@ -413,7 +415,7 @@ int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym
         if ((i > 0 && tids[i] == tids[i - 1]) ||
             (kept && bsearch(&tids[i], all, kept, sizeof(*all), pid_cmp)))
             continue;
-        if ((err = live_thread(&r, tids[i], NULL)) < 0)
+        if ((err = livestack_thread(&r, tids[i], NULL)) < 0)
             goto out;
     }
     for (size_t i = 0; i < d->ntasks; i++) {
@@ -467,7 +469,7 @@ out:
 /* A library function's public name from its internal one: "__libc_read"
  * and "__GI___libc_read" read "read", "___pthread_mutex_lock"
  * "pthread_mutex_lock"; a "+0x..." offset is dropped. */
-static void live_public_name(const char *fn, char *buf, size_t len)
+static void livestack_public_name(const char *fn, char *buf, size_t len)
 {
     size_t n = strcspn(fn, "+");
     for (;;) {
@@ -486,14 +488,14 @@ static void live_public_name(const char *fn, char *buf, size_t len)
     snprintf(buf, len, "%.*s", (int)n, fn);
 }
 
-const char *live_where(const struct tt_task *task, char *buf, size_t len)
+const char *livestack_where(const struct tt_task *task, char *buf, size_t len)
 {
     const struct tt_stack *st = &task->thread_stack;
-    const struct sym_frame *pick = NULL;
+    const struct frame *pick = NULL;
     buf[0] = '\0';
     if (!task->has_thread_stack || st->n == 0)
         return NULL;
-    const struct sym_frame **f = malloc(st->n * sizeof(*f));
+    const struct frame **f = malloc(st->n * sizeof(*f));
     if (!f)
         return NULL;
     size_t n = trim_live_stack(st, false, f);
@@ -509,7 +511,7 @@ const char *live_where(const struct tt_task *task, char *buf, size_t len)
             pick = f[i];
     }
     if (pick)
-        live_public_name(pick->function, buf, len);
+        livestack_public_name(pick->function, buf, len);
     free(f);
     return pick ? buf : NULL;
 }

@@ -22,7 +22,7 @@
 #include "symbols/lookup.h"
 #include "target/thread.h"
 
-struct live_opts {
+struct livestack_opts {
     bool threads;         /* --threads: every thread of the process too */
     unsigned hold_ms;     /* test hook: keep each thread stopped this long */
     uint64_t deadline_ns; /* CLOCK_MONOTONIC time after which no more
@@ -30,30 +30,30 @@ struct live_opts {
                              reported missing); 0 for none */
 };
 
-/* Most stops recorded in live_stats (each thread is stopped at most once). */
-#define LIVE_MAX_STOPS (THREAD_LIST_MAX + 256u)
+/* Most stops recorded in livestack_stats (each thread is stopped at most once). */
+#define LIVESTACK_MAX_STOPS (THREAD_LIST_MAX + 256u)
 
-/* Threads not read for want of time named in live_stats. */
-#define LIVE_MAX_UNREAD 8u
+/* Threads not read for want of time named in livestack_stats. */
+#define LIVESTACK_MAX_UNREAD 8u
 
-struct live_stats {
-    size_t nstops;                    /* threads stopped */
-    uint64_t stop_ns[LIVE_MAX_STOPS]; /* how long each was stopped, from
+struct livestack_stats {
+    size_t nstops;                         /* threads stopped */
+    uint64_t stop_ns[LIVESTACK_MAX_STOPS]; /* how long each was stopped, from
                                          the interrupt to the detach */
-    uint64_t held_ns[LIVE_MAX_STOPS]; /* of which after the stop was seen */
-    size_t threads_total;             /* with --threads: threads the process
+    uint64_t held_ns[LIVESTACK_MAX_STOPS]; /* of which after the stop was seen */
+    size_t threads_total;                  /* with --threads: threads the process
                                          had; more than THREAD_LIST_MAX means
                                          the list was cut */
-    size_t failed;                    /* polling tasks without a live stack
+    size_t failed;                         /* polling tasks without a live stack
                                          (not those that left their poll:
                                          they reported like any other) */
-    bool exited;                      /* the process was gone at the end:
+    bool exited;                           /* the process was gone at the end:
                                          why those stacks are missing */
-    char first_error[160];            /* why, for the first of them */
-    size_t late;                      /* threads still seized at the end
+    char first_error[160];                 /* why, for the first of them */
+    size_t late;                           /* threads still seized at the end
                                          (in uninterruptible sleep) */
-    size_t out_of_time;               /* threads not read: the deadline */
-    pid_t unread[LIVE_MAX_UNREAD];    /* the first of them */
+    size_t out_of_time;                    /* threads not read: the deadline */
+    pid_t unread[LIVESTACK_MAX_UNREAD];    /* the first of them */
 };
 
 /* Fills the live part of D (built by dump_build from SLOTS): for each task
@@ -64,19 +64,19 @@ struct live_stats {
  * symbolized through SYM; DWFL (SYM's) gets a thread state attached.
  * What it adds is the dump's, freed by dump_free (build.h).
  * Returns 0 (per-thread failures are in the model and ST), or -ENOMEM. */
-int live_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, sym_ctx *sym,
-              uint64_t registry_addr, const struct trt_task_slot *slots, size_t nslots,
-              const struct live_opts *o, struct live_stats *st);
+int livestack_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, lookup_ctx *sym,
+                   uint64_t registry_addr, const struct trt_task_slot *slots, size_t nslots,
+                   const struct livestack_opts *o, struct livestack_stats *st);
 
 /* Writes into BUF the function a stuck task is "in", for one-line
  * messages: of its live stack, the innermost function whose name does not
  * start with '_' (libc's internal names), else the innermost with a name,
  * without a "+0x..." offset.  Raw bytes: escape them to print.  Returns
  * BUF, or NULL (BUF empty) when there is none. */
-const char *live_where(const struct tt_task *task, char *buf, size_t len);
+const char *livestack_where(const struct tt_task *task, char *buf, size_t len);
 
 /* Copies SRC into DST with a frames array of DST's own (malloc'd; the
  * frames themselves stay borrowed).  Returns 0 or -ENOMEM. */
-int live_stack_copy(struct tt_stack *dst, const struct tt_stack *src);
+int livestack_copy(struct tt_stack *dst, const struct tt_stack *src);
 
 #endif

@@ -37,7 +37,7 @@ struct tt_task {
     /* Where the task was created: the innermost frame (inlined ones
      * included) of the slot's spawn_pc, or NULL when the runtime recorded
      * none (an older runtime, or trt_traced_new_at given NULL). */
-    const struct sym_frame *spawned_at;
+    const struct frame *spawned_at;
     /* Some of the captures its traced poll made were lost (overwritten in
      * the capture ring, or torn): `stacks` misses some leaves.
      * captures is how many reached the ring, found how many were read. */
@@ -77,11 +77,11 @@ struct tt_crash {
     const char *signal; /* "SIGSEGV", or NULL for a number only */
     int code;           /* si_code, 0 unknown */
     bool has_addr;
-    uint64_t addr;                 /* the faulting address (SIGSEGV, SIGBUS...) */
-    int32_t thread;                /* the thread that received it */
-    uint64_t task;                 /* the task whose poll it was in, 0 if none */
-    char task_name[65];            /* that task's name, sanitized */
-    const struct sym_frame *frame; /* innermost frame of the thread's
+    uint64_t addr;             /* the faulting address (SIGSEGV, SIGBUS...) */
+    int32_t thread;            /* the thread that received it */
+    uint64_t task;             /* the task whose poll it was in, 0 if none */
+    char task_name[65];        /* that task's name, sanitized */
+    const struct frame *frame; /* innermost frame of the thread's
                                       stack (trimmed as shown), or NULL */
 };
 
@@ -103,15 +103,15 @@ struct tt_dump {
     uint64_t records_torn; /* records of this generation unreadable */
     size_t ntasks;
     struct tt_task *tasks;
-    uint64_t pcs_late;             /* addresses left unsymbolized: deadline */
-    uint64_t pcs_over;             /* addresses left unsymbolized: too many */
-    struct sym_frame **raw_frames; /* frames of unsymbolized addresses, owned */
+    uint64_t pcs_late;         /* addresses left unsymbolized: deadline */
+    uint64_t pcs_over;         /* addresses left unsymbolized: too many */
+    struct frame **raw_frames; /* frames of unsymbolized addresses, owned */
     size_t nraw_frames, raw_frames_cap;
     /* The symbolized frames of each distinct list of PCs the ring held,
      * owned, shared by the stacks (tt_stack.shared) of every task that
      * recorded that list; and the tasks' stacks and stack_counts, one
      * array of each for all the tasks dump_build filled (tt_task.pooled). */
-    const struct sym_frame ***list_frames;
+    const struct frame ***list_frames;
     size_t nlist_frames;
     struct tt_stack *stack_pool;
     size_t *count_pool;

@@ -15,7 +15,7 @@
 #endif
 #include <tasktrace/protocol.h>
 
-#include "model/build.h"
+#include "model/dump.h"
 #include "symbols/elfcheck.h"
 #include "util/jsonread.h"
 #include "util/escape.h"
@@ -24,7 +24,7 @@
 #include "symbols/findfile.h"
 
 /* One module the dump's frames name. */
-struct symz_mod {
+struct symbolize_mod {
     const char *path;     /* the dump's string, copied into the symz */
     const char *build_id; /* the dump's hex string (copied), or NULL */
     uint64_t base;        /* load bias: pc - offset */
@@ -33,15 +33,15 @@ struct symz_mod {
 };
 
 /* The state of one load. */
-struct symz_load {
-    struct symz *z;
+struct symbolize_load {
+    struct symbolize *z;
     struct tt_dump *d;
-    struct symz_mod mods[SYMZ_MAX_MODULES];
+    struct symbolize_mod mods[SYMZ_MAX_MODULES];
     size_t nmods;
     size_t last;     /* the module found last, tried first */
     size_t nunknown; /* modules past SYMZ_MAX_MODULES */
     bool oom;        /* a module's strings could not be copied */
-    bool stopped;    /* a callback of jr_parse_each failed: why says why */
+    bool stopped;    /* a callback of jsonread_parse_each failed: why says why */
     dump_select_fn select;
     void *select_arg;
     size_t tasks_cap;
@@ -49,9 +49,9 @@ struct symz_load {
     size_t whylen;
 };
 
-static int symz_fail(struct symz_load *l, int err, const char *fmt, ...)
+static int symbolize_fail(struct symbolize_load *l, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int symz_fail(struct symz_load *l, int err, const char *fmt, ...)
+static int symbolize_fail(struct symbolize_load *l, int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -62,7 +62,7 @@ static int symz_fail(struct symz_load *l, int err, const char *fmt, ...)
 
 /* A copy of S owned by the symz, or NULL for NULL (or out of memory,
  * which *ERR then says). */
-static const char *symz_strdup(struct symz *z, const char *s, int *err)
+static const char *symbolize_strdup(struct symbolize *z, const char *s, int *err)
 {
     if (s == NULL)
         return NULL;
@@ -87,11 +87,11 @@ static const char *symz_strdup(struct symz *z, const char *s, int *err)
 
 /* An address: a "0x..." string (as the tool writes it) or a plain
  * integer.  Returns 0 or -EINVAL. */
-static int symz_addr(const struct jr_value *v, uint64_t *out)
+static int symbolize_addr(const struct jsonread_value *v, uint64_t *out)
 {
-    const char *s = jr_str(v);
+    const char *s = jsonread_str(v);
     if (s == NULL)
-        return jr_u64(v, out);
+        return jsonread_u64(v, out);
     if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || s[2] == '\0' || strlen(s) > 18)
         return -EINVAL;
     uint64_t x = 0;
@@ -108,20 +108,21 @@ static int symz_addr(const struct jr_value *v, uint64_t *out)
     return 0;
 }
 
-static bool symz_streq(const char *a, const char *b)
+static bool symbolize_streq(const char *a, const char *b)
 {
     return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-static struct symz_mod *symz_mod_find(struct symz_load *l, const char *path, const char *build_id)
+static struct symbolize_mod *symbolize_mod_find(struct symbolize_load *l, const char *path,
+                                                const char *build_id)
 {
     if (path == NULL)
         return NULL;
     if (l->last < l->nmods && strcmp(l->mods[l->last].path, path) == 0 &&
-        symz_streq(l->mods[l->last].build_id, build_id))
+        symbolize_streq(l->mods[l->last].build_id, build_id))
         return &l->mods[l->last];
     for (size_t i = 0; i < l->nmods; i++) {
-        if (strcmp(l->mods[i].path, path) == 0 && symz_streq(l->mods[i].build_id, build_id)) {
+        if (strcmp(l->mods[i].path, path) == 0 && symbolize_streq(l->mods[i].build_id, build_id)) {
             l->last = i;
             return &l->mods[i];
         }
@@ -130,10 +131,10 @@ static struct symz_mod *symz_mod_find(struct symz_load *l, const char *path, con
 }
 
 /* Notes the module of one frame (or of one entry of "modules"). */
-static void symz_mod_note(struct symz_load *l, const char *path, const char *build_id,
-                          bool has_base, uint64_t base)
+static void symbolize_mod_note(struct symbolize_load *l, const char *path, const char *build_id,
+                               bool has_base, uint64_t base)
 {
-    if (path == NULL || !has_base || symz_mod_find(l, path, build_id) != NULL)
+    if (path == NULL || !has_base || symbolize_mod_find(l, path, build_id) != NULL)
         return;
     if (l->nmods == SYMZ_MAX_MODULES) {
         l->nunknown++;
@@ -141,31 +142,34 @@ static void symz_mod_note(struct symz_load *l, const char *path, const char *bui
     }
     /* The document's strings go with the task that holds them. */
     int err = 0;
-    const char *p = symz_strdup(l->z, path, &err), *id = symz_strdup(l->z, build_id, &err);
+    const char *p = symbolize_strdup(l->z, path, &err),
+               *id = symbolize_strdup(l->z, build_id, &err);
     if (err != 0) {
         l->oom = true;
         return;
     }
-    l->mods[l->nmods++] = (struct symz_mod){.path = p, .build_id = id, .base = base};
+    l->mods[l->nmods++] = (struct symbolize_mod){.path = p, .build_id = id, .base = base};
 }
 
 /* Notes the module of the frame F (may be NULL). */
-static void symz_note_frame(struct symz_load *l, const struct jr_value *f)
+static void symbolize_note_frame(struct symbolize_load *l, const struct jsonread_value *f)
 {
     uint64_t pc = 0, off = 0;
-    bool ok = symz_addr(jr_get(f, "pc"), &pc) == 0 && symz_addr(jr_get(f, "offset"), &off) == 0;
-    symz_mod_note(l, jr_str(jr_get(f, "module")), jr_str(jr_get(f, "build_id")), ok, pc - off);
+    bool ok = symbolize_addr(jsonread_get(f, "pc"), &pc) == 0 &&
+              symbolize_addr(jsonread_get(f, "offset"), &off) == 0;
+    symbolize_mod_note(l, jsonread_str(jsonread_get(f, "module")),
+                       jsonread_str(jsonread_get(f, "build_id")), ok, pc - off);
 }
 
-static void symz_note_stack(struct symz_load *l, const struct jr_value *st)
+static void symbolize_note_stack(struct symbolize_load *l, const struct jsonread_value *st)
 {
-    for (size_t i = 0; st != NULL && st->type == JR_ARRAY && i < st->n; i++)
-        symz_note_frame(l, &st->items[i]);
+    for (size_t i = 0; st != NULL && st->type == JSONREAD_ARRAY && i < st->n; i++)
+        symbolize_note_frame(l, &st->items[i]);
 }
 
 /* The lowercase hex of the build id of the ELF file FD into OUT (129
  * bytes); "" when it has none. */
-static void symz_file_build_id(int fd, char *out)
+static void symbolize_file_build_id(int fd, char *out)
 {
     static const char hex[] = "0123456789abcdef";
     out[0] = '\0';
@@ -199,37 +203,41 @@ static struct {
     int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
     void (*end)(debuginfod_client *);
     char why[40]; /* why there is no client though DEBUGINFOD_URLS is set */
-} symz_dbg;
+} symbolize_dbg;
 
-static debuginfod_client *symz_debuginfod(void)
+static debuginfod_client *symbolize_debuginfod(void)
 {
-    if (symz_dbg.tried)
-        return symz_dbg.client;
-    symz_dbg.tried = true;
+    if (symbolize_dbg.tried)
+        return symbolize_dbg.client;
+    symbolize_dbg.tried = true;
     const char *urls = getenv("DEBUGINFOD_URLS");
     if (urls == NULL || urls[0] == '\0')
         return NULL;
-    if (symz_dbg.lib == NULL &&
-        (symz_dbg.lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL) {
-        snprintf(symz_dbg.why, sizeof(symz_dbg.why), "libdebuginfod.so.1 cannot be loaded");
+    if (symbolize_dbg.lib == NULL &&
+        (symbolize_dbg.lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+        snprintf(symbolize_dbg.why, sizeof(symbolize_dbg.why),
+                 "libdebuginfod.so.1 cannot be loaded");
         return NULL;
     }
-    *(void **)&symz_dbg.begin = dlsym(symz_dbg.lib, "debuginfod_begin");
-    *(void **)&symz_dbg.find_executable = dlsym(symz_dbg.lib, "debuginfod_find_executable");
-    *(void **)&symz_dbg.find_debuginfo = dlsym(symz_dbg.lib, "debuginfod_find_debuginfo");
-    *(void **)&symz_dbg.end = dlsym(symz_dbg.lib, "debuginfod_end");
-    if (symz_dbg.begin && symz_dbg.find_executable && symz_dbg.find_debuginfo && symz_dbg.end)
-        symz_dbg.client = symz_dbg.begin();
-    if (symz_dbg.client == NULL)
-        snprintf(symz_dbg.why, sizeof(symz_dbg.why), "libdebuginfod.so.1 gave no client");
-    return symz_dbg.client;
+    *(void **)&symbolize_dbg.begin = dlsym(symbolize_dbg.lib, "debuginfod_begin");
+    *(void **)&symbolize_dbg.find_executable =
+        dlsym(symbolize_dbg.lib, "debuginfod_find_executable");
+    *(void **)&symbolize_dbg.find_debuginfo = dlsym(symbolize_dbg.lib, "debuginfod_find_debuginfo");
+    *(void **)&symbolize_dbg.end = dlsym(symbolize_dbg.lib, "debuginfod_end");
+    if (symbolize_dbg.begin && symbolize_dbg.find_executable && symbolize_dbg.find_debuginfo &&
+        symbolize_dbg.end)
+        symbolize_dbg.client = symbolize_dbg.begin();
+    if (symbolize_dbg.client == NULL)
+        snprintf(symbolize_dbg.why, sizeof(symbolize_dbg.why), "libdebuginfod.so.1 gave no client");
+    return symbolize_dbg.client;
 }
 #endif
 
 /* Opens PATH as a local file through safefile and checks its build id
  * against M's.  Returns the descriptor, or -1 with M->why set (unless
  * the file is simply not there and QUIET). */
-static int symz_open(const struct safefile_cred *cred, struct symz_mod *m, const char *path)
+static int symbolize_open(const struct safefile_cred *cred, struct symbolize_mod *m,
+                          const char *path)
 {
     char why[256], id[129];
     if (path[0] != '/') {
@@ -252,7 +260,7 @@ static int symz_open(const struct safefile_cred *cred, struct symz_mod *m, const
         return -1;
     }
     if (m->build_id != NULL) {
-        symz_file_build_id(fd, id);
+        symbolize_file_build_id(fd, id);
         if (strcmp(id, m->build_id) != 0) {
             snprintf(m->why, sizeof(m->why), "%s", id[0] ? "its build id differs" : "no build id");
             close(fd);
@@ -264,12 +272,12 @@ static int symz_open(const struct safefile_cred *cred, struct symz_mod *m, const
 
 /* A module's ELF file: its path, else the debug file its build id names
  * (symbols, DWARF and program headers: enough to symbolize). */
-static void symz_mod_report(struct symz_load *l, const struct safefile_cred *cred,
-                            struct symz_mod *m)
+static void symbolize_mod_report(struct symbolize_load *l, const struct safefile_cred *cred,
+                                 struct symbolize_mod *m)
 {
     char alt[sizeof("/usr/lib/debug/.build-id/") + 129 + 8];
     const char *file = m->path;
-    int fd = symz_open(cred, m, m->path);
+    int fd = symbolize_open(cred, m, m->path);
     size_t idlen = m->build_id != NULL ? strlen(m->build_id) : 0;
     if (fd < 0 && idlen >= 6 && idlen <= 128 && strspn(m->build_id, "0123456789abcdef") == idlen) {
         char keep[sizeof(m->why)];
@@ -277,7 +285,7 @@ static void symz_mod_report(struct symz_load *l, const struct safefile_cred *cre
         snprintf(alt, sizeof(alt), "/usr/lib/debug/.build-id/%.2s/%s.debug", m->build_id,
                  m->build_id + 2);
         file = alt;
-        fd = symz_open(cred, m, alt);
+        fd = symbolize_open(cred, m, alt);
         memcpy(m->why, keep, sizeof(keep));
     }
 #ifdef HAVE_DEBUGINFOD
@@ -287,22 +295,22 @@ static void symz_mod_report(struct symz_load *l, const struct safefile_cred *cre
     char *fetched = NULL;
     bool can_fetch =
         fd < 0 && idlen >= 6 && idlen <= 128 && strspn(m->build_id, "0123456789abcdef") == idlen;
-    if (can_fetch && symz_debuginfod() == NULL && symz_dbg.why[0]) {
+    if (can_fetch && symbolize_debuginfod() == NULL && symbolize_dbg.why[0]) {
         size_t have = strnlen(m->why, sizeof(m->why));
-        snprintf(m->why + have, sizeof(m->why) - have, "; debuginfod: %s", symz_dbg.why);
+        snprintf(m->why + have, sizeof(m->why) - have, "; debuginfod: %s", symbolize_dbg.why);
     }
-    if (can_fetch && symz_debuginfod() != NULL) {
-        int got = symz_dbg.find_executable(symz_dbg.client, (const unsigned char *)m->build_id, 0,
-                                           &fetched);
+    if (can_fetch && symbolize_debuginfod() != NULL) {
+        int got = symbolize_dbg.find_executable(symbolize_dbg.client,
+                                                (const unsigned char *)m->build_id, 0, &fetched);
         if (got < 0) {
             free(fetched);
             fetched = NULL;
-            got = symz_dbg.find_debuginfo(symz_dbg.client, (const unsigned char *)m->build_id, 0,
-                                          &fetched);
+            got = symbolize_dbg.find_debuginfo(symbolize_dbg.client,
+                                               (const unsigned char *)m->build_id, 0, &fetched);
         }
         char id[129];
         if (got >= 0)
-            symz_file_build_id(got, id);
+            symbolize_file_build_id(got, id);
         if (got >= 0 && strcmp(id, m->build_id) == 0) {
             fd = got;
             file = fetched;
@@ -333,11 +341,11 @@ static void symz_mod_report(struct symz_load *l, const struct safefile_cred *cre
 
 /* A zeroed frame owned by Z, with EXTRA bytes after it; NULL with *ERR
  * -ENOMEM. */
-static struct sym_frame *symz_frame_new(struct symz *z, size_t extra, int *err)
+static struct frame *symbolize_frame_new(struct symbolize *z, size_t extra, int *err)
 {
     if (z->nframes == z->frames_cap) {
         size_t cap = z->frames_cap ? 2 * z->frames_cap : 64;
-        struct sym_frame **grown = realloc(z->frames, cap * sizeof(*grown));
+        struct frame **grown = realloc(z->frames, cap * sizeof(*grown));
         if (grown == NULL) {
             *err = -ENOMEM;
             return NULL;
@@ -345,7 +353,7 @@ static struct sym_frame *symz_frame_new(struct symz *z, size_t extra, int *err)
         z->frames = grown;
         z->frames_cap = cap;
     }
-    struct sym_frame *f = calloc(1, sizeof(*f) + extra);
+    struct frame *f = calloc(1, sizeof(*f) + extra);
     if (f == NULL) {
         *err = -ENOMEM;
         return NULL;
@@ -355,28 +363,28 @@ static struct sym_frame *symz_frame_new(struct symz *z, size_t extra, int *err)
 }
 
 /* A frame as the file gives it, copied. */
-static const struct sym_frame *symz_frame_copy(struct symz_load *l, const struct jr_value *v,
-                                               int *err)
+static const struct frame *symbolize_frame_copy(struct symbolize_load *l,
+                                                const struct jsonread_value *v, int *err)
 {
-    struct symz *z = l->z;
-    struct sym_frame *f = symz_frame_new(z, 0, err);
+    struct symbolize *z = l->z;
+    struct frame *f = symbolize_frame_new(z, 0, err);
     if (f == NULL)
         return NULL;
     int64_t line = 0, column = 0;
     uint64_t pc = 0, off = 0;
-    f->function = symz_strdup(z, jr_str(jr_get(v, "function")), err);
-    f->file = symz_strdup(z, jr_str(jr_get(v, "file")), err);
-    f->module = symz_strdup(z, jr_str(jr_get(v, "module")), err);
-    f->build_id = symz_strdup(z, jr_str(jr_get(v, "build_id")), err);
-    if (jr_i64(jr_get(v, "line"), &line) == 0 && line > 0 && line <= INT32_MAX)
+    f->function = symbolize_strdup(z, jsonread_str(jsonread_get(v, "function")), err);
+    f->file = symbolize_strdup(z, jsonread_str(jsonread_get(v, "file")), err);
+    f->module = symbolize_strdup(z, jsonread_str(jsonread_get(v, "module")), err);
+    f->build_id = symbolize_strdup(z, jsonread_str(jsonread_get(v, "build_id")), err);
+    if (jsonread_i64(jsonread_get(v, "line"), &line) == 0 && line > 0 && line <= INT32_MAX)
         f->line = (int)line;
-    if (jr_i64(jr_get(v, "column"), &column) == 0 && column > 0 && column <= INT32_MAX)
+    if (jsonread_i64(jsonread_get(v, "column"), &column) == 0 && column > 0 && column <= INT32_MAX)
         f->column = (int)column;
-    f->inlined = jr_true(jr_get(v, "inlined"));
-    f->tail_call = jr_true(jr_get(v, "tail_call"));
-    symz_addr(jr_get(v, "pc"), &pc);
+    f->inlined = jsonread_true(jsonread_get(v, "inlined"));
+    f->tail_call = jsonread_true(jsonread_get(v, "tail_call"));
+    symbolize_addr(jsonread_get(v, "pc"), &pc);
     f->pc = pc;
-    if (f->module != NULL && symz_addr(jr_get(v, "offset"), &off) == 0) {
+    if (f->module != NULL && symbolize_addr(jsonread_get(v, "offset"), &off) == 0) {
         f->module_off = off;
         f->module_base = pc - off;
     } else {
@@ -390,41 +398,41 @@ static const struct sym_frame *symz_frame_copy(struct symz_load *l, const struct
  * it with the same pc) are symbolized again when their module was found,
  * else kept.  LIVE: a live stack, whose last address is where the thread
  * was, not a return address.  Returns 0 or -errno. */
-static int symz_stack(struct symz_load *l, const struct jr_value *v, bool live,
-                      struct tt_stack *out)
+static int symbolize_stack(struct symbolize_load *l, const struct jsonread_value *v, bool live,
+                           struct tt_stack *out)
 {
     size_t cap = 0;
     int err = 0;
     *out = (struct tt_stack){0};
-    if (v == NULL || v->type != JR_ARRAY)
-        return symz_fail(l, -EINVAL, "a stack is not an array");
+    if (v == NULL || v->type != JSONREAD_ARRAY)
+        return symbolize_fail(l, -EINVAL, "a stack is not an array");
     if (v->n > SYMZ_MAX_FRAMES)
-        return symz_fail(l, -E2BIG, "a stack has more than %u frames", SYMZ_MAX_FRAMES);
+        return symbolize_fail(l, -E2BIG, "a stack has more than %u frames", SYMZ_MAX_FRAMES);
     for (size_t i = 0; i < v->n;) {
-        const struct jr_value *f = &v->items[i];
-        if (f->type != JR_OBJECT)
-            return symz_fail(l, -EINVAL, "a frame is not an object");
+        const struct jsonread_value *f = &v->items[i];
+        if (f->type != JSONREAD_OBJECT)
+            return symbolize_fail(l, -EINVAL, "a frame is not an object");
         uint64_t pc = 0, off = 0, pc2;
-        bool has_pc = symz_addr(jr_get(f, "pc"), &pc) == 0;
-        bool has_off = symz_addr(jr_get(f, "offset"), &off) == 0;
+        bool has_pc = symbolize_addr(jsonread_get(f, "pc"), &pc) == 0;
+        bool has_off = symbolize_addr(jsonread_get(f, "offset"), &off) == 0;
         size_t j = i + 1;
-        while (has_pc && j < v->n && jr_true(jr_get(&v->items[j], "inlined")) &&
-               symz_addr(jr_get(&v->items[j], "pc"), &pc2) == 0 && pc2 == pc)
+        while (has_pc && j < v->n && jsonread_true(jsonread_get(&v->items[j], "inlined")) &&
+               symbolize_addr(jsonread_get(&v->items[j], "pc"), &pc2) == 0 && pc2 == pc)
             j++;
-        struct symz_mod *m =
-            symz_mod_find(l, jr_str(jr_get(f, "module")), jr_str(jr_get(f, "build_id")));
-        const struct sym_frame *const *got = NULL;
+        struct symbolize_mod *m = symbolize_mod_find(l, jsonread_str(jsonread_get(f, "module")),
+                                                     jsonread_str(jsonread_get(f, "build_id")));
+        const struct frame *const *got = NULL;
         size_t ngot = 0;
-        const struct sym_frame *copies[1];
+        const struct frame *copies[1];
         bool ra = !(live && j == v->n);
         /* A frame a tail call removed, put back by the live tool: its pc
          * is a function's entry, not an address inside a call, and its
          * line the function's declaration: kept as the file says. */
-        if (jr_true(jr_get(f, "tail_call")) || m == NULL || !m->loaded || !has_off ||
-            sym_lookup(l->z->sym, m->base + off, ra, &got, &ngot) != 0) {
+        if (jsonread_true(jsonread_get(f, "tail_call")) || m == NULL || !m->loaded || !has_off ||
+            lookup_pc(l->z->sym, m->base + off, ra, &got, &ngot) != 0) {
             /* Kept as the file says, one frame at a time. */
-            if ((copies[0] = symz_frame_copy(l, f, &err)) == NULL || err != 0)
-                return symz_fail(l, err ? err : -ENOMEM, "out of memory");
+            if ((copies[0] = symbolize_frame_copy(l, f, &err)) == NULL || err != 0)
+                return symbolize_fail(l, err ? err : -ENOMEM, "out of memory");
             got = copies;
             ngot = 1;
             j = i + 1;
@@ -433,9 +441,9 @@ static int symz_stack(struct symz_load *l, const struct jr_value *v, bool live,
             size_t ncap = cap ? 2 * cap : 16;
             while (ncap < out->n + ngot)
                 ncap *= 2;
-            const struct sym_frame **grown = realloc(out->frames, ncap * sizeof(*grown));
+            const struct frame **grown = realloc(out->frames, ncap * sizeof(*grown));
             if (grown == NULL)
-                return symz_fail(l, -ENOMEM, "out of memory");
+                return symbolize_fail(l, -ENOMEM, "out of memory");
             out->frames = grown;
             cap = ncap;
         }
@@ -450,24 +458,24 @@ static int symz_stack(struct symz_load *l, const struct jr_value *v, bool live,
  * tool looks it up): symbolized again when its module was found, the
  * innermost frame not a spawn function's, else kept as the file says.
  * Returns 0 or -errno. */
-static int symz_spawned_at(struct symz_load *l, const struct jr_value *v,
-                           const struct sym_frame **out)
+static int symbolize_spawned_at(struct symbolize_load *l, const struct jsonread_value *v,
+                                const struct frame **out)
 {
     uint64_t off = 0;
     int err = 0;
-    const struct sym_frame *const *got = NULL;
+    const struct frame *const *got = NULL;
     size_t ngot = 0;
-    struct symz_mod *m =
-        symz_mod_find(l, jr_str(jr_get(v, "module")), jr_str(jr_get(v, "build_id")));
-    if (m != NULL && m->loaded && symz_addr(jr_get(v, "offset"), &off) == 0 &&
-        sym_lookup(l->z->sym, m->base + off, true, &got, &ngot) == 0 && ngot > 0) {
+    struct symbolize_mod *m = symbolize_mod_find(l, jsonread_str(jsonread_get(v, "module")),
+                                                 jsonread_str(jsonread_get(v, "build_id")));
+    if (m != NULL && m->loaded && symbolize_addr(jsonread_get(v, "offset"), &off) == 0 &&
+        lookup_pc(l->z->sym, m->base + off, true, &got, &ngot) == 0 && ngot > 0) {
         while (ngot > 1 && dump_spawn_glue(got[ngot - 1]))
             ngot--;
         *out = got[ngot - 1];
         return 0;
     }
-    if ((*out = symz_frame_copy(l, v, &err)) == NULL || err != 0)
-        return symz_fail(l, err ? err : -ENOMEM, "out of memory");
+    if ((*out = symbolize_frame_copy(l, v, &err)) == NULL || err != 0)
+        return symbolize_fail(l, err ? err : -ENOMEM, "out of memory");
     return 0;
 }
 
@@ -476,23 +484,23 @@ static int symz_spawned_at(struct symz_load *l, const struct jr_value *v,
  * made a tail_call frame, owned by the symbolizer like copied frames.
  * NULL when its module was not found or it has no function name (then
  * there is nothing to place), or out of memory (*err). */
-static const struct sym_frame *symz_tail_call(struct symz_load *l, const struct jr_value *v,
-                                              int *err)
+static const struct frame *symbolize_tail_call(struct symbolize_load *l,
+                                               const struct jsonread_value *v, int *err)
 {
-    struct symz *z = l->z;
+    struct symbolize *z = l->z;
     uint64_t off = 0;
-    const struct sym_frame *const *got = NULL;
+    const struct frame *const *got = NULL;
     size_t ngot = 0;
-    if (v == NULL || v->type != JR_OBJECT)
+    if (v == NULL || v->type != JSONREAD_OBJECT)
         return NULL;
-    struct symz_mod *m =
-        symz_mod_find(l, jr_str(jr_get(v, "module")), jr_str(jr_get(v, "build_id")));
-    if (m == NULL || !m->loaded || symz_addr(jr_get(v, "offset"), &off) != 0 ||
-        sym_lookup(z->sym, m->base + off, false, &got, &ngot) != 0 || ngot == 0 ||
+    struct symbolize_mod *m = symbolize_mod_find(l, jsonread_str(jsonread_get(v, "module")),
+                                                 jsonread_str(jsonread_get(v, "build_id")));
+    if (m == NULL || !m->loaded || symbolize_addr(jsonread_get(v, "offset"), &off) != 0 ||
+        lookup_pc(z->sym, m->base + off, false, &got, &ngot) != 0 || ngot == 0 ||
         got[0]->function == NULL)
         return NULL;
     /* The frame and its name in one block, freed as one. */
-    struct sym_frame *f = symz_frame_new(z, strlen(got[0]->function) + 1, err);
+    struct frame *f = symbolize_frame_new(z, strlen(got[0]->function) + 1, err);
     if (f == NULL)
         return NULL;
     dump_tail_call_frame(got[0], f, (char *)(f + 1));
@@ -502,27 +510,28 @@ static const struct sym_frame *symz_tail_call(struct symz_load *l, const struct 
 /* Puts back into stack ST the futures of CHAIN (a raw dump's chain of one
  * stack, outermost first) that tail calls left without a frame, as the
  * live tool does.  Returns 0 or -errno. */
-static int symz_chain(struct symz_load *l, const struct jr_value *chain, struct tt_stack *st)
+static int symbolize_chain(struct symbolize_load *l, const struct jsonread_value *chain,
+                           struct tt_stack *st)
 {
-    const struct sym_frame *frames[TRT_RECORD_CHAIN_MAX];
+    const struct frame *frames[TRT_RECORD_CHAIN_MAX];
     size_t n = 0;
     int err = 0;
-    if (chain == NULL || chain->type != JR_ARRAY || chain->n == 0)
+    if (chain == NULL || chain->type != JSONREAD_ARRAY || chain->n == 0)
         return 0;
     for (size_t k = 0; k < chain->n && k < TRT_RECORD_CHAIN_MAX; k++) {
-        frames[n++] = symz_tail_call(l, &chain->items[k], &err);
+        frames[n++] = symbolize_tail_call(l, &chain->items[k], &err);
         if (err != 0)
-            return symz_fail(l, err, "out of memory");
+            return symbolize_fail(l, err, "out of memory");
     }
-    const struct sym_frame **grown = realloc(st->frames, (st->n + n + 1) * sizeof(*grown));
+    const struct frame **grown = realloc(st->frames, (st->n + n + 1) * sizeof(*grown));
     if (grown == NULL)
-        return symz_fail(l, -ENOMEM, "out of memory");
+        return symbolize_fail(l, -ENOMEM, "out of memory");
     st->frames = grown;
     st->n = dump_chain_insert(st->frames, st->n, frames, n);
     return 0;
 }
 
-static uint32_t symz_state(const char *s)
+static uint32_t symbolize_state(const char *s)
 {
     if (s == NULL)
         return 0xff;
@@ -537,75 +546,78 @@ static uint32_t symz_state(const char *s)
     return 0xff; /* "unknown" */
 }
 
-static int64_t symz_i64_or(const struct jr_value *v, int64_t dflt)
+static int64_t symbolize_i64_or(const struct jsonread_value *v, int64_t dflt)
 {
     int64_t x;
-    return jr_i64(v, &x) == 0 ? x : dflt;
+    return jsonread_i64(v, &x) == 0 ? x : dflt;
 }
 
-static int symz_task(struct symz_load *l, const struct jr_value *v, struct tt_task *t)
+static int symbolize_task(struct symbolize_load *l, const struct jsonread_value *v,
+                          struct tt_task *t)
 {
     uint64_t u;
     int err;
-    if (v->type != JR_OBJECT || jr_u64(jr_get(v, "id"), &t->id) != 0)
-        return symz_fail(l, -EINVAL, "a task without an id");
-    jr_copy_str(v, "name", t->name, sizeof(t->name));
-    t->state = symz_state(jr_str(jr_get(v, "state")));
-    t->polls = jr_u64(jr_get(v, "polls"), &u) == 0 ? u : 0;
-    t->idle_ns = symz_i64_or(jr_get(v, "idle_ns"), -1);
-    int64_t tid = symz_i64_or(jr_get(v, "tid"), 0);
+    if (v->type != JSONREAD_OBJECT || jsonread_u64(jsonread_get(v, "id"), &t->id) != 0)
+        return symbolize_fail(l, -EINVAL, "a task without an id");
+    jsonread_copy_str(v, "name", t->name, sizeof(t->name));
+    t->state = symbolize_state(jsonread_str(jsonread_get(v, "state")));
+    t->polls = jsonread_u64(jsonread_get(v, "polls"), &u) == 0 ? u : 0;
+    t->idle_ns = symbolize_i64_or(jsonread_get(v, "idle_ns"), -1);
+    int64_t tid = symbolize_i64_or(jsonread_get(v, "tid"), 0);
     t->tid = tid > 0 && tid <= INT32_MAX ? (int32_t)tid : 0;
-    t->reported = jr_true(jr_get(v, "reported"));
-    t->suspect = jr_true(jr_get(v, "suspect"));
-    t->inherited = jr_true(jr_get(v, "inherited"));
-    t->poll_ns = symz_i64_or(jr_get(v, "poll_ns"), -1);
-    jr_copy_str(v, "thread_name", t->thread_name, sizeof(t->thread_name));
+    t->reported = jsonread_true(jsonread_get(v, "reported"));
+    t->suspect = jsonread_true(jsonread_get(v, "suspect"));
+    t->inherited = jsonread_true(jsonread_get(v, "inherited"));
+    t->poll_ns = symbolize_i64_or(jsonread_get(v, "poll_ns"), -1);
+    jsonread_copy_str(v, "thread_name", t->thread_name, sizeof(t->thread_name));
     char error[128];
-    jr_copy_str(v, "thread_stack_error", error, sizeof(error));
+    jsonread_copy_str(v, "thread_stack_error", error, sizeof(error));
     if (error[0])
         dump_task_error(t, "%s", error);
-    const struct jr_value *stacks = jr_get(v, "stacks");
-    if (stacks != NULL && stacks->type == JR_ARRAY && stacks->n > 0) {
+    const struct jsonread_value *stacks = jsonread_get(v, "stacks");
+    if (stacks != NULL && stacks->type == JSONREAD_ARRAY && stacks->n > 0) {
         if (stacks->n > SYMZ_MAX_FRAMES)
-            return symz_fail(l, -E2BIG, "a task has more than %u stacks", SYMZ_MAX_FRAMES);
+            return symbolize_fail(l, -E2BIG, "a task has more than %u stacks", SYMZ_MAX_FRAMES);
         if ((t->stacks = calloc(stacks->n, sizeof(*t->stacks))) == NULL)
-            return symz_fail(l, -ENOMEM, "out of memory");
+            return symbolize_fail(l, -ENOMEM, "out of memory");
         /* Counted first: dump_free frees what a failed stack holds. */
         t->nstacks = stacks->n;
         /* A raw dump's chains, parallel to its stacks. */
-        const struct jr_value *chains = jr_get(v, "chains");
-        if (chains != NULL && (chains->type != JR_ARRAY || chains->n != stacks->n))
+        const struct jsonread_value *chains = jsonread_get(v, "chains");
+        if (chains != NULL && (chains->type != JSONREAD_ARRAY || chains->n != stacks->n))
             chains = NULL;
         for (size_t s = 0; s < stacks->n; s++) {
-            if ((err = symz_stack(l, &stacks->items[s], false, &t->stacks[s])) != 0)
+            if ((err = symbolize_stack(l, &stacks->items[s], false, &t->stacks[s])) != 0)
                 return err;
-            if (chains != NULL && (err = symz_chain(l, &chains->items[s], &t->stacks[s])) != 0)
+            if (chains != NULL && (err = symbolize_chain(l, &chains->items[s], &t->stacks[s])) != 0)
                 return err;
         }
     }
     /* How many captures each stack stands for: kept when the file gives
      * one count per stack, else each reads as 1. */
-    const struct jr_value *counts = jr_get(v, "stack_counts");
-    if (counts != NULL && counts->type == JR_ARRAY && counts->n == t->nstacks && t->nstacks > 0) {
+    const struct jsonread_value *counts = jsonread_get(v, "stack_counts");
+    if (counts != NULL && counts->type == JSONREAD_ARRAY && counts->n == t->nstacks &&
+        t->nstacks > 0) {
         if ((t->stack_counts = calloc(t->nstacks, sizeof(*t->stack_counts))) == NULL)
-            return symz_fail(l, -ENOMEM, "out of memory");
+            return symbolize_fail(l, -ENOMEM, "out of memory");
         for (size_t s = 0; s < t->nstacks; s++)
             t->stack_counts[s] =
-                jr_u64(&counts->items[s], &u) == 0 && u > 0 && u <= UINT32_MAX ? (size_t)u : 1;
+                jsonread_u64(&counts->items[s], &u) == 0 && u > 0 && u <= UINT32_MAX ? (size_t)u
+                                                                                     : 1;
     }
-    const struct jr_value *spawned = jr_get(v, "spawned_at");
-    if (spawned != NULL && spawned->type == JR_OBJECT &&
-        (err = symz_spawned_at(l, spawned, &t->spawned_at)) != 0)
+    const struct jsonread_value *spawned = jsonread_get(v, "spawned_at");
+    if (spawned != NULL && spawned->type == JSONREAD_OBJECT &&
+        (err = symbolize_spawned_at(l, spawned, &t->spawned_at)) != 0)
         return err;
-    const struct jr_value *live = jr_get(v, "thread_stack");
-    if (live != NULL && live->type == JR_ARRAY) {
-        if ((err = symz_stack(l, live, true, &t->thread_stack)) != 0)
+    const struct jsonread_value *live = jsonread_get(v, "thread_stack");
+    if (live != NULL && live->type == JSONREAD_ARRAY) {
+        if ((err = symbolize_stack(l, live, true, &t->thread_stack)) != 0)
             return err;
         t->has_thread_stack = true;
     }
     /* The file says only that something of the task was cut: the first
      * stack carries it, else the live one. */
-    if (jr_true(jr_get(v, "truncated"))) {
+    if (jsonread_true(jsonread_get(v, "truncated"))) {
         if (t->nstacks > 0)
             t->stacks[0].truncated = true;
         else
@@ -614,35 +626,36 @@ static int symz_task(struct symz_load *l, const struct jr_value *v, struct tt_ta
     return 0;
 }
 
-static int symz_thread(struct symz_load *l, const struct jr_value *v, struct tt_thread *th)
+static int symbolize_thread(struct symbolize_load *l, const struct jsonread_value *v,
+                            struct tt_thread *th)
 {
-    int64_t tid = symz_i64_or(jr_get(v, "tid"), 0);
+    int64_t tid = symbolize_i64_or(jsonread_get(v, "tid"), 0);
     uint64_t task;
     th->tid = tid > 0 && tid <= INT32_MAX ? (int32_t)tid : 0;
-    jr_copy_str(v, "name", th->name, sizeof(th->name));
-    const char *state = jr_str(jr_get(v, "state"));
+    jsonread_copy_str(v, "name", th->name, sizeof(th->name));
+    const char *state = jsonread_str(jsonread_get(v, "state"));
     th->state = state != NULL && state[0] != '\0' && state[1] == '\0' ? state[0] : 0;
-    jr_copy_str(v, "wchan", th->wchan, sizeof(th->wchan));
-    th->task = jr_u64(jr_get(v, "task"), &task) == 0 ? task : 0;
-    jr_copy_str(v, "error", th->error, sizeof(th->error));
-    const struct jr_value *st = jr_get(v, "stack");
-    if (st != NULL && st->type == JR_ARRAY) {
-        int err = symz_stack(l, st, true, &th->stack);
+    jsonread_copy_str(v, "wchan", th->wchan, sizeof(th->wchan));
+    th->task = jsonread_u64(jsonread_get(v, "task"), &task) == 0 ? task : 0;
+    jsonread_copy_str(v, "error", th->error, sizeof(th->error));
+    const struct jsonread_value *st = jsonread_get(v, "stack");
+    if (st != NULL && st->type == JSONREAD_ARRAY) {
+        int err = symbolize_stack(l, st, true, &th->stack);
         if (err != 0)
             return err;
         th->has_stack = true;
-        th->stack.truncated = jr_true(jr_get(v, "truncated"));
+        th->stack.truncated = jsonread_true(jsonread_get(v, "truncated"));
     }
     return 0;
 }
 
 /* The modules that could not be used, as one problem of the dump. */
-static void symz_note_missing(struct symz_load *l)
+static void symbolize_note_missing(struct symbolize_load *l)
 {
     size_t missing = l->nunknown, used = 0;
     char list[300] = "";
     for (size_t i = 0; i < l->nmods; i++) {
-        struct symz_mod *m = &l->mods[i];
+        struct symbolize_mod *m = &l->mods[i];
         if (m->loaded)
             continue;
         missing++;
@@ -667,43 +680,43 @@ static void symz_note_missing(struct symz_load *l)
              missing, missing == 1 ? "" : "s", missing == 1 ? "its" : "their", list);
 }
 
-/* jr_each_fn of the first pass: notes the modules of one task's frames. */
-static int symz_note_task(void *arg, const struct jr_value *v)
+/* jsonread_each_fn of the first pass: notes the modules of one task's frames. */
+static int symbolize_note_task(void *arg, const struct jsonread_value *v)
 {
-    struct symz_load *l = arg;
-    const struct jr_value *stacks = jr_get(v, "stacks");
-    for (size_t s = 0; stacks != NULL && stacks->type == JR_ARRAY && s < stacks->n; s++)
-        symz_note_stack(l, &stacks->items[s]);
-    const struct jr_value *chains = jr_get(v, "chains");
-    for (size_t s = 0; chains != NULL && chains->type == JR_ARRAY && s < chains->n; s++)
-        symz_note_stack(l, &chains->items[s]);
-    symz_note_stack(l, jr_get(v, "thread_stack"));
-    symz_note_frame(l, jr_get(v, "spawned_at"));
+    struct symbolize_load *l = arg;
+    const struct jsonread_value *stacks = jsonread_get(v, "stacks");
+    for (size_t s = 0; stacks != NULL && stacks->type == JSONREAD_ARRAY && s < stacks->n; s++)
+        symbolize_note_stack(l, &stacks->items[s]);
+    const struct jsonread_value *chains = jsonread_get(v, "chains");
+    for (size_t s = 0; chains != NULL && chains->type == JSONREAD_ARRAY && s < chains->n; s++)
+        symbolize_note_stack(l, &chains->items[s]);
+    symbolize_note_stack(l, jsonread_get(v, "thread_stack"));
+    symbolize_note_frame(l, jsonread_get(v, "spawned_at"));
     return 0;
 }
 
-/* jr_each_fn of the second pass: one task read into the dump, symbolized,
+/* jsonread_each_fn of the second pass: one task read into the dump, symbolized,
  * and dropped again when the selection does not want it. */
-static int symz_read_task(void *arg, const struct jr_value *v)
+static int symbolize_read_task(void *arg, const struct jsonread_value *v)
 {
-    struct symz_load *l = arg;
+    struct symbolize_load *l = arg;
     struct tt_dump *d = l->d;
     int err;
     l->stopped = true; /* until it returns 0 */
     if (d->ntasks == SYMZ_MAX_TASKS)
-        return symz_fail(l, -E2BIG, "more than %u tasks", SYMZ_MAX_TASKS);
+        return symbolize_fail(l, -E2BIG, "more than %u tasks", SYMZ_MAX_TASKS);
     if (d->ntasks == l->tasks_cap) {
         size_t cap = l->tasks_cap ? 2 * l->tasks_cap : 64;
         struct tt_task *grown = realloc(d->tasks, cap * sizeof(*grown));
         if (grown == NULL)
-            return symz_fail(l, -ENOMEM, "out of memory");
+            return symbolize_fail(l, -ENOMEM, "out of memory");
         d->tasks = grown;
         l->tasks_cap = cap;
     }
     struct tt_task *t = &d->tasks[d->ntasks];
     *t = (struct tt_task){0};
     d->ntasks++;
-    if ((err = symz_task(l, v, t)) != 0)
+    if ((err = symbolize_task(l, v, t)) != 0)
         return err;
     if (l->select != NULL) {
         struct trt_task_slot slot = {.id = t->id};
@@ -726,13 +739,13 @@ static int symz_read_task(void *arg, const struct jr_value *v)
 
 /* One pass over the LEN bytes at TEXT, the tasks handed to FN one at a
  * time, the rest into *DOC.  Returns 0 or -errno with l->why set. */
-static int symz_pass(struct symz_load *l, const char *text, size_t len, jr_each_fn fn,
-                     struct jr_doc *doc)
+static int symbolize_pass(struct symbolize_load *l, const char *text, size_t len,
+                          jsonread_each_fn fn, struct jsonread_doc *doc)
 {
     char inner[160];
-    int err = jr_parse_each(text, len, "tasks", fn, l, doc, inner, sizeof(inner));
+    int err = jsonread_parse_each(text, len, "tasks", fn, l, doc, inner, sizeof(inner));
     if (err != 0 && !l->stopped)
-        symz_fail(l, err, "%s", inner);
+        symbolize_fail(l, err, "%s", inner);
     return err;
 }
 
@@ -740,101 +753,105 @@ static int symz_pass(struct symz_load *l, const char *text, size_t len, jr_each_
  * tree of a dump of many tasks would cost many times the document): the
  * modules its frames name first, every one reported before the first
  * lookup; then the tasks, threads and problems. */
-static int symz_build(struct symz_load *l, const char *text, size_t len)
+static int symbolize_build(struct symbolize_load *l, const char *text, size_t len)
 {
     struct tt_dump *d = l->d;
-    struct jr_doc doc = {0};
+    struct jsonread_doc doc = {0};
     uint64_t u;
-    int err = symz_pass(l, text, len, symz_note_task, &doc);
+    int err = symbolize_pass(l, text, len, symbolize_note_task, &doc);
     if (err != 0)
         goto out;
-    const struct jr_value *root = &doc.root, *tasks = jr_get(root, "tasks");
-    if (root->type != JR_OBJECT || tasks == NULL || tasks->type != JR_ARRAY) {
-        err = symz_fail(l, -EINVAL, "not a tasktrace-attach dump: no \"tasks\" array");
+    const struct jsonread_value *root = &doc.root, *tasks = jsonread_get(root, "tasks");
+    if (root->type != JSONREAD_OBJECT || tasks == NULL || tasks->type != JSONREAD_ARRAY) {
+        err = symbolize_fail(l, -EINVAL, "not a tasktrace-attach dump: no \"tasks\" array");
         goto out;
     }
-    const struct jr_value *mods = jr_get(root, "modules");
-    for (size_t i = 0; mods != NULL && mods->type == JR_ARRAY && i < mods->n; i++) {
+    const struct jsonread_value *mods = jsonread_get(root, "modules");
+    for (size_t i = 0; mods != NULL && mods->type == JSONREAD_ARRAY && i < mods->n; i++) {
         uint64_t base = 0;
-        const struct jr_value *m = &mods->items[i];
-        bool ok = symz_addr(jr_get(m, "base"), &base) == 0;
-        symz_mod_note(l, jr_str(jr_get(m, "path")), jr_str(jr_get(m, "build_id")), ok, base);
+        const struct jsonread_value *m = &mods->items[i];
+        bool ok = symbolize_addr(jsonread_get(m, "base"), &base) == 0;
+        symbolize_mod_note(l, jsonread_str(jsonread_get(m, "path")),
+                           jsonread_str(jsonread_get(m, "build_id")), ok, base);
     }
-    const struct jr_value *threads = jr_get(root, "threads");
-    for (size_t i = 0; threads != NULL && threads->type == JR_ARRAY && i < threads->n; i++)
-        symz_note_stack(l, jr_get(&threads->items[i], "stack"));
+    const struct jsonread_value *threads = jsonread_get(root, "threads");
+    for (size_t i = 0; threads != NULL && threads->type == JSONREAD_ARRAY && i < threads->n; i++)
+        symbolize_note_stack(l, jsonread_get(&threads->items[i], "stack"));
     if (l->oom) {
-        err = symz_fail(l, -ENOMEM, "out of memory");
+        err = symbolize_fail(l, -ENOMEM, "out of memory");
         goto out;
     }
 
     struct safefile_cred cred;
     if ((err = safefile_cred_read(getpid(), &cred)) != 0) {
-        err = symz_fail(l, err, "cannot read this process's credentials: %s", strerror(-err));
+        err = symbolize_fail(l, err, "cannot read this process's credentials: %s", strerror(-err));
         goto out;
     }
     dwfl_report_begin(l->z->dwfl);
     for (size_t i = 0; i < l->nmods; i++)
-        symz_mod_report(l, &cred, &l->mods[i]);
-    if (dwfl_report_end(l->z->dwfl, NULL, NULL) != 0 || symfind_attach(l->z->dwfl, getpid()) != 0) {
-        err = symz_fail(l, -EIO, "libdwfl: %s", dwfl_errmsg(-1));
+        symbolize_mod_report(l, &cred, &l->mods[i]);
+    if (dwfl_report_end(l->z->dwfl, NULL, NULL) != 0 ||
+        findfile_attach(l->z->dwfl, getpid()) != 0) {
+        err = symbolize_fail(l, -EIO, "libdwfl: %s", dwfl_errmsg(-1));
         goto out;
     }
 
-    jr_free(&doc);
-    if ((err = symz_pass(l, text, len, symz_read_task, &doc)) != 0)
+    jsonread_free(&doc);
+    if ((err = symbolize_pass(l, text, len, symbolize_read_task, &doc)) != 0)
         goto out;
     root = &doc.root;
-    int64_t pid = symz_i64_or(jr_get(root, "pid"), 0);
+    int64_t pid = symbolize_i64_or(jsonread_get(root, "pid"), 0);
     d->pid = pid > 0 && pid <= INT32_MAX ? (int)pid : 0;
-    d->generation =
-        jr_u64(jr_get(root, "generation"), &u) == 0 && u <= UINT32_MAX ? (uint32_t)u : 0;
-    d->records_lost = jr_u64(jr_get(root, "records_lost"), &u) == 0 ? u : 0;
-    d->records_torn = jr_u64(jr_get(root, "records_torn"), &u) == 0 ? u : 0;
-    d->passive = jr_true(jr_get(root, "passive"));
-    threads = jr_get(root, "threads");
-    if (threads != NULL && threads->type == JR_ARRAY) {
+    d->generation = jsonread_u64(jsonread_get(root, "generation"), &u) == 0 && u <= UINT32_MAX
+                        ? (uint32_t)u
+                        : 0;
+    d->records_lost = jsonread_u64(jsonread_get(root, "records_lost"), &u) == 0 ? u : 0;
+    d->records_torn = jsonread_u64(jsonread_get(root, "records_torn"), &u) == 0 ? u : 0;
+    d->passive = jsonread_true(jsonread_get(root, "passive"));
+    threads = jsonread_get(root, "threads");
+    if (threads != NULL && threads->type == JSONREAD_ARRAY) {
         if (threads->n > SYMZ_MAX_THREADS) {
-            err = symz_fail(l, -E2BIG, "more than %u threads", SYMZ_MAX_THREADS);
+            err = symbolize_fail(l, -E2BIG, "more than %u threads", SYMZ_MAX_THREADS);
             goto out;
         }
         d->threads_listed = true;
         if (threads->n > 0 && (d->threads = calloc(threads->n, sizeof(*d->threads))) == NULL) {
-            err = symz_fail(l, -ENOMEM, "out of memory");
+            err = symbolize_fail(l, -ENOMEM, "out of memory");
             goto out;
         }
         for (size_t i = 0; i < threads->n; i++) {
             d->nthreads++;
-            if ((err = symz_thread(l, &threads->items[i], &d->threads[i])) != 0)
+            if ((err = symbolize_thread(l, &threads->items[i], &d->threads[i])) != 0)
                 goto out;
         }
     }
-    const struct jr_value *problems = jr_get(root, "problems");
-    for (size_t i = 0; problems != NULL && problems->type == JR_ARRAY && i < problems->n; i++) {
+    const struct jsonread_value *problems = jsonread_get(root, "problems");
+    for (size_t i = 0; problems != NULL && problems->type == JSONREAD_ARRAY && i < problems->n;
+         i++) {
         if (d->nproblems == TT_MAX_PROBLEMS) {
             d->problems_dropped++;
             continue;
         }
         struct tt_problem *p = &d->problems[d->nproblems];
-        const char *cause = jr_str(jr_get(&problems->items[i], "cause"));
-        p->cause = symz_strdup(l->z, cause != NULL ? cause : "unknown", &err);
+        const char *cause = jsonread_str(jsonread_get(&problems->items[i], "cause"));
+        p->cause = symbolize_strdup(l->z, cause != NULL ? cause : "unknown", &err);
         if (p->cause == NULL) {
-            err = symz_fail(l, -ENOMEM, "out of memory");
+            err = symbolize_fail(l, -ENOMEM, "out of memory");
             goto out;
         }
-        jr_copy_str(&problems->items[i], "message", p->message, sizeof(p->message));
+        jsonread_copy_str(&problems->items[i], "message", p->message, sizeof(p->message));
         d->nproblems++;
     }
-    symz_note_missing(l);
+    symbolize_note_missing(l);
     d->complete = d->nproblems == 0;
 out:
-    jr_free(&doc);
+    jsonread_free(&doc);
     return err;
 }
 
 /* Our find_elf: every module is reported with its file already open. */
-static int symz_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                         char **file_name, Elf **elfp)
+static int symbolize_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+                              Dwarf_Addr base, char **file_name, Elf **elfp)
 {
     (void)mod;
     (void)userdata;
@@ -847,20 +864,21 @@ static int symz_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 
 /* Separate debug information as for a live process (symfind), else, for a
  * module with a build id, from debuginfod. */
-static int symz_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-                               Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-                               GElf_Word debuglink_crc, char **debuginfo_file_name)
+static int symbolize_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                                    Dwarf_Addr base, const char *file_name,
+                                    const char *debuglink_file, GElf_Word debuglink_crc,
+                                    char **debuginfo_file_name)
 {
-    int fd = symfind_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-                               debuglink_crc, debuginfo_file_name);
+    int fd = findfile_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                debuglink_crc, debuginfo_file_name);
 #ifdef HAVE_DEBUGINFOD
     const unsigned char *bits;
     GElf_Addr vaddr;
     int len;
     if (fd < 0 && (len = dwfl_module_build_id(mod, &bits, &vaddr)) > 0 &&
-        symz_debuginfod() != NULL) {
+        symbolize_debuginfod() != NULL) {
         char *path = NULL;
-        fd = symz_dbg.find_debuginfo(symz_dbg.client, bits, len, &path);
+        fd = symbolize_dbg.find_debuginfo(symbolize_dbg.client, bits, len, &path);
         if (fd >= 0) {
             free(*debuginfo_file_name);
             *debuginfo_file_name = path;
@@ -873,15 +891,15 @@ static int symz_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *mo
     return fd;
 }
 
-static const Dwfl_Callbacks symz_callbacks = {
-    .find_elf = symz_find_elf,
-    .find_debuginfo = symz_find_debuginfo,
+static const Dwfl_Callbacks symbolize_callbacks = {
+    .find_elf = symbolize_find_elf,
+    .find_debuginfo = symbolize_find_debuginfo,
 };
 
-int symz_load(const char *path, struct tt_dump *d, struct symz *z, bool short_names,
-              dump_select_fn select, void *arg, char *why, size_t whylen)
+int symbolize_load(const char *path, struct tt_dump *d, struct symbolize *z, bool short_names,
+                   dump_select_fn select, void *arg, char *why, size_t whylen)
 {
-    struct symz_load *l = calloc(1, sizeof(*l));
+    struct symbolize_load *l = calloc(1, sizeof(*l));
     char *text = NULL;
     size_t len = 0;
     int err = 0;
@@ -889,42 +907,43 @@ int symz_load(const char *path, struct tt_dump *d, struct symz *z, bool short_na
         snprintf(why, whylen, "out of memory");
         return -ENOMEM;
     }
-    *l = (struct symz_load){
+    *l = (struct symbolize_load){
         .z = z, .d = d, .select = select, .select_arg = arg, .why = why, .whylen = whylen};
-    /* Checked as --compare checks its files (jr_read_path): a FIFO or a
+    /* Checked as --compare checks its files (jsonread_read_path): a FIFO or a
      * device is refused before a byte is read, a file past the bound
      * unread.  Stdin is what the user piped: read up to the bound. */
-    err = strcmp(path, "-") == 0 ? jr_read_fd(STDIN_FILENO, &text, &len, why, whylen)
-                                 : jr_read_path(path, &text, &len, why, whylen);
+    err = strcmp(path, "-") == 0 ? jsonread_read_fd(STDIN_FILENO, &text, &len, why, whylen)
+                                 : jsonread_read_path(path, &text, &len, why, whylen);
     if (err != 0)
         goto out;
-    if ((z->dwfl = dwfl_begin(&symz_callbacks)) == NULL || (z->sym = sym_new(z->dwfl)) == NULL) {
-        err = symz_fail(l, -ENOMEM, "out of memory");
+    if ((z->dwfl = dwfl_begin(&symbolize_callbacks)) == NULL ||
+        (z->sym = lookup_new(z->dwfl)) == NULL) {
+        err = symbolize_fail(l, -ENOMEM, "out of memory");
         goto out;
     }
-    sym_set_short_names(z->sym, short_names);
-    err = symz_build(l, text, len);
+    lookup_set_short_names(z->sym, short_names);
+    err = symbolize_build(l, text, len);
 out:
     free(text);
     free(l);
     return err;
 }
 
-void symz_end(struct symz *z)
+void symbolize_end(struct symbolize *z)
 {
     if (z == NULL)
         return;
-    sym_free(z->sym);
+    lookup_free(z->sym);
     if (z->dwfl != NULL)
         dwfl_end(z->dwfl);
 #ifdef HAVE_DEBUGINFOD
     /* The library stays loaded: libcurl under it is not made to be
      * unloaded, and its global state stays reachable. */
-    if (symz_dbg.client != NULL)
-        symz_dbg.end(symz_dbg.client);
-    symz_dbg.client = NULL;
-    symz_dbg.tried = false;
-    symz_dbg.why[0] = '\0';
+    if (symbolize_dbg.client != NULL)
+        symbolize_dbg.end(symbolize_dbg.client);
+    symbolize_dbg.client = NULL;
+    symbolize_dbg.tried = false;
+    symbolize_dbg.why[0] = '\0';
 #endif
     for (size_t i = 0; i < z->nstrs; i++)
         free(z->strs[i]);
@@ -932,5 +951,5 @@ void symz_end(struct symz *z)
     for (size_t i = 0; i < z->nframes; i++)
         free(z->frames[i]);
     free(z->frames);
-    *z = (struct symz){0};
+    *z = (struct symbolize){0};
 }

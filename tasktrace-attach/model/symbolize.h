@@ -25,7 +25,7 @@
 
 #include <elfutils/libdwfl.h>
 
-#include "model/build.h"
+#include "model/dump.h"
 #include "model/model.h"
 #include "symbols/lookup.h"
 
@@ -37,31 +37,31 @@
 #define SYMZ_MAX_FRAMES 65536u
 
 /* Everything the loaded dump borrows: the Dwfl, the symbolizer, and the
- * strings of frames kept as the file gave them.  Release with symz_end
+ * strings of frames kept as the file gave them.  Release with symbolize_end
  * after dump_free. */
-struct symz {
+struct symbolize {
     Dwfl *dwfl;
-    sym_ctx *sym;
+    lookup_ctx *sym;
     char **strs; /* owned copies */
     size_t nstrs, strs_cap;
-    struct sym_frame **frames; /* owned frames kept from the file */
+    struct frame **frames; /* owned frames kept from the file */
     size_t nframes, frames_cap;
 };
 
 /* Reads the dump in PATH ("-" for stdin) into *D (zeroed by the caller)
  * and symbolizes its frames, through Z (zeroed by the caller).  SELECT
  * (may be NULL) picks the tasks, as --task does, given a slot with only
- * id and name set.  SHORT_NAMES: sym_set_short_names.  A module that
+ * id and name set.  SHORT_NAMES: lookup_set_short_names.  A module that
  * could not be used is named in one problem (cause "modules_missing") of
  * the dump, whose message lists the first few, escaped, with the reason.
  * Returns 0, or -errno with WHY (WHYLEN bytes) saying what failed:
  * -EINVAL not a dump (not JSON, or not this tool's), -E2BIG a bound of the
  * reader (jsonread.h) or of this file broken, -ENOMEM, or the open's or
  * read's error. */
-int symz_load(const char *path, struct tt_dump *d, struct symz *z, bool short_names,
-              dump_select_fn select, void *arg, char *why, size_t whylen);
+int symbolize_load(const char *path, struct tt_dump *d, struct symbolize *z, bool short_names,
+                   dump_select_fn select, void *arg, char *why, size_t whylen);
 
 /* Releases what Z holds.  NULL is allowed. */
-void symz_end(struct symz *z);
+void symbolize_end(struct symbolize *z);
 
 #endif

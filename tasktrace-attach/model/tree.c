@@ -30,7 +30,7 @@ static const char *const tree_glue_hidden[] = {TRT_FN_GLUE_HIDDEN_PREFIXES};
 
 /* Whether F's function is NAME, possibly followed by "+0x..." (a symbol
  * table fallback) or ".suffix" (a compiler clone such as .constprop.0). */
-static bool tree_frame_is(const struct sym_frame *f, const char *name)
+static bool tree_frame_is(const struct frame *f, const char *name)
 {
     const char *fn = f->function;
     size_t len = strlen(name);
@@ -38,7 +38,7 @@ static bool tree_frame_is(const struct sym_frame *f, const char *name)
            (fn[len] == '\0' || fn[len] == '+' || fn[len] == '.');
 }
 
-bool tree_frame_is_wrapper(const struct sym_frame *f)
+bool tree_frame_is_wrapper(const struct frame *f)
 {
     for (size_t i = 0; i < sizeof(tree_wrappers) / sizeof(tree_wrappers[0]); i++)
         if (tree_frame_is(f, tree_wrappers[i]))
@@ -47,7 +47,7 @@ bool tree_frame_is_wrapper(const struct sym_frame *f)
 }
 
 /* Whether F's function starts with one of the N prefixes in LIST. */
-static bool tree_frame_starts(const struct sym_frame *f, const char *const *list, size_t n)
+static bool tree_frame_starts(const struct frame *f, const char *const *list, size_t n)
 {
     if (f == NULL || f->function == NULL)
         return false;
@@ -57,7 +57,7 @@ static bool tree_frame_starts(const struct sym_frame *f, const char *const *list
     return false;
 }
 
-static bool tree_frame_hidden(const struct sym_frame *f)
+static bool tree_frame_hidden(const struct frame *f)
 {
     for (size_t i = 0; i < sizeof(tree_hidden) / sizeof(tree_hidden[0]); i++)
         if (tree_frame_is(f, tree_hidden[i]))
@@ -66,7 +66,7 @@ static bool tree_frame_hidden(const struct sym_frame *f)
                              sizeof(tree_glue_hidden) / sizeof(tree_glue_hidden[0]));
 }
 
-size_t tree_trim_stack(const struct tt_stack *stack, bool raw, const struct sym_frame **out)
+size_t tree_trim_stack(const struct tt_stack *stack, bool raw, const struct frame **out)
 {
     size_t begin = 0, end = stack->n, n = 0;
     if (raw) {
@@ -85,7 +85,7 @@ size_t tree_trim_stack(const struct tt_stack *stack, bool raw, const struct sym_
      * task's own future: start below the innermost one that comes before
      * the capture. */
     for (size_t i = begin; i < end; i++) {
-        const struct sym_frame *f = stack->frames[i];
+        const struct frame *f = stack->frames[i];
         if (f != NULL && f->function != NULL &&
             strncmp(f->function, TREE_INTERNAL_PREFIX, strlen(TREE_INTERNAL_PREFIX)) == 0)
             break;
@@ -94,7 +94,7 @@ size_t tree_trim_stack(const struct tt_stack *stack, bool raw, const struct sym_
             begin = i + 1;
     }
     for (size_t i = begin; i < end; i++) {
-        const struct sym_frame *f = stack->frames[i];
+        const struct frame *f = stack->frames[i];
         if (f != NULL && f->function != NULL &&
             strncmp(f->function, TREE_INTERNAL_PREFIX, strlen(TREE_INTERNAL_PREFIX)) == 0) {
             end = i;
@@ -102,20 +102,19 @@ size_t tree_trim_stack(const struct tt_stack *stack, bool raw, const struct sym_
         }
     }
     for (size_t i = begin; i < end; i++) {
-        const struct sym_frame *f = stack->frames[i];
+        const struct frame *f = stack->frames[i];
         if (f != NULL && !tree_frame_hidden(f))
             out[n++] = f;
     }
     return n;
 }
 
-long tree_trim_into(const struct tt_stack *stack, bool raw, const struct sym_frame ***buf,
-                    size_t *cap)
+long tree_trim_into(const struct tt_stack *stack, bool raw, const struct frame ***buf, size_t *cap)
 {
     if (stack->n == 0)
         return 0;
     if (stack->n > *cap) {
-        const struct sym_frame **grown = realloc(*buf, stack->n * sizeof(*grown));
+        const struct frame **grown = realloc(*buf, stack->n * sizeof(*grown));
         if (grown == NULL)
             return -ENOMEM;
         *buf = grown;
@@ -137,7 +136,7 @@ static bool tree_str_equal(const char *a, const char *b)
     return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b)
+bool tree_frame_equal(const struct frame *a, const struct frame *b)
 {
     if (a == b)
         return true;
@@ -162,7 +161,7 @@ static uint64_t tree_hash_str(uint64_t h, const char *s)
     return (h ^ 0xffu) * 0x100000001b3ull;
 }
 
-uint64_t tree_frame_hash_from(uint64_t h, const struct sym_frame *f)
+uint64_t tree_frame_hash_from(uint64_t h, const struct frame *f)
 {
     h = tree_hash_str(h, f->module);
     if (f->function == NULL)
@@ -175,7 +174,7 @@ uint64_t tree_frame_hash_from(uint64_t h, const struct sym_frame *f)
 }
 
 /* A hash that agrees with tree_frame_equal: equal frames hash alike. */
-static uint64_t tree_frame_hash(const struct sym_frame *f)
+static uint64_t tree_frame_hash(const struct frame *f)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     return f == NULL ? h : tree_frame_hash_from(h, f);
@@ -217,7 +216,7 @@ static int tree_index_build(struct tree_list *l)
 /* Returns the node of L equal to F, appending one if none is: by a linear
  * search while the list is short, by its hash index after, so a node with
  * many children costs no more per stack than one with few. */
-static struct tree_node *tree_child(struct tree_list *l, const struct sym_frame *f)
+static struct tree_node *tree_child(struct tree_list *l, const struct frame *f)
 {
     size_t slot = 0;
     struct tree_node *nodes = *l->nodes;
@@ -277,7 +276,7 @@ int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw, struct t
 int tree_build_counted(const struct tt_stack *stacks, const size_t *counts, size_t nstacks,
                        bool raw, struct tree *out)
 {
-    const struct sym_frame **buf = NULL;
+    const struct frame **buf = NULL;
     size_t bufcap = 0;
     int err = 0;
 

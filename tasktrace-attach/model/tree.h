@@ -16,8 +16,8 @@
 
 /* One frame of the forest.  Children are in first-seen order. */
 struct tree_node {
-    const struct sym_frame *frame; /* borrowed from the symbolizer */
-    struct tree_node *children;    /* nchildren nodes, owned */
+    const struct frame *frame;  /* borrowed from the symbolizer */
+    struct tree_node *children; /* nchildren nodes, owned */
     size_t nchildren;
     size_t children_cap;
     size_t *index; /* children by frame hash once there are many, else NULL */
@@ -53,28 +53,27 @@ struct tree {
  * the symbol table) or "name.suffix" (a compiler clone).
  * RAW copies every frame.  NULL entries are skipped; frames are borrowed,
  * not copied. */
-size_t tree_trim_stack(const struct tt_stack *stack, bool raw, const struct sym_frame **out);
+size_t tree_trim_stack(const struct tt_stack *stack, bool raw, const struct frame **out);
 
 /* tree_trim_stack into *BUF, grown as needed (*CAP entries; start both at
  * NULL/0, free *BUF when done).  Returns the number of frames, or -ENOMEM. */
-long tree_trim_into(const struct tt_stack *stack, bool raw, const struct sym_frame ***buf,
-                    size_t *cap);
+long tree_trim_into(const struct tt_stack *stack, bool raw, const struct frame ***buf, size_t *cap);
 
 /* Whether any of TASK's stacks was cut at the root by the runtime. */
 bool tree_task_truncated(const struct tt_task *task);
 
 /* Whether F is the runtime's task wrapper, where a trimmed stack begins. */
-bool tree_frame_is_wrapper(const struct sym_frame *f);
+bool tree_frame_is_wrapper(const struct frame *f);
 
 /* Whether two frames are one node when merging: same function, file, line,
  * column, inlined flag and module, or, for frames without a function name,
  * same module and module offset (without a module, the same pc).  NULL
  * strings equal only NULL. */
-bool tree_frame_equal(const struct sym_frame *a, const struct sym_frame *b);
+bool tree_frame_equal(const struct frame *a, const struct frame *b);
 
 /* H mixed with frame F (not NULL) so that frames tree_frame_equal calls
  * equal mix alike. */
-uint64_t tree_frame_hash_from(uint64_t h, const struct sym_frame *f);
+uint64_t tree_frame_hash_from(uint64_t h, const struct frame *f);
 
 /* Builds into *OUT (whose previous content is ignored) the forest of the
  * NSTACKS stacks, each trimmed by tree_trim_stack(RAW) and cut to

@@ -10,7 +10,7 @@
 
 /* Whether F's function is NAME, possibly followed by "+0x..." (a symbol
  * table fallback) or ".suffix" (a compiler clone), as tree.c matches. */
-static bool trim_frame_is(const struct sym_frame *f, const char *name)
+static bool trim_frame_is(const struct frame *f, const char *name)
 {
     const char *fn = f->function;
     size_t len = strlen(name);
@@ -18,7 +18,7 @@ static bool trim_frame_is(const struct sym_frame *f, const char *name)
            (fn[len] == '\0' || fn[len] == '+' || fn[len] == '.');
 }
 
-static bool trim_frame_hidden(const struct sym_frame *f)
+static bool trim_frame_hidden(const struct frame *f)
 {
     static const char *const hidden[] = {TRT_FN_ABI_HELPERS};
     for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
@@ -27,7 +27,7 @@ static bool trim_frame_hidden(const struct sym_frame *f)
     return false;
 }
 
-size_t trim_live_stack(const struct tt_stack *stack, bool raw, const struct sym_frame **out)
+size_t trim_live_stack(const struct tt_stack *stack, bool raw, const struct frame **out)
 {
     size_t begin = 0, n = 0;
     if (!raw) {
@@ -39,7 +39,7 @@ size_t trim_live_stack(const struct tt_stack *stack, bool raw, const struct sym_
         }
     }
     for (size_t i = begin; i < stack->n; i++) {
-        const struct sym_frame *f = stack->frames[i];
+        const struct frame *f = stack->frames[i];
         if (f != NULL && (raw || !trim_frame_hidden(f)))
             out[n++] = f;
     }

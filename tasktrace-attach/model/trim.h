@@ -18,6 +18,6 @@
  * innermost frames of a live stack are where the thread is, whatever they
  * are.  A stack with no wrapper is kept whole.  OUT has room for
  * STACK->n entries; returns how many were written. */
-size_t trim_live_stack(const struct tt_stack *stack, bool raw, const struct sym_frame **out);
+size_t trim_live_stack(const struct tt_stack *stack, bool raw, const struct frame **out);
 
 #endif

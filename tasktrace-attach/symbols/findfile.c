@@ -21,74 +21,74 @@
 
 /* A module's userdata holds the target's pid and a few flags, so that
  * nothing needs freeing when the caller ends the Dwfl:
- * (pid << SYMF_PID_SHIFT) | flags. */
+ * (pid << FINDFILE_PID_SHIFT) | flags. */
 enum {
-    SYMF_OURS = 1u,         /* reported by sym_dwfl_open_pid */
-    SYMF_ALT_MISSING = 2u,  /* needs a dwz file that was not found */
-    SYMF_WARNED_SPLIT = 4u, /* said that its .dwo files are not read */
-    SYMF_WARNED_ALT = 8u,   /* said that its dwz file is missing */
-    SYMF_PID_SHIFT = 8,
+    FINDFILE_OURS = 1u,         /* reported by lookup_dwfl_open_pid */
+    FINDFILE_ALT_MISSING = 2u,  /* needs a dwz file that was not found */
+    FINDFILE_WARNED_SPLIT = 4u, /* said that its .dwo files are not read */
+    FINDFILE_WARNED_ALT = 8u,   /* said that its dwz file is missing */
+    FINDFILE_PID_SHIFT = 8,
 };
 
 /* The longest debug link name and path looked at; longer ones are not
  * something a toolchain writes. */
-#define SYMF_NAME_MAX 255
-#define SYMF_PATH_MAX 4096
+#define FINDFILE_NAME_MAX 255
+#define FINDFILE_PATH_MAX 4096
 /* Most lines of /proc/PID/maps read to find a module's mapping. */
-#define SYMF_MAPS_MAX 1000000
+#define FINDFILE_MAPS_MAX 1000000
 /* Most distinct candidate debug files one search reads (a CRC reads a
  * whole file): the paths tried are fewer. */
-#define SYMF_SEEN_MAX 8
+#define FINDFILE_SEEN_MAX 8
 
 /* When symbolizing must end (CLOCK_MONOTONIC ns, 0: never): reading and
  * checking files stops there.  One per process, like the Dwfl's thread. */
-static uint64_t symf_deadline_ns;
+static uint64_t findfile_deadline_ns;
 
-void symfind_set_deadline(uint64_t deadline_ns)
+void findfile_set_deadline(uint64_t deadline_ns)
 {
-    symf_deadline_ns = deadline_ns;
+    findfile_deadline_ns = deadline_ns;
 }
 
-static bool symf_late(void)
+static bool findfile_late(void)
 {
-    return symf_deadline_ns != 0 && elfcheck_now_ns() >= symf_deadline_ns;
+    return findfile_deadline_ns != 0 && elfcheck_now_ns() >= findfile_deadline_ns;
 }
 
-static uintptr_t symf_get(void **userdata)
+static uintptr_t findfile_get(void **userdata)
 {
     return (uintptr_t)*userdata;
 }
 
-static uintptr_t symf_mod(Dwfl_Module *mod, void ***slot)
+static uintptr_t findfile_mod(Dwfl_Module *mod, void ***slot)
 {
     void **ud = NULL;
     dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
     if (slot != NULL)
         *slot = ud;
-    return ud != NULL ? symf_get(ud) : 0;
+    return ud != NULL ? findfile_get(ud) : 0;
 }
 
-static int symf_attach_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
-                          void *arg)
+static int findfile_attach_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+                              void *arg)
 {
     (void)mod;
     (void)name;
     (void)start;
     pid_t pid = *(pid_t *)arg;
-    *userdata = (void *)(((uintptr_t)pid << SYMF_PID_SHIFT) | SYMF_OURS);
+    *userdata = (void *)(((uintptr_t)pid << FINDFILE_PID_SHIFT) | FINDFILE_OURS);
     return DWARF_CB_OK;
 }
 
-int symfind_attach(Dwfl *dwfl, pid_t pid)
+int findfile_attach(Dwfl *dwfl, pid_t pid)
 {
     if (dwfl == NULL || pid <= 0)
         return -EINVAL;
-    return dwfl_getmodules(dwfl, symf_attach_cb, &pid, 0) == 0 ? 0 : -EINVAL;
+    return dwfl_getmodules(dwfl, findfile_attach_cb, &pid, 0) == 0 ? 0 : -EINVAL;
 }
 
 /* The mapping of process PID that starts at BASE and maps NAME, from
  * /proc/PID/maps.  Returns 0 with *END set, or -ENOENT. */
-static int symf_mapping(pid_t pid, uint64_t base, const char *name, uint64_t *end)
+static int findfile_mapping(pid_t pid, uint64_t base, const char *name, uint64_t *end)
 {
     char path[64];
     char *line = NULL;
@@ -98,7 +98,7 @@ static int symf_mapping(pid_t pid, uint64_t base, const char *name, uint64_t *en
     FILE *f = fopen(path, "re");
     if (f == NULL)
         return -ENOENT;
-    for (long n = 0; n < SYMF_MAPS_MAX && getline(&line, &cap, f) > 0; n++) {
+    for (long n = 0; n < FINDFILE_MAPS_MAX && getline(&line, &cap, f) > 0; n++) {
         uint64_t s, e;
         int off = 0;
         if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %*s %*s %*s %n", &s, &e, &off) < 2 ||
@@ -126,9 +126,9 @@ static int symf_mapping(pid_t pid, uint64_t base, const char *name, uint64_t *en
  * from the reader's root, so a target chrooted to /srv/jail maps
  * /srv/jail/lib/x.so, which is /lib/x.so in /proc/PID/root.  PATH itself
  * when the target's root is ours or not above PATH.  Returns OUT. */
-static const char *symf_in_root(pid_t pid, const char *path, char *out, size_t len)
+static const char *findfile_in_root(pid_t pid, const char *path, char *out, size_t len)
 {
-    char link[64], root[SYMF_PATH_MAX];
+    char link[64], root[FINDFILE_PATH_MAX];
     snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
     ssize_t n = readlink(link, root, sizeof(root) - 1);
     size_t plen = strlen(path);
@@ -144,20 +144,20 @@ static const char *symf_in_root(pid_t pid, const char *path, char *out, size_t l
 /* Checks the module or debug file FD against elfcheck's bounds and makes
  * it safe to map.  Returns a descriptor (FD or a copy), or -errno with
  * FD closed and WHY set. */
-static int symf_bound(int fd, char *why, size_t whylen)
+static int findfile_bound(int fd, char *why, size_t whylen)
 {
     int err = elfcheck_file(fd, why, whylen);
     if (err != 0) {
         close(fd);
         return err;
     }
-    return elfcheck_stable(fd, symf_deadline_ns, why, whylen);
+    return elfcheck_stable(fd, findfile_deadline_ns, why, whylen);
 }
 
-int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                char **file_name, Elf **elfp)
+int findfile_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                 char **file_name, Elf **elfp)
 {
-    uintptr_t ud = symf_get(userdata);
+    uintptr_t ud = findfile_get(userdata);
     char why[256];
     struct safefile_cred cred;
     uint64_t end;
@@ -166,15 +166,15 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
     /* The vDSO is read from the target's memory, no file involved. */
     if (strncmp(modname, "[vdso: ", 7) == 0)
         return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
-    if (modname[0] != '/' || !(ud & SYMF_OURS))
+    if (modname[0] != '/' || !(ud & FINDFILE_OURS))
         return -1;
-    pid_t pid = (pid_t)(ud >> SYMF_PID_SHIFT);
+    pid_t pid = (pid_t)(ud >> FINDFILE_PID_SHIFT);
     if (safefile_cred_read(pid, &cred) != 0)
         return -1;
     /* map_files names the very file mapped, even one deleted or replaced
      * since; it needs CAP_SYS_ADMIN, without which we use the path.  A
      * mapping of a device or of shared memory is no module: not a word. */
-    if (symf_mapping(pid, base, modname, &end) == 0) {
+    if (findfile_mapping(pid, base, modname, &end) == 0) {
         fd = safefile_open_mapped(&cred, base, end, why, sizeof(why));
         if (fd == -ENODEV)
             return -1;
@@ -190,14 +190,14 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
             if (fd == -EACCES && strncmp(modname, "/memfd:", 7) != 0 &&
                 strncmp(modname, "/dev/", 5) != 0 && strncmp(modname, "/SYSV", 5) != 0)
                 diag_module(modname,
-                          "its file was deleted or replaced since it was mapped, "
-                          "and reading the mapped file through /proc/%d/map_files needs "
-                          "CAP_SYS_ADMIN; its frames show module+offset",
-                          (int)pid);
+                            "its file was deleted or replaced since it was mapped, "
+                            "and reading the mapped file through /proc/%d/map_files needs "
+                            "CAP_SYS_ADMIN; its frames show module+offset",
+                            (int)pid);
             return -1;
         }
-        char inroot[SYMF_PATH_MAX];
-        fd = safefile_open_root(&cred, symf_in_root(pid, modname, inroot, sizeof(inroot)), why,
+        char inroot[FINDFILE_PATH_MAX];
+        fd = safefile_open_root(&cred, findfile_in_root(pid, modname, inroot, sizeof(inroot)), why,
                                 sizeof(why));
         if (fd == -ENODEV || fd == -ESRCH)
             return -1;
@@ -206,7 +206,7 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
             return -1;
         }
     }
-    fd = symf_bound(fd, why, sizeof(why));
+    fd = findfile_bound(fd, why, sizeof(why));
     /* A mapped file that is no ELF file at all (a locale archive, a data
      * file the program mapped) is no module whose frames could be asked
      * for: not a word. */
@@ -228,7 +228,7 @@ int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Ad
 
 /* The CRC-32 (IEEE, as .gnu_debuglink uses) of the file FD, read from its
  * start; -1 on a read error, -2 at the deadline. */
-static int64_t symf_crc32(int fd)
+static int64_t findfile_crc32(int fd)
 {
     static uint32_t table[256];
     static int ready;
@@ -253,14 +253,14 @@ static int64_t symf_crc32(int fd)
         for (ssize_t i = 0; i < n; i++)
             crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
         off += n;
-        if (symf_late())
+        if (findfile_late())
             return -2;
     }
     return (int64_t)(crc ^ 0xffffffffu);
 }
 
 /* What a candidate debug file must match: a build id, else a CRC. */
-struct symf_want {
+struct findfile_want {
     const unsigned char *id;
     int idlen;
     GElf_Word crc;
@@ -269,7 +269,7 @@ struct symf_want {
 
 /* Whether FD is the file W wants: 1, 0, or -ETIME when the deadline
  * came before its CRC was known. */
-static int symf_matches(int fd, const struct symf_want *w)
+static int findfile_matches(int fd, const struct findfile_want *w)
 {
     if (w->idlen > 0) {
         /* ELF_C_READ reads what it needs with pread: no mapping that a
@@ -284,7 +284,7 @@ static int symf_matches(int fd, const struct symf_want *w)
         return ok;
     }
     if (w->check_crc) {
-        int64_t crc = symf_crc32(fd);
+        int64_t crc = findfile_crc32(fd);
         return crc == -2 ? -ETIME : crc == (int64_t)w->crc;
     }
     return true;
@@ -292,11 +292,11 @@ static int symf_matches(int fd, const struct symf_want *w)
 
 /* One search: the target's credentials, what to match, the first refusal
  * to report. */
-struct symf_search {
+struct findfile_search {
     struct safefile_cred cred;
-    struct symf_want want;
+    struct findfile_want want;
     const char *modname;
-    char refused[SYMF_PATH_MAX];
+    char refused[FINDFILE_PATH_MAX];
     char why[256];
     bool have_refused;
     /* The files already tried, by inode: links and bind mounts may give
@@ -304,12 +304,12 @@ struct symf_search {
     struct {
         dev_t dev;
         ino_t ino;
-    } seen[SYMF_SEEN_MAX];
+    } seen[FINDFILE_SEEN_MAX];
     int nseen;
 };
 
 /* Records PATH and WHY as the search's refusal, if it is the first. */
-static void symf_refuse(struct symf_search *s, const char *path, const char *why)
+static void findfile_refuse(struct findfile_search *s, const char *path, const char *why)
 {
     if (s->have_refused)
         return;
@@ -319,7 +319,7 @@ static void symf_refuse(struct symf_search *s, const char *path, const char *why
 }
 
 /* Whether FD is a file S has tried; marks it tried. */
-static bool symf_seen(struct symf_search *s, int fd)
+static bool findfile_seen(struct findfile_search *s, int fd)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
@@ -327,7 +327,7 @@ static bool symf_seen(struct symf_search *s, int fd)
     for (int i = 0; i < s->nseen; i++)
         if (s->seen[i].dev == st.st_dev && s->seen[i].ino == st.st_ino)
             return true;
-    if (s->nseen == SYMF_SEEN_MAX)
+    if (s->nseen == FINDFILE_SEEN_MAX)
         return true;
     s->seen[s->nseen].dev = st.st_dev;
     s->seen[s->nseen].ino = st.st_ino;
@@ -337,35 +337,35 @@ static bool symf_seen(struct symf_search *s, int fd)
 
 /* Tries PATH (a path in the target's root).  Returns an fd of a matching
  * file, with *NAME a copy of PATH, or -1. */
-static int symf_try(struct symf_search *s, const char *path, char **name)
+static int findfile_try(struct findfile_search *s, const char *path, char **name)
 {
     char why[256];
     int fd = safefile_open_root(&s->cred, path, why, sizeof(why));
     if (fd == -EPERM || fd == -EACCES || fd == -ENODEV) {
-        symf_refuse(s, path, why);
+        findfile_refuse(s, path, why);
         return -1;
     }
     if (fd < 0)
         return -1;
-    if (symf_seen(s, fd)) {
+    if (findfile_seen(s, fd)) {
         close(fd);
         return -1;
     }
     /* Bounds first: a build id is read by libelf, a CRC reads it all. */
     int err = elfcheck_file(fd, why, sizeof(why));
-    int match = err == 0 ? symf_matches(fd, &s->want) : 0;
+    int match = err == 0 ? findfile_matches(fd, &s->want) : 0;
     if (match == -ETIME)
         snprintf(why, sizeof(why), "checking its CRC ran out of time (see --timeout)");
     if (match != 1) {
         /* Something that is no ELF file is simply not the one. */
         if (err != -ENOEXEC && (err != 0 || match < 0))
-            symf_refuse(s, path, why);
+            findfile_refuse(s, path, why);
         close(fd);
         return -1;
     }
-    fd = elfcheck_stable(fd, symf_deadline_ns, why, sizeof(why));
+    fd = elfcheck_stable(fd, findfile_deadline_ns, why, sizeof(why));
     if (fd < 0) {
-        symf_refuse(s, path, why);
+        findfile_refuse(s, path, why);
         return -1;
     }
     if ((*name = strdup(path)) == NULL) {
@@ -376,19 +376,20 @@ static int symf_try(struct symf_search *s, const char *path, char **name)
 }
 
 /* Tries DIR/SUB/FILE, SUB or DIR possibly empty.  Same returns. */
-static int symf_try3(struct symf_search *s, const char *dir, const char *sub, const char *file,
-                     char **name)
+static int findfile_try3(struct findfile_search *s, const char *dir, const char *sub,
+                         const char *file, char **name)
 {
-    char path[SYMF_PATH_MAX];
+    char path[FINDFILE_PATH_MAX];
     int n = snprintf(path, sizeof(path), "%s%s%s%s%s", dir, dir[0] != '\0' ? "/" : "", sub,
                      sub[0] != '\0' ? "/" : "", file);
     if (n < 0 || (size_t)n >= sizeof(path))
         return -1;
-    return symf_try(s, path, name);
+    return findfile_try(s, path, name);
 }
 
 /* /usr/lib/debug/.build-id/xx/yyyy.debug for the build id ID. */
-static int symf_try_build_id(struct symf_search *s, const unsigned char *id, int len, char **name)
+static int findfile_try_build_id(struct findfile_search *s, const unsigned char *id, int len,
+                                 char **name)
 {
     static const char hex[] = "0123456789abcdef";
     char path[64 + 2 * 64 + 8] = "/usr/lib/debug/.build-id/";
@@ -403,12 +404,12 @@ static int symf_try_build_id(struct symf_search *s, const unsigned char *id, int
             path[o++] = '/';
     }
     memcpy(path + o, ".debug", sizeof(".debug"));
-    return symf_try(s, path, name);
+    return findfile_try(s, path, name);
 }
 
 /* The directory part of FILE into OUT (LEN bytes); "" for a relative
  * FILE or one too long.  A " (deleted)" suffix is in the last component. */
-static void symf_dirname(const char *file, char *out, size_t len)
+static void findfile_dirname(const char *file, char *out, size_t len)
 {
     const char *slash = file != NULL ? strrchr(file, '/') : NULL;
     size_t n = slash != NULL ? (size_t)(slash - file) : 0;
@@ -420,10 +421,10 @@ static void symf_dirname(const char *file, char *out, size_t len)
 
 /* A debug link or dwz file name the search accepts: not empty, bounded,
  * and a single path component unless ABS_OK allows an absolute path. */
-static bool symf_name_ok(const char *name, bool abs_ok)
+static bool findfile_name_ok(const char *name, bool abs_ok)
 {
-    size_t len = name != NULL ? strnlen(name, SYMF_NAME_MAX + 1) : 0;
-    if (len == 0 || len > SYMF_NAME_MAX)
+    size_t len = name != NULL ? strnlen(name, FINDFILE_NAME_MAX + 1) : 0;
+    if (len == 0 || len > FINDFILE_NAME_MAX)
         return false;
     if (abs_ok && name[0] == '/')
         return strstr(name, "/../") == NULL;
@@ -433,57 +434,58 @@ static bool symf_name_ok(const char *name, bool abs_ok)
 /* The supplementary file of a dwz-compressed module: by the build id its
  * .gnu_debugaltlink records, then by that section's path (absolute, in the
  * target's root, or next to FILE_NAME). */
-static int symf_find_alt(Dwfl_Module *mod, void **userdata, const char *file_name,
-                         const char *altname, char **out)
+static int findfile_find_alt(Dwfl_Module *mod, void **userdata, const char *file_name,
+                             const char *altname, char **out)
 {
     Dwarf_Addr bias;
     Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
     const char *name = NULL;
     const void *id = NULL;
     ssize_t len = dw != NULL ? dwelf_dwarf_gnu_debugaltlink(dw, &name, &id) : -1;
-    uintptr_t ud = symf_get(userdata);
-    pid_t pid = (pid_t)(ud >> SYMF_PID_SHIFT);
+    uintptr_t ud = findfile_get(userdata);
+    pid_t pid = (pid_t)(ud >> FINDFILE_PID_SHIFT);
     int fd = -1;
     char esc[512];
-    struct symf_search *s = calloc(1, sizeof(*s));
+    struct findfile_search *s = calloc(1, sizeof(*s));
 
-    *userdata = (void *)(ud | SYMF_ALT_MISSING);
+    *userdata = (void *)(ud | FINDFILE_ALT_MISSING);
     if (s == NULL || len <= 0 || safefile_cred_read(pid, &s->cred) != 0)
         goto out;
     s->modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-    s->want = (struct symf_want){.id = id, .idlen = (int)len};
-    fd = symf_try_build_id(s, id, (int)len, out);
-    if (fd < 0 && symf_name_ok(altname, true)) {
-        char dir[SYMF_PATH_MAX], inroot[SYMF_PATH_MAX];
-        symf_dirname(file_name != NULL ? symf_in_root(pid, file_name, inroot, sizeof(inroot))
-                                       : NULL,
-                     dir, sizeof(dir));
-        fd = altname[0] == '/' ? symf_try(s, altname, out) : symf_try3(s, dir, "", altname, out);
+    s->want = (struct findfile_want){.id = id, .idlen = (int)len};
+    fd = findfile_try_build_id(s, id, (int)len, out);
+    if (fd < 0 && findfile_name_ok(altname, true)) {
+        char dir[FINDFILE_PATH_MAX], inroot[FINDFILE_PATH_MAX];
+        findfile_dirname(
+            file_name != NULL ? findfile_in_root(pid, file_name, inroot, sizeof(inroot)) : NULL,
+            dir, sizeof(dir));
+        fd = altname[0] == '/' ? findfile_try(s, altname, out)
+                               : findfile_try3(s, dir, "", altname, out);
     }
     if (fd >= 0)
         *userdata = (void *)ud;
     else if (s->have_refused) {
-        /* Said here: symfind_dwarf_ok need not say it again. */
-        *userdata = (void *)(ud | SYMF_ALT_MISSING | SYMF_WARNED_ALT);
+        /* Said here: findfile_dwarf_ok need not say it again. */
+        *userdata = (void *)(ud | FINDFILE_ALT_MISSING | FINDFILE_WARNED_ALT);
         diag_module(s->modname,
-                  "not reading the supplementary debug file %s: %s; its frames "
-                  "use the symbol table",
-                  esc_ascii(s->refused, esc, sizeof(esc)), s->why);
+                    "not reading the supplementary debug file %s: %s; its frames "
+                    "use the symbol table",
+                    esc_ascii(s->refused, esc, sizeof(esc)), s->why);
     }
 out:
     free(s);
     return fd;
 }
 
-int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                      const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
-                      char **debuginfo_file_name)
+int findfile_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                       const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                       char **debuginfo_file_name)
 {
-    uintptr_t ud = symf_get(userdata);
+    uintptr_t ud = findfile_get(userdata);
     int fd = -1;
     char esc[512];
     (void)base;
-    if (!(ud & SYMF_OURS))
+    if (!(ud & FINDFILE_OURS))
         return -1;
 
     /* libdwfl asks for a dwz file through this callback too, naming it as
@@ -493,78 +495,78 @@ int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dw
     GElf_Word crc = 0;
     const char *own_link = main_elf != NULL ? dwelf_elf_gnu_debuglink(main_elf, &crc) : NULL;
     if (debuglink_file != NULL && (own_link == NULL || strcmp(own_link, debuglink_file) != 0))
-        return symf_find_alt(mod, userdata, file_name, debuglink_file, debuginfo_file_name);
+        return findfile_find_alt(mod, userdata, file_name, debuglink_file, debuginfo_file_name);
 
-    struct symf_search *s = calloc(1, sizeof(*s));
-    if (s == NULL || safefile_cred_read((pid_t)(ud >> SYMF_PID_SHIFT), &s->cred) != 0)
+    struct findfile_search *s = calloc(1, sizeof(*s));
+    if (s == NULL || safefile_cred_read((pid_t)(ud >> FINDFILE_PID_SHIFT), &s->cred) != 0)
         goto out;
     s->modname = modname;
     const unsigned char *id = NULL;
     GElf_Addr id_vaddr;
     int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
-    s->want = (struct symf_want){
+    s->want = (struct findfile_want){
         .id = idlen > 0 ? id : NULL,
         .idlen = idlen > 0 ? idlen : 0,
         .crc = debuglink_crc,
         .check_crc = debuglink_file != NULL,
     };
     if (idlen > 0)
-        fd = symf_try_build_id(s, id, idlen, debuginfo_file_name);
-    if (fd < 0 && symf_name_ok(debuglink_file, false)) {
-        char dir[SYMF_PATH_MAX], inroot[SYMF_PATH_MAX];
-        symf_dirname(symf_in_root(s->cred.pid, file_name != NULL ? file_name : modname, inroot,
-                                  sizeof(inroot)),
-                     dir, sizeof(dir));
+        fd = findfile_try_build_id(s, id, idlen, debuginfo_file_name);
+    if (fd < 0 && findfile_name_ok(debuglink_file, false)) {
+        char dir[FINDFILE_PATH_MAX], inroot[FINDFILE_PATH_MAX];
+        findfile_dirname(findfile_in_root(s->cred.pid, file_name != NULL ? file_name : modname,
+                                          inroot, sizeof(inroot)),
+                         dir, sizeof(dir));
         /* Next to the module, in its .debug directory, then under
          * /usr/lib/debug as the module's path; never the module itself. */
-        char self[SYMF_PATH_MAX + SYMF_NAME_MAX + 2];
+        char self[FINDFILE_PATH_MAX + FINDFILE_NAME_MAX + 2];
         snprintf(self, sizeof(self), "%s/%s", dir, debuglink_file);
         if (file_name == NULL || strcmp(self, inroot) != 0)
-            fd = symf_try3(s, dir, "", debuglink_file, debuginfo_file_name);
+            fd = findfile_try3(s, dir, "", debuglink_file, debuginfo_file_name);
         if (fd < 0)
-            fd = symf_try3(s, dir, ".debug", debuglink_file, debuginfo_file_name);
+            fd = findfile_try3(s, dir, ".debug", debuglink_file, debuginfo_file_name);
         if (fd < 0 && dir[0] == '/') {
-            char sub[SYMF_PATH_MAX + 16];
+            char sub[FINDFILE_PATH_MAX + 16];
             snprintf(sub, sizeof(sub), "usr/lib/debug%s", dir);
-            fd = symf_try3(s, "", sub, debuglink_file, debuginfo_file_name);
+            fd = findfile_try3(s, "", sub, debuglink_file, debuginfo_file_name);
         }
     }
     if (fd < 0 && s->have_refused)
         diag_module(modname, "not reading the debug info %s: %s; its frames use the symbol table",
-                  esc_ascii(s->refused, esc, sizeof(esc)), s->why);
+                    esc_ascii(s->refused, esc, sizeof(esc)), s->why);
 out:
     free(s);
     return fd;
 }
 
-bool symfind_dwarf_ok(Dwfl_Module *mod)
+bool findfile_dwarf_ok(Dwfl_Module *mod)
 {
     Dwarf_Addr bias;
     if (dwfl_module_getdwarf(mod, &bias) == NULL)
         return false;
     void **slot = NULL;
-    uintptr_t ud = symf_mod(mod, &slot);
-    if (!(ud & SYMF_ALT_MISSING))
+    uintptr_t ud = findfile_mod(mod, &slot);
+    if (!(ud & FINDFILE_ALT_MISSING))
         return true;
-    if (!(ud & SYMF_WARNED_ALT) && slot != NULL) {
-        *slot = (void *)(ud | SYMF_WARNED_ALT);
+    if (!(ud & FINDFILE_WARNED_ALT) && slot != NULL) {
+        *slot = (void *)(ud | FINDFILE_WARNED_ALT);
         diag_module(dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
-                  "its debug info needs a supplementary (dwz) file that was not found; its "
-                  "frames use the symbol table");
+                    "its debug info needs a supplementary (dwz) file that was not found; its "
+                    "frames use the symbol table");
     }
     return false;
 }
 
-bool symfind_cu_is_split(Dwfl_Module *mod, Dwarf_Die *cudie)
+bool findfile_cu_is_split(Dwfl_Module *mod, Dwarf_Die *cudie)
 {
     if (!dwarf_hasattr(cudie, DW_AT_dwo_name) && !dwarf_hasattr(cudie, DW_AT_GNU_dwo_name))
         return false;
     void **slot = NULL;
-    uintptr_t ud = symf_mod(mod, &slot);
-    if (!(ud & SYMF_WARNED_SPLIT) && slot != NULL) {
-        *slot = (void *)(ud | SYMF_WARNED_SPLIT);
+    uintptr_t ud = findfile_mod(mod, &slot);
+    if (!(ud & FINDFILE_WARNED_SPLIT) && slot != NULL) {
+        *slot = (void *)(ud | FINDFILE_WARNED_SPLIT);
         diag_module(dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
-                  "split DWARF (.dwo files) is not read; those frames use the symbol table");
+                    "split DWARF (.dwo files) is not read; those frames use the symbol table");
     }
     return true;
 }

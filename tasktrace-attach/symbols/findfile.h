@@ -20,7 +20,7 @@
  * before libelf reads it, and one the target's user could truncate is
  * read into memory rather than mapped (see elfcheck.h); a debug link's
  * CRC is checked only on a file within those bounds, once per file, and
- * not past the deadline given to symfind_set_deadline.
+ * not past the deadline given to findfile_set_deadline.
  *
  * A file that is there but refused is named once on stderr, escaped, with
  * the reason; the module's frames then degrade to its symbol table, or to
@@ -37,32 +37,32 @@
 #include <elfutils/libdwfl.h>
 
 /* Dwfl_Callbacks.find_elf and .find_debuginfo; see libdwfl.h for the
- * contract.  They only serve modules marked by symfind_attach. */
-int symfind_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                char **file_name, Elf **elfp);
-int symfind_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                      const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
-                      char **debuginfo_file_name);
+ * contract.  They only serve modules marked by findfile_attach. */
+int findfile_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                 char **file_name, Elf **elfp);
+int findfile_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                       const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                       char **debuginfo_file_name);
 
 /* Marks every module reported in DWFL as one of process PID's, in the
  * module's userdata, which the callbacks read.  Call after
  * dwfl_report_end, before anything loads a module.  Returns 0 or -EINVAL. */
-int symfind_attach(Dwfl *dwfl, pid_t pid);
+int findfile_attach(Dwfl *dwfl, pid_t pid);
 
 /* Sets when reading and checking files must stop (CLOCK_MONOTONIC ns, 0
  * for never), for every Dwfl of the process: a file whose CRC or copy is
  * not done by then is refused as out of time. */
-void symfind_set_deadline(uint64_t deadline_ns);
+void findfile_set_deadline(uint64_t deadline_ns);
 
 /* Loads MOD's DWARF if it has not been, and says whether it may be read:
  * false when it has none, or when it needs a supplementary (dwz) file
  * that was not found or was refused, since libdw would then open that file
  * itself by a path from the debug info.  Says once on stderr why not. */
-bool symfind_dwarf_ok(Dwfl_Module *mod);
+bool findfile_dwarf_ok(Dwfl_Module *mod);
 
 /* Says once per module on stderr that the compilation unit CUDIE of MOD
  * is a split DWARF skeleton whose .dwo file is not read, when it is one;
  * returns true then, and the caller must not read the unit further. */
-bool symfind_cu_is_split(Dwfl_Module *mod, Dwarf_Die *cudie);
+bool findfile_cu_is_split(Dwfl_Module *mod, Dwarf_Die *cudie);
 
 #endif

@@ -11,7 +11,7 @@
 /* One frame: a function, or a function inlined into the frame before it.
  * Strings are owned by the symbolizer's cache (sym.c) and live as long as it;
  * any of them may be NULL when unknown; line/column are 0 when unknown. */
-struct sym_frame {
+struct frame {
     const char *function; /* demangled name, or "name+0xoff" from the symbol
                              table, or NULL */
     const char *file;     /* source file path, or NULL */
@@ -46,7 +46,7 @@ struct sym_frame {
 /* One captured leaf stack, root first, frames borrowed from the cache. */
 struct tt_stack {
     size_t n;
-    const struct sym_frame **frames;
+    const struct frame **frames;
     bool truncated; /* the target's capture cut off the root side */
     bool shared;    /* frames belongs to the dump (tt_dump.list_frames),
                        shared with every stack of the same PCs: not freed

@@ -1,7 +1,7 @@
 /* The symbolizer: address -> frames through libdwfl, with inlined callees
  * expanded the way eu-addr2line -i does, and every answer cached.
  *
- * Two open-addressing tables live in a sym_ctx: the entries, keyed by
+ * Two open-addressing tables live in a lookup_ctx: the entries, keyed by
  * (pc, return_address), and interned strings, so that the thousands of
  * frames of a large dump share one copy of each path and function name and
  * nothing we hand out points into libdw's memory.  A third cache holds,
@@ -26,34 +26,34 @@
 #include "symbols/lookup.h"
 #include "symbols/findfile.h"
 
-/* One cached lookup.  ptrs[] is the root-first array sym_lookup hands out;
+/* One cached lookup.  ptrs[] is the root-first array lookup_pc hands out;
  * it points into frames[], and both live in this one allocation. */
-struct sym_entry {
+struct lookup_entry {
     uint64_t pc;
     bool return_address;
     size_t n;
-    const struct sym_frame **ptrs;
-    struct sym_frame frames[];
+    const struct frame **ptrs;
+    struct frame frames[];
 };
 
-struct sym_ctx {
+struct lookup_ctx {
     Dwfl *dwfl;
-    struct sym_entry **entries; /* open addressing, linear probing */
-    size_t entries_cap;         /* a power of two */
+    struct lookup_entry **entries; /* open addressing, linear probing */
+    size_t entries_cap;            /* a power of two */
     size_t entries_used;
     char **strs; /* interned strings, same scheme */
     size_t strs_cap;
     size_t strs_used;
-    bool short_names;          /* sym_set_short_names */
-    struct sym_cu_index **cus; /* function indexes of the units walked */
+    bool short_names;             /* lookup_set_short_names */
+    struct lookup_cu_index **cus; /* function indexes of the units walked */
     size_t cus_used;
     size_t cus_cap;
     size_t walk_budget; /* DIEs the unit walks may still visit */
 };
 
 /* One address range of a function DIE (a subprogram with code) of a unit
- * dwarf_getscopes cannot search: see sym_cu_index_build. */
-struct sym_fn_range {
+ * dwarf_getscopes cannot search: see lookup_cu_index_build. */
+struct lookup_fn_range {
     Dwarf_Addr lo, hi; /* [lo, hi) in the unit's own addresses */
     Dwarf_Die die;     /* valid while the Dwfl is */
 };
@@ -61,16 +61,16 @@ struct sym_fn_range {
 /* The functions of one unit, sorted by lo: those the walk found before
  * it ended or gave up (over a bound, bad DWARF); kept either way, so a
  * unit is walked once. */
-struct sym_cu_index {
+struct lookup_cu_index {
     Dwfl_Module *mod;
     Dwarf_Off cu_off;
     size_t n;
-    struct sym_fn_range *fns;
+    struct lookup_fn_range *fns;
 };
 
 /* A frame as libdw describes it, innermost first; strings borrowed from
  * libdw until they are interned. */
-struct sym_raw {
+struct lookup_raw {
     const char *function;
     char *owned; /* FUNCTION when it is a demangled copy to free */
     const char *file;
@@ -82,45 +82,45 @@ struct sym_raw {
     int decl_line;
 };
 
-#define SYM_INITIAL_CAP 256u
+#define LOOKUP_INITIAL_CAP 256u
 
 /* Longest mangled name handed to the demangler: the names come from the
  * target, and real ones stay well under this. */
-#define SYM_DEMANGLE_MAX 4096
+#define LOOKUP_DEMANGLE_MAX 4096
 
 /* Most enclosing scopes (namespaces, classes, functions) put in front of
  * a short DW_AT_name, and the longest qualified name built from them. */
-#define SYM_SCOPES_MAX 32
-#define SYM_QUALIFIED_MAX 4096
+#define LOOKUP_SCOPES_MAX 32
+#define LOOKUP_QUALIFIED_MAX 4096
 
-/* Bounds of the walk of a unit's DIEs (sym_cu_index_build), which reads
+/* Bounds of the walk of a unit's DIEs (lookup_cu_index_build), which reads
  * DWARF the target supplied: the nesting followed, the DIEs one unit's
  * walk visits, the DIEs all walks of one context visit, the address
  * ranges taken from one function, and the depth of the descent from a
  * function to its innermost inlined instance. */
-#define SYM_WALK_DEPTH 64
-#define SYM_WALK_UNIT_DIES (1u << 21)
-#define SYM_WALK_TOTAL_DIES (1u << 24)
-#define SYM_WALK_RANGES 64
-#define SYM_WALK_INLINE_DEPTH 256
+#define LOOKUP_WALK_DEPTH 64
+#define LOOKUP_WALK_UNIT_DIES (1u << 21)
+#define LOOKUP_WALK_TOTAL_DIES (1u << 24)
+#define LOOKUP_WALK_RANGES 64
+#define LOOKUP_WALK_INLINE_DEPTH 256
 
 /* Most modules reported for a live process. */
-#define SYM_MODULES_MAX 4096
+#define LOOKUP_MODULES_MAX 4096
 
 /* Our own finders: the standard ones open() whatever paths the target's
  * maps and debug links name (see symfind.h). */
-static const Dwfl_Callbacks sym_proc_callbacks = {
-    .find_elf = symfind_elf,
-    .find_debuginfo = symfind_debuginfo,
+static const Dwfl_Callbacks lookup_proc_callbacks = {
+    .find_elf = findfile_elf,
+    .find_debuginfo = findfile_debuginfo,
 };
 
 /* What the loads callback of a live process needs. */
-struct sym_pid_files {
+struct lookup_pid_files {
     struct safefile_cred cred;
     bool have_cred;
 };
 
-static int sym_pread(void *ctx, uint64_t off, void *buf, size_t len)
+static int lookup_pread(void *ctx, uint64_t off, void *buf, size_t len)
 {
     int fd = *(int *)ctx;
     if (off > INT64_MAX)
@@ -131,10 +131,10 @@ static int sym_pread(void *ctx, uint64_t off, void *buf, size_t len)
 /* The PT_LOAD segments of the file a group of the process's mappings
  * maps, read from that very file (map_files, else its path checked to be
  * the same inode) under safefile's rules; 0 when it cannot be read. */
-static long sym_pid_loads(void *arg, const struct modmap_map *const *group, size_t count,
-                          struct modmap_load *loads, size_t max)
+static long lookup_pid_loads(void *arg, const struct modmap_map *const *group, size_t count,
+                             struct modmap_load *loads, size_t max)
 {
-    struct sym_pid_files *pf = arg;
+    struct lookup_pid_files *pf = arg;
     const struct modmap_map *m = group[0];
     struct stat st;
     (void)count;
@@ -147,18 +147,18 @@ static long sym_pid_loads(void *arg, const struct modmap_map *const *group, size
         return 0;
     long n = 0;
     if (fstat(fd, &st) == 0 && (uint64_t)st.st_dev == m->dev && (uint64_t)st.st_ino == m->ino)
-        n = modmap_elf_loads(sym_pread, &fd, loads, max);
+        n = modmap_elf_loads(lookup_pread, &fd, loads, max);
     close(fd);
     return n;
 }
 
 /* Reports the modules of process PID as modmap.h finds them, and its
- * vDSO, which symfind_elf reads from the process's memory. */
-static int sym_pid_report(Dwfl *dwfl, pid_t pid)
+ * vDSO, which findfile_elf reads from the process's memory. */
+static int lookup_pid_report(Dwfl *dwfl, pid_t pid)
 {
     struct modmap_map *maps = NULL;
     struct modmap_module *mods = NULL;
-    struct sym_pid_files pf;
+    struct lookup_pid_files pf;
     size_t n = 0;
     uint64_t vdso_start, vdso_end;
     char vdso[32];
@@ -166,9 +166,9 @@ static int sym_pid_report(Dwfl *dwfl, pid_t pid)
     if (err != 0)
         return err;
     pf.have_cred = safefile_cred_read(pid, &pf.cred) == 0;
-    mods = calloc(SYM_MODULES_MAX, sizeof(*mods));
-    long k = mods != NULL ? modmap_modules(maps, n, (uint64_t)sysconf(_SC_PAGESIZE), sym_pid_loads,
-                                           &pf, mods, SYM_MODULES_MAX)
+    mods = calloc(LOOKUP_MODULES_MAX, sizeof(*mods));
+    long k = mods != NULL ? modmap_modules(maps, n, (uint64_t)sysconf(_SC_PAGESIZE),
+                                           lookup_pid_loads, &pf, mods, LOOKUP_MODULES_MAX)
                           : -ENOMEM;
     if (k < 0) {
         err = (int)k;
@@ -186,23 +186,23 @@ out:
     return err;
 }
 
-Dwfl *sym_dwfl_open_pid(pid_t pid, int *err)
+Dwfl *lookup_dwfl_open_pid(pid_t pid, int *err)
 {
     int e = 0;
-    Dwfl *dwfl = dwfl_begin(&sym_proc_callbacks);
+    Dwfl *dwfl = dwfl_begin(&lookup_proc_callbacks);
     if (dwfl == NULL) {
         e = -ENOMEM;
         goto out;
     }
     dwfl_report_begin(dwfl);
-    e = sym_pid_report(dwfl, pid);
+    e = lookup_pid_report(dwfl, pid);
     if (e != 0) {
         /* A missing /proc entry means no such process. */
         if (e == -ENOENT)
             e = -ESRCH;
         goto out;
     }
-    if (dwfl_report_end(dwfl, NULL, NULL) != 0 || symfind_attach(dwfl, pid) != 0)
+    if (dwfl_report_end(dwfl, NULL, NULL) != 0 || findfile_attach(dwfl, pid) != 0)
         e = -EIO;
 out:
     if (e != 0) {
@@ -215,37 +215,37 @@ out:
     return dwfl;
 }
 
-sym_ctx *sym_new(Dwfl *dwfl)
+lookup_ctx *lookup_new(Dwfl *dwfl)
 {
     if (dwfl == NULL) {
         errno = EINVAL;
         return NULL;
     }
-    sym_ctx *ctx = calloc(1, sizeof(*ctx));
+    lookup_ctx *ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL)
         goto fail;
     ctx->dwfl = dwfl;
-    ctx->walk_budget = SYM_WALK_TOTAL_DIES;
-    ctx->entries_cap = SYM_INITIAL_CAP;
+    ctx->walk_budget = LOOKUP_WALK_TOTAL_DIES;
+    ctx->entries_cap = LOOKUP_INITIAL_CAP;
     ctx->entries = calloc(ctx->entries_cap, sizeof(*ctx->entries));
-    ctx->strs_cap = SYM_INITIAL_CAP;
+    ctx->strs_cap = LOOKUP_INITIAL_CAP;
     ctx->strs = calloc(ctx->strs_cap, sizeof(*ctx->strs));
     if (ctx->entries == NULL || ctx->strs == NULL)
         goto fail;
     return ctx;
 fail:
-    sym_free(ctx);
+    lookup_free(ctx);
     errno = ENOMEM;
     return NULL;
 }
 
-void sym_set_short_names(sym_ctx *ctx, bool on)
+void lookup_set_short_names(lookup_ctx *ctx, bool on)
 {
     if (ctx != NULL)
         ctx->short_names = on;
 }
 
-void sym_free(sym_ctx *ctx)
+void lookup_free(lookup_ctx *ctx)
 {
     if (ctx == NULL)
         return;
@@ -267,13 +267,13 @@ void sym_free(sym_ctx *ctx)
 
 /* ------------------------------------------------------------ hash tables */
 
-static size_t sym_hash_pc(uint64_t pc, bool return_address)
+static size_t lookup_hash_pc(uint64_t pc, bool return_address)
 {
     uint64_t h = (pc ^ (return_address ? 0x5bd1e995u : 0)) * 0x9e3779b97f4a7c15ull;
     return (size_t)(h ^ (h >> 29));
 }
 
-static size_t sym_hash_str(const char *s)
+static size_t lookup_hash_str(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
     for (; *s != '\0'; s++)
@@ -281,11 +281,12 @@ static size_t sym_hash_str(const char *s)
     return (size_t)(h ^ (h >> 32));
 }
 
-static struct sym_entry *sym_cache_find(const sym_ctx *ctx, uint64_t pc, bool return_address)
+static struct lookup_entry *lookup_cache_find(const lookup_ctx *ctx, uint64_t pc,
+                                              bool return_address)
 {
     size_t mask = ctx->entries_cap - 1;
-    for (size_t i = sym_hash_pc(pc, return_address) & mask;; i = (i + 1) & mask) {
-        struct sym_entry *e = ctx->entries[i];
+    for (size_t i = lookup_hash_pc(pc, return_address) & mask;; i = (i + 1) & mask) {
+        struct lookup_entry *e = ctx->entries[i];
         if (e == NULL)
             return NULL;
         if (e->pc == pc && e->return_address == return_address)
@@ -293,52 +294,52 @@ static struct sym_entry *sym_cache_find(const sym_ctx *ctx, uint64_t pc, bool re
     }
 }
 
-static void sym_cache_place(struct sym_entry **table, size_t cap, struct sym_entry *e)
+static void lookup_cache_place(struct lookup_entry **table, size_t cap, struct lookup_entry *e)
 {
-    size_t i = sym_hash_pc(e->pc, e->return_address) & (cap - 1);
+    size_t i = lookup_hash_pc(e->pc, e->return_address) & (cap - 1);
     while (table[i] != NULL)
         i = (i + 1) & (cap - 1);
     table[i] = e;
 }
 
 /* Takes ownership of E on success only. */
-static int sym_cache_insert(sym_ctx *ctx, struct sym_entry *e)
+static int lookup_cache_insert(lookup_ctx *ctx, struct lookup_entry *e)
 {
     /* Keep the load at or under one half so probes stay short. */
     if ((ctx->entries_used + 1) * 2 > ctx->entries_cap) {
         size_t cap = ctx->entries_cap * 2;
-        struct sym_entry **table = calloc(cap, sizeof(*table));
+        struct lookup_entry **table = calloc(cap, sizeof(*table));
         if (table == NULL)
             return -ENOMEM;
         for (size_t i = 0; i < ctx->entries_cap; i++)
             if (ctx->entries[i] != NULL)
-                sym_cache_place(table, cap, ctx->entries[i]);
+                lookup_cache_place(table, cap, ctx->entries[i]);
         free(ctx->entries);
         ctx->entries = table;
         ctx->entries_cap = cap;
     }
-    sym_cache_place(ctx->entries, ctx->entries_cap, e);
+    lookup_cache_place(ctx->entries, ctx->entries_cap, e);
     ctx->entries_used++;
     return 0;
 }
 
-static void sym_strs_place(char **table, size_t cap, char *s)
+static void lookup_strs_place(char **table, size_t cap, char *s)
 {
-    size_t i = sym_hash_str(s) & (cap - 1);
+    size_t i = lookup_hash_str(s) & (cap - 1);
     while (table[i] != NULL)
         i = (i + 1) & (cap - 1);
     table[i] = s;
 }
 
 /* Sets *OUT to the context's copy of S (NULL stays NULL). */
-static int sym_intern(sym_ctx *ctx, const char *s, const char **out)
+static int lookup_intern(lookup_ctx *ctx, const char *s, const char **out)
 {
     if (s == NULL) {
         *out = NULL;
         return 0;
     }
     size_t mask = ctx->strs_cap - 1;
-    for (size_t i = sym_hash_str(s) & mask; ctx->strs[i] != NULL; i = (i + 1) & mask) {
+    for (size_t i = lookup_hash_str(s) & mask; ctx->strs[i] != NULL; i = (i + 1) & mask) {
         if (strcmp(ctx->strs[i], s) == 0) {
             *out = ctx->strs[i];
             return 0;
@@ -351,7 +352,7 @@ static int sym_intern(sym_ctx *ctx, const char *s, const char **out)
             return -ENOMEM;
         for (size_t i = 0; i < ctx->strs_cap; i++)
             if (ctx->strs[i] != NULL)
-                sym_strs_place(table, cap, ctx->strs[i]);
+                lookup_strs_place(table, cap, ctx->strs[i]);
         free(ctx->strs);
         ctx->strs = table;
         ctx->strs_cap = cap;
@@ -359,7 +360,7 @@ static int sym_intern(sym_ctx *ctx, const char *s, const char **out)
     char *copy = strdup(s);
     if (copy == NULL)
         return -ENOMEM;
-    sym_strs_place(ctx->strs, ctx->strs_cap, copy);
+    lookup_strs_place(ctx->strs, ctx->strs_cap, copy);
     ctx->strs_used++;
     *out = copy;
     return 0;
@@ -367,40 +368,40 @@ static int sym_intern(sym_ctx *ctx, const char *s, const char **out)
 
 /* Interns FILE, made absolute with DIR when it is relative (a build run
  * from the source tree records "examples/x.c" and the directory apart). */
-static int sym_intern_path(sym_ctx *ctx, const char *file, const char *dir, const char **out)
+static int lookup_intern_path(lookup_ctx *ctx, const char *file, const char *dir, const char **out)
 {
     if (file == NULL || file[0] == '/' || dir == NULL || dir[0] != '/')
-        return sym_intern(ctx, file, out);
+        return lookup_intern(ctx, file, out);
     size_t len = strlen(dir) + 1 + strlen(file) + 1;
     char *joined = malloc(len);
     if (joined == NULL)
         return -ENOMEM;
     snprintf(joined, len, "%s/%s", dir, file);
-    int err = sym_intern(ctx, joined, out);
+    int err = lookup_intern(ctx, joined, out);
     free(joined);
     return err;
 }
 
-static void sym_shorten(const char *in, char *out);
+static void lookup_shorten(const char *in, char *out);
 
-/* Interns the function name NAME, in its short form (sym_shorten) when
+/* Interns the function name NAME, in its short form (lookup_shorten) when
  * the context asks for short names. */
-static int sym_intern_function(sym_ctx *ctx, const char *name, const char **out)
+static int lookup_intern_function(lookup_ctx *ctx, const char *name, const char **out)
 {
     if (name == NULL || !ctx->short_names || strpbrk(name, "<(:") == NULL)
-        return sym_intern(ctx, name, out);
+        return lookup_intern(ctx, name, out);
     char *buf = malloc(strlen(name) + 1);
     if (buf == NULL)
         return -ENOMEM;
-    sym_shorten(name, buf);
-    int err = sym_intern(ctx, buf, out);
+    lookup_shorten(name, buf);
+    int err = lookup_intern(ctx, buf, out);
     free(buf);
     return err;
 }
 
 /* The lowercase hex of MOD's GNU build id interned into *OUT, or NULL
  * when it has none (or it is not known: no ELF file was read). */
-static int sym_intern_build_id(sym_ctx *ctx, Dwfl_Module *mod, const char **out)
+static int lookup_intern_build_id(lookup_ctx *ctx, Dwfl_Module *mod, const char **out)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *bits = NULL;
@@ -416,42 +417,42 @@ static int sym_intern_build_id(sym_ctx *ctx, Dwfl_Module *mod, const char **out)
         buf[2 * i + 1] = hex[bits[i] & 15];
     }
     buf[2 * len] = '\0';
-    return sym_intern(ctx, buf, out);
+    return lookup_intern(ctx, buf, out);
 }
 
 /* ------------------------------------------------------------ libdw */
 
 /* A malloc'd demangled copy of NAME when it is a C++ (_Z) or Rust (_R, or
  * legacy _ZN...E) mangled name libiberty understands, else NULL. */
-static char *sym_demangle(const char *name)
+static char *lookup_demangle(const char *name)
 {
     if (name == NULL || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R') ||
-        strnlen(name, SYM_DEMANGLE_MAX + 1) > SYM_DEMANGLE_MAX)
+        strnlen(name, LOOKUP_DEMANGLE_MAX + 1) > LOOKUP_DEMANGLE_MAX)
         return NULL;
     return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
 }
 
 /* ------------------------------------------------------------ names */
 
-static bool sym_ident_char(char c)
+static bool lookup_ident_char(char c)
 {
     return isalnum((unsigned char)c) || c == '_' || c == '$';
 }
 
 /* Whether S starts with 16 lowercase hex digits not followed by more of
  * an identifier: the hash of a legacy Rust symbol after "::h". */
-static bool sym_is_rust_hash(const char *s)
+static bool lookup_is_rust_hash(const char *s)
 {
     for (int i = 0; i < 16; i++)
         if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
             return false;
-    return !sym_ident_char(s[16]);
+    return !lookup_ident_char(s[16]);
 }
 
 /* The index just past the bracket that closes the one at S[I] ('<' or
  * '('), counting only brackets of that kind and not taking the '>' of
  * "->" for one; the end of S when it is not closed. */
-static size_t sym_skip_balanced(const char *s, size_t i)
+static size_t lookup_skip_balanced(const char *s, size_t i)
 {
     char open = s[i], close = open == '<' ? '>' : ')';
     size_t depth = 0;
@@ -478,7 +479,7 @@ static size_t sym_skip_balanced(const char *s, size_t i)
  *   - a legacy Rust hash, "::h" and 16 hex digits, is dropped;
  *   - "{...}" (a lambda's "{lambda(int)#1}", Rust's "{closure#0}") and
  *     an operator's own characters ("operator<<", "operator()") stay. */
-static void sym_shorten(const char *in, char *out)
+static void lookup_shorten(const char *in, char *out)
 {
     size_t o = 0;
     int brace = 0;
@@ -499,12 +500,12 @@ static void sym_shorten(const char *in, char *out)
             op_end = false;
             continue;
         }
-        if (c == ':' && in[i + 1] == ':' && in[i + 2] == 'h' && sym_is_rust_hash(in + i + 3)) {
+        if (c == ':' && in[i + 1] == ':' && in[i + 2] == 'h' && lookup_is_rust_hash(in + i + 3)) {
             i += 3 + 16;
             continue;
         }
         if (o >= 8 && memcmp(out + o - 8, "operator", 8) == 0 &&
-            (o == 8 || !sym_ident_char(out[o - 9]))) {
+            (o == 8 || !lookup_ident_char(out[o - 9]))) {
             size_t k = c == '(' && in[i + 1] == ')' ? 2 : strspn(in + i, "<>=!+-*/%^&|~,[]");
             if (k > 0 && !op_end) {
                 memcpy(out + o, in + i, k);
@@ -514,12 +515,12 @@ static void sym_shorten(const char *in, char *out)
                 continue;
             }
         }
-        bool after_name = op_end || (o > 0 && (sym_ident_char(out[o - 1]) || out[o - 1] == '>'));
+        bool after_name = op_end || (o > 0 && (lookup_ident_char(out[o - 1]) || out[o - 1] == '>'));
         op_end = false;
         if (c == '<' && !after_name) {
             /* "<a::Foo<T>>::f" reads "a::Foo::f"; "<a::Foo as b::Bar>::f"
              * keeps its brackets. */
-            size_t end = sym_skip_balanced(in, i);
+            size_t end = lookup_skip_balanced(in, i);
             bool as = memmem(in + i, end - i, " as ", 4) != NULL;
             if (kept < sizeof(drop_close) / sizeof(drop_close[0])) {
                 drop_close[kept++] = !as;
@@ -537,7 +538,7 @@ static void sym_shorten(const char *in, char *out)
             continue;
         }
         if ((c == '<' || c == '(') && after_name) {
-            i = sym_skip_balanced(in, i);
+            i = lookup_skip_balanced(in, i);
             if (c == '(' && in[i] == ' ')
                 while (in[i] != '\0' && !(in[i] == ':' && in[i + 1] == ':'))
                     i++;
@@ -551,7 +552,7 @@ static void sym_shorten(const char *in, char *out)
 
 /* Whether the unit CU is C or assembly, whose DWARF has no namespaces or
  * classes (0x2c is DW_LANG_C17, missing from older dwarf.h). */
-static bool sym_unit_is_c(Dwarf_Die *cu)
+static bool lookup_unit_is_c(Dwarf_Die *cu)
 {
     int lang = dwarf_srclang(cu);
     return lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 || lang == DW_LANG_C11 ||
@@ -559,7 +560,7 @@ static bool sym_unit_is_c(Dwarf_Die *cu)
 }
 
 /* Whether a scope of this tag names a part of a qualified name. */
-static bool sym_is_named_scope(int tag)
+static bool lookup_is_named_scope(int tag)
 {
     return tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
            tag == DW_TAG_union_type || tag == DW_TAG_interface_type ||
@@ -576,7 +577,7 @@ static bool sym_is_named_scope(int tag)
  * to (DW_AT_specification) or an inlined instance's abstract origin; at
  * most 8 such hops are followed.  NULL when nothing encloses it (C) or on
  * error. */
-static char *sym_qualify(Dwarf_Die *die, const char *name)
+static char *lookup_qualify(Dwarf_Die *die, const char *name)
 {
     Dwarf_Die decl = *die, next, cu;
     Dwarf_Attribute attr;
@@ -584,7 +585,7 @@ static char *sym_qualify(Dwarf_Die *die, const char *name)
     char *out = NULL;
     /* C has no scopes to name, and its units can be large: the walk is
      * skipped. */
-    if (dwarf_diecu(die, &cu, NULL, NULL) != NULL && sym_unit_is_c(&cu))
+    if (dwarf_diecu(die, &cu, NULL, NULL) != NULL && lookup_unit_is_c(&cu))
         return NULL;
     for (int hop = 0; hop < 8; hop++) {
         if (dwarf_attr(&decl, DW_AT_abstract_origin, &attr) == NULL &&
@@ -597,11 +598,11 @@ static char *sym_qualify(Dwarf_Die *die, const char *name)
     int n = dwarf_getscopes_die(&decl, &scopes);
     if (n <= 1)
         goto out;
-    const char *parts[SYM_SCOPES_MAX];
+    const char *parts[LOOKUP_SCOPES_MAX];
     size_t nparts = 0, len = strlen(name) + 1;
     /* scopes[0] is the DIE itself, scopes[n - 1] its unit. */
-    for (int i = 1; i < n - 1 && nparts < SYM_SCOPES_MAX; i++) {
-        if (!sym_is_named_scope(dwarf_tag(&scopes[i])))
+    for (int i = 1; i < n - 1 && nparts < LOOKUP_SCOPES_MAX; i++) {
+        if (!lookup_is_named_scope(dwarf_tag(&scopes[i])))
             continue;
         const char *p = dwarf_diename(&scopes[i]);
         if (p == NULL && dwarf_tag(&scopes[i]) == DW_TAG_namespace)
@@ -609,9 +610,9 @@ static char *sym_qualify(Dwarf_Die *die, const char *name)
         if (p == NULL)
             continue;
         parts[nparts++] = p;
-        len += strnlen(p, SYM_QUALIFIED_MAX) + 2;
+        len += strnlen(p, LOOKUP_QUALIFIED_MAX) + 2;
     }
-    if (nparts == 0 || len > SYM_QUALIFIED_MAX || (out = malloc(len)) == NULL)
+    if (nparts == 0 || len > LOOKUP_QUALIFIED_MAX || (out = malloc(len)) == NULL)
         goto out;
     size_t o = 0;
     /* parts[] is innermost first. */
@@ -633,24 +634,24 @@ out:
  * the last component of a C++ or Rust name ("poll" for
  * "app::Outer<int>::poll(trt_future*, trt_context*)"); *OWNED is then set
  * to that copy, for the caller to free. */
-static const char *sym_die_name(Dwarf_Die *die, char **owned)
+static const char *lookup_die_name(Dwarf_Die *die, char **owned)
 {
     Dwarf_Attribute attr;
     const char *linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
     if (linkage == NULL)
         linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
-    *owned = sym_demangle(linkage);
+    *owned = lookup_demangle(linkage);
     if (*owned != NULL)
         return *owned;
     const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
     /* No linkage name (a C++ member defined in its class and always
      * inlined, a Rust closure): qualify the short name with its scopes. */
-    if (name != NULL && linkage == NULL && (*owned = sym_qualify(die, name)) != NULL)
+    if (name != NULL && linkage == NULL && (*owned = lookup_qualify(die, name)) != NULL)
         return *owned;
     return name;
 }
 
-static int sym_die_int(Dwarf_Die *die, unsigned int name)
+static int lookup_die_int(Dwarf_Die *die, unsigned int name)
 {
     Dwarf_Attribute attr;
     Dwarf_Word val;
@@ -660,7 +661,7 @@ static int sym_die_int(Dwarf_Die *die, unsigned int name)
 }
 
 /* The call site of the inlined instance DIE, read into CALLER. */
-static void sym_call_site(Dwarf_Die *die, Dwarf_Files *files, struct sym_raw *caller)
+static void lookup_call_site(Dwarf_Die *die, Dwarf_Files *files, struct lookup_raw *caller)
 {
     Dwarf_Attribute attr;
     Dwarf_Word idx;
@@ -670,11 +671,11 @@ static void sym_call_site(Dwarf_Die *die, Dwarf_Files *files, struct sym_raw *ca
         if (file != NULL && strcmp(file, "???") != 0)
             caller->file = file;
     }
-    caller->line = sym_die_int(die, DW_AT_call_line);
-    caller->column = sym_die_int(die, DW_AT_call_column);
+    caller->line = lookup_die_int(die, DW_AT_call_line);
+    caller->column = lookup_die_int(die, DW_AT_call_column);
 }
 
-static bool sym_is_function(Dwarf_Die *die)
+static bool lookup_is_function(Dwarf_Die *die)
 {
     int tag = dwarf_tag(die);
     return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
@@ -684,13 +685,13 @@ static bool sym_is_function(Dwarf_Die *die)
 /* The CU whose ranges hold ADDR, found by walking every CU: libdw looks
  * addresses up through .debug_aranges, which some compilers (clang) do not
  * emit.  Bounded; NULL when no CU holds ADDR. */
-static Dwarf_Die *sym_cu_scan(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
+static Dwarf_Die *lookup_cu_scan(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
 {
     Dwarf_Die *cu = NULL;
     Dwarf_Addr b = 0;
     for (int n = 0; n < 1000000 && (cu = dwfl_module_nextcu(mod, cu, &b)) != NULL; n++) {
         /* A split unit's ranges may live in its .dwo file, not read. */
-        if (symfind_cu_is_split(mod, cu))
+        if (findfile_cu_is_split(mod, cu))
             continue;
         if (dwarf_haspc(cu, addr - b) > 0) {
             *bias = b;
@@ -705,8 +706,8 @@ static Dwarf_Die *sym_cu_scan(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bia
  * up to and including the first out-of-line function: the innermost
  * frame's place is LOC, the line table's, every other frame's the call
  * site of the inlined instance inside it. */
-static size_t sym_chain_frames(Dwarf_Die *chain, size_t nchain, struct sym_raw *out, size_t cap,
-                               const struct sym_raw *loc)
+static size_t lookup_chain_frames(Dwarf_Die *chain, size_t nchain, struct lookup_raw *out,
+                                  size_t cap, const struct lookup_raw *loc)
 {
     size_t n = 0;
     Dwarf_Die cu;
@@ -718,11 +719,11 @@ static size_t sym_chain_frames(Dwarf_Die *chain, size_t nchain, struct sym_raw *
     Dwarf_Die *callee = NULL; /* the last inlined instance seen */
     for (size_t i = 0; i < nchain && n < cap; i++) {
         Dwarf_Die *die = &chain[i];
-        if (!sym_is_function(die))
+        if (!lookup_is_function(die))
             continue;
-        struct sym_raw *f = &out[n++];
-        *f = (struct sym_raw){.comp_dir = loc->comp_dir};
-        f->function = sym_die_name(die, &f->owned);
+        struct lookup_raw *f = &out[n++];
+        *f = (struct lookup_raw){.comp_dir = loc->comp_dir};
+        f->function = lookup_die_name(die, &f->owned);
         /* Follows abstract origins: an inlined instance has its
          * function's declaration. */
         f->decl_file = dwarf_decl_file(die);
@@ -733,7 +734,7 @@ static size_t sym_chain_frames(Dwarf_Die *chain, size_t nchain, struct sym_raw *
             f->line = loc->line;
             f->column = loc->column;
         } else {
-            sym_call_site(callee, files, f);
+            lookup_call_site(callee, files, f);
         }
         if (dwarf_tag(die) != DW_TAG_inlined_subroutine)
             break; /* the out-of-line function: the root */
@@ -745,38 +746,38 @@ static size_t sym_chain_frames(Dwarf_Die *chain, size_t nchain, struct sym_raw *
 
 /* Whether the walk of a unit looks inside DIEs of this tag for functions:
  * the scopes that name them, which have no addresses. */
-static bool sym_walk_descends(int tag)
+static bool lookup_walk_descends(int tag)
 {
     return tag == DW_TAG_namespace || tag == DW_TAG_module || tag == DW_TAG_structure_type ||
            tag == DW_TAG_class_type || tag == DW_TAG_union_type || tag == DW_TAG_enumeration_type ||
            tag == DW_TAG_interface_type;
 }
 
-static int sym_fn_range_cmp(const void *a, const void *b)
+static int lookup_fn_range_cmp(const void *a, const void *b)
 {
-    const struct sym_fn_range *x = a, *y = b;
+    const struct lookup_fn_range *x = a, *y = b;
     return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
 /* Appends the address ranges of the function DIE to IX, whose array has
  * room for *CAP. */
-static int sym_cu_index_add(struct sym_cu_index *ix, size_t *cap, Dwarf_Die *die)
+static int lookup_cu_index_add(struct lookup_cu_index *ix, size_t *cap, Dwarf_Die *die)
 {
     Dwarf_Addr base, lo, hi;
     ptrdiff_t off = 0;
-    for (int r = 0; r < SYM_WALK_RANGES && (off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0;
+    for (int r = 0; r < LOOKUP_WALK_RANGES && (off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0;
          r++) {
         if (lo >= hi)
             continue;
         if (ix->n == *cap) {
             size_t ncap = *cap == 0 ? 64 : *cap * 2;
-            struct sym_fn_range *fns = realloc(ix->fns, ncap * sizeof(*fns));
+            struct lookup_fn_range *fns = realloc(ix->fns, ncap * sizeof(*fns));
             if (fns == NULL)
                 return -ENOMEM;
             ix->fns = fns;
             *cap = ncap;
         }
-        ix->fns[ix->n++] = (struct sym_fn_range){.lo = lo, .hi = hi, .die = *die};
+        ix->fns[ix->n++] = (struct lookup_fn_range){.lo = lo, .hi = hi, .die = *die};
     }
     return 0;
 }
@@ -784,15 +785,16 @@ static int sym_cu_index_add(struct sym_cu_index *ix, size_t *cap, Dwarf_Die *die
 /* Walks the unit CUDIE depth first, into namespaces, modules, classes,
  * structures, unions and enumerations, and indexes the address ranges of
  * every function DIE (subprogram) with code it meets.  The walk reads the
- * target's DWARF: it follows at most SYM_WALK_DEPTH levels, visits at most
- * SYM_WALK_UNIT_DIES DIEs, and what is left of the context's budget;
+ * target's DWARF: it follows at most LOOKUP_WALK_DEPTH levels, visits at most
+ * LOOKUP_WALK_UNIT_DIES DIEs, and what is left of the context's budget;
  * past a bound, or at a DIE libdw cannot read, it ends with what it
  * found.  Returns the index (owned by the caller) or NULL when out of
  * memory. */
-static struct sym_cu_index *sym_cu_index_build(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie)
+static struct lookup_cu_index *lookup_cu_index_build(lookup_ctx *ctx, Dwfl_Module *mod,
+                                                     Dwarf_Die *cudie)
 {
-    struct sym_cu_index *ix = calloc(1, sizeof(*ix));
-    Dwarf_Die stack[SYM_WALK_DEPTH], next;
+    struct lookup_cu_index *ix = calloc(1, sizeof(*ix));
+    Dwarf_Die stack[LOOKUP_WALK_DEPTH], next;
     size_t cap = 0, visited = 0;
     int depth = 0;
     if (ix == NULL)
@@ -802,19 +804,19 @@ static struct sym_cu_index *sym_cu_index_build(sym_ctx *ctx, Dwfl_Module *mod, D
     if (dwarf_child(cudie, &stack[0]) != 0)
         goto out;
     for (;;) {
-        if (visited >= SYM_WALK_UNIT_DIES || ctx->walk_budget == 0)
+        if (visited >= LOOKUP_WALK_UNIT_DIES || ctx->walk_budget == 0)
             goto out;
         visited++;
         ctx->walk_budget--;
         Dwarf_Die *die = &stack[depth];
         int tag = dwarf_tag(die);
         if (tag == DW_TAG_subprogram) {
-            if (sym_cu_index_add(ix, &cap, die) != 0) {
+            if (lookup_cu_index_add(ix, &cap, die) != 0) {
                 free(ix->fns);
                 free(ix);
                 return NULL;
             }
-        } else if (sym_walk_descends(tag) && depth + 1 < SYM_WALK_DEPTH &&
+        } else if (lookup_walk_descends(tag) && depth + 1 < LOOKUP_WALK_DEPTH &&
                    dwarf_child(die, &stack[depth + 1]) == 0) {
             depth++;
             continue;
@@ -830,13 +832,14 @@ static struct sym_cu_index *sym_cu_index_build(sym_ctx *ctx, Dwfl_Module *mod, D
     }
 out:
     if (ix->n > 1)
-        qsort(ix->fns, ix->n, sizeof(ix->fns[0]), sym_fn_range_cmp);
+        qsort(ix->fns, ix->n, sizeof(ix->fns[0]), lookup_fn_range_cmp);
     return ix;
 }
 
 /* The index of the unit CUDIE of MOD, built on first use; NULL when out
  * of memory. */
-static struct sym_cu_index *sym_cu_index_get(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie)
+static struct lookup_cu_index *lookup_cu_index_get(lookup_ctx *ctx, Dwfl_Module *mod,
+                                                   Dwarf_Die *cudie)
 {
     Dwarf_Off off = dwarf_dieoffset(cudie);
     /* A dump's addresses come from few units: newest first. */
@@ -845,13 +848,13 @@ static struct sym_cu_index *sym_cu_index_get(sym_ctx *ctx, Dwfl_Module *mod, Dwa
             return ctx->cus[i];
     if (ctx->cus_used == ctx->cus_cap) {
         size_t ncap = ctx->cus_cap == 0 ? 16 : ctx->cus_cap * 2;
-        struct sym_cu_index **cus = realloc(ctx->cus, ncap * sizeof(*cus));
+        struct lookup_cu_index **cus = realloc(ctx->cus, ncap * sizeof(*cus));
         if (cus == NULL)
             return NULL;
         ctx->cus = cus;
         ctx->cus_cap = ncap;
     }
-    struct sym_cu_index *ix = sym_cu_index_build(ctx, mod, cudie);
+    struct lookup_cu_index *ix = lookup_cu_index_build(ctx, mod, cudie);
     if (ix != NULL)
         ctx->cus[ctx->cus_used++] = ix;
     return ix;
@@ -859,22 +862,23 @@ static struct sym_cu_index *sym_cu_index_get(sym_ctx *ctx, Dwfl_Module *mod, Dwa
 
 /* Whether the descent from a function to the innermost scope at an
  * address goes into DIEs of this tag. */
-static bool sym_is_code_scope(int tag)
+static bool lookup_is_code_scope(int tag)
 {
     return tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
            tag == DW_TAG_try_block || tag == DW_TAG_catch_block;
 }
 
-/* Fills OUT like sym_dwarf_frames for the address ADDR of the unit
+/* Fills OUT like lookup_dwarf_frames for the address ADDR of the unit
  * CUDIE, through its index: the function whose range holds ADDR, then
  * down its tree, at each level the inlined instance or block whose ranges
- * hold ADDR (at most SYM_WALK_INLINE_DEPTH levels, and as many DIEs
+ * hold ADDR (at most LOOKUP_WALK_INLINE_DEPTH levels, and as many DIEs
  * visited as one unit's walk). */
-static size_t sym_walk_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie, Dwarf_Addr addr,
-                              struct sym_raw *out, size_t cap, const struct sym_raw *loc)
+static size_t lookup_walk_frames(lookup_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie,
+                                 Dwarf_Addr addr, struct lookup_raw *out, size_t cap,
+                                 const struct lookup_raw *loc)
 {
-    Dwarf_Die path[SYM_WALK_INLINE_DEPTH], child, tmp;
-    struct sym_cu_index *ix = sym_cu_index_get(ctx, mod, cudie);
+    Dwarf_Die path[LOOKUP_WALK_INLINE_DEPTH], child, tmp;
+    struct lookup_cu_index *ix = lookup_cu_index_get(ctx, mod, cudie);
     if (ix == NULL || ix->n == 0)
         return 0;
     /* The last range starting at or before ADDR; functions do not nest,
@@ -888,7 +892,7 @@ static size_t sym_walk_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie, 
         else
             hi = mid;
     }
-    const struct sym_fn_range *fn = NULL;
+    const struct lookup_fn_range *fn = NULL;
     for (size_t i = lo; i > 0 && lo - i < 8 && fn == NULL; i--)
         if (addr < ix->fns[i - 1].hi)
             fn = &ix->fns[i - 1];
@@ -896,11 +900,11 @@ static size_t sym_walk_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie, 
         return 0;
     size_t depth = 0, visited = 0;
     path[depth++] = fn->die;
-    while (depth < SYM_WALK_INLINE_DEPTH) {
+    while (depth < LOOKUP_WALK_INLINE_DEPTH) {
         bool found = false;
         int r = dwarf_child(&path[depth - 1], &child);
-        while (r == 0 && ++visited <= SYM_WALK_UNIT_DIES) {
-            if (sym_is_code_scope(dwarf_tag(&child)) && dwarf_haspc(&child, addr) > 0) {
+        while (r == 0 && ++visited <= LOOKUP_WALK_UNIT_DIES) {
+            if (lookup_is_code_scope(dwarf_tag(&child)) && dwarf_haspc(&child, addr) > 0) {
                 found = true;
                 break;
             }
@@ -910,32 +914,32 @@ static size_t sym_walk_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Die *cudie, 
             break;
         path[depth++] = child;
     }
-    /* The chain sym_chain_frames takes is innermost first. */
+    /* The chain lookup_chain_frames takes is innermost first. */
     for (size_t i = 0; i < depth / 2; i++) {
         tmp = path[i];
         path[i] = path[depth - 1 - i];
         path[depth - 1 - i] = tmp;
     }
-    return sym_chain_frames(path, depth, out, cap, loc);
+    return lookup_chain_frames(path, depth, out, cap, loc);
 }
 
 /* Fills OUT[0 .. return value) innermost first with the functions whose
  * code contains ADDR, and *LOC with the line table's entry for ADDR.
  * Returns 0 frames when the module has no DWARF for ADDR or no function
  * DIE covers it (hand-written assembly); *LOC may still be set then. */
-static size_t sym_dwarf_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Addr addr, struct sym_raw *out,
-                               size_t cap, struct sym_raw *loc)
+static size_t lookup_dwarf_frames(lookup_ctx *ctx, Dwfl_Module *mod, Dwarf_Addr addr,
+                                  struct lookup_raw *out, size_t cap, struct lookup_raw *loc)
 {
     size_t n = 0;
     Dwarf_Die *scopes = NULL, *chain = NULL;
     Dwarf_Addr bias = 0;
-    if (!symfind_dwarf_ok(mod))
+    if (!findfile_dwarf_ok(mod))
         return 0;
     Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
-    if (cudie != NULL && symfind_cu_is_split(mod, cudie))
+    if (cudie != NULL && findfile_cu_is_split(mod, cudie))
         return 0;
     if (cudie == NULL)
-        cudie = sym_cu_scan(mod, addr, &bias);
+        cudie = lookup_cu_scan(mod, addr, &bias);
     if (cudie == NULL)
         return 0;
 
@@ -973,10 +977,10 @@ static size_t sym_dwarf_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Addr addr, 
             scopes = NULL;
             nchain = nscopes;
         }
-        n = sym_chain_frames(chain, (size_t)nchain, out, cap, loc);
+        n = lookup_chain_frames(chain, (size_t)nchain, out, cap, loc);
     }
-    if (n == 0 && !sym_unit_is_c(cudie))
-        n = sym_walk_frames(ctx, mod, cudie, addr - bias, out, cap, loc);
+    if (n == 0 && !lookup_unit_is_c(cudie))
+        n = lookup_walk_frames(ctx, mod, cudie, addr - bias, out, cap, loc);
     free(scopes);
     free(chain);
     return n;
@@ -984,14 +988,15 @@ static size_t sym_dwarf_frames(sym_ctx *ctx, Dwfl_Module *mod, Dwarf_Addr addr, 
 
 /* ------------------------------------------------------------ lookups */
 
-static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sym_entry **out)
+static int lookup_resolve(lookup_ctx *ctx, uint64_t pc, bool return_address,
+                          struct lookup_entry **out)
 {
-    struct sym_raw raw[SYM_MAX_FRAMES];
-    struct sym_raw loc = {0};
+    struct lookup_raw raw[LOOKUP_MAX_FRAMES];
+    struct lookup_raw loc = {0};
     const char *module = NULL, *build_id = NULL;
     uint64_t module_off = 0, module_base = 0;
     char *symname = NULL;
-    struct sym_entry *e = NULL;
+    struct lookup_entry *e = NULL;
     size_t n = 0;
     int err = 0;
 
@@ -1006,12 +1011,12 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sy
                         addr < start || addr >= end))
         mod = NULL;
     if (mod != NULL) {
-        n = sym_dwarf_frames(ctx, mod, addr, raw, SYM_MAX_FRAMES, &loc);
+        n = lookup_dwarf_frames(ctx, mod, addr, raw, LOOKUP_MAX_FRAMES, &loc);
         if (n == 0 || raw[n - 1].function == NULL) {
             GElf_Off off = 0;
             GElf_Sym sym;
             const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
-            char *demangled = sym_demangle(name);
+            char *demangled = lookup_demangle(name);
             if (demangled != NULL)
                 name = demangled;
             if (name != NULL && n > 0) {
@@ -1052,10 +1057,10 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sy
             bias = start;
         module_base = bias;
         module_off = pc - bias;
-        if ((err = sym_intern_build_id(ctx, mod, &build_id)) != 0)
+        if ((err = lookup_intern_build_id(ctx, mod, &build_id)) != 0)
             goto out;
     } else {
-        raw[0] = (struct sym_raw){0};
+        raw[0] = (struct lookup_raw){0};
         n = 1;
     }
 
@@ -1069,17 +1074,17 @@ static int sym_resolve(sym_ctx *ctx, uint64_t pc, bool return_address, struct sy
     e->n = n;
     /* Frames have 8-byte alignment and a size that is a multiple of it, so
      * the pointer array right after them is aligned. */
-    e->ptrs = (const struct sym_frame **)(void *)&e->frames[n];
-    if ((err = sym_intern(ctx, module, &module)) != 0)
+    e->ptrs = (const struct frame **)(void *)&e->frames[n];
+    if ((err = lookup_intern(ctx, module, &module)) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
         /* raw[] is innermost first; the entry is root first. */
-        const struct sym_raw *r = &raw[n - 1 - i];
-        struct sym_frame *f = &e->frames[i];
-        if ((err = sym_intern_function(ctx, r->function, &f->function)) != 0 ||
-            (err = sym_intern_path(ctx, r->file, r->comp_dir, &f->file)) != 0 ||
-            (err = sym_intern_path(ctx, r->decl_line > 0 ? r->decl_file : NULL, r->comp_dir,
-                                   &f->decl_file)) != 0)
+        const struct lookup_raw *r = &raw[n - 1 - i];
+        struct frame *f = &e->frames[i];
+        if ((err = lookup_intern_function(ctx, r->function, &f->function)) != 0 ||
+            (err = lookup_intern_path(ctx, r->file, r->comp_dir, &f->file)) != 0 ||
+            (err = lookup_intern_path(ctx, r->decl_line > 0 ? r->decl_file : NULL, r->comp_dir,
+                                      &f->decl_file)) != 0)
             goto out;
         f->decl_line = r->decl_line;
         f->line = r->line;
@@ -1102,17 +1107,17 @@ out:
     return err;
 }
 
-int sym_lookup(sym_ctx *ctx, uint64_t pc, bool return_address,
-               const struct sym_frame *const **frames, size_t *nframes)
+int lookup_pc(lookup_ctx *ctx, uint64_t pc, bool return_address, const struct frame *const **frames,
+              size_t *nframes)
 {
     if (ctx == NULL || frames == NULL || nframes == NULL)
         return -EINVAL;
-    struct sym_entry *e = sym_cache_find(ctx, pc, return_address);
+    struct lookup_entry *e = lookup_cache_find(ctx, pc, return_address);
     if (e == NULL) {
-        int err = sym_resolve(ctx, pc, return_address, &e);
+        int err = lookup_resolve(ctx, pc, return_address, &e);
         if (err != 0)
             return err;
-        if ((err = sym_cache_insert(ctx, e)) != 0) {
+        if ((err = lookup_cache_insert(ctx, e)) != 0) {
             free(e);
             return err;
         }

@@ -10,13 +10,13 @@
 
 struct unwind_ctx {
     Dwfl *dwfl;
-    ringread_fn read; /* everything not in the snapshot's stack copy */
+    records_fn read; /* everything not in the snapshot's stack copy */
     void *read_ctx;
     const struct thread_snap *cur; /* the snapshot being unwound, or NULL */
 };
 
 /* The only thread this state knows is the one being unwound. */
-static pid_t uw_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+static pid_t unwind_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 {
     struct unwind_ctx *u = arg;
     (void)dwfl;
@@ -26,7 +26,7 @@ static pid_t uw_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
     return u->cur->tid;
 }
 
-static bool uw_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+static bool unwind_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 {
     struct unwind_ctx *u = arg;
     (void)dwfl;
@@ -39,7 +39,7 @@ static bool uw_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 /* Stack words come from the copy taken while the thread was stopped; the
  * rest (a stack deeper than the copy, or a frame chain through other
  * memory) from the live process, or from a core's memory image. */
-static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+static bool unwind_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
     struct unwind_ctx *u = arg;
     const struct thread_snap *s = u->cur;
@@ -56,7 +56,7 @@ static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
     return true;
 }
 
-static bool uw_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+static bool unwind_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
     struct unwind_ctx *u = thread_arg;
     const struct thread_snap *s = u->cur;
@@ -69,24 +69,24 @@ static bool uw_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
     return true;
 }
 
-static const Dwfl_Thread_Callbacks uw_callbacks = {
-    .next_thread = uw_next_thread,
-    .get_thread = uw_get_thread,
-    .memory_read = uw_memory_read,
-    .set_initial_registers = uw_set_initial_registers,
+static const Dwfl_Thread_Callbacks unwind_callbacks = {
+    .next_thread = unwind_next_thread,
+    .get_thread = unwind_get_thread,
+    .memory_read = unwind_memory_read,
+    .set_initial_registers = unwind_set_initial_registers,
 };
 
-static int uw_proc_read(void *ctx, uint64_t addr, void *buf, size_t len)
+static int unwind_proc_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
     return proc_read(ctx, addr, buf, len);
 }
 
 unwind_ctx *unwind_new(Dwfl *dwfl, struct proc_target *t, int *err, char *why, size_t whylen)
 {
-    return unwind_new_reader(dwfl, t->pid, uw_proc_read, t, err, why, whylen);
+    return unwind_new_reader(dwfl, t->pid, unwind_proc_read, t, err, why, whylen);
 }
 
-unwind_ctx *unwind_new_reader(Dwfl *dwfl, pid_t pid, ringread_fn read, void *ctx, int *err,
+unwind_ctx *unwind_new_reader(Dwfl *dwfl, pid_t pid, records_fn read, void *ctx, int *err,
                               char *why, size_t whylen)
 {
     if (!THREAD_SUPPORTED) {
@@ -104,7 +104,7 @@ unwind_ctx *unwind_new_reader(Dwfl *dwfl, pid_t pid, ringread_fn read, void *ctx
     u->read = read;
     u->read_ctx = ctx;
     /* A NULL Elf: libdwfl takes the architecture from one of the modules. */
-    if (!dwfl_attach_state(dwfl, NULL, pid, &uw_callbacks, u)) {
+    if (!dwfl_attach_state(dwfl, NULL, pid, &unwind_callbacks, u)) {
         snprintf(why, whylen, "cannot set up the unwinder: %s", dwfl_errmsg(-1));
         free(u);
         *err = -EIO;
@@ -118,16 +118,16 @@ void unwind_free(unwind_ctx *u)
     free(u);
 }
 
-struct uw_walk {
+struct unwind_walk {
     Dwarf_Addr pc[UNWIND_MAX_FRAMES];
     bool activation[UNWIND_MAX_FRAMES];
     size_t n;
     bool truncated;
 };
 
-static int uw_frame(Dwfl_Frame *state, void *arg)
+static int unwind_frame(Dwfl_Frame *state, void *arg)
 {
-    struct uw_walk *w = arg;
+    struct unwind_walk *w = arg;
     Dwarf_Addr pc;
     bool activation;
     if (!dwfl_frame_pc(state, &pc, &activation) || pc == 0)
@@ -142,11 +142,11 @@ static int uw_frame(Dwfl_Frame *state, void *arg)
     return DWARF_CB_OK;
 }
 
-int unwind_stack(unwind_ctx *u, sym_ctx *sym, const struct thread_snap *snap, struct tt_stack *out,
-                 char *why, size_t whylen)
+int unwind_stack(unwind_ctx *u, lookup_ctx *sym, const struct thread_snap *snap,
+                 struct tt_stack *out, char *why, size_t whylen)
 {
-    struct uw_walk *w = calloc(1, sizeof(*w));
-    const struct sym_frame **frames = NULL;
+    struct unwind_walk *w = calloc(1, sizeof(*w));
+    const struct frame **frames = NULL;
     int err = 0;
     memset(out, 0, sizeof(*out));
     if (!w)
@@ -154,7 +154,7 @@ int unwind_stack(unwind_ctx *u, sym_ctx *sym, const struct thread_snap *snap, st
     u->cur = snap;
     /* The end of the stack, or an unwind that cannot go on, is an error
      * for libdwfl; what was found up to there stands. */
-    if (dwfl_getthread_frames(u->dwfl, snap->tid, uw_frame, w) != 0 && w->n == 0) {
+    if (dwfl_getthread_frames(u->dwfl, snap->tid, unwind_frame, w) != 0 && w->n == 0) {
         snprintf(why, whylen, "cannot unwind: %s", dwfl_errmsg(-1));
         err = -EIO;
         goto out;
@@ -164,13 +164,13 @@ int unwind_stack(unwind_ctx *u, sym_ctx *sym, const struct thread_snap *snap, st
         err = -EIO;
         goto out;
     }
-    const struct sym_frame *const *per[UNWIND_MAX_FRAMES];
+    const struct frame *const *per[UNWIND_MAX_FRAMES];
     size_t nper[UNWIND_MAX_FRAMES];
     size_t total = 0;
     for (size_t k = 0; k < w->n; k++) {
         /* The innermost frame's pc is where the thread is; the others are
          * return addresses, looked up inside their call instruction. */
-        if (sym_lookup(sym, w->pc[k], !w->activation[k], &per[k], &nper[k]) < 0) {
+        if (lookup_pc(sym, w->pc[k], !w->activation[k], &per[k], &nper[k]) < 0) {
             err = -ENOMEM;
             goto out;
         }

@@ -33,7 +33,7 @@ unwind_ctx *unwind_new(Dwfl *dwfl, struct proc_target *t, int *err, char *why, s
  * are read through READ (with CTX), which must outlive the context; PID
  * names the process to libdwfl.  A core's threads are unwound this way,
  * with no stack copy at all (core.h). */
-unwind_ctx *unwind_new_reader(Dwfl *dwfl, pid_t pid, ringread_fn read, void *ctx, int *err,
+unwind_ctx *unwind_new_reader(Dwfl *dwfl, pid_t pid, records_fn read, void *ctx, int *err,
                               char *why, size_t whylen);
 void unwind_free(unwind_ctx *u);
 
@@ -43,7 +43,7 @@ void unwind_free(unwind_ctx *u);
  * return addresses.  Returns 0 (an unwind that stops early still gives
  * the frames it found), -ENOMEM, or -EIO when not even the first frame
  * was found (WHY says why). */
-int unwind_stack(unwind_ctx *u, sym_ctx *sym, const struct thread_snap *snap, struct tt_stack *out,
-                 char *why, size_t whylen);
+int unwind_stack(unwind_ctx *u, lookup_ctx *sym, const struct thread_snap *snap,
+                 struct tt_stack *out, char *why, size_t whylen);
 
 #endif

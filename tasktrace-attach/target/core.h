@@ -82,7 +82,7 @@ struct core_file {
 int core_open(struct core_file *c, const char *path, char *why, size_t whylen);
 void core_close(struct core_file *c);
 
-/* A snap_read_fn over the core's memory image (CTX is the core_file):
+/* A rtread_read_fn over the core's memory image (CTX is the core_file):
  * only bytes the core holds are read.  Returns 0, or -EFAULT when any of
  * [ADDR, ADDR + LEN) is not in the core (never mapped, or not dumped). */
 int core_read(void *ctx, uint64_t addr, void *buf, size_t len);

@@ -88,7 +88,7 @@ static int ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_
     uint64_t t0 = trt_clock_ns(CLOCK_MONOTONIC);
     /* From here the thread may be stopped until the detach: the watchdog
      * bounds that if this process stops meanwhile. */
-    wd_hold_begin(t->pid, tid);
+    watchdog_hold_begin(t->pid, tid);
     if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
         err = -errno;
         goto detach;
@@ -104,18 +104,18 @@ detach:
      * kernel still drops the tie when this process exits, so the target
      * never stays stopped because of us. */
     ptrace(PTRACE_DETACH, tid, 0, 0);
-    wd_hold_end();
+    watchdog_hold_end();
     return err;
 }
 
-int bell_ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t gen,
-              unsigned hold_ms, uint64_t *stopped_ns)
+int doorbell_ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t gen,
+                  unsigned hold_ms, uint64_t *stopped_ns)
 {
     return ring(t, tid, control_addr, &gen, false, hold_ms, stopped_ns);
 }
 
-int bell_ring_next(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t *gen,
-                   unsigned hold_ms, uint64_t *stopped_ns)
+int doorbell_ring_next(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t *gen,
+                       unsigned hold_ms, uint64_t *stopped_ns)
 {
     return ring(t, tid, control_addr, gen, true, hold_ms, stopped_ns);
 }

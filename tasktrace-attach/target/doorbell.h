@@ -17,14 +17,14 @@
  * another -errno.  *stopped_ns receives how long the thread was stopped.
  * `hold_ms` keeps the thread stopped that much longer before the write: a
  * test hook for killing the tool at its worst moment; 0 in normal use. */
-int bell_ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t gen,
-              unsigned hold_ms, uint64_t *stopped_ns);
+int doorbell_ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t gen,
+                  unsigned hold_ms, uint64_t *stopped_ns);
 
-/* As bell_ring, but the generation is chosen while the thread is held, so
+/* As doorbell_ring, but the generation is chosen while the thread is held, so
  * that concurrent tools never ask for one twice: *gen (at least its value
  * on entry) is raised past the request word and the active generation as
  * they are then.  On return *gen is the generation requested. */
-int bell_ring_next(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t *gen,
-                   unsigned hold_ms, uint64_t *stopped_ns);
+int doorbell_ring_next(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t *gen,
+                       unsigned hold_ms, uint64_t *stopped_ns);
 
 #endif

@@ -24,7 +24,7 @@
 
 /* Copies records [first, first + count) (positions) into buf, in up to two
  * pieces because the range may wrap. */
-static int copy_range(ringread_fn read, void *ctx, uint64_t ring_addr, uint64_t capacity,
+static int copy_range(records_fn read, void *ctx, uint64_t ring_addr, uint64_t capacity,
                       uint64_t first, uint64_t count, struct trt_record *buf)
 {
     uint64_t base = ring_addr + sizeof(struct trt_ring);
@@ -136,21 +136,21 @@ static long lists_find(struct lists *l, uint32_t npc, const uint64_t *w, uint32_
     return (long)l->n++;
 }
 
-/* What a read in steps holds between them (struct ringread_progress's
+/* What a read in steps holds between them (struct records_progress's
  * state). */
-struct ringread_state {
+struct records_state {
     uint64_t ring_addr;
     uint32_t gen;
     uint64_t gen_start;
     uint64_t next; /* the first position not yet read */
     struct trt_record *window;
-    struct ringread_rec *kept;
+    struct records_rec *kept;
     size_t nkept, capkept;
     uint64_t torn;
     struct lists lists;
 };
 
-static void state_free(struct ringread_state *st)
+static void state_free(struct records_state *st)
 {
     if (!st)
         return;
@@ -163,9 +163,9 @@ static void state_free(struct ringread_state *st)
     free(st);
 }
 
-static struct ringread_state *state_new(uint64_t ring_addr, uint32_t gen, uint64_t gen_start)
+static struct records_state *state_new(uint64_t ring_addr, uint32_t gen, uint64_t gen_start)
 {
-    struct ringread_state *st = calloc(1, sizeof(*st));
+    struct records_state *st = calloc(1, sizeof(*st));
     if (st && !(st->window = malloc(WINDOW * sizeof(*st->window)))) {
         free(st);
         return NULL;
@@ -179,11 +179,11 @@ static struct ringread_state *state_new(uint64_t ring_addr, uint32_t gen, uint64
     return st;
 }
 
-static int keep(struct ringread_state *st, const struct trt_record *r, uint32_t nchain)
+static int keep(struct records_state *st, const struct trt_record *r, uint32_t nchain)
 {
     if (st->nkept == st->capkept) {
         size_t cap = st->capkept ? st->capkept * 2 : WINDOW;
-        struct ringread_rec *grown = realloc(st->kept, cap * sizeof(*grown));
+        struct records_rec *grown = realloc(st->kept, cap * sizeof(*grown));
         if (!grown)
             return -ENOMEM;
         st->kept = grown;
@@ -193,13 +193,13 @@ static int keep(struct ringread_state *st, const struct trt_record *r, uint32_t 
     if (list < 0)
         return (int)list;
     /* pc is set at the end: the words move as they grow. */
-    st->kept[st->nkept++] = (struct ringread_rec){.task_id = r->task_id,
-                                                  .pos = r->stamp - 1,
-                                                  .gen = r->gen,
-                                                  .flags = r->flags,
-                                                  .npc = r->npc,
-                                                  .nchain = nchain,
-                                                  .list = (uint32_t)list};
+    st->kept[st->nkept++] = (struct records_rec){.task_id = r->task_id,
+                                                 .pos = r->stamp - 1,
+                                                 .gen = r->gen,
+                                                 .flags = r->flags,
+                                                 .npc = r->npc,
+                                                 .nchain = nchain,
+                                                 .list = (uint32_t)list};
     return 0;
 }
 
@@ -207,7 +207,7 @@ static int keep(struct ringread_state *st, const struct trt_record *r, uint32_t 
  * window by window.  A record that is not whole is torn, or, unless
  * `final`, where this step stops: a writer may still be on it, and the
  * next step reads it again.  Returns 0 or -errno. */
-static int scan(ringread_fn read, void *ctx, struct ringread_state *st, const struct trt_ring *h,
+static int scan(records_fn read, void *ctx, struct records_state *st, const struct trt_ring *h,
                 uint64_t end, bool final)
 {
     while (st->next < end) {
@@ -243,7 +243,7 @@ static int scan(ringread_fn read, void *ctx, struct ringread_state *st, const st
 
 /* Reads and checks the ring's header: -EPROTO, or -ESTALE when it is no
  * longer generation `gen`'s (or its pages were given back). */
-static int header_read(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+static int header_read(records_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
                        struct trt_ring *h)
 {
     int err = read(ctx, ring_addr, h, sizeof(*h));
@@ -257,11 +257,11 @@ static int header_read(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t
     return 0;
 }
 
-int ringread_step(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
-                  struct ringread_progress *p)
+int records_step(records_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                 struct records_progress *p)
 {
     struct trt_ring h;
-    struct ringread_state *st = p->state;
+    struct records_state *st = p->state;
     int err = header_read(read, ctx, ring_addr, gen, &h);
     if (err == 0 && st &&
         (st->ring_addr != ring_addr || st->gen != gen || st->gen_start != h.gen_start))
@@ -269,30 +269,30 @@ int ringread_step(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
     /* Past what one lap or one read holds, the final read decides what
      * is lost or cut: the steps leave it all to it. */
     if (err == 0 &&
-        (h.head - h.gen_start > h.capacity || h.head - h.gen_start > RINGREAD_MAX_RECORDS))
+        (h.head - h.gen_start > h.capacity || h.head - h.gen_start > RECORDS_MAX_RECORDS))
         err = -E2BIG;
     if (err == 0 && !st && !(st = p->state = state_new(ring_addr, gen, h.gen_start)))
         err = -ENOMEM;
     if (err == 0)
         err = scan(read, ctx, st, &h, h.head, false);
     if (err < 0) {
-        ringread_progress_free(p);
+        records_progress_free(p);
         p->gave_up = true;
     }
     return err;
 }
 
-void ringread_progress_free(struct ringread_progress *p)
+void records_progress_free(struct records_progress *p)
 {
     state_free(p->state);
     p->state = NULL;
 }
 
-int ringread_finish(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
-                    struct ringread_progress *p, struct ringread_result *out)
+int records_finish(records_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                   struct records_progress *p, struct records_result *out)
 {
     struct trt_ring h;
-    struct ringread_state *st = p ? p->state : NULL;
+    struct records_state *st = p ? p->state : NULL;
     if (p)
         p->state = NULL;
     memset(out, 0, sizeof(*out));
@@ -305,10 +305,10 @@ int ringread_finish(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t ge
         first = h.head - h.capacity;
         count = h.capacity;
     }
-    if (count > RINGREAD_MAX_RECORDS) {
-        out->cut = count - RINGREAD_MAX_RECORDS;
-        first += count - RINGREAD_MAX_RECORDS;
-        count = RINGREAD_MAX_RECORDS;
+    if (count > RECORDS_MAX_RECORDS) {
+        out->cut = count - RECORDS_MAX_RECORDS;
+        first += count - RECORDS_MAX_RECORDS;
+        count = RECORDS_MAX_RECORDS;
     }
     /* What steps kept stands only for this same ring and generation, and
      * when none of it was lost or cut since (then all is read again). */
@@ -348,13 +348,13 @@ out:
     return err;
 }
 
-int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
-                     struct ringread_result *out)
+int records_collect(records_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                    struct records_result *out)
 {
-    return ringread_finish(read, ctx, ring_addr, gen, NULL, out);
+    return records_finish(read, ctx, ring_addr, gen, NULL, out);
 }
 
-void ringread_free(struct ringread_result *r)
+void records_free(struct records_result *r)
 {
     free(r->recs);
     free(r->words);

@@ -11,16 +11,16 @@
 #include <tasktrace/protocol.h>
 
 /* Copies `len` bytes at `addr` of the ring's address space; 0 or -errno. */
-typedef int (*ringread_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+typedef int (*records_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 
 /* At most this many records are read from one ring, whatever it claims:
  * two per task of a million-task process.  A record kept takes 40 bytes,
  * and each distinct list of PCs is kept once (at most 512 bytes). */
-#define RINGREAD_MAX_RECORDS (1u << 21)
+#define RECORDS_MAX_RECORDS (1u << 21)
 
 /* One record kept: the ring's record without its copy of the PCs, which
  * point into a list shared by every record with the same PCs and chain. */
-struct ringread_rec {
+struct records_rec {
     uint64_t task_id;
     uint64_t pos; /* its position in the ring: capture order */
     uint32_t gen;
@@ -32,13 +32,13 @@ struct ringread_rec {
                         chain; shared */
 };
 
-struct ringread_result {
-    struct ringread_rec *recs; /* whole records of the generation */
+struct records_result {
+    struct records_rec *recs; /* whole records of the generation */
     size_t n;
     size_t nlists;   /* distinct lists of PCs and chain among them */
     uint64_t *words; /* the lists, back to back (recs[i].pc points here) */
     uint64_t lost;   /* positions of the generation no longer in the ring */
-    uint64_t cut;    /* positions past RINGREAD_MAX_RECORDS, not read */
+    uint64_t cut;    /* positions past RECORDS_MAX_RECORDS, not read */
     uint64_t torn;   /* records rejected: being written, overwritten, corrupt
                        (bad stamp, npc or checksum, or changed between the
                        two copies) */
@@ -49,37 +49,37 @@ struct ringread_result {
  * -ESTALE when the ring has moved on to another generation, or given this
  * one's pages back (ring.released == gen), before or while it was read;
  * -ENOMEM; -errno from `read`.  On success the caller frees *out with
- * ringread_free. */
-int ringread_collect(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
-                     struct ringread_result *out);
+ * records_free. */
+int records_collect(records_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                    struct records_result *out);
 
-/* Frees what ringread_collect kept (a zeroed result too). */
-void ringread_free(struct ringread_result *r);
+/* Frees what records_collect kept (a zeroed result too). */
+void records_free(struct records_result *r);
 
 /* A read in steps (zeroed to start): the records of the generation read
  * while the target is still writing them, so that the final read has
  * less left to copy. */
-struct ringread_progress {
-    struct ringread_state *state; /* NULL: nothing kept */
-    bool gave_up;                 /* a step failed: the final read reads all */
+struct records_progress {
+    struct records_state *state; /* NULL: nothing kept */
+    bool gave_up;                /* a step failed: the final read reads all */
 };
 
 /* Keeps the records of `gen` that are whole from where the last step
  * stopped up to the first one not whole yet.  Returns 0, or -errno after
  * which the progress is dropped (gave_up) and the final read reads all:
  * -ESTALE (another ring or generation), -E2BIG (more than a lap or
- * RINGREAD_MAX_RECORDS: the final read decides what is lost or cut),
+ * RECORDS_MAX_RECORDS: the final read decides what is lost or cut),
  * -EPROTO, -ENOMEM, the read's error. */
-int ringread_step(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
-                  struct ringread_progress *p);
+int records_step(records_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                 struct records_progress *p);
 
-/* ringread_collect, going on from what the steps of `p` (which may be
+/* records_collect, going on from what the steps of `p` (which may be
  * NULL) kept when they read this same ring and generation; `p` is empty
  * after. */
-int ringread_finish(ringread_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
-                    struct ringread_progress *p, struct ringread_result *out);
+int records_finish(records_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
+                   struct records_progress *p, struct records_result *out);
 
 /* Drops what the steps kept. */
-void ringread_progress_free(struct ringread_progress *p);
+void records_progress_free(struct records_progress *p);
 
 #endif

@@ -52,7 +52,7 @@ static int find_in_module(Dwfl_Module *mod, uint64_t *addr)
     return -ENOENT;
 }
 
-int snap_locate(Dwfl *dwfl, uint64_t *addr)
+int rtread_locate(Dwfl *dwfl, uint64_t *addr)
 {
     struct locate l = {.nmods = 0};
     dwfl_getmodules(dwfl, collect_module, &l, 0);
@@ -63,8 +63,8 @@ int snap_locate(Dwfl *dwfl, uint64_t *addr)
     return -ENOENT;
 }
 
-int snap_control_read(snap_read_fn read, void *ctx, uint64_t addr, struct trt_control *out,
-                      char *why, size_t whylen)
+int rtread_control_read(rtread_read_fn read, void *ctx, uint64_t addr, struct trt_control *out,
+                        char *why, size_t whylen)
 {
     int err = read(ctx, addr, out, sizeof(*out));
     if (err < 0)
@@ -145,14 +145,14 @@ static bool chunk_repeated(const uint64_t *sorted, size_t n, uint64_t p)
     return hit && ((hit > sorted && hit[-1] == p) || (hit + 1 < sorted + n && hit[1] == p));
 }
 
-void snap_registry_free(struct snap_registry *r)
+void rtread_registry_free(struct rtread_registry *r)
 {
     free(r->slots);
     memset(r, 0, sizeof(*r));
 }
 
-int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_registry *out,
-                       char *why, size_t whylen)
+int rtread_registry_read(rtread_read_fn read, void *ctx, uint64_t addr, struct rtread_registry *out,
+                         char *why, size_t whylen)
 {
     struct trt_registry reg;
     struct trt_task_slot *chunk = NULL, *all = NULL;
@@ -180,8 +180,8 @@ int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_
     /* Room for every slot the chunks can hold, at once: only the pages
      * written take memory, and nothing is copied as the list grows. */
     cap = (size_t)reg.nchunks * TRT_REGISTRY_CHUNK_SLOTS;
-    if (cap > SNAP_MAX_TASKS)
-        cap = SNAP_MAX_TASKS;
+    if (cap > RTREAD_MAX_TASKS)
+        cap = RTREAD_MAX_TASKS;
     if (cap && (all = malloc(cap * sizeof(*all))) == NULL) {
         err = -ENOMEM;
         goto out;
@@ -206,7 +206,7 @@ int snap_registry_read(snap_read_fn read, void *ctx, uint64_t addr, struct snap_
         for (uint32_t i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++) {
             if (from[i].id == 0)
                 continue;
-            /* cap is the chunks' slots, or SNAP_MAX_TASKS if fewer. */
+            /* cap is the chunks' slots, or RTREAD_MAX_TASKS if fewer. */
             if (count == cap) {
                 out->cut++;
                 continue;
@@ -246,25 +246,25 @@ out:
     return err;
 }
 
-int snap_proc_read(void *ctx, uint64_t addr, void *buf, size_t len)
+int rtread_proc_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
     return proc_read(ctx, addr, buf, len);
 }
 
-int snap_read_control(struct proc_target *t, uint64_t addr, struct trt_control *out, char *why,
-                      size_t whylen)
+int rtread_read_control(struct proc_target *t, uint64_t addr, struct trt_control *out, char *why,
+                        size_t whylen)
 {
-    return snap_control_read(snap_proc_read, t, addr, out, why, whylen);
+    return rtread_control_read(rtread_proc_read, t, addr, out, why, whylen);
 }
 
-int snap_read_registry(struct proc_target *t, uint64_t addr, struct snap_registry *out, char *why,
-                       size_t whylen)
+int rtread_read_registry(struct proc_target *t, uint64_t addr, struct rtread_registry *out,
+                         char *why, size_t whylen)
 {
-    return snap_registry_read(snap_proc_read, t, addr, out, why, whylen);
+    return rtread_registry_read(rtread_proc_read, t, addr, out, why, whylen);
 }
 
-int snap_read_ring(struct proc_target *t, uint64_t ring_addr, uint32_t gen,
-                   struct ringread_result *out)
+int rtread_read_ring(struct proc_target *t, uint64_t ring_addr, uint32_t gen,
+                     struct records_result *out)
 {
-    return ringread_collect(snap_proc_read, t, ring_addr, gen, out);
+    return records_collect(rtread_proc_read, t, ring_addr, gen, out);
 }

@@ -199,7 +199,7 @@ int thread_capture(pid_t pid, pid_t tid, unsigned hold_ms, struct thread_buf *bu
     uint64_t t0 = mono_ns();
     /* From here the thread may be stopped until the detach: the watchdog
      * bounds that if this process stops meanwhile. */
-    wd_hold_begin(pid, tid);
+    watchdog_hold_begin(pid, tid);
     if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
         err = -errno;
         thread_alarm(0, &saved);
@@ -215,7 +215,7 @@ int thread_capture(pid_t pid, pid_t tid, unsigned hold_ms, struct thread_buf *bu
          * and must then be let go. */
         if (thread_nlate < THREAD_LATE_MAX)
             thread_late[thread_nlate++] = tid;
-        wd_hold_end();
+        watchdog_hold_end();
         return err;
     }
     if (err < 0)
@@ -235,7 +235,7 @@ detach:
     /* Detaching a thread that is not stopped fails with ESRCH; the kernel
      * still drops the tie when this process exits. */
     ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)sig);
-    wd_hold_end();
+    watchdog_hold_end();
     uint64_t t2 = mono_ns();
     out->stopped_ns = t2 - t0;
     if (err == 0) {

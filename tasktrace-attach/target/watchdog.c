@@ -16,21 +16,21 @@
 #include "target/watchdog.h"
 
 /* The page the tool and its watchdog share. */
-struct wd_shared {
+struct watchdog_shared {
     uint64_t since_ns; /* CLOCK_MONOTONIC start of the hold, 0: none */
     int32_t pid, tid;  /* the thread held */
     uint32_t asleep;   /* futex word: the watchdog waits for a hold */
 };
 
-static struct wd_shared *wd;
+static struct watchdog_shared *wd;
 
-static void wd_futex(uint32_t *word, int op, uint32_t val)
+static void watchdog_futex(uint32_t *word, int op, uint32_t val)
 {
     syscall(SYS_futex, word, op, val, NULL, NULL, 0);
 }
 
 /* Whether thread TID of PID is in a ptrace stop ('t'), from its stat. */
-static int wd_traced_stop(pid_t pid, pid_t tid)
+static int watchdog_traced_stop(pid_t pid, pid_t tid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
@@ -46,14 +46,14 @@ static int wd_traced_stop(pid_t pid, pid_t tid)
     return close_paren && close_paren[1] == ' ' && close_paren[2] == 't';
 }
 
-static void wd_sleep_until(uint64_t ns)
+static void watchdog_sleep_until(uint64_t ns)
 {
     struct timespec ts = trt_ns_timespec(ns);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
         ;
 }
 
-static _Noreturn void wd_main(pid_t tool)
+static _Noreturn void watchdog_main(pid_t tool)
 {
     for (;;) {
         uint64_t since = __atomic_load_n(&wd->since_ns, __ATOMIC_SEQ_CST);
@@ -62,19 +62,19 @@ static _Noreturn void wd_main(pid_t tool)
              * between either is seen here or sees the word set. */
             __atomic_store_n(&wd->asleep, 1, __ATOMIC_SEQ_CST);
             if (__atomic_load_n(&wd->since_ns, __ATOMIC_SEQ_CST) == 0)
-                wd_futex(&wd->asleep, FUTEX_WAIT, 1);
+                watchdog_futex(&wd->asleep, FUTEX_WAIT, 1);
             __atomic_store_n(&wd->asleep, 0, __ATOMIC_SEQ_CST);
             continue;
         }
-        wd_sleep_until(since + WD_BOUND_MS * 1000000ull);
+        watchdog_sleep_until(since + WATCHDOG_BOUND_MS * 1000000ull);
         pid_t pid = __atomic_load_n(&wd->pid, __ATOMIC_SEQ_CST);
         pid_t tid = __atomic_load_n(&wd->tid, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&wd->since_ns, __ATOMIC_SEQ_CST) != since)
             continue; /* that hold ended; look at the next */
-        if (!wd_traced_stop(pid, tid)) {
+        if (!watchdog_traced_stop(pid, tid)) {
             /* Not stopped (yet, or any more): nothing is kept waiting.
              * Look again a little later. */
-            wd_sleep_until(trt_clock_ns(CLOCK_MONOTONIC) + WD_BOUND_MS * 250000ull);
+            watchdog_sleep_until(trt_clock_ns(CLOCK_MONOTONIC) + WATCHDOG_BOUND_MS * 250000ull);
             continue;
         }
         if (getppid() != tool)
@@ -83,7 +83,7 @@ static _Noreturn void wd_main(pid_t tool)
         int len = snprintf(line, sizeof(line),
                            "tasktrace-attach: held thread %d of PID %d stopped for more than "
                            "%u ms (was this tool stopped?): killed so that the thread runs on\n",
-                           (int)tid, (int)pid, WD_BOUND_MS);
+                           (int)tid, (int)pid, WATCHDOG_BOUND_MS);
         if (len > 0 && write(STDERR_FILENO, line, (size_t)len) < 0) {
             /* Nothing more to do about a closed stderr. */
         }
@@ -92,14 +92,14 @@ static _Noreturn void wd_main(pid_t tool)
     }
 }
 
-int wd_start(uint64_t *start_ns)
+int watchdog_start(uint64_t *start_ns)
 {
     uint64_t t0 = trt_clock_ns(CLOCK_MONOTONIC);
     if (start_ns)
         *start_ns = 0;
     if (wd)
         return 0;
-    struct wd_shared *shared =
+    struct watchdog_shared *shared =
         mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared == MAP_FAILED)
         return -errno;
@@ -127,7 +127,7 @@ int wd_start(uint64_t *start_ns)
         for (int fd = 0; fd < 1024; fd++)
             if (fd != STDERR_FILENO)
                 close(fd);
-        wd_main(tool);
+        watchdog_main(tool);
     }
     wd = shared;
     if (start_ns)
@@ -135,7 +135,7 @@ int wd_start(uint64_t *start_ns)
     return 0;
 }
 
-void wd_hold_begin(pid_t pid, pid_t tid)
+void watchdog_hold_begin(pid_t pid, pid_t tid)
 {
     if (!wd)
         return;
@@ -145,11 +145,11 @@ void wd_hold_begin(pid_t pid, pid_t tid)
     __atomic_store_n(&wd->since_ns, now ? now : 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&wd->asleep, __ATOMIC_SEQ_CST)) {
         __atomic_store_n(&wd->asleep, 0, __ATOMIC_SEQ_CST);
-        wd_futex(&wd->asleep, FUTEX_WAKE, 1);
+        watchdog_futex(&wd->asleep, FUTEX_WAKE, 1);
     }
 }
 
-void wd_hold_end(void)
+void watchdog_hold_end(void)
 {
     if (wd)
         __atomic_store_n(&wd->since_ns, 0, __ATOMIC_SEQ_CST);

@@ -6,7 +6,7 @@
  * process in a process group of its own (kill -STOP -PGID and the
  * terminal's job control miss it), which dies with the tool
  * (PR_SET_PDEATHSIG).  The tool marks the start and the end of each hold
- * in a page both share; a hold longer than WD_BOUND_MS whose thread is
+ * in a page both share; a hold longer than WATCHDOG_BOUND_MS whose thread is
  * still in a traced stop makes the watchdog say so on stderr and SIGKILL
  * the tool, and the kernel lets the thread go.
  *
@@ -20,20 +20,20 @@
 
 /* The longest a hold may last, in milliseconds: a hold takes tens of
  * microseconds; this leaves room for a loaded machine's scheduling. */
-#define WD_BOUND_MS 500u
+#define WATCHDOG_BOUND_MS 500u
 
 /* Starts the watchdog once per process (later calls return at once).
  * Returns 0, or -errno (then holds are not bounded; the caller goes on).
  * *start_ns, if not NULL, receives what starting it took (0 if it ran
  * already). */
-int wd_start(uint64_t *start_ns);
+int watchdog_start(uint64_t *start_ns);
 
 /* A hold of thread TID of process PID begins: call just before the
  * PTRACE_INTERRUPT.  Async-signal-safe; a store, and a FUTEX_WAKE only
  * when the watchdog sleeps. */
-void wd_hold_begin(pid_t pid, pid_t tid);
+void watchdog_hold_begin(pid_t pid, pid_t tid);
 
 /* The hold ends: call after the PTRACE_DETACH. */
-void wd_hold_end(void);
+void watchdog_hold_end(void);
 
 #endif

@@ -9,25 +9,25 @@
 
 #include "util/jsonread.h"
 
-struct jr_parser {
+struct jsonread_parser {
     const char *s;
     size_t len, pos;
     size_t nvalues;
     char *why;
     size_t whylen;
     int err; /* the first error, 0 while none */
-    /* jr_parse_each: the root member whose array elements go one at a
+    /* jsonread_parse_each: the root member whose array elements go one at a
      * time to each_fn, instead of into the tree. */
     const char *each_key;
-    jr_each_fn each_fn;
+    jsonread_each_fn each_fn;
     void *each_arg;
 };
 
 /* Records the first error, with the line and column of the current
  * position; returns ERR. */
-static int jr_fail(struct jr_parser *p, int err, const char *fmt, ...)
+static int jsonread_fail(struct jsonread_parser *p, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int jr_fail(struct jr_parser *p, int err, const char *fmt, ...)
+static int jsonread_fail(struct jsonread_parser *p, int err, const char *fmt, ...)
 {
     if (p->err != 0)
         return p->err;
@@ -53,18 +53,18 @@ static int jr_fail(struct jr_parser *p, int err, const char *fmt, ...)
     return err;
 }
 
-static void jr_ws(struct jr_parser *p)
+static void jsonread_ws(struct jsonread_parser *p)
 {
     while (p->pos < p->len && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' ||
                                p->s[p->pos] == '\n' || p->s[p->pos] == '\r'))
         p->pos++;
 }
 
-static int jr_hex4(struct jr_parser *p, unsigned *out)
+static int jsonread_hex4(struct jsonread_parser *p, unsigned *out)
 {
     unsigned v = 0;
     if (p->len - p->pos < 4)
-        return jr_fail(p, -EINVAL, "a \\u escape needs 4 hex digits");
+        return jsonread_fail(p, -EINVAL, "a \\u escape needs 4 hex digits");
     for (int i = 0; i < 4; i++) {
         char c = p->s[p->pos++];
         v <<= 4;
@@ -75,13 +75,13 @@ static int jr_hex4(struct jr_parser *p, unsigned *out)
         else if (c >= 'A' && c <= 'F')
             v |= (unsigned)(c - 'A' + 10);
         else
-            return jr_fail(p, -EINVAL, "a \\u escape needs 4 hex digits");
+            return jsonread_fail(p, -EINVAL, "a \\u escape needs 4 hex digits");
     }
     *out = v;
     return 0;
 }
 
-static size_t jr_utf8(unsigned cp, char *out)
+static size_t jsonread_utf8(unsigned cp, char *out)
 {
     if (cp < 0x80) {
         out[0] = (char)cp;
@@ -108,7 +108,7 @@ static size_t jr_utf8(unsigned cp, char *out)
 /* Reads the string at p->pos (its opening quote) into a malloc'd,
  * NUL-terminated copy.  Raw bytes are copied as they are (the renderers
  * escape whatever they print); a lone surrogate becomes U+FFFD. */
-static int jr_string(struct jr_parser *p, char **out, size_t *outlen)
+static int jsonread_string(struct jsonread_parser *p, char **out, size_t *outlen)
 {
     size_t start = ++p->pos, end = start;
     bool plain = true; /* no escape, no control character: copied whole */
@@ -123,13 +123,13 @@ static int jr_string(struct jr_parser *p, char **out, size_t *outlen)
     }
     if (end >= p->len) {
         p->pos = start - 1;
-        return jr_fail(p, -EINVAL, "a string is not closed");
+        return jsonread_fail(p, -EINVAL, "a string is not closed");
     }
-    if (end - start > 6 * (size_t)JR_MAX_STRING)
-        return jr_fail(p, -E2BIG, "a string longer than %u bytes", JR_MAX_STRING);
+    if (end - start > 6 * (size_t)JSONREAD_MAX_STRING)
+        return jsonread_fail(p, -E2BIG, "a string longer than %u bytes", JSONREAD_MAX_STRING);
     char *buf = malloc(end - start + 1);
     if (buf == NULL)
-        return jr_fail(p, -ENOMEM, "out of memory");
+        return jsonread_fail(p, -ENOMEM, "out of memory");
     size_t o = 0;
     if (plain) {
         o = end - start;
@@ -141,7 +141,7 @@ static int jr_string(struct jr_parser *p, char **out, size_t *outlen)
         if (c < 0x20) {
             free(buf);
             p->pos--;
-            return jr_fail(p, -EINVAL, "a control character in a string");
+            return jsonread_fail(p, -EINVAL, "a control character in a string");
         }
         if (c != '\\') {
             buf[o++] = (char)c;
@@ -175,7 +175,7 @@ static int jr_string(struct jr_parser *p, char **out, size_t *outlen)
             buf[o++] = '\t';
             break;
         case 'u':
-            if (jr_hex4(p, &cp) != 0) {
+            if (jsonread_hex4(p, &cp) != 0) {
                 free(buf);
                 return p->err;
             }
@@ -184,7 +184,7 @@ static int jr_string(struct jr_parser *p, char **out, size_t *outlen)
                 size_t save = p->pos;
                 unsigned lo;
                 p->pos += 2;
-                if (jr_hex4(p, &lo) != 0) {
+                if (jsonread_hex4(p, &lo) != 0) {
                     free(buf);
                     return p->err;
                 }
@@ -196,18 +196,18 @@ static int jr_string(struct jr_parser *p, char **out, size_t *outlen)
             if (cp >= 0xd800 && cp < 0xe000)
                 cp = 0xfffd;
             /* \uXXXX is 6 bytes, its UTF-8 at most 3; a pair 12 and 4. */
-            o += jr_utf8(cp, buf + o);
+            o += jsonread_utf8(cp, buf + o);
             break;
         default:
             free(buf);
             p->pos--;
-            return jr_fail(p, -EINVAL, "a bad escape in a string");
+            return jsonread_fail(p, -EINVAL, "a bad escape in a string");
         }
     }
     p->pos = end + 1;
-    if (o > JR_MAX_STRING) {
+    if (o > JSONREAD_MAX_STRING) {
         free(buf);
-        return jr_fail(p, -E2BIG, "a string longer than %u bytes", JR_MAX_STRING);
+        return jsonread_fail(p, -E2BIG, "a string longer than %u bytes", JSONREAD_MAX_STRING);
     }
     buf[o] = '\0';
     *out = buf;
@@ -215,7 +215,7 @@ static int jr_string(struct jr_parser *p, char **out, size_t *outlen)
     return 0;
 }
 
-static size_t jr_digits(struct jr_parser *p)
+static size_t jsonread_digits(struct jsonread_parser *p)
 {
     size_t n = 0;
     while (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9') {
@@ -225,78 +225,78 @@ static size_t jr_digits(struct jr_parser *p)
     return n;
 }
 
-static int jr_number(struct jr_parser *p, struct jr_value *v)
+static int jsonread_number(struct jsonread_parser *p, struct jsonread_value *v)
 {
     size_t start = p->pos;
     if (p->pos < p->len && p->s[p->pos] == '-')
         p->pos++;
     if (p->pos < p->len && p->s[p->pos] == '0')
         p->pos++;
-    else if (jr_digits(p) == 0)
-        return jr_fail(p, -EINVAL, "a bad number");
+    else if (jsonread_digits(p) == 0)
+        return jsonread_fail(p, -EINVAL, "a bad number");
     if (p->pos < p->len && p->s[p->pos] == '.') {
         p->pos++;
-        if (jr_digits(p) == 0)
-            return jr_fail(p, -EINVAL, "a bad number");
+        if (jsonread_digits(p) == 0)
+            return jsonread_fail(p, -EINVAL, "a bad number");
     }
     if (p->pos < p->len && (p->s[p->pos] == 'e' || p->s[p->pos] == 'E')) {
         p->pos++;
         if (p->pos < p->len && (p->s[p->pos] == '+' || p->s[p->pos] == '-'))
             p->pos++;
-        if (jr_digits(p) == 0)
-            return jr_fail(p, -EINVAL, "a bad number");
+        if (jsonread_digits(p) == 0)
+            return jsonread_fail(p, -EINVAL, "a bad number");
     }
     if (p->pos - start > 64)
-        return jr_fail(p, -E2BIG, "a number longer than 64 characters");
+        return jsonread_fail(p, -E2BIG, "a number longer than 64 characters");
     char *text = malloc(p->pos - start + 1);
     if (text == NULL)
-        return jr_fail(p, -ENOMEM, "out of memory");
+        return jsonread_fail(p, -ENOMEM, "out of memory");
     memcpy(text, p->s + start, p->pos - start);
     text[p->pos - start] = '\0';
-    v->type = JR_NUMBER;
+    v->type = JSONREAD_NUMBER;
     v->str = text;
     v->len = p->pos - start;
     return 0;
 }
 
-static void jr_value_free(struct jr_value *v)
+static void jsonread_value_free(struct jsonread_value *v)
 {
     for (size_t i = 0; i < v->n; i++)
-        jr_value_free(&v->items[i]);
+        jsonread_value_free(&v->items[i]);
     free(v->items);
     free((char *)v->str);
     free((char *)v->key);
 }
 
-static int jr_value(struct jr_parser *p, struct jr_value *v, int depth);
+static int jsonread_value(struct jsonread_parser *p, struct jsonread_value *v, int depth);
 
 /* The array at p->pos (its '['), the root's member p->each_key: each
  * element is parsed, handed to p->each_fn and freed, so that the tree
  * holds one element at a time; V stays an empty array.  The elements'
- * values count against JR_MAX_VALUES one element at a time. */
-static int jr_each(struct jr_parser *p, struct jr_value *v, int depth)
+ * values count against JSONREAD_MAX_VALUES one element at a time. */
+static int jsonread_each(struct jsonread_parser *p, struct jsonread_value *v, int depth)
 {
     /* The array counts as one value, as each element's values do. */
-    if (++p->nvalues > JR_MAX_VALUES)
-        return jr_fail(p, -E2BIG, "more than %u values", JR_MAX_VALUES);
-    v->type = JR_ARRAY;
+    if (++p->nvalues > JSONREAD_MAX_VALUES)
+        return jsonread_fail(p, -E2BIG, "more than %u values", JSONREAD_MAX_VALUES);
+    v->type = JSONREAD_ARRAY;
     p->pos++;
-    jr_ws(p);
+    jsonread_ws(p);
     if (p->pos < p->len && p->s[p->pos] == ']') {
         p->pos++;
         return 0;
     }
     for (;;) {
-        struct jr_value item = {0};
+        struct jsonread_value item = {0};
         size_t before = p->nvalues;
-        int err = jr_value(p, &item, depth + 1);
+        int err = jsonread_value(p, &item, depth + 1);
         if (err == 0 && (err = p->each_fn(p->each_arg, &item)) != 0)
-            jr_fail(p, err, "the reader stopped");
-        jr_value_free(&item);
+            jsonread_fail(p, err, "the reader stopped");
+        jsonread_value_free(&item);
         if (err != 0)
             return p->err;
         p->nvalues = before;
-        jr_ws(p);
+        jsonread_ws(p);
         if (p->pos < p->len && p->s[p->pos] == ',') {
             p->pos++;
             continue;
@@ -305,21 +305,21 @@ static int jr_each(struct jr_parser *p, struct jr_value *v, int depth)
             p->pos++;
             return 0;
         }
-        return jr_fail(p, -EINVAL, "expected ',' or ']'");
+        return jsonread_fail(p, -EINVAL, "expected ',' or ']'");
     }
 }
 
 /* An array or an object, its opening bracket at p->pos. */
-static int jr_container(struct jr_parser *p, struct jr_value *v, int depth)
+static int jsonread_container(struct jsonread_parser *p, struct jsonread_value *v, int depth)
 {
     bool object = p->s[p->pos] == '{';
     char close = object ? '}' : ']';
     size_t cap = 0;
-    if (depth >= JR_MAX_DEPTH)
-        return jr_fail(p, -E2BIG, "nested deeper than %d", JR_MAX_DEPTH);
-    v->type = object ? JR_OBJECT : JR_ARRAY;
+    if (depth >= JSONREAD_MAX_DEPTH)
+        return jsonread_fail(p, -E2BIG, "nested deeper than %d", JSONREAD_MAX_DEPTH);
+    v->type = object ? JSONREAD_OBJECT : JSONREAD_ARRAY;
     p->pos++;
-    jr_ws(p);
+    jsonread_ws(p);
     if (p->pos < p->len && p->s[p->pos] == close) {
         p->pos++;
         return 0;
@@ -327,31 +327,31 @@ static int jr_container(struct jr_parser *p, struct jr_value *v, int depth)
     for (;;) {
         if (v->n == cap) {
             size_t ncap = cap ? cap * 2 : 4;
-            struct jr_value *items = realloc(v->items, ncap * sizeof(*items));
+            struct jsonread_value *items = realloc(v->items, ncap * sizeof(*items));
             if (items == NULL)
-                return jr_fail(p, -ENOMEM, "out of memory");
+                return jsonread_fail(p, -ENOMEM, "out of memory");
             v->items = items;
             cap = ncap;
         }
-        struct jr_value *item = &v->items[v->n];
+        struct jsonread_value *item = &v->items[v->n];
         bool streamed = false;
-        *item = (struct jr_value){0};
+        *item = (struct jsonread_value){0};
         v->n++;
-        jr_ws(p);
+        jsonread_ws(p);
         if (object) {
             char *key = NULL;
             size_t klen = 0;
             if (p->pos >= p->len || p->s[p->pos] != '"')
-                return jr_fail(p, -EINVAL, "expected a member name");
-            if (jr_string(p, &key, &klen) != 0)
+                return jsonread_fail(p, -EINVAL, "expected a member name");
+            if (jsonread_string(p, &key, &klen) != 0)
                 return p->err;
             item->key = key;
             item->key_len = klen;
-            jr_ws(p);
+            jsonread_ws(p);
             if (p->pos >= p->len || p->s[p->pos] != ':')
-                return jr_fail(p, -EINVAL, "expected ':'");
+                return jsonread_fail(p, -EINVAL, "expected ':'");
             p->pos++;
-            jr_ws(p);
+            jsonread_ws(p);
             if (depth == 0 && p->each_key != NULL && klen == strlen(p->each_key) &&
                 memcmp(key, p->each_key, klen) == 0 && p->pos < p->len && p->s[p->pos] == '[') {
                 /* The first such member only. */
@@ -359,9 +359,10 @@ static int jr_container(struct jr_parser *p, struct jr_value *v, int depth)
                 streamed = true;
             }
         }
-        if (streamed ? jr_each(p, item, depth + 1) != 0 : jr_value(p, item, depth + 1) != 0)
+        if (streamed ? jsonread_each(p, item, depth + 1) != 0
+                     : jsonread_value(p, item, depth + 1) != 0)
             return p->err;
-        jr_ws(p);
+        jsonread_ws(p);
         if (p->pos < p->len && p->s[p->pos] == ',') {
             p->pos++;
             continue;
@@ -370,95 +371,96 @@ static int jr_container(struct jr_parser *p, struct jr_value *v, int depth)
             p->pos++;
             return 0;
         }
-        return jr_fail(p, -EINVAL, "expected ',' or '%c'", close);
+        return jsonread_fail(p, -EINVAL, "expected ',' or '%c'", close);
     }
 }
 
-static int jr_value(struct jr_parser *p, struct jr_value *v, int depth)
+static int jsonread_value(struct jsonread_parser *p, struct jsonread_value *v, int depth)
 {
-    if (++p->nvalues > JR_MAX_VALUES)
-        return jr_fail(p, -E2BIG, "more than %u values", JR_MAX_VALUES);
-    jr_ws(p);
+    if (++p->nvalues > JSONREAD_MAX_VALUES)
+        return jsonread_fail(p, -E2BIG, "more than %u values", JSONREAD_MAX_VALUES);
+    jsonread_ws(p);
     if (p->pos >= p->len)
-        return jr_fail(p, -EINVAL, "the document ends early");
+        return jsonread_fail(p, -EINVAL, "the document ends early");
     char c = p->s[p->pos];
     size_t left = p->len - p->pos;
     switch (c) {
     case '{':
     case '[':
-        return jr_container(p, v, depth);
+        return jsonread_container(p, v, depth);
     case '"': {
         char *str = NULL;
-        if (jr_string(p, &str, &v->len) != 0)
+        if (jsonread_string(p, &str, &v->len) != 0)
             return p->err;
-        v->type = JR_STRING;
+        v->type = JSONREAD_STRING;
         v->str = str;
         return 0;
     }
     case 'n':
         if (left >= 4 && memcmp(p->s + p->pos, "null", 4) == 0) {
             p->pos += 4;
-            v->type = JR_NULL;
+            v->type = JSONREAD_NULL;
             return 0;
         }
         break;
     case 't':
         if (left >= 4 && memcmp(p->s + p->pos, "true", 4) == 0) {
             p->pos += 4;
-            v->type = JR_TRUE;
+            v->type = JSONREAD_TRUE;
             return 0;
         }
         break;
     case 'f':
         if (left >= 5 && memcmp(p->s + p->pos, "false", 5) == 0) {
             p->pos += 5;
-            v->type = JR_FALSE;
+            v->type = JSONREAD_FALSE;
             return 0;
         }
         break;
     default:
         if (c == '-' || (c >= '0' && c <= '9'))
-            return jr_number(p, v);
+            return jsonread_number(p, v);
     }
-    return jr_fail(p, -EINVAL, "expected a value");
+    return jsonread_fail(p, -EINVAL, "expected a value");
 }
 
-int jr_parse(const char *text, size_t len, struct jr_doc *doc, char *why, size_t whylen)
+int jsonread_parse(const char *text, size_t len, struct jsonread_doc *doc, char *why, size_t whylen)
 {
-    return jr_parse_each(text, len, NULL, NULL, NULL, doc, why, whylen);
+    return jsonread_parse_each(text, len, NULL, NULL, NULL, doc, why, whylen);
 }
 
-int jr_parse_each(const char *text, size_t len, const char *key, jr_each_fn fn, void *arg,
-                  struct jr_doc *doc, char *why, size_t whylen)
+int jsonread_parse_each(const char *text, size_t len, const char *key, jsonread_each_fn fn,
+                        void *arg, struct jsonread_doc *doc, char *why, size_t whylen)
 {
-    struct jr_parser p = {.s = text,
-                          .len = len,
-                          .why = why,
-                          .whylen = whylen,
-                          .each_key = fn != NULL ? key : NULL,
-                          .each_fn = fn,
-                          .each_arg = arg};
-    *doc = (struct jr_doc){0};
+    struct jsonread_parser p = {.s = text,
+                                .len = len,
+                                .why = why,
+                                .whylen = whylen,
+                                .each_key = fn != NULL ? key : NULL,
+                                .each_fn = fn,
+                                .each_arg = arg};
+    *doc = (struct jsonread_doc){0};
     if (why != NULL && whylen > 0)
         why[0] = '\0';
-    if (len > JR_MAX_INPUT)
-        return jr_fail(&p, -E2BIG, "the document is larger than %u bytes", JR_MAX_INPUT);
-    int err = jr_value(&p, &doc->root, 0);
+    if (len > JSONREAD_MAX_INPUT)
+        return jsonread_fail(&p, -E2BIG, "the document is larger than %u bytes",
+                             JSONREAD_MAX_INPUT);
+    int err = jsonread_value(&p, &doc->root, 0);
     if (err == 0) {
-        jr_ws(&p);
+        jsonread_ws(&p);
         if (p.pos != p.len)
-            err = jr_fail(&p, -EINVAL, "more after the document");
+            err = jsonread_fail(&p, -EINVAL, "more after the document");
     }
     if (err != 0) {
-        jr_value_free(&doc->root);
-        *doc = (struct jr_doc){0};
+        jsonread_value_free(&doc->root);
+        *doc = (struct jsonread_doc){0};
         return err;
     }
     doc->nvalues = p.nvalues;
     return 0;
 }
 
-int jr_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen)
+int jsonread_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen)
 {
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
@@ -470,10 +472,10 @@ int jr_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen)
     }
     /* At most one byte past the bound is read: that byte says the
      * document is too large, whatever F goes on to give. */
-    while (len <= JR_MAX_INPUT) {
+    while (len <= JSONREAD_MAX_INPUT) {
         if (len == cap) {
             size_t grown_cap =
-                cap * 2 > (size_t)JR_MAX_INPUT + 1 ? (size_t)JR_MAX_INPUT + 1 : cap * 2;
+                cap * 2 > (size_t)JSONREAD_MAX_INPUT + 1 ? (size_t)JSONREAD_MAX_INPUT + 1 : cap * 2;
             char *grown = realloc(buf, grown_cap);
             if (grown == NULL) {
                 err = -ENOMEM;
@@ -494,9 +496,9 @@ int jr_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen)
             break;
         }
     }
-    if (len > JR_MAX_INPUT) {
+    if (len > JSONREAD_MAX_INPUT) {
         err = -E2BIG;
-        snprintf(why, whylen, "the document is larger than %u MiB", JR_MAX_INPUT >> 20);
+        snprintf(why, whylen, "the document is larger than %u MiB", JSONREAD_MAX_INPUT >> 20);
         goto out;
     }
     *text = buf;
@@ -507,7 +509,7 @@ out:
     return err;
 }
 
-int jr_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen)
+int jsonread_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen)
 {
     struct stat st;
     char *buf = NULL;
@@ -520,9 +522,9 @@ int jr_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen)
     }
     /* A regular file says its size: one too large is refused unread.
      * Anything else is read up to one byte past the bound. */
-    if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > JR_MAX_INPUT) {
+    if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > JSONREAD_MAX_INPUT) {
         err = -E2BIG;
-        snprintf(why, whylen, "the document is larger than %u MiB", JR_MAX_INPUT >> 20);
+        snprintf(why, whylen, "the document is larger than %u MiB", JSONREAD_MAX_INPUT >> 20);
         goto out;
     }
     cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : (size_t)1 << 16;
@@ -531,11 +533,11 @@ int jr_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen)
         snprintf(why, whylen, "out of memory");
         goto out;
     }
-    while (len <= JR_MAX_INPUT) {
+    while (len <= JSONREAD_MAX_INPUT) {
         if (len == cap) {
             /* A regular file that grew while read, or a pipe. */
             size_t grown_cap =
-                cap * 2 > (size_t)JR_MAX_INPUT + 1 ? (size_t)JR_MAX_INPUT + 1 : cap * 2;
+                cap * 2 > (size_t)JSONREAD_MAX_INPUT + 1 ? (size_t)JSONREAD_MAX_INPUT + 1 : cap * 2;
             char *grown = realloc(buf, grown_cap);
             if (grown == NULL) {
                 err = -ENOMEM;
@@ -557,9 +559,9 @@ int jr_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen)
             break;
         len += (size_t)n;
     }
-    if (len > JR_MAX_INPUT) {
+    if (len > JSONREAD_MAX_INPUT) {
         err = -E2BIG;
-        snprintf(why, whylen, "the document is larger than %u MiB", JR_MAX_INPUT >> 20);
+        snprintf(why, whylen, "the document is larger than %u MiB", JSONREAD_MAX_INPUT >> 20);
         goto out;
     }
     *text = buf;
@@ -570,7 +572,7 @@ out:
     return err;
 }
 
-int jr_read_path(const char *path, char **text, size_t *textlen, char *why, size_t whylen)
+int jsonread_read_path(const char *path, char **text, size_t *textlen, char *why, size_t whylen)
 {
     /* O_NONBLOCK: opening a FIFO with no writer does not wait for one;
      * it is refused below with the other files that are not regular. */
@@ -584,36 +586,36 @@ int jr_read_path(const char *path, char **text, size_t *textlen, char *why, size
         err = -EINVAL;
         snprintf(why, whylen, "not a regular file");
     } else {
-        err = jr_read_fd(fd, text, textlen, why, whylen);
+        err = jsonread_read_fd(fd, text, textlen, why, whylen);
     }
     if (fd >= 0)
         close(fd);
     return err;
 }
 
-int jr_read(FILE *f, struct jr_doc *doc, char *why, size_t whylen)
+int jsonread_read(FILE *f, struct jsonread_doc *doc, char *why, size_t whylen)
 {
     char *text = NULL;
     size_t len = 0;
-    *doc = (struct jr_doc){0};
-    int err = jr_read_all(f, &text, &len, why, whylen);
+    *doc = (struct jsonread_doc){0};
+    int err = jsonread_read_all(f, &text, &len, why, whylen);
     if (err == 0)
-        err = jr_parse(text, len, doc, why, whylen);
+        err = jsonread_parse(text, len, doc, why, whylen);
     free(text);
     return err;
 }
 
-void jr_free(struct jr_doc *doc)
+void jsonread_free(struct jsonread_doc *doc)
 {
     if (doc == NULL)
         return;
-    jr_value_free(&doc->root);
-    *doc = (struct jr_doc){0};
+    jsonread_value_free(&doc->root);
+    *doc = (struct jsonread_doc){0};
 }
 
-const struct jr_value *jr_get(const struct jr_value *v, const char *key)
+const struct jsonread_value *jsonread_get(const struct jsonread_value *v, const char *key)
 {
-    if (v == NULL || v->type != JR_OBJECT)
+    if (v == NULL || v->type != JSONREAD_OBJECT)
         return NULL;
     size_t klen = strlen(key);
     for (size_t i = 0; i < v->n; i++)
@@ -622,9 +624,9 @@ const struct jr_value *jr_get(const struct jr_value *v, const char *key)
     return NULL;
 }
 
-int jr_u64(const struct jr_value *v, uint64_t *out)
+int jsonread_u64(const struct jsonread_value *v, uint64_t *out)
 {
-    if (v == NULL || v->type != JR_NUMBER || v->len == 0 || v->str[0] == '-' ||
+    if (v == NULL || v->type != JSONREAD_NUMBER || v->len == 0 || v->str[0] == '-' ||
         strpbrk(v->str, ".eE") != NULL)
         return -EINVAL;
     uint64_t x = 0;
@@ -638,35 +640,35 @@ int jr_u64(const struct jr_value *v, uint64_t *out)
     return 0;
 }
 
-int jr_i64(const struct jr_value *v, int64_t *out)
+int jsonread_i64(const struct jsonread_value *v, int64_t *out)
 {
-    if (v == NULL || v->type != JR_NUMBER || v->len == 0)
+    if (v == NULL || v->type != JSONREAD_NUMBER || v->len == 0)
         return -EINVAL;
     bool neg = v->str[0] == '-';
-    struct jr_value mag = *v;
+    struct jsonread_value mag = *v;
     mag.str += neg;
     mag.len -= neg;
     uint64_t x;
-    if (jr_u64(&mag, &x) != 0 || x > (uint64_t)INT64_MAX + neg)
+    if (jsonread_u64(&mag, &x) != 0 || x > (uint64_t)INT64_MAX + neg)
         return -EINVAL;
     *out = neg ? (int64_t)(0 - x) : (int64_t)x;
     return 0;
 }
 
-bool jr_true(const struct jr_value *v)
+bool jsonread_true(const struct jsonread_value *v)
 {
-    return v != NULL && v->type == JR_TRUE;
+    return v != NULL && v->type == JSONREAD_TRUE;
 }
 
-const char *jr_str(const struct jr_value *v)
+const char *jsonread_str(const struct jsonread_value *v)
 {
-    return v != NULL && v->type == JR_STRING ? v->str : NULL;
+    return v != NULL && v->type == JSONREAD_STRING ? v->str : NULL;
 }
 
-void jr_copy_str(const struct jr_value *obj, const char *key, char *buf, size_t len)
+void jsonread_copy_str(const struct jsonread_value *obj, const char *key, char *buf, size_t len)
 {
-    const struct jr_value *v = jr_get(obj, key);
-    size_t n = v != NULL && v->type == JR_STRING ? v->len : 0;
+    const struct jsonread_value *v = jsonread_get(obj, key);
+    size_t n = v != NULL && v->type == JSONREAD_STRING ? v->len : 0;
     if (n >= len)
         n = len - 1;
     if (n > 0)

@@ -21,18 +21,18 @@
 #include "model/trim.h"
 
 /* The distinct paths met, by hash; each a NUL-terminated string. */
-struct rf_path {
+struct folded_path {
     char *text;
     uint64_t hash;
     uint64_t count;
 };
 
-struct rf_table {
-    struct rf_path *e;
+struct folded_table {
+    struct folded_path *e;
     size_t cap, n;
 };
 
-static uint64_t rf_hash(const char *s, size_t len)
+static uint64_t folded_hash(const char *s, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < len; i++)
@@ -43,12 +43,12 @@ static uint64_t rf_hash(const char *s, size_t len)
 /* Counts path S (LEN bytes, hashing to HASH) once more; *stored, if
  * given, is set to the table's copy of it (stable until the table is
  * freed). */
-static int rf_add_hashed(struct rf_table *t, const char *s, size_t len, uint64_t hash,
-                         const char **stored)
+static int folded_add_hashed(struct folded_table *t, const char *s, size_t len, uint64_t hash,
+                             const char **stored)
 {
     if (2 * (t->n + 1) > t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 256;
-        struct rf_path *e = calloc(cap, sizeof(*e));
+        struct folded_path *e = calloc(cap, sizeof(*e));
         if (!e)
             return -ENOMEM;
         for (size_t i = 0; i < t->cap; i++) {
@@ -77,25 +77,25 @@ static int rf_add_hashed(struct rf_table *t, const char *s, size_t len, uint64_t
         return -ENOMEM;
     memcpy(text, s, len);
     text[len] = '\0';
-    t->e[h] = (struct rf_path){text, hash, 1};
+    t->e[h] = (struct folded_path){text, hash, 1};
     t->n++;
     if (stored)
         *stored = text;
     return 0;
 }
 
-static int rf_add(struct rf_table *t, const char *s, size_t len)
+static int folded_add(struct folded_table *t, const char *s, size_t len)
 {
-    return rf_add_hashed(t, s, len, rf_hash(s, len), NULL);
+    return folded_add_hashed(t, s, len, folded_hash(s, len), NULL);
 }
 
 /* A growing string. */
-struct rf_buf {
+struct folded_buf {
     char *s;
     size_t len, cap;
 };
 
-static int rf_put(struct rf_buf *b, const char *s, size_t len)
+static int folded_put(struct folded_buf *b, const char *s, size_t len)
 {
     if (b->len + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
@@ -116,7 +116,7 @@ static int rf_put(struct rf_buf *b, const char *s, size_t len)
 /* One frame's name: its function, else MODULE+0xOFF, else 0xPC; escaped
  * as the text view escapes it (control bytes, invalid UTF-8 as \xNN),
  * and ';', the separator, as \x3b.  Never empty. */
-static int rf_frame(struct rf_buf *b, const struct sym_frame *f)
+static int folded_frame(struct folded_buf *b, const struct frame *f)
 {
     char raw[64], esc[4 * 512 + 1];
     const char *name = f->function;
@@ -133,9 +133,9 @@ static int rf_frame(struct rf_buf *b, const struct sym_frame *f)
     snprintf(copy, sizeof(copy), "%s", name);
     esc_term(esc, sizeof(esc), copy, strlen(copy), false);
     if (esc[0] == '\0')
-        return rf_put(b, "[unknown]", 9);
+        return folded_put(b, "[unknown]", 9);
     for (const char *p = esc; *p; p++) {
-        int err = *p == ';' ? rf_put(b, "\\x3b", 4) : rf_put(b, p, 1);
+        int err = *p == ';' ? folded_put(b, "\\x3b", 4) : folded_put(b, p, 1);
         if (err)
             return err;
     }
@@ -143,40 +143,40 @@ static int rf_frame(struct rf_buf *b, const struct sym_frame *f)
 }
 
 /* Makes in B the path of FRAMES (root first). */
-static int rf_path_build(struct rf_buf *b, const struct sym_frame **frames, size_t n)
+static int folded_path_build(struct folded_buf *b, const struct frame **frames, size_t n)
 {
     b->len = 0;
     if (n > TREE_MAX_DEPTH)
         n = TREE_MAX_DEPTH;
     for (size_t i = 0; i < n; i++) {
-        if ((i > 0 && rf_put(b, ";", 1) < 0) || rf_frame(b, frames[i]) < 0)
+        if ((i > 0 && folded_put(b, ";", 1) < 0) || folded_frame(b, frames[i]) < 0)
             return -ENOMEM;
     }
     return 0;
 }
 
-static int rf_path_add(struct rf_table *t, struct rf_buf *b, const struct sym_frame **frames,
-                       size_t n)
+static int folded_path_add(struct folded_table *t, struct folded_buf *b,
+                           const struct frame **frames, size_t n)
 {
-    if (rf_path_build(b, frames, n) < 0)
+    if (folded_path_build(b, frames, n) < 0)
         return -ENOMEM;
-    return rf_add(t, b->s, b->len);
+    return folded_add(t, b->s, b->len);
 }
 
-static int rf_cmp(const void *a, const void *b)
+static int folded_cmp(const void *a, const void *b)
 {
-    const struct rf_path *x = a, *y = b;
+    const struct folded_path *x = a, *y = b;
     return strcmp(x->text, y->text);
 }
 
 int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts *opts)
 {
-    struct rf_table t = {0};
-    struct rf_buf b = {0};
+    struct folded_table t = {0};
+    struct folded_buf b = {0};
     /* The path made of each shared frames array: TEXT the table's copy,
      * AUX its hash. */
     struct render__memo memo = {0};
-    const struct sym_frame **buf = NULL;
+    const struct frame **buf = NULL;
     size_t bufcap = 0;
     bool raw = opts != NULL && opts->raw;
     int err = -ENOMEM;
@@ -190,7 +190,7 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
             if (seen) {
                 if (seen->len == 0)
                     continue;
-                if (rf_add_hashed(&t, seen->text, seen->len, seen->aux, NULL) < 0)
+                if (folded_add_hashed(&t, seen->text, seen->len, seen->aux, NULL) < 0)
                     goto out;
                 paths++;
                 continue;
@@ -200,12 +200,12 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
                 goto out;
             struct render__memo_entry made = {st->frames, NULL, 0, 0};
             if (n > 0) {
-                if (rf_path_build(&b, buf, (size_t)n) < 0)
+                if (folded_path_build(&b, buf, (size_t)n) < 0)
                     goto out;
                 made.len = b.len;
-                made.aux = rf_hash(b.s, b.len);
+                made.aux = folded_hash(b.s, b.len);
                 const char *stored;
-                if (rf_add_hashed(&t, b.s, b.len, made.aux, &stored) < 0)
+                if (folded_add_hashed(&t, b.s, b.len, made.aux, &stored) < 0)
                     goto out;
                 made.text = (char *)stored;
                 paths++;
@@ -216,7 +216,7 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
         if (task->state == TRT_TASK_POLLING && task->has_thread_stack) {
             const struct tt_stack *st = &task->thread_stack;
             if (st->n > bufcap) {
-                const struct sym_frame **grown = realloc(buf, st->n * sizeof(*grown));
+                const struct frame **grown = realloc(buf, st->n * sizeof(*grown));
                 if (!grown)
                     goto out;
                 buf = grown;
@@ -224,7 +224,7 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
             }
             size_t n = trim_live_stack(st, raw, buf);
             if (n > 0) {
-                if (rf_path_add(&t, &b, buf, n) < 0)
+                if (folded_path_add(&t, &b, buf, n) < 0)
                     goto out;
                 paths++;
             }
@@ -232,7 +232,7 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
         if (paths == 0) {
             char none[64];
             int w = snprintf(none, sizeof(none), "[no stack: %s]", render_state_name(task->state));
-            if (rf_add(&t, none, (size_t)w) < 0)
+            if (folded_add(&t, none, (size_t)w) < 0)
                 goto out;
         }
     }
@@ -242,7 +242,7 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
         if (t.e[i].text)
             t.e[n++] = t.e[i];
     if (n)
-        qsort(t.e, n, sizeof(*t.e), rf_cmp);
+        qsort(t.e, n, sizeof(*t.e), folded_cmp);
     struct render__out o = {.f = f};
     for (size_t i = 0; i < n && o.err == 0; i++) {
         render__out_puts(&o, t.e[i].text);

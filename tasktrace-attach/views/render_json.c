@@ -17,21 +17,21 @@
 
 /* Writes S[0 .. LEN) as a JSON string through the one JSON escaper
  * (util/escape.h): names, paths and messages all come through here. */
-static void rj_strn(struct render__out *o, const char *s, size_t len)
+static void json_strn(struct render__out *o, const char *s, size_t len)
 {
     struct esc_sink k = render__out_sink(o);
     esc_json_write(&k, s, len);
 }
 
-static void rj_str(struct render__out *o, const char *s)
+static void json_str(struct render__out *o, const char *s)
 {
     if (s == NULL)
         render__out_puts(o, "null");
     else
-        rj_strn(o, s, strlen(s));
+        json_strn(o, s, strlen(s));
 }
 
-static void rj_int_or_null(struct render__out *o, int v)
+static void json_int_or_null(struct render__out *o, int v)
 {
     if (v > 0)
         render__out_printf(o, "%d", v);
@@ -39,20 +39,20 @@ static void rj_int_or_null(struct render__out *o, int v)
         render__out_puts(o, "null");
 }
 
-static void rj_frame(struct render__out *o, const struct sym_frame *f)
+static void json_frame(struct render__out *o, const struct frame *f)
 {
     render__out_puts(o, "{\"function\":");
-    rj_str(o, f->function);
+    json_str(o, f->function);
     render__out_puts(o, ",\"file\":");
-    rj_str(o, f->file);
+    json_str(o, f->file);
     render__out_puts(o, ",\"line\":");
-    rj_int_or_null(o, f->line);
+    json_int_or_null(o, f->line);
     render__out_puts(o, ",\"column\":");
-    rj_int_or_null(o, f->column);
+    json_int_or_null(o, f->column);
     render__out_printf(o, ",\"inlined\":%s,\"module\":", f->inlined ? "true" : "false");
-    rj_str(o, f->module);
+    json_str(o, f->module);
     render__out_printf(o, ",\"pc\":\"0x%" PRIx64 "\",\"build_id\":", f->pc);
-    rj_str(o, f->module != NULL ? f->build_id : NULL);
+    json_str(o, f->module != NULL ? f->build_id : NULL);
     if (f->module != NULL)
         render__out_printf(o, ",\"offset\":\"0x%" PRIx64 "\"", f->module_off);
     else
@@ -65,35 +65,35 @@ static void rj_frame(struct render__out *o, const struct sym_frame *f)
 
 /* The distinct modules the dump's frames name, in first-seen order, each
  * by one of its frames; a set keyed by path and build id. */
-struct rj_modules {
-    const struct sym_frame **list;
+struct json_modules {
+    const struct frame **list;
     size_t n, cap;
     size_t *index; /* 1 + position in list, 0 empty; open addressing */
     size_t index_cap;
 };
 
-static size_t rj_hash(const char *s, size_t h)
+static size_t json_hash(const char *s, size_t h)
 {
     for (; s != NULL && *s != '\0'; s++)
         h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
     return h;
 }
 
-static bool rj_same_module(const struct sym_frame *a, const struct sym_frame *b)
+static bool json_same_module(const struct frame *a, const struct frame *b)
 {
     return strcmp(a->module, b->module) == 0 && a->module_base == b->module_base &&
            (a->build_id == b->build_id ||
             (a->build_id != NULL && b->build_id != NULL && strcmp(a->build_id, b->build_id) == 0));
 }
 
-static int rj_modules_add(struct rj_modules *m, const struct sym_frame *f)
+static int json_modules_add(struct json_modules *m, const struct frame *f)
 {
     if (f == NULL || f->module == NULL)
         return 0;
     if (2 * (m->n + 1) > m->index_cap) {
         size_t cap = m->index_cap ? 2 * m->index_cap : 64;
         size_t *index = calloc(cap, sizeof(*index));
-        const struct sym_frame **list = realloc(m->list, cap * sizeof(*list));
+        const struct frame **list = realloc(m->list, cap * sizeof(*list));
         if (index == NULL || list == NULL) {
             free(index);
             if (list != NULL)
@@ -102,7 +102,7 @@ static int rj_modules_add(struct rj_modules *m, const struct sym_frame *f)
         }
         m->list = list;
         for (size_t i = 0; i < m->n; i++) {
-            size_t k = rj_hash(list[i]->module, 0xcbf29ce484222325ull) & (cap - 1);
+            size_t k = json_hash(list[i]->module, 0xcbf29ce484222325ull) & (cap - 1);
             while (index[k] != 0)
                 k = (k + 1) & (cap - 1);
             index[k] = i + 1;
@@ -111,29 +111,29 @@ static int rj_modules_add(struct rj_modules *m, const struct sym_frame *f)
         m->index = index;
         m->index_cap = cap;
     }
-    size_t k = rj_hash(f->module, 0xcbf29ce484222325ull) & (m->index_cap - 1);
+    size_t k = json_hash(f->module, 0xcbf29ce484222325ull) & (m->index_cap - 1);
     for (; m->index[k] != 0; k = (k + 1) & (m->index_cap - 1))
-        if (rj_same_module(m->list[m->index[k] - 1], f))
+        if (json_same_module(m->list[m->index[k] - 1], f))
             return 0;
     m->list[m->n++] = f;
     m->index[k] = m->n;
     return 0;
 }
 
-static int rj_modules_stack(struct rj_modules *m, const struct tt_stack *st)
+static int json_modules_stack(struct json_modules *m, const struct tt_stack *st)
 {
     int err = 0;
     for (size_t i = 0; i < st->n && err == 0; i++)
-        err = rj_modules_add(m, st->frames[i]);
+        err = json_modules_add(m, st->frames[i]);
     return err;
 }
 
 /* "modules": every module an address of the dump is in (also addresses
  * whose frames the view trims), with its build id and load bias, so that
  * a frame's offset can be looked up in the file elsewhere. */
-static int rj_modules(struct render__out *o, const struct tt_dump *d)
+static int json_modules(struct render__out *o, const struct tt_dump *d)
 {
-    struct rj_modules m = {0};
+    struct json_modules m = {0};
     /* A frames array shared by many stacks is looked at once. */
     struct render__memo seen = {0};
     int err = 0;
@@ -143,22 +143,22 @@ static int rj_modules(struct render__out *o, const struct tt_dump *d)
             const struct tt_stack *st = &t->stacks[s];
             if (st->shared && render__memo_find(&seen, st->frames))
                 continue;
-            err = rj_modules_stack(&m, st);
+            err = json_modules_stack(&m, st);
             if (st->shared)
                 render__memo_add(&seen, &(struct render__memo_entry){st->frames, NULL, 0, 0});
         }
         if (t->has_thread_stack && err == 0)
-            err = rj_modules_stack(&m, &t->thread_stack);
+            err = json_modules_stack(&m, &t->thread_stack);
     }
     for (size_t i = 0; d->threads_listed && i < d->nthreads && err == 0; i++)
         if (d->threads[i].has_stack)
-            err = rj_modules_stack(&m, &d->threads[i].stack);
+            err = json_modules_stack(&m, &d->threads[i].stack);
     render__out_puts(o, ",\"modules\":[");
     for (size_t i = 0; i < m.n && err == 0; i++) {
         render__out_puts(o, i > 0 ? ",{\"path\":" : "{\"path\":");
-        rj_str(o, m.list[i]->module);
+        json_str(o, m.list[i]->module);
         render__out_puts(o, ",\"build_id\":");
-        rj_str(o, m.list[i]->build_id);
+        json_str(o, m.list[i]->build_id);
         render__out_printf(o, ",\"base\":\"0x%" PRIx64 "\"}", m.list[i]->module_base);
     }
     render__out_puts(o, "]");
@@ -170,9 +170,9 @@ static int rj_modules(struct render__out *o, const struct tt_dump *d)
 
 /* A live thread stack as an array of frames, root first, trimmed to the
  * task's frames by trim_live_stack unless RAW.  Returns 0 or -ENOMEM. */
-static int rj_live_stack(struct render__out *o, const struct tt_stack *st, bool raw)
+static int json_live_stack(struct render__out *o, const struct tt_stack *st, bool raw)
 {
-    const struct sym_frame **buf = malloc((st->n ? st->n : 1) * sizeof(*buf));
+    const struct frame **buf = malloc((st->n ? st->n : 1) * sizeof(*buf));
     if (buf == NULL)
         return -ENOMEM;
     size_t n = trim_live_stack(st, raw, buf);
@@ -180,7 +180,7 @@ static int rj_live_stack(struct render__out *o, const struct tt_stack *st, bool 
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             render__out_puts(o, ",");
-        rj_frame(o, buf[i]);
+        json_frame(o, buf[i]);
     }
     render__out_puts(o, "]");
     free(buf);
@@ -189,12 +189,12 @@ static int rj_live_stack(struct render__out *o, const struct tt_stack *st, bool 
 
 /* --threads: {"tid","name","state","wchan","task","stack","truncated",
  * "error"}. */
-static int rj_thread(struct render__out *o, const struct tt_thread *th)
+static int json_thread(struct render__out *o, const struct tt_thread *th)
 {
     int err = 0;
     render__out_printf(o, "{\"tid\":%" PRId32 ",\"name\":", th->tid);
     if (th->name[0])
-        rj_strn(o, th->name, strnlen(th->name, sizeof(th->name)));
+        json_strn(o, th->name, strnlen(th->name, sizeof(th->name)));
     else
         render__out_puts(o, "null");
     if (th->state)
@@ -203,7 +203,7 @@ static int rj_thread(struct render__out *o, const struct tt_thread *th)
         render__out_puts(o, ",\"state\":null");
     render__out_puts(o, ",\"wchan\":");
     if (th->wchan[0])
-        rj_strn(o, th->wchan, strnlen(th->wchan, sizeof(th->wchan)));
+        json_strn(o, th->wchan, strnlen(th->wchan, sizeof(th->wchan)));
     else
         render__out_puts(o, "null");
     if (th->task)
@@ -212,14 +212,14 @@ static int rj_thread(struct render__out *o, const struct tt_thread *th)
         render__out_puts(o, ",\"task\":null");
     render__out_puts(o, ",\"stack\":");
     if (th->has_stack)
-        err = rj_live_stack(o, &th->stack, true);
+        err = json_live_stack(o, &th->stack, true);
     else
         render__out_puts(o, "null");
     render__out_printf(o, ",\"truncated\":%s",
                        th->has_stack && th->stack.truncated ? "true" : "false");
     render__out_puts(o, ",\"error\":");
     if (!th->has_stack && th->error[0])
-        rj_strn(o, th->error, strnlen(th->error, sizeof(th->error)));
+        json_strn(o, th->error, strnlen(th->error, sizeof(th->error)));
     else
         render__out_puts(o, "null");
     render__out_puts(o, "}");
@@ -232,8 +232,8 @@ static int rj_thread(struct render__out *o, const struct tt_thread *th)
  * shared frames array (every task with the same PCs) is written once into
  * MEMO and copied from there after.  *BUF is the trimming's room.
  * Returns 0 or -ENOMEM. */
-static int rj_stack(struct render__out *o, const struct tt_stack *st, bool raw,
-                    struct render__memo *memo, const struct sym_frame ***buf, size_t *bufcap)
+static int json_stack(struct render__out *o, const struct tt_stack *st, bool raw,
+                      struct render__memo *memo, const struct frame ***buf, size_t *bufcap)
 {
     struct render__memo_entry *seen = st->shared ? render__memo_find(memo, st->frames) : NULL;
     if (seen) {
@@ -252,7 +252,7 @@ static int rj_stack(struct render__out *o, const struct tt_stack *st, bool raw,
     for (size_t i = 0; i < (size_t)trimmed; i++) {
         if (i > 0)
             render__out_puts(w, ",");
-        rj_frame(w, (*buf)[i]);
+        json_frame(w, (*buf)[i]);
     }
     render__out_puts(w, "]");
     if (w == &mo) {
@@ -266,15 +266,15 @@ static int rj_stack(struct render__out *o, const struct tt_stack *st, bool raw,
     return 0;
 }
 
-static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, long group,
-                   struct render__memo *memo)
+static int json_task(struct render__out *o, const struct tt_task *t, bool raw, long group,
+                     struct render__memo *memo)
 {
-    const struct sym_frame **buf = NULL;
+    const struct frame **buf = NULL;
     size_t bufcap = 0;
     int err = 0;
 
     render__out_printf(o, "{\"id\":%" PRIu64 ",\"name\":", t->id);
-    rj_strn(o, t->name, strnlen(t->name, sizeof(t->name)));
+    json_strn(o, t->name, strnlen(t->name, sizeof(t->name)));
     render__out_printf(o, ",\"state\":\"%s\",\"polls\":%" PRIu64 ",\"idle_ns\":",
                        render_state_name(t->state), t->polls);
     if (t->idle_ns >= 0)
@@ -290,7 +290,7 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, lon
     for (size_t s = 0; s < t->nstacks && o->err == 0; s++) {
         if (s > 0)
             render__out_puts(o, ",");
-        if ((err = rj_stack(o, &t->stacks[s], raw, memo, &buf, &bufcap)) != 0)
+        if ((err = json_stack(o, &t->stacks[s], raw, memo, &buf, &bufcap)) != 0)
             goto out;
     }
     render__out_printf(o, "],\"truncated\":%s,\"inherited\":%s",
@@ -306,7 +306,7 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, lon
     render__out_printf(o, "],\"stacks_lost\":%s", t->stacks_lost ? "true" : "false");
     render__out_puts(o, ",\"spawned_at\":");
     if (t->spawned_at != NULL)
-        rj_frame(o, t->spawned_at);
+        json_frame(o, t->spawned_at);
     else
         render__out_puts(o, "null");
     /* The live part (live.c): only a polling task has one. */
@@ -317,17 +317,17 @@ static int rj_task(struct render__out *o, const struct tt_task *t, bool raw, lon
         render__out_puts(o, ",\"poll_ns\":null");
     render__out_puts(o, ",\"thread_name\":");
     if (polling && t->thread_name[0])
-        rj_strn(o, t->thread_name, strnlen(t->thread_name, sizeof(t->thread_name)));
+        json_strn(o, t->thread_name, strnlen(t->thread_name, sizeof(t->thread_name)));
     else
         render__out_puts(o, "null");
     render__out_puts(o, ",\"thread_stack\":");
     if (polling && t->has_thread_stack)
-        err = rj_live_stack(o, &t->thread_stack, raw);
+        err = json_live_stack(o, &t->thread_stack, raw);
     else
         render__out_puts(o, "null");
     render__out_puts(o, ",\"thread_stack_error\":");
     if (polling && !t->has_thread_stack && t->thread_error)
-        rj_strn(o, t->thread_error, strlen(t->thread_error));
+        json_strn(o, t->thread_error, strlen(t->thread_error));
     else
         render__out_puts(o, "null");
     if (group >= 0)
@@ -341,8 +341,8 @@ out:
 /* --json --group: {"count","ids","names","polls_min","polls_max",
  * "idle_ns_max","longest_idle_id","task"}, "task" being the first member
  * (its stacks and flags are every member's). */
-static int rj_group(struct render__out *o, const struct tt_dump *dump, const struct group_set *gs,
-                    const struct group *g, bool raw, struct render__memo *memo)
+static int json_group(struct render__out *o, const struct tt_dump *dump, const struct group_set *gs,
+                      const struct group *g, bool raw, struct render__memo *memo)
 {
     const struct tt_task *longest = NULL;
     uint64_t pmin = UINT64_MAX, pmax = 0;
@@ -360,7 +360,7 @@ static int rj_group(struct render__out *o, const struct tt_dump *dump, const str
         const struct tt_task *t = &dump->tasks[gs->members[g->first + m]];
         if (m)
             render__out_puts(o, ",");
-        rj_strn(o, t->name, strnlen(t->name, sizeof(t->name)));
+        json_strn(o, t->name, strnlen(t->name, sizeof(t->name)));
     }
     render__out_printf(o, "],\"polls_min\":%" PRIu64 ",\"polls_max\":%" PRIu64, pmin, pmax);
     if (longest)
@@ -369,14 +369,14 @@ static int rj_group(struct render__out *o, const struct tt_dump *dump, const str
     else
         render__out_puts(o, ",\"idle_ns_max\":null,\"longest_idle_id\":null");
     render__out_puts(o, ",\"task\":");
-    int err = rj_task(o, &dump->tasks[gs->members[g->first]], raw, -1, memo);
+    int err = json_task(o, &dump->tasks[gs->members[g->first]], raw, -1, memo);
     render__out_puts(o, "}");
     return err;
 }
 
 /* "taken_at": the dump's wall-clock start, RFC 3339 in UTC with
  * milliseconds ("2026-11-27T09:54:50.123Z"), or null when unknown. */
-static void rj_taken_at(struct render__out *o, int64_t ms)
+static void json_taken_at(struct render__out *o, int64_t ms)
 {
     struct tm tm;
     time_t sec = (time_t)(ms / 1000);
@@ -393,14 +393,14 @@ int render_json_error(FILE *f, int pid, const char *code, const char *message, i
 {
     struct render__out o = {.f = f};
     render__out_puts(&o, "{\"version\":1,\"error\":{\"code\":");
-    rj_str(&o, code);
+    json_str(&o, code);
     render__out_puts(&o, ",\"message\":");
-    rj_str(&o, message);
+    json_str(&o, message);
     if (pid > 0)
         render__out_printf(&o, "},\"pid\":%d", pid);
     else
         render__out_puts(&o, "},\"pid\":null");
-    rj_taken_at(&o, taken_at_ms);
+    json_taken_at(&o, taken_at_ms);
     render__out_puts(&o, "}\n");
     errno = 0;
     if (o.err == 0 && fflush(f) == EOF)
@@ -409,10 +409,10 @@ int render_json_error(FILE *f, int pid, const char *code, const char *message, i
 }
 
 /* "core", "stacks_age_ns" and "crash": null for a live process. */
-static void rj_core(struct render__out *o, const struct tt_dump *dump)
+static void json_core(struct render__out *o, const struct tt_dump *dump)
 {
     render__out_puts(o, ",\"core\":");
-    rj_str(o, dump->core);
+    json_str(o, dump->core);
     if (dump->core != NULL && dump->stacks_age_ns >= 0)
         render__out_printf(o, ",\"stacks_age_ns\":%" PRId64, dump->stacks_age_ns);
     else
@@ -424,7 +424,7 @@ static void rj_core(struct render__out *o, const struct tt_dump *dump)
     }
     const struct tt_crash *k = &dump->crash;
     render__out_printf(o, "{\"signal\":");
-    rj_str(o, k->signal);
+    json_str(o, k->signal);
     render__out_printf(o, ",\"signo\":%d,\"code\":%d,\"address\":", k->signo, k->code);
     if (k->has_addr)
         render__out_printf(o, "\"0x%" PRIx64 "\"", k->addr);
@@ -437,12 +437,12 @@ static void rj_core(struct render__out *o, const struct tt_dump *dump)
         render__out_puts(o, "null");
     render__out_puts(o, ",\"task_name\":");
     if (k->task)
-        rj_strn(o, k->task_name, strnlen(k->task_name, sizeof(k->task_name)));
+        json_strn(o, k->task_name, strnlen(k->task_name, sizeof(k->task_name)));
     else
         render__out_puts(o, "null");
     render__out_puts(o, ",\"frame\":");
     if (k->frame != NULL)
-        rj_frame(o, k->frame);
+        json_frame(o, k->frame);
     else
         render__out_puts(o, "null");
     render__out_puts(o, "}");
@@ -468,7 +468,7 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
     for (size_t i = 0; !groups && i < dump->ntasks && o.err == 0; i++) {
         if (i > 0)
             render__out_puts(&o, ",");
-        int err = rj_task(&o, &dump->tasks[i], raw, grouping ? (long)gs.of[i] : -1, &memo);
+        int err = json_task(&o, &dump->tasks[i], raw, grouping ? (long)gs.of[i] : -1, &memo);
         if (err != 0) {
             group_free(&gs);
             render__memo_free(&memo);
@@ -479,9 +479,9 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
                        dump->records_torn);
     for (size_t i = 0; i < dump->nproblems && o.err == 0; i++) {
         render__out_puts(&o, i > 0 ? ",{\"cause\":" : "{\"cause\":");
-        rj_str(&o, dump->problems[i].cause);
+        json_str(&o, dump->problems[i].cause);
         render__out_puts(&o, ",\"message\":");
-        rj_str(&o, dump->problems[i].message);
+        json_str(&o, dump->problems[i].message);
         render__out_puts(&o, "}");
     }
     render__out_printf(&o, "],\"passive\":%s,\"threads\":", dump->passive ? "true" : "false");
@@ -490,7 +490,7 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
         for (size_t i = 0; i < dump->nthreads && o.err == 0; i++) {
             if (i > 0)
                 render__out_puts(&o, ",");
-            int err = rj_thread(&o, &dump->threads[i]);
+            int err = json_thread(&o, &dump->threads[i]);
             if (err != 0) {
                 group_free(&gs);
                 render__memo_free(&memo);
@@ -502,7 +502,7 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
         render__out_puts(&o, "null");
     }
     if (dump->taken_at_ms > 0)
-        rj_taken_at(&o, dump->taken_at_ms);
+        json_taken_at(&o, dump->taken_at_ms);
     if (grouping)
         render__out_printf(&o, ",\"tasks_total\":%zu,\"groups\":",
                            dump->ntasks_total > dump->ntasks ? dump->ntasks_total : dump->ntasks);
@@ -511,7 +511,7 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
         for (size_t i = 0; i < gs.n && o.err == 0; i++) {
             if (i > 0)
                 render__out_puts(&o, ",");
-            int err = rj_group(&o, dump, &gs, &gs.groups[i], raw, &memo);
+            int err = json_group(&o, dump, &gs, &gs.groups[i], raw, &memo);
             if (err != 0) {
                 group_free(&gs);
                 render__memo_free(&memo);
@@ -524,8 +524,8 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
     }
     group_free(&gs);
     render__memo_free(&memo);
-    rj_core(&o, dump);
-    int merr = rj_modules(&o, dump);
+    json_core(&o, dump);
+    int merr = json_modules(&o, dump);
     if (merr != 0)
         return merr;
     render__out_puts(&o, "}\n");

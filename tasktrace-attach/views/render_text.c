@@ -21,45 +21,45 @@
 #include "model/trim.h"
 
 /* SGR sequences; written only when colour is on. */
-#define RT_BOLD "1"
-#define RT_DIM "2"
-#define RT_RED "31"
-#define RT_YELLOW "33"
+#define TEXT_BOLD "1"
+#define TEXT_DIM "2"
+#define TEXT_RED "31"
+#define TEXT_YELLOW "33"
 
 /* Longest tree prefix: one 5-byte "│  " per level, plus the connector. */
-#define RT_PREFIX_MAX (TREE_MAX_DEPTH * 5 + 16)
+#define TEXT_PREFIX_MAX (TREE_MAX_DEPTH * 5 + 16)
 
-struct rt_out {
+struct text_out {
     struct render__out out;
     const struct render_opts *opts;
-    char prefix[RT_PREFIX_MAX];
+    char prefix[TEXT_PREFIX_MAX];
     size_t prefix_len;
     bool passive; /* the dump polled nothing: no task owed a report */
     bool core;    /* a core file's dump: thread stacks are the core's */
 };
 
-static void rt_sgr(struct rt_out *o, const char *code)
+static void text_sgr(struct text_out *o, const char *code)
 {
     if (o->opts->color)
         render__out_printf(&o->out, "\033[%sm", code);
 }
 
-static void rt_reset(struct rt_out *o)
+static void text_reset(struct text_out *o)
 {
     if (o->opts->color)
         render__out_puts(&o->out, "\033[0m");
 }
 
 /* Target bytes in the view go through the one terminal escaper. */
-static void rt_escaped(struct rt_out *o, const char *s, size_t len, bool quote)
+static void text_escaped(struct text_out *o, const char *s, size_t len, bool quote)
 {
     struct esc_sink k = render__out_sink(&o->out);
     esc_term_write(&k, s, len, quote);
 }
 
-static void rt_escaped_str(struct rt_out *o, const char *s)
+static void text_escaped_str(struct text_out *o, const char *s)
 {
-    rt_escaped(o, s, strlen(s), false);
+    text_escaped(o, s, strlen(s), false);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -75,23 +75,23 @@ const char *render_state_name(uint32_t state)
  *   spawned at example.c:42 (main)
  * the function alone without a file, the module and offset without
  * either; nothing when the runtime recorded no place. */
-static void rt_spawned_at(struct rt_out *o, const struct sym_frame *f)
+static void text_spawned_at(struct text_out *o, const struct frame *f)
 {
     if (f == NULL)
         return;
     render__out_puts(&o->out, "  spawned at ");
     bool where = f->file != NULL && !o->opts->no_source;
     if (where) {
-        rt_escaped_str(o, f->file);
+        text_escaped_str(o, f->file);
         if (f->line > 0)
             render__out_printf(&o->out, ":%d", f->line);
     }
     if (f->function != NULL) {
         render__out_puts(&o->out, where ? " (" : "");
-        rt_escaped_str(o, f->function);
+        text_escaped_str(o, f->function);
         render__out_puts(&o->out, where ? ")" : "");
     } else if (!where && f->module != NULL) {
-        rt_escaped_str(o, f->module);
+        text_escaped_str(o, f->module);
         render__out_printf(&o->out, "+0x%" PRIx64, f->module_off);
     } else if (!where) {
         render__out_printf(&o->out, "0x%" PRIx64, f->pc);
@@ -99,11 +99,11 @@ static void rt_spawned_at(struct rt_out *o, const struct sym_frame *f)
     render__out_puts(&o->out, "\n");
 }
 
-static void rt_header(struct rt_out *o, const struct tt_task *t)
+static void text_header(struct text_out *o, const struct tt_task *t)
 {
     char dur[DURATION_MAX];
     render__out_printf(&o->out, "task %" PRIu64 " \"", t->id);
-    rt_escaped(o, t->name, strnlen(t->name, sizeof(t->name)), true);
+    text_escaped(o, t->name, strnlen(t->name, sizeof(t->name)), true);
     render__out_printf(&o->out, "\" %s", render_state_name(t->state));
     if (t->state == TRT_TASK_POLLING) {
         /* How long the current poll has lasted, not the last one's end. */
@@ -112,7 +112,7 @@ static void rt_header(struct rt_out *o, const struct tt_task *t)
         render__out_printf(&o->out, " on thread %" PRId32, t->tid);
         if (t->thread_name[0]) {
             render__out_puts(&o->out, " \"");
-            rt_escaped(o, t->thread_name, strnlen(t->thread_name, sizeof(t->thread_name)), true);
+            text_escaped(o, t->thread_name, strnlen(t->thread_name, sizeof(t->thread_name)), true);
             render__out_puts(&o->out, "\"");
         }
         render__out_puts(&o->out, ",");
@@ -125,41 +125,41 @@ static void rt_header(struct rt_out *o, const struct tt_task *t)
     render__out_printf(&o->out, " %" PRIu64 " %s", t->polls, t->polls == 1 ? "poll" : "polls");
     if (t->suspect) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_YELLOW);
+        text_sgr(o, TEXT_YELLOW);
         render__out_puts(&o->out, "[lost wake-up suspect: pending without waker]");
-        rt_reset(o);
+        text_reset(o);
     }
     if (tree_task_truncated(t)) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_YELLOW);
+        text_sgr(o, TEXT_YELLOW);
         render__out_printf(&o->out, "[stack cut at the root: deeper than %d frames]",
                            TRT_RECORD_MAX_PCS);
-        rt_reset(o);
+        text_reset(o);
     }
     if (!t->reported && !o->passive) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_RED);
+        text_sgr(o, TEXT_RED);
         render__out_puts(&o->out, "[did not report]");
-        rt_reset(o);
+        text_reset(o);
     }
     if (t->inherited) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_YELLOW);
+        text_sgr(o, TEXT_YELLOW);
         render__out_puts(&o->out, "[inherited at fork, not polled since]");
-        rt_reset(o);
+        text_reset(o);
     }
     if (t->stacks_lost) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_RED);
+        text_sgr(o, TEXT_RED);
         render__out_printf(&o->out, "[stacks lost: %" PRIu32 " of %" PRIu32 " captures read]",
                            t->captures_found, t->captures);
-        rt_reset(o);
+        text_reset(o);
     }
     render__out_puts(&o->out, "\n");
-    rt_spawned_at(o, t->spawned_at);
+    text_spawned_at(o, t->spawned_at);
 }
 
-static const char *rt_basename(const char *path)
+static const char *text_basename(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash != NULL && slash[1] != '\0' ? slash + 1 : path;
@@ -167,53 +167,53 @@ static const char *rt_basename(const char *path)
 
 /* Writes frame F; COUNT > 1 (a leaf that many stacks end at) is shown as
  * " ×COUNT". */
-static void rt_frame_count(struct rt_out *o, const struct sym_frame *f, size_t count)
+static void text_frame_count(struct text_out *o, const struct frame *f, size_t count)
 {
     if (f->function != NULL) {
-        rt_sgr(o, RT_BOLD);
-        rt_escaped_str(o, f->function);
-        rt_reset(o);
+        text_sgr(o, TEXT_BOLD);
+        text_escaped_str(o, f->function);
+        text_reset(o);
     } else if (f->module != NULL) {
-        rt_escaped_str(o, rt_basename(f->module));
+        text_escaped_str(o, text_basename(f->module));
         render__out_printf(&o->out, "+0x%" PRIx64, f->module_off);
     } else {
         render__out_printf(&o->out, "0x%" PRIx64, f->pc);
     }
     if (!o->opts->no_source && f->file != NULL) {
         render__out_puts(&o->out, " at ");
-        rt_sgr(o, RT_DIM);
-        rt_escaped_str(o, f->file);
+        text_sgr(o, TEXT_DIM);
+        text_escaped_str(o, f->file);
         if (f->line > 0) {
             render__out_printf(&o->out, ":%d", f->line);
             if (f->column > 0)
                 render__out_printf(&o->out, ":%d", f->column);
         }
-        rt_reset(o);
+        text_reset(o);
     }
     if (f->inlined) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_DIM);
+        text_sgr(o, TEXT_DIM);
         render__out_puts(&o->out, "[inlined]");
-        rt_reset(o);
+        text_reset(o);
     }
     if (f->tail_call) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_DIM);
+        text_sgr(o, TEXT_DIM);
         render__out_puts(&o->out, "[tail call]");
-        rt_reset(o);
+        text_reset(o);
     }
     if (count > 1)
         render__out_printf(&o->out, " \u00d7%zu", count);
     render__out_puts(&o->out, "\n");
 }
 
-static void rt_frame(struct rt_out *o, const struct sym_frame *f)
+static void text_frame(struct text_out *o, const struct frame *f)
 {
-    rt_frame_count(o, f, 0);
+    text_frame_count(o, f, 0);
 }
 
 /* How many stacks end at NODE when it is a leaf, else 0. */
-static size_t rt_leaf_count(const struct tree_node *node)
+static size_t text_leaf_count(const struct tree_node *node)
 {
     return node->nchildren == 0 ? node->leaves : 0;
 }
@@ -221,30 +221,30 @@ static size_t rt_leaf_count(const struct tree_node *node)
 /* Writes NODE's children, each under o->prefix; the prefix grows by one
  * column group per level and is restored on return.  Depth is bounded by
  * TREE_MAX_DEPTH, so is the recursion. */
-static void rt_children(struct rt_out *o, const struct tree_node *node)
+static void text_children(struct text_out *o, const struct tree_node *node)
 {
     size_t saved = o->prefix_len;
     for (size_t i = 0; i < node->nchildren && o->out.err == 0; i++) {
         bool last = i + 1 == node->nchildren;
         render__out_write(&o->out, o->prefix, saved);
         render__out_puts(&o->out, last ? "└╼ " : "├╼ ");
-        rt_frame_count(o, node->children[i].frame, rt_leaf_count(&node->children[i]));
+        text_frame_count(o, node->children[i].frame, text_leaf_count(&node->children[i]));
         const char *more = last ? "   " : "│  ";
         size_t len = strlen(more);
         if (saved + len < sizeof(o->prefix)) {
             memcpy(o->prefix + saved, more, len);
             o->prefix_len = saved + len;
         }
-        rt_children(o, &node->children[i]);
+        text_children(o, &node->children[i]);
         o->prefix_len = saved;
     }
 }
 
 /* Writes a live thread stack as a chain, root first: trimmed to the task's
  * frames (trim_live_stack) unless raw or not a task's.  Returns 0 or -ENOMEM. */
-static int rt_live_chain(struct rt_out *o, const struct tt_stack *st, bool trim)
+static int text_live_chain(struct text_out *o, const struct tt_stack *st, bool trim)
 {
-    const struct sym_frame **buf = malloc((st->n ? st->n : 1) * sizeof(*buf));
+    const struct frame **buf = malloc((st->n ? st->n : 1) * sizeof(*buf));
     if (buf == NULL)
         return -ENOMEM;
     size_t n = trim_live_stack(st, o->opts->raw || !trim, buf);
@@ -257,7 +257,7 @@ static int rt_live_chain(struct rt_out *o, const struct tt_stack *st, bool trim)
     for (size_t i = 0; i < n && o->out.err == 0; i++) {
         render__out_write(&o->out, o->prefix, o->prefix_len);
         render__out_puts(&o->out, i == 0 ? "╼ " : "└╼ ");
-        rt_frame(o, buf[i]);
+        text_frame(o, buf[i]);
         const char *more = i == 0 ? "  " : "   ";
         if (o->prefix_len + strlen(more) < sizeof(o->prefix)) {
             memcpy(o->prefix + o->prefix_len, more, strlen(more));
@@ -270,7 +270,7 @@ static int rt_live_chain(struct rt_out *o, const struct tt_stack *st, bool trim)
 }
 
 /* The live stack of the thread polling T, or why there is none. */
-static int rt_task_live(struct rt_out *o, const struct tt_task *t)
+static int text_task_live(struct text_out *o, const struct tt_task *t)
 {
     if (t->state != TRT_TASK_POLLING)
         return 0;
@@ -279,26 +279,26 @@ static int rt_task_live(struct rt_out *o, const struct tt_task *t)
             render__out_puts(&o->out,
                              o->core ? "  (no stack of thread " : "  (no live stack of thread ");
             render__out_printf(&o->out, "%" PRId32 ": ", t->tid);
-            rt_escaped(o, t->thread_error, strlen(t->thread_error), false);
+            text_escaped(o, t->thread_error, strlen(t->thread_error), false);
             render__out_puts(&o->out, ")\n");
         }
         return 0;
     }
     render__out_puts(&o->out, "  ");
-    rt_sgr(o, RT_YELLOW);
+    text_sgr(o, TEXT_YELLOW);
     render__out_printf(&o->out,
                        o->core ? "stack of thread %" PRId32 " in the core"
                                : "live stack of thread %" PRId32,
                        t->tid);
-    rt_reset(o);
+    text_reset(o);
     render__out_puts(&o->out, o->core ? ", inside this poll when the core was written (not a "
                                         "waker capture):\n"
                                       : ", inside this poll now (not a waker capture):\n");
-    return rt_live_chain(o, &t->thread_stack, true);
+    return text_live_chain(o, &t->thread_stack, true);
 }
 
 /* T's await tree and live stack, below its header (or its group's). */
-static int rt_body(struct rt_out *o, const struct tt_task *t)
+static int text_body(struct text_out *o, const struct tt_task *t)
 {
     struct tree tree;
     if (t->nstacks == 0) {
@@ -306,7 +306,7 @@ static int rt_body(struct rt_out *o, const struct tt_task *t)
             render__out_puts(&o->out, o->passive && t->state != TRT_TASK_POLLING
                                           ? "  (passive dump: not polled, no stacks)\n"
                                           : "  (no stacks captured)\n");
-        return rt_task_live(o, t);
+        return text_task_live(o, t);
     }
     int err = tree_build_counted(t->stacks, t->stack_counts, t->nstacks, o->opts->raw, &tree);
     if (err != 0)
@@ -315,30 +315,30 @@ static int rt_body(struct rt_out *o, const struct tt_task *t)
         render__out_puts(&o->out, "  (every captured frame was trimmed)\n");
     for (size_t i = 0; i < tree.nroots && o->out.err == 0; i++) {
         render__out_puts(&o->out, "╼ ");
-        rt_frame_count(o, tree.roots[i].frame, rt_leaf_count(&tree.roots[i]));
+        text_frame_count(o, tree.roots[i].frame, text_leaf_count(&tree.roots[i]));
         memcpy(o->prefix, "  ", 2);
         o->prefix_len = 2;
-        rt_children(o, &tree.roots[i]);
+        text_children(o, &tree.roots[i]);
     }
     tree_free(&tree);
-    return rt_task_live(o, t);
+    return text_task_live(o, t);
 }
 
-static int rt_task(struct rt_out *o, const struct tt_task *t)
+static int text_task(struct text_out *o, const struct tt_task *t)
 {
-    rt_header(o, t);
-    return rt_body(o, t);
+    text_header(o, t);
+    return text_body(o, t);
 }
 
 /* Up to three names of a group's members, `"conn-17", "conn-18", ...`. */
-static void rt_group_names(struct rt_out *o, const struct tt_dump *dump, const struct group_set *gs,
-                           const struct group *g)
+static void text_group_names(struct text_out *o, const struct tt_dump *dump,
+                             const struct group_set *gs, const struct group *g)
 {
     size_t shown = g->count < 3 ? g->count : 3;
     for (size_t m = 0; m < shown; m++) {
         const struct tt_task *t = &dump->tasks[gs->members[g->first + m]];
         render__out_puts(&o->out, m ? ", \"" : "\"");
-        rt_escaped(o, t->name, strnlen(t->name, sizeof(t->name)), true);
+        text_escaped(o, t->name, strnlen(t->name, sizeof(t->name)), true);
         render__out_puts(&o->out, "\"");
     }
     if (g->count > shown)
@@ -349,8 +349,8 @@ static void rt_group_names(struct rt_out *o, const struct tt_dump *dump, const s
  *   1,832 tasks (ids 17-9,402: "conn-17", "conn-18", "conn-19", ...) idle,
  *   longest 4.20s since last poll (17 "conn-17"), 1-3 polls
  * then the flags its tasks share, as a task's header gives them. */
-static void rt_group_header(struct rt_out *o, const struct tt_dump *dump,
-                            const struct group_set *gs, const struct group *g)
+static void text_group_header(struct text_out *o, const struct tt_dump *dump,
+                              const struct group_set *gs, const struct group *g)
 {
     char n[28], lo[28], hi[28], dur[DURATION_MAX];
     const struct tt_task *first = &dump->tasks[gs->members[g->first]];
@@ -368,13 +368,13 @@ static void rt_group_header(struct rt_out *o, const struct tt_dump *dump,
     }
     render__out_printf(&o->out, "%s tasks (ids %s-%s: ", group_count(g->count, n),
                        group_count((size_t)first->id, lo), group_count((size_t)last->id, hi));
-    rt_group_names(o, dump, gs, g);
+    text_group_names(o, dump, gs, g);
     render__out_printf(&o->out, ") %s", render_state_name(first->state));
     if (longest) {
         int64_t ns = polling ? longest->poll_ns : longest->idle_ns;
         render__out_printf(&o->out, ", longest %s %s (%" PRIu64 " \"", duration_format(ns, dur),
                            polling ? "in a poll" : "since last poll", longest->id);
-        rt_escaped(o, longest->name, strnlen(longest->name, sizeof(longest->name)), true);
+        text_escaped(o, longest->name, strnlen(longest->name, sizeof(longest->name)), true);
         render__out_puts(&o->out, "\")");
     }
     if (pmin == pmax)
@@ -383,28 +383,28 @@ static void rt_group_header(struct rt_out *o, const struct tt_dump *dump,
         render__out_printf(&o->out, ", %" PRIu64 "-%" PRIu64 " polls", pmin, pmax);
     if (first->suspect) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_YELLOW);
+        text_sgr(o, TEXT_YELLOW);
         render__out_puts(&o->out, "[lost wake-up suspects: pending without waker]");
-        rt_reset(o);
+        text_reset(o);
     }
     if (tree_task_truncated(first)) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_YELLOW);
+        text_sgr(o, TEXT_YELLOW);
         render__out_printf(&o->out, "[stacks cut at the root: deeper than %d frames]",
                            TRT_RECORD_MAX_PCS);
-        rt_reset(o);
+        text_reset(o);
     }
     if (!first->reported && !o->passive) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_RED);
+        text_sgr(o, TEXT_RED);
         render__out_puts(&o->out, "[did not report]");
-        rt_reset(o);
+        text_reset(o);
     }
     if (first->inherited) {
         render__out_puts(&o->out, " ");
-        rt_sgr(o, RT_YELLOW);
+        text_sgr(o, TEXT_YELLOW);
         render__out_puts(&o->out, "[inherited at fork, not polled since]");
-        rt_reset(o);
+        text_reset(o);
     }
     render__out_puts(&o->out, "\n");
 }
@@ -412,7 +412,7 @@ static void rt_group_header(struct rt_out *o, const struct tt_dump *dump,
 /* The tasks, alike ones grouped (group.h): a group of one is a task as
  * without grouping; a larger one gets its header, then its first task's
  * tree (the others' are the same). */
-static int rt_groups(struct rt_out *o, const struct tt_dump *dump)
+static int text_groups(struct text_out *o, const struct tt_dump *dump)
 {
     struct group_set gs;
     int err = group_tasks(dump, o->opts->raw, &gs);
@@ -422,29 +422,29 @@ static int rt_groups(struct rt_out *o, const struct tt_dump *dump)
         if (i > 0)
             render__out_puts(&o->out, "\n");
         if (g->count == 1) {
-            err = rt_task(o, t);
+            err = text_task(o, t);
             continue;
         }
-        rt_group_header(o, dump, &gs, g);
-        err = rt_body(o, t);
+        text_group_header(o, dump, &gs, g);
+        err = text_body(o, t);
     }
     group_free(&gs);
     return err;
 }
 
 /* Whether the text view groups: always, never, or past GROUP_AUTO_MIN. */
-static bool rt_grouping(const struct rt_out *o, size_t n)
+static bool text_grouping(const struct text_out *o, size_t n)
 {
     return o->opts->group == 1 || (o->opts->group == -1 && n >= GROUP_AUTO_MIN);
 }
 
 /* --threads: every thread, its state and wait channel, the task it polls,
  * its live stack (raw). */
-static int rt_threads(struct rt_out *o, const struct tt_dump *dump)
+static int text_threads(struct text_out *o, const struct tt_dump *dump)
 {
     /* Alike threads (same state, wait channel and stack) grouped. */
     struct group_set gs = {0};
-    bool grouped = rt_grouping(o, dump->nthreads);
+    bool grouped = text_grouping(o, dump->nthreads);
     if (grouped && group_threads(dump, &gs) < 0)
         return -ENOMEM;
     size_t nitems = grouped ? gs.n : dump->nthreads;
@@ -458,30 +458,30 @@ static int rt_threads(struct rt_out *o, const struct tt_dump *dump)
             for (size_t m = 0; m < g->count && m < 3; m++) {
                 const struct tt_thread *mt = &dump->threads[gs.members[g->first + m]];
                 render__out_printf(&o->out, "%s%" PRId32 " \"", m ? ", " : "", mt->tid);
-                rt_escaped(o, mt->name, strnlen(mt->name, sizeof(mt->name)), true);
+                text_escaped(o, mt->name, strnlen(mt->name, sizeof(mt->name)), true);
                 render__out_puts(&o->out, "\"");
             }
             render__out_printf(&o->out, "%s)", g->count > 3 ? ", ..." : "");
         } else {
             render__out_printf(&o->out, "\nthread %" PRId32 " \"", th->tid);
-            rt_escaped(o, th->name, strnlen(th->name, sizeof(th->name)), true);
+            text_escaped(o, th->name, strnlen(th->name, sizeof(th->name)), true);
             render__out_puts(&o->out, "\"");
         }
         render__out_printf(&o->out, " %c", th->state ? th->state : '?');
         if (th->wchan[0]) {
             render__out_puts(&o->out, " in ");
-            rt_escaped(o, th->wchan, strnlen(th->wchan, sizeof(th->wchan)), false);
+            text_escaped(o, th->wchan, strnlen(th->wchan, sizeof(th->wchan)), false);
         }
         if (th->task)
             render__out_printf(&o->out, ", polling task %" PRIu64, th->task);
         render__out_puts(&o->out, "\n");
         if (!th->has_stack) {
             render__out_puts(&o->out, "  (no live stack: ");
-            rt_escaped(o, th->error, strnlen(th->error, sizeof(th->error)), false);
+            text_escaped(o, th->error, strnlen(th->error, sizeof(th->error)), false);
             render__out_puts(&o->out, ")\n");
             continue;
         }
-        int err = rt_live_chain(o, &th->stack, false);
+        int err = text_live_chain(o, &th->stack, false);
         if (err != 0) {
             group_free(&gs);
             return err;
@@ -495,7 +495,7 @@ static int rt_threads(struct rt_out *o, const struct tt_dump *dump)
  * report, the suspects, the longest idle task and how long the dump took:
  *   200 tasks: 198 idle, 2 polling (2 did not report); 1 lost wake-up
  *   suspect; longest idle 4.20s (17 "conn-17"); dumped in 12ms */
-static void rt_summary(struct rt_out *o, const struct tt_dump *dump)
+static void text_summary(struct text_out *o, const struct tt_dump *dump)
 {
     static const uint32_t order[] = {TRT_TASK_IDLE, TRT_TASK_POLLING, TRT_TASK_DONE, TRT_TASK_FREE};
     size_t by_state[5] = {0}, missing = 0, suspects = 0;
@@ -535,7 +535,7 @@ static void rt_summary(struct rt_out *o, const struct tt_dump *dump)
     if (longest) {
         render__out_printf(&o->out, "; longest idle %s (%" PRIu64 " \"",
                            duration_format(longest->idle_ns, dur), longest->id);
-        rt_escaped(o, longest->name, strnlen(longest->name, sizeof(longest->name)), true);
+        text_escaped(o, longest->name, strnlen(longest->name, sizeof(longest->name)), true);
         render__out_puts(&o->out, "\")");
     }
     if (dump->elapsed_ns)
@@ -547,39 +547,39 @@ static void rt_summary(struct rt_out *o, const struct tt_dump *dump)
 /* A core's dump begins with the crash, when there is one:
  * `crashed in task 17 "conn-17" (SIGSEGV at parse_header, crash.c:88:13)`,
  * then says what the core is and how old the captured stacks are. */
-static void rt_core(struct rt_out *o, const struct tt_dump *dump)
+static void text_core(struct text_out *o, const struct tt_dump *dump)
 {
     char dur[DURATION_MAX];
     if (dump->core == NULL)
         return;
     if (dump->has_crash) {
         const struct tt_crash *k = &dump->crash;
-        rt_sgr(o, RT_RED);
+        text_sgr(o, TEXT_RED);
         if (k->task) {
             render__out_printf(&o->out, "crashed in task %" PRIu64 " \"", k->task);
-            rt_escaped(o, k->task_name, strnlen(k->task_name, sizeof(k->task_name)), true);
+            text_escaped(o, k->task_name, strnlen(k->task_name, sizeof(k->task_name)), true);
             render__out_puts(&o->out, "\"");
         } else {
             render__out_printf(&o->out, "crashed in thread %" PRId32 ", outside any task's poll",
                                k->thread);
         }
-        rt_reset(o);
+        text_reset(o);
         if (k->signal)
             render__out_printf(&o->out, " (%s", k->signal);
         else
             render__out_printf(&o->out, " (signal %d", k->signo);
-        const struct sym_frame *f = k->frame;
+        const struct frame *f = k->frame;
         if (f != NULL && f->function != NULL) {
             render__out_puts(&o->out, " at ");
-            rt_escaped_str(o, f->function);
+            text_escaped_str(o, f->function);
         } else if (f != NULL && f->module != NULL) {
             render__out_puts(&o->out, " at ");
-            rt_escaped_str(o, rt_basename(f->module));
+            text_escaped_str(o, text_basename(f->module));
             render__out_printf(&o->out, "+0x%" PRIx64, f->module_off);
         }
         if (f != NULL && f->file != NULL && !o->opts->no_source) {
             render__out_puts(&o->out, ", ");
-            rt_escaped_str(o, rt_basename(f->file));
+            text_escaped_str(o, text_basename(f->file));
             if (f->line > 0)
                 render__out_printf(&o->out, ":%d", f->line);
             if (f->line > 0 && f->column > 0)
@@ -590,7 +590,7 @@ static void rt_core(struct rt_out *o, const struct tt_dump *dump)
         render__out_puts(&o->out, ")\n");
     }
     render__out_puts(&o->out, "core ");
-    rt_escaped_str(o, dump->core);
+    text_escaped_str(o, dump->core);
     render__out_printf(&o->out, " of PID %d: ", dump->pid);
     if (dump->stacks_age_ns >= 0)
         render__out_printf(&o->out,
@@ -607,24 +607,25 @@ static void rt_core(struct rt_out *o, const struct tt_dump *dump)
 int render_text(FILE *f, const struct tt_dump *dump, const struct render_opts *opts)
 {
     static const struct render_opts defaults;
-    struct rt_out o = {.out = {.f = f},
-                       .opts = opts != NULL ? opts : &defaults,
-                       .passive = dump->passive,
-                       .core = dump->core != NULL};
-    rt_core(&o, dump);
-    if (rt_grouping(&o, dump->ntasks)) {
-        int err = rt_groups(&o, dump);
+    struct text_out o = {.out = {.f = f},
+                         .opts = opts != NULL ? opts : &defaults,
+                         .passive = dump->passive,
+                         .core = dump->core != NULL};
+    text_core(&o, dump);
+    if (text_grouping(&o, dump->ntasks)) {
+        int err = text_groups(&o, dump);
         if (err != 0)
             return err;
     }
-    for (size_t i = 0; !rt_grouping(&o, dump->ntasks) && i < dump->ntasks && o.out.err == 0; i++) {
+    for (size_t i = 0; !text_grouping(&o, dump->ntasks) && i < dump->ntasks && o.out.err == 0;
+         i++) {
         if (i > 0)
             render__out_puts(&o.out, "\n");
-        int err = rt_task(&o, &dump->tasks[i]);
+        int err = text_task(&o, &dump->tasks[i]);
         if (err != 0)
             return err;
     }
-    int terr = rt_threads(&o, dump);
+    int terr = text_threads(&o, dump);
     if (terr != 0)
         return terr;
     /* The summary, then what is missing, after the trees it is missing
@@ -632,11 +633,11 @@ int render_text(FILE *f, const struct tt_dump *dump, const struct render_opts *o
     if (dump->ntasks > 0 && (o.opts->summary || dump->nproblems > 0))
         render__out_puts(&o.out, "\n");
     if (o.opts->summary)
-        rt_summary(&o, dump);
+        text_summary(&o, dump);
     for (size_t i = 0; i < dump->nproblems && o.out.err == 0; i++) {
-        rt_sgr(&o, RT_RED);
+        text_sgr(&o, TEXT_RED);
         render__out_puts(&o.out, "incomplete:");
-        rt_reset(&o);
+        text_reset(&o);
         render__out_printf(&o.out, " %s\n", dump->problems[i].message);
     }
     errno = 0;

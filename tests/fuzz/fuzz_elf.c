@@ -1,7 +1,7 @@
 /* Fuzzes the reading of the ELF files a target names (its modules and
  * their debug files), as the tool reads them: elfcheck's bounds and copy
  * (elfcheck.h), then, for an input they accept, libdwfl reporting it as a
- * module, its symbol table, and the tool's own lookups (sym_lookup, which
+ * module, its symbol table, and the tool's own lookups (lookup_pc, which
  * walks its DWARF under sym.c's bounds) of addresses taken from its
  * symbols and from the input.  A bug shows as a sanitizer report. */
 #include <stdint.h>
@@ -35,12 +35,12 @@ static const Dwfl_Callbacks fuzz_elf_callbacks = {
     .section_address = dwfl_offline_section_address,
 };
 
-static void fuzz_elf_lookup(sym_ctx *ctx, uint64_t pc)
+static void fuzz_elf_lookup(lookup_ctx *ctx, uint64_t pc)
 {
-    const struct sym_frame *const *frames;
+    const struct frame *const *frames;
     size_t n;
-    sym_lookup(ctx, pc, false, &frames, &n);
-    sym_lookup(ctx, pc, true, &frames, &n);
+    lookup_pc(ctx, pc, false, &frames, &n);
+    lookup_pc(ctx, pc, true, &frames, &n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     Dwarf_Addr start = 0, end = 0;
     dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
-    sym_ctx *ctx = sym_new(dwfl);
+    lookup_ctx *ctx = lookup_new(dwfl);
     if (ctx == NULL)
         goto out;
     int nsyms = dwfl_module_getsymtab(mod);
@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(&off, data + size - 4 - i, 4);
         fuzz_elf_lookup(ctx, start + (end > start ? off % (end - start) : off));
     }
-    sym_free(ctx);
+    lookup_free(ctx);
 out:
     dwfl_end(dwfl);
     return 0;

@@ -17,7 +17,7 @@
 
 #include <tasktrace/protocol.h>
 
-#include "model/build.h"
+#include "model/dump.h"
 #include "views/render.h"
 #include "target/records.h"
 #include "target/rtread.h"
@@ -212,7 +212,7 @@ int fuzz_init(bool print)
     /* This process's own modules: the named functions above symbolize,
      * every other PC degrades to a frame with an address only. */
     int err = 0;
-    fuzz_dwfl = sym_dwfl_open_pid(getpid(), &err);
+    fuzz_dwfl = lookup_dwfl_open_pid(getpid(), &err);
     if (!fuzz_dwfl) {
         fprintf(stderr, "fuzz: cannot report this process's modules: %s\n", strerror(-err));
         return -1;
@@ -231,10 +231,10 @@ static bool fuzz_select(void *arg, const struct trt_task_slot *s)
 }
 
 /* Turns the small PCs of the records into return addresses of fuzz_fns. */
-static void fuzz_name_pcs(struct ringread_result *ring)
+static void fuzz_name_pcs(struct records_result *ring)
 {
     for (size_t i = 0; i < ring->n; i++) {
-        struct ringread_rec *r = &ring->recs[i];
+        struct records_rec *r = &ring->recs[i];
         for (uint32_t k = 0; k < r->npc && k < TRT_RECORD_MAX_PCS; k++)
             if (r->pc[k] < FUZZ_PC_NAMED)
                 r->pc[k] = (uint64_t)(uintptr_t)fuzz_fns[r->pc[k] % FUZZ_NFUNCS].fn + 1;
@@ -246,10 +246,10 @@ int fuzz_one(const uint8_t *data, size_t size)
     struct fuzz_head head;
     struct space space;
     struct trt_control ctl;
-    struct snap_registry reg = {0};
-    struct ringread_result ring = {0};
+    struct rtread_registry reg = {0};
+    struct records_result ring = {0};
     struct tt_dump d = {0};
-    sym_ctx *sym = NULL;
+    lookup_ctx *sym = NULL;
     char why[256];
     int rc = -1;
     uint8_t *copy = NULL;
@@ -266,7 +266,7 @@ int fuzz_one(const uint8_t *data, size_t size)
     if (head.flags & FUZZ_F_SEAL)
         space_seal(&space, head.control_addr);
 
-    if (snap_control_read(space_read, &space, head.control_addr, &ctl, why, sizeof(why)) < 0)
+    if (rtread_control_read(space_read, &space, head.control_addr, &ctl, why, sizeof(why)) < 0)
         goto out;
     /* As the tool does after its wait: the generation the runtime last
      * started, complete if the runtime says it is done. */
@@ -274,17 +274,17 @@ int fuzz_one(const uint8_t *data, size_t size)
     bool started = !(head.flags & FUZZ_F_NOT_STARTED);
     bool complete = (int32_t)(ctl.done - gen) >= 0;
     if (ctl.registry_addr != 0 &&
-        snap_registry_read(space_read, &space, ctl.registry_addr, &reg, why, sizeof(why)) < 0)
+        rtread_registry_read(space_read, &space, ctl.registry_addr, &reg, why, sizeof(why)) < 0)
         goto out;
     /* A ring that cannot be read ends the tool's run; the dump is still
      * built here, from the registry alone, to reach dump_build with it. */
     if (started && ctl.ring_addr != 0 &&
-        ringread_collect(space_read, &space, ctl.ring_addr, gen, &ring) < 0)
+        records_collect(space_read, &space, ctl.ring_addr, gen, &ring) < 0)
         memset(&ring, 0, sizeof(ring));
     fuzz_name_pcs(&ring);
 
     bool raw = head.flags & FUZZ_F_RAW;
-    sym = sym_new(fuzz_dwfl);
+    sym = lookup_new(fuzz_dwfl);
     if (!sym)
         goto out;
     struct dump_in in = {
@@ -310,9 +310,9 @@ int fuzz_one(const uint8_t *data, size_t size)
     }
 out:
     dump_free(&d);
-    sym_free(sym);
-    ringread_free(&ring);
-    snap_registry_free(&reg);
+    lookup_free(sym);
+    records_free(&ring);
+    rtread_registry_free(&reg);
     free(copy);
     return rc;
 }

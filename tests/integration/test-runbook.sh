@@ -184,7 +184,7 @@ printf '{"version":1,"pid":1,"tasks":[{"id":1,"polls":2},{"id":2}]}' >"$TMP/noid
 attach --json --compare "$TMP/noid.json" "$TMP/b.json"; expect_rc 2
 expect_err 'cannot compare .*noid.json: not a tasktrace-attach --json dump: a task without "id" or "polls"$'
 printf '{"version":1,"pid":1,"tasks":[{"id":1,"polls":2}],"tasks":7}' >"$TMP/two.json"
-# The first "tasks" is the dump's, as jr_get reads any other key.
+# The first "tasks" is the dump's, as jsonread_get reads any other key.
 attach --compare "$TMP/two.json" "$TMP/two.json"; expect_rc 3
 printf '%s\n' "$OUT" | head -n 1 | grep -qx 'PID 1: 1 did not move, 0 moved, 0 appeared, 0 finished' ||
     fail "compare two.json: $OUT"

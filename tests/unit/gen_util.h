@@ -21,7 +21,7 @@ trt_poll ttask_poll(struct ttask *t);
  * Returns 0 or -ETIMEDOUT. */
 int ttask_run_until_done(struct ttask *tasks, int n, uint32_t gen, int ms);
 
-/* A ringread_collect reader of the calling process's own memory. */
+/* A records_collect reader of the calling process's own memory. */
 int tt_mem_read(void *ctx, uint64_t addr, void *buf, size_t len);
 
 #endif

@@ -57,12 +57,12 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_fork());
     srunner_add_suite(sr, suite_dumpdest());
     srunner_add_suite(sr, suite_contract());
-    srunner_add_suite(sr, suite_sym());
+    srunner_add_suite(sr, suite_lookup());
     srunner_add_suite(sr, suite_tree());
     srunner_add_suite(sr, suite_render());
     srunner_add_suite(sr, suite_thread());
     srunner_add_suite(sr, suite_unwind());
-    srunner_add_suite(sr, suite_live());
+    srunner_add_suite(sr, suite_livestack());
     srunner_add_suite(sr, suite_proc());
     srunner_add_suite(sr, suite_filter());
     srunner_add_suite(sr, suite_group());

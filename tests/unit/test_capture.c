@@ -63,21 +63,21 @@ START_TEST(stack_contains_callers)
     ttask_poll(&task);
     uint32_t gen = trt__dump_request();
     ck_assert_int_eq(ttask_run_until_done(&task, 1, gen, 5000), 0);
-    struct ringread_result res;
+    struct records_result res;
     ck_assert_int_eq(
-        ringread_collect(tt_mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
+        records_collect(tt_mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
     ck_assert_uint_eq(res.n, 1);
     int err;
-    Dwfl *dwfl = sym_dwfl_open_pid(getpid(), &err);
+    Dwfl *dwfl = lookup_dwfl_open_pid(getpid(), &err);
     ck_assert_ptr_nonnull(dwfl);
-    sym_ctx *sym = sym_new(dwfl);
+    lookup_ctx *sym = lookup_new(dwfl);
     const char *names[256];
     size_t n = 0;
     /* Innermost first in the record; list the frames root first. */
     for (uint32_t k = res.recs[0].npc; k-- > 0;) {
-        const struct sym_frame *const *f;
+        const struct frame *const *f;
         size_t nf;
-        if (sym_lookup(sym, res.recs[0].pc[k], true, &f, &nf) < 0)
+        if (lookup_pc(sym, res.recs[0].pc[k], true, &f, &nf) < 0)
             continue;
         for (size_t j = 0; j < nf && n < 256; j++)
             names[n++] = f[j]->function;
@@ -92,9 +92,9 @@ START_TEST(stack_contains_callers)
     ck_assert_int_gt(middle_i, outer_i);
     ck_assert_int_gt(leaf_i, middle_i);
     ck_assert_int_gt(clone_i, leaf_i);
-    sym_free(sym);
+    lookup_free(sym);
     dwfl_end(dwfl);
-    ringread_free(&res);
+    records_free(&res);
     trt_traced_free(task.traced);
 }
 END_TEST

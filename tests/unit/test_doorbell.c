@@ -51,7 +51,7 @@ static void ring_from_child(pid_t tid, uint32_t gen)
         uint64_t stopped;
         if (proc_open(&t, parent) < 0)
             _exit(10);
-        int err = bell_ring(&t, tid, (uint64_t)(uintptr_t)&tasktrace_control, gen, 0, &stopped);
+        int err = doorbell_ring(&t, tid, (uint64_t)(uintptr_t)&tasktrace_control, gen, 0, &stopped);
         _exit(err == 0 ? 0 : err == -EPERM ? 77 : 11);
     }
     int st;

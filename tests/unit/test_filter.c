@@ -47,17 +47,17 @@ START_TEST(test_args)
 }
 END_TEST
 
-static const struct sym_frame F_exec = {.function = "worker_main", .file = "/src/exec.c"};
-static const struct sym_frame F_wrap = {.function = "trt__traced_poll"};
-static const struct sym_frame F_conn = {.function = "conn_poll", .file = "/src/server.c"};
-static const struct sym_frame F_read = {.function = "read_frame_poll", .file = "/src/frame.c"};
-static const struct sym_frame F_lock = {.function = "locker_poll", .file = "/src/lock.c"};
-static const struct sym_frame F_anon = {.function = NULL, .file = NULL};
+static const struct frame F_exec = {.function = "worker_main", .file = "/src/exec.c"};
+static const struct frame F_wrap = {.function = "trt__traced_poll"};
+static const struct frame F_conn = {.function = "conn_poll", .file = "/src/server.c"};
+static const struct frame F_read = {.function = "read_frame_poll", .file = "/src/frame.c"};
+static const struct frame F_lock = {.function = "locker_poll", .file = "/src/lock.c"};
+static const struct frame F_anon = {.function = NULL, .file = NULL};
 
 START_TEST(test_task)
 {
-    const struct sym_frame *reader[] = {&F_exec, &F_wrap, &F_conn, &F_read};
-    const struct sym_frame *locker[] = {&F_exec, &F_wrap, &F_lock, &F_anon};
+    const struct frame *reader[] = {&F_exec, &F_wrap, &F_conn, &F_read};
+    const struct frame *locker[] = {&F_exec, &F_wrap, &F_lock, &F_anon};
     struct tt_stack rs = {4, reader, false, false};
     struct tt_task idle = {
         .state = TRT_TASK_IDLE, .idle_ns = 2000000000, .poll_ns = -1, .nstacks = 1, .stacks = &rs};

@@ -26,7 +26,7 @@ static void setup_tasks(void)
     }
 }
 
-static size_t records_of(uint32_t gen, uint64_t id, const struct ringread_result *res)
+static size_t records_of(uint32_t gen, uint64_t id, const struct records_result *res)
 {
     size_t n = 0;
     for (size_t i = 0; i < res->n; i++)
@@ -42,9 +42,9 @@ START_TEST(every_task_traced)
     ck_assert_int_eq(ttask_run_until_done(tasks, N, gen, 5000), 0);
     ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.done), gen);
     ck_assert_uint_eq(TRT_LOAD(&tasktrace_control.gen_tasks), N);
-    struct ringread_result res;
+    struct records_result res;
     ck_assert_int_eq(
-        ringread_collect(tt_mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
+        records_collect(tt_mem_read, NULL, TRT_LOAD(&tasktrace_control.ring_addr), gen, &res), 0);
     for (int i = 0; i < N; i++) {
         struct trt_task_slot *s = ((struct trt__task *)tasks[i].traced)->slot;
         ck_assert_uint_eq(s->traced_gen, gen);
@@ -57,7 +57,7 @@ START_TEST(every_task_traced)
     }
     /* Dump polls are not executor polls. */
     ck_assert_uint_eq(((struct trt__task *)tasks[0].traced)->slot->polls, polls_before);
-    ringread_free(&res);
+    records_free(&res);
     /* A second dump works the same way. */
     uint32_t gen2 = trt__dump_request();
     ck_assert_int_gt((int32_t)(gen2 - gen), 0);

@@ -9,18 +9,18 @@
 #include "suites.h"
 #include "model/group.h"
 
-static const struct sym_frame F_wrap = {.function = "trt__traced_poll", .module = "/app"};
-static const struct sym_frame F_conn = {
+static const struct frame F_wrap = {.function = "trt__traced_poll", .module = "/app"};
+static const struct frame F_conn = {
     .function = "conn_poll", .file = "/src/server.c", .line = 10, .module = "/app"};
-static const struct sym_frame F_read = {
+static const struct frame F_read = {
     .function = "read_frame_poll", .file = "/src/frame.c", .line = 20, .module = "/app"};
-static const struct sym_frame F_lock = {
+static const struct frame F_lock = {
     .function = "locker_poll", .file = "/src/lock.c", .line = 30, .module = "/app"};
 
-static const struct sym_frame *reader[] = {&F_wrap, &F_conn, &F_read};
-static const struct sym_frame *locker[] = {&F_wrap, &F_conn, &F_lock};
+static const struct frame *reader[] = {&F_wrap, &F_conn, &F_read};
+static const struct frame *locker[] = {&F_wrap, &F_conn, &F_lock};
 
-static struct tt_task task(uint64_t id, const struct sym_frame **frames, struct tt_stack *st)
+static struct tt_task task(uint64_t id, const struct frame **frames, struct tt_stack *st)
 {
     *st = (struct tt_stack){3, frames, false, false};
     return (struct tt_task){.id = id,
@@ -78,7 +78,7 @@ END_TEST
 
 START_TEST(test_threads)
 {
-    const struct sym_frame *stack[] = {&F_conn, &F_read};
+    const struct frame *stack[] = {&F_conn, &F_read};
     struct tt_thread th[3] = {
         {.tid = 10, .state = 'S', .has_stack = true, .stack = {2, stack, false, false}},
         {.tid = 11, .state = 'S', .has_stack = true, .stack = {2, stack, false, false}},

@@ -8,65 +8,65 @@
 #include "util/jsonread.h"
 #include "suites.h"
 
-static int parse(const char *text, struct jr_doc *doc, char *why, size_t whylen)
+static int parse(const char *text, struct jsonread_doc *doc, char *why, size_t whylen)
 {
-    return jr_parse(text, strlen(text), doc, why, whylen);
+    return jsonread_parse(text, strlen(text), doc, why, whylen);
 }
 
 START_TEST(test_values)
 {
-    struct jr_doc doc;
+    struct jsonread_doc doc;
     char why[128];
     const char *text =
         " {\"a\": [1, -2, 3.5e2, true, false, null], \"s\": \"x\\u00e9\\ud83d\\ude00\\n\","
         " \"nul\": \"a\\u0000b\", \"lone\": \"\\ud800z\", \"a\": 7,"
         " \"big\": 18446744073709551615, \"min\": -9223372036854775808} ";
     ck_assert_int_eq(parse(text, &doc, why, sizeof(why)), 0);
-    const struct jr_value *a = jr_get(&doc.root, "a");
+    const struct jsonread_value *a = jsonread_get(&doc.root, "a");
     ck_assert_ptr_nonnull(a);
     /* The first of a repeated key. */
-    ck_assert_int_eq(a->type, JR_ARRAY);
+    ck_assert_int_eq(a->type, JSONREAD_ARRAY);
     ck_assert_uint_eq(a->n, 6);
     uint64_t u;
     int64_t i;
-    ck_assert_int_eq(jr_u64(&a->items[0], &u), 0);
+    ck_assert_int_eq(jsonread_u64(&a->items[0], &u), 0);
     ck_assert_uint_eq(u, 1);
-    ck_assert_int_eq(jr_u64(&a->items[1], &u), -EINVAL);
-    ck_assert_int_eq(jr_i64(&a->items[1], &i), 0);
+    ck_assert_int_eq(jsonread_u64(&a->items[1], &u), -EINVAL);
+    ck_assert_int_eq(jsonread_i64(&a->items[1], &i), 0);
     ck_assert_int_eq(i, -2);
-    ck_assert_int_eq(jr_u64(&a->items[2], &u), -EINVAL); /* not an integer */
-    ck_assert(jr_true(&a->items[3]));
-    ck_assert(!jr_true(&a->items[4]));
-    ck_assert_int_eq(a->items[5].type, JR_NULL);
-    ck_assert_ptr_null(jr_str(&a->items[5]));
-    ck_assert_str_eq(jr_str(jr_get(&doc.root, "s")), "x\xc3\xa9\xf0\x9f\x98\x80\n");
-    const struct jr_value *nul = jr_get(&doc.root, "nul");
+    ck_assert_int_eq(jsonread_u64(&a->items[2], &u), -EINVAL); /* not an integer */
+    ck_assert(jsonread_true(&a->items[3]));
+    ck_assert(!jsonread_true(&a->items[4]));
+    ck_assert_int_eq(a->items[5].type, JSONREAD_NULL);
+    ck_assert_ptr_null(jsonread_str(&a->items[5]));
+    ck_assert_str_eq(jsonread_str(jsonread_get(&doc.root, "s")), "x\xc3\xa9\xf0\x9f\x98\x80\n");
+    const struct jsonread_value *nul = jsonread_get(&doc.root, "nul");
     ck_assert_uint_eq(nul->len, 3);
     ck_assert(memcmp(nul->str, "a\0b", 3) == 0);
-    ck_assert_str_eq(jr_str(jr_get(&doc.root, "lone")), "\xef\xbf\xbdz");
-    ck_assert_int_eq(jr_u64(jr_get(&doc.root, "big"), &u), 0);
+    ck_assert_str_eq(jsonread_str(jsonread_get(&doc.root, "lone")), "\xef\xbf\xbdz");
+    ck_assert_int_eq(jsonread_u64(jsonread_get(&doc.root, "big"), &u), 0);
     ck_assert_uint_eq(u, UINT64_MAX);
-    ck_assert_int_eq(jr_i64(jr_get(&doc.root, "min"), &i), 0);
+    ck_assert_int_eq(jsonread_i64(jsonread_get(&doc.root, "min"), &i), 0);
     ck_assert(i == INT64_MIN);
-    ck_assert_ptr_null(jr_get(&doc.root, "missing"));
-    ck_assert_ptr_null(jr_get(a, "a")); /* not an object */
-    jr_free(&doc);
-    jr_free(&doc); /* empty: harmless */
+    ck_assert_ptr_null(jsonread_get(&doc.root, "missing"));
+    ck_assert_ptr_null(jsonread_get(a, "a")); /* not an object */
+    jsonread_free(&doc);
+    jsonread_free(&doc); /* empty: harmless */
 }
 END_TEST
 
 START_TEST(test_integer_range)
 {
-    struct jr_doc doc;
+    struct jsonread_doc doc;
     uint64_t u;
     int64_t i;
     ck_assert_int_eq(
         parse("[18446744073709551616, 9223372036854775808, -9223372036854775809]", &doc, NULL, 0),
         0);
-    ck_assert_int_eq(jr_u64(&doc.root.items[0], &u), -EINVAL);
-    ck_assert_int_eq(jr_i64(&doc.root.items[1], &i), -EINVAL);
-    ck_assert_int_eq(jr_i64(&doc.root.items[2], &i), -EINVAL);
-    jr_free(&doc);
+    ck_assert_int_eq(jsonread_u64(&doc.root.items[0], &u), -EINVAL);
+    ck_assert_int_eq(jsonread_i64(&doc.root.items[1], &i), -EINVAL);
+    ck_assert_int_eq(jsonread_i64(&doc.root.items[2], &i), -EINVAL);
+    jsonread_free(&doc);
 }
 END_TEST
 
@@ -94,11 +94,11 @@ START_TEST(test_malformed)
         {"{}\n{}", "line 2, column 1: more after the document"},
     };
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-        struct jr_doc doc;
+        struct jsonread_doc doc;
         char why[128];
         ck_assert_msg(parse(bad[k].text, &doc, why, sizeof(why)) == -EINVAL, "%s", bad[k].text);
         ck_assert_msg(strstr(why, bad[k].why) != NULL, "%s: %s", bad[k].text, why);
-        ck_assert_int_eq(doc.root.type, JR_NULL);
+        ck_assert_int_eq(doc.root.type, JSONREAD_NULL);
         ck_assert_uint_eq(doc.root.n, 0);
     }
 }
@@ -115,18 +115,18 @@ static char *nested(int depth)
 
 START_TEST(test_bounds)
 {
-    struct jr_doc doc;
+    struct jsonread_doc doc;
     char why[128];
-    char *ok = nested(JR_MAX_DEPTH), *deep = nested(JR_MAX_DEPTH + 1);
+    char *ok = nested(JSONREAD_MAX_DEPTH), *deep = nested(JSONREAD_MAX_DEPTH + 1);
     ck_assert_int_eq(parse(ok, &doc, why, sizeof(why)), 0);
-    jr_free(&doc);
+    jsonread_free(&doc);
     ck_assert_int_eq(parse(deep, &doc, why, sizeof(why)), -E2BIG);
     ck_assert_ptr_nonnull(strstr(why, "nested deeper than 64"));
     free(ok);
     free(deep);
 
     /* A string one byte past the bound. */
-    size_t n = JR_MAX_STRING + 1;
+    size_t n = JSONREAD_MAX_STRING + 1;
     char *s = malloc(n + 3);
     s[0] = '"';
     memset(s + 1, 'a', n);
@@ -136,8 +136,8 @@ START_TEST(test_bounds)
     s[n] = '"';
     s[n + 1] = '\0';
     ck_assert_int_eq(parse(s, &doc, why, sizeof(why)), 0);
-    ck_assert_uint_eq(doc.root.len, JR_MAX_STRING);
-    jr_free(&doc);
+    ck_assert_uint_eq(doc.root.len, JSONREAD_MAX_STRING);
+    jsonread_free(&doc);
     free(s);
 }
 END_TEST
@@ -146,17 +146,17 @@ START_TEST(test_read_stream)
 {
     static const char text[] = "{\"tasks\": [{\"id\": 1}]}\n";
     FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
-    struct jr_doc doc;
+    struct jsonread_doc doc;
     char why[128];
     uint64_t id;
     ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(jr_read(f, &doc, why, sizeof(why)), 0);
+    ck_assert_int_eq(jsonread_read(f, &doc, why, sizeof(why)), 0);
     fclose(f);
-    const struct jr_value *tasks = jr_get(&doc.root, "tasks");
+    const struct jsonread_value *tasks = jsonread_get(&doc.root, "tasks");
     ck_assert_uint_eq(tasks->n, 1);
-    ck_assert_int_eq(jr_u64(jr_get(&tasks->items[0], "id"), &id), 0);
+    ck_assert_int_eq(jsonread_u64(jsonread_get(&tasks->items[0], "id"), &id), 0);
     ck_assert_uint_eq(id, 1);
-    jr_free(&doc);
+    jsonread_free(&doc);
 }
 END_TEST
 
@@ -168,11 +168,11 @@ struct each_seen {
     size_t stop_at; /* 1-based; 0 never */
 };
 
-static int each_collect(void *arg, const struct jr_value *item)
+static int each_collect(void *arg, const struct jsonread_value *item)
 {
     struct each_seen *e = arg;
     uint64_t id = 0;
-    if (jr_u64(jr_get(item, "id"), &id) != 0)
+    if (jsonread_u64(jsonread_get(item, "id"), &id) != 0)
         return -EINVAL;
     if (e->n < 8)
         e->ids[e->n] = id;
@@ -182,7 +182,7 @@ static int each_collect(void *arg, const struct jr_value *item)
 
 START_TEST(test_parse_each)
 {
-    struct jr_doc doc;
+    struct jsonread_doc doc;
     char why[128];
     struct each_seen e = {{0}, 0, 0};
     /* Elements come one at a time, in order; the member stays an empty
@@ -190,32 +190,34 @@ START_TEST(test_parse_each)
     const char *text = "{\"v\":1,\"tasks\":[{\"id\":3},{\"id\":1},{\"id\":2}],"
                        "\"tasks\":[{\"id\":9}],\"other\":[{\"id\":5}]}";
     ck_assert_int_eq(
-        jr_parse_each(text, strlen(text), "tasks", each_collect, &e, &doc, why, sizeof(why)), 0);
+        jsonread_parse_each(text, strlen(text), "tasks", each_collect, &e, &doc, why, sizeof(why)),
+        0);
     ck_assert_uint_eq(e.n, 3);
     ck_assert_uint_eq(e.ids[0], 3);
     ck_assert_uint_eq(e.ids[1], 1);
     ck_assert_uint_eq(e.ids[2], 2);
-    const struct jr_value *tasks = jr_get(&doc.root, "tasks");
+    const struct jsonread_value *tasks = jsonread_get(&doc.root, "tasks");
     ck_assert_ptr_nonnull(tasks);
-    ck_assert_int_eq(tasks->type, JR_ARRAY);
+    ck_assert_int_eq(tasks->type, JSONREAD_ARRAY);
     ck_assert_uint_eq(tasks->n, 0);
-    ck_assert_ptr_nonnull(jr_get(&doc.root, "other"));
-    ck_assert_uint_eq(jr_get(&doc.root, "other")->n, 1);
-    jr_free(&doc);
+    ck_assert_ptr_nonnull(jsonread_get(&doc.root, "other"));
+    ck_assert_uint_eq(jsonread_get(&doc.root, "other")->n, 1);
+    jsonread_free(&doc);
 
     /* A member that is not an array stays in the tree, nothing streamed. */
     e.n = 0;
     const char *obj = "{\"tasks\":{\"id\":1}}";
     ck_assert_int_eq(
-        jr_parse_each(obj, strlen(obj), "tasks", each_collect, &e, &doc, why, sizeof(why)), 0);
+        jsonread_parse_each(obj, strlen(obj), "tasks", each_collect, &e, &doc, why, sizeof(why)),
+        0);
     ck_assert_uint_eq(e.n, 0);
-    ck_assert_int_eq(jr_get(&doc.root, "tasks")->type, JR_OBJECT);
-    jr_free(&doc);
+    ck_assert_int_eq(jsonread_get(&doc.root, "tasks")->type, JSONREAD_OBJECT);
+    jsonread_free(&doc);
 
     /* The callback's error stops the parse, said as where it stopped. */
     e = (struct each_seen){{0}, 0, 2};
     ck_assert_int_eq(
-        jr_parse_each(text, strlen(text), "tasks", each_collect, &e, &doc, why, sizeof(why)),
+        jsonread_parse_each(text, strlen(text), "tasks", each_collect, &e, &doc, why, sizeof(why)),
         -ECANCELED);
     ck_assert_uint_eq(e.n, 2);
     ck_assert_ptr_nonnull(strstr(why, "the reader stopped"));
@@ -226,15 +228,15 @@ START_TEST(test_parse_each)
     e = (struct each_seen){{0}, 0, 0};
     const char *bad = "{\"tasks\":[{\"id\":1},{\"id\":}]}";
     ck_assert_int_eq(
-        jr_parse_each(bad, strlen(bad), "tasks", each_collect, &e, &doc, why, sizeof(why)),
+        jsonread_parse_each(bad, strlen(bad), "tasks", each_collect, &e, &doc, why, sizeof(why)),
         -EINVAL);
     ck_assert_uint_eq(e.n, 1);
 
-    /* FN NULL is jr_parse: the array is kept whole. */
-    ck_assert_int_eq(jr_parse_each(text, strlen(text), "tasks", NULL, NULL, &doc, why, sizeof(why)),
-                     0);
-    ck_assert_uint_eq(jr_get(&doc.root, "tasks")->n, 3);
-    jr_free(&doc);
+    /* FN NULL is jsonread_parse: the array is kept whole. */
+    ck_assert_int_eq(
+        jsonread_parse_each(text, strlen(text), "tasks", NULL, NULL, &doc, why, sizeof(why)), 0);
+    ck_assert_uint_eq(jsonread_get(&doc.root, "tasks")->n, 3);
+    jsonread_free(&doc);
 }
 END_TEST
 

@@ -27,14 +27,14 @@
         .pc = 0x55d0c0ffee00 + (ln), .module_off = (ln)                                 \
     }
 
-static const struct sym_frame f_traced = FRAME(TRT_FN_TRACED_POLL, SRC, 4, 1);
-static const struct sym_frame f_foo = FRAME("foo_poll", SRC, 41, 12);
-static const struct sym_frame f_bar = FRAME("bar_poll", SRC, 52, 9);
-static const struct sym_frame f_join =
+static const struct frame f_traced = FRAME(TRT_FN_TRACED_POLL, SRC, 4, 1);
+static const struct frame f_foo = FRAME("foo_poll", SRC, 41, 12);
+static const struct frame f_bar = FRAME("bar_poll", SRC, 52, 9);
+static const struct frame f_join =
     FRAME("trt_join_poll", "/abs/libtargetrt/exec/combine.c", 30, 17);
-static const struct sym_frame f_fiz = FRAME("fiz_poll", SRC, 60, 5);
-static const struct sym_frame f_buz = FRAME("buz_poll", SRC, 66, 5);
-static const struct sym_frame f_baz = {
+static const struct frame f_fiz = FRAME("fiz_poll", SRC, 60, 5);
+static const struct frame f_buz = FRAME("buz_poll", SRC, 66, 5);
+static const struct frame f_baz = {
     .function = "baz_poll",
     .file = SRC,
     .line = 72,
@@ -44,14 +44,14 @@ static const struct sym_frame f_baz = {
     .pc = 0x55d0c0ffee10,
     .module_off = 72,
 };
-static const struct sym_frame f_pend = FRAME("pending_poll", SRC, 20, 5);
-static const struct sym_frame f_clone = FRAME("trt_waker_clone", SRC, 90, 1);
-static const struct sym_frame f_capture = FRAME(TRT_FN_CAPTURE, SRC, 94, 1);
+static const struct frame f_pend = FRAME("pending_poll", SRC, 20, 5);
+static const struct frame f_clone = FRAME("trt_waker_clone", SRC, 90, 1);
+static const struct frame f_capture = FRAME(TRT_FN_CAPTURE, SRC, 94, 1);
 
-static const struct sym_frame *stack_fiz[] = {
+static const struct frame *stack_fiz[] = {
     &f_traced, &f_foo, &f_bar, &f_join, &f_fiz, &f_pend, &f_clone, &f_capture,
 };
-static const struct sym_frame *stack_baz[] = {
+static const struct frame *stack_baz[] = {
     &f_traced, &f_foo, &f_bar, &f_join, &f_buz, &f_baz, &f_pend, &f_capture,
 };
 
@@ -170,12 +170,12 @@ END_TEST
 
 START_TEST(test_text_unknown_frames)
 {
-    const struct sym_frame nosym = {
+    const struct frame nosym = {
         .module = "/usr/lib/libx.so.1", .module_off = 0x1a2b, .pc = 0x7f001a2b};
-    const struct sym_frame nomod = {.pc = 0xdeadbeef};
-    const struct sym_frame symtab = {.function = "helper+0x10", .module = MOD, .line = 3};
-    const struct sym_frame noline = {.function = "f", .file = SRC};
-    const struct sym_frame *st[] = {&nosym, &nomod, &symtab, &noline};
+    const struct frame nomod = {.pc = 0xdeadbeef};
+    const struct frame symtab = {.function = "helper+0x10", .module = MOD, .line = 3};
+    const struct frame noline = {.function = "f", .file = SRC};
+    const struct frame *st[] = {&nosym, &nomod, &symtab, &noline};
     struct tt_stack stack = {NELEM(st), st, true, false};
     struct tt_task task = {.id = 9,
                            .name = "u",
@@ -203,8 +203,8 @@ START_TEST(test_text_escaping)
         .id = 3, .state = TRT_TASK_IDLE, .polls = 2, .idle_ns = 192000000000, .reported = true};
     /* Control byte, quote, backslash, DEL, é, a C1 CSI, a stray byte. */
     strcpy(task.name, "a\x01\"\\\x7f\xc3\xa9\xc2\x9b\xff");
-    const struct sym_frame evil = {.function = "f\x1b[2J", .file = "/x\n.c", .line = 1};
-    const struct sym_frame *st[] = {&evil};
+    const struct frame evil = {.function = "f\x1b[2J", .file = "/x\n.c", .line = 1};
+    const struct frame *st[] = {&evil};
     struct tt_stack stack = {1, st, false, false};
     task.nstacks = 1;
     task.stacks = &stack;
@@ -322,14 +322,14 @@ START_TEST(test_json_valid)
     struct tt_stack stacks[2];
     make_dump(&d, tasks, stacks);
     strcpy(tasks[0].name, "\x01\xff\"\\");
-    const struct sym_frame bad = {
+    const struct frame bad = {
         .function = "f\t\x7f",
         .file = "/src/\xc3\x28\xe2\x82\xac\xed\xa0\x80.c",
         .line = 1,
         .module = NULL,
         .pc = 1,
     };
-    const struct sym_frame *st[] = {&bad};
+    const struct frame *st[] = {&bad};
     struct tt_stack extra[3] = {stacks[0], stacks[1], {1, st, false, false}};
     tasks[0].stacks = extra;
     tasks[0].nstacks = 3;

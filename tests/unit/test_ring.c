@@ -53,17 +53,17 @@ START_TEST(two_writers_one_reader)
         ck_assert_int_eq(pthread_create(&th[i], NULL, write_many, &w[i]), 0);
     uint64_t accepted = 0, reads = 0;
     while (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) < 2ull * WRITES) {
-        struct ringread_result res;
-        ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &res), 0);
+        struct records_result res;
+        ck_assert_int_eq(records_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &res), 0);
         for (size_t i = 0; i < res.n; i++) {
-            const struct ringread_rec *rec = &res.recs[i];
+            const struct records_rec *rec = &res.recs[i];
             ck_assert_uint_eq(rec->npc, npc_of(rec->task_id));
             for (uint32_t k = 0; k < rec->npc; k++)
                 ck_assert_uint_eq(rec->pc[k], pc_of(rec->task_id, k));
         }
         accepted += res.n;
         reads++;
-        ringread_free(&res);
+        records_free(&res);
     }
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
@@ -71,12 +71,12 @@ START_TEST(two_writers_one_reader)
     ck_assert_uint_gt(reads, 0);
     ck_assert_uint_gt(accepted, 0);
     /* Once the writers are done, everything still in the ring is whole. */
-    struct ringread_result fin;
-    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &fin), 0);
+    struct records_result fin;
+    ck_assert_int_eq(records_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &fin), 0);
     ck_assert_uint_eq(fin.n, r->capacity);
     ck_assert_uint_eq(fin.torn, 0);
     ck_assert_uint_eq(fin.lost, 2ull * WRITES - r->capacity);
-    ringread_free(&fin);
+    records_free(&fin);
     trt__ring_free(r);
 }
 END_TEST
@@ -92,26 +92,26 @@ START_TEST(reader_rejects_corruption)
     recs[1].pc[2] = 99;    /* payload changed: checksum fails */
     recs[2].stamp = 12345; /* stamp of another position */
     recs[3].npc = 1000;    /* out of bounds */
-    struct ringread_result res;
-    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
+    struct records_result res;
+    ck_assert_int_eq(records_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
     ck_assert_uint_eq(res.n, 1);
     ck_assert_uint_eq(res.recs[0].task_id, 100);
     ck_assert_uint_eq(res.torn, 3);
-    ringread_free(&res);
+    records_free(&res);
     /* Another generation's ring, and a header that is not a ring. */
-    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 8, &res), -ESTALE);
+    ck_assert_int_eq(records_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 8, &res), -ESTALE);
     r->capacity = 1000;
-    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
+    ck_assert_int_eq(records_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
     r->capacity = 64;
     r->gen_start = r->head + 1;
-    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
+    ck_assert_int_eq(records_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), -EPROTO);
     /* A head far past the ring only counts as lost records. */
     r->gen_start = 0;
     r->head = 1ull << 62;
-    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
+    ck_assert_int_eq(records_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 7, &res), 0);
     ck_assert_uint_eq(res.n, 0);
     ck_assert_uint_eq(res.lost, (1ull << 62) - 64);
-    ringread_free(&res);
+    records_free(&res);
     r->head = 4;
     trt__ring_free(r);
 }
@@ -126,11 +126,11 @@ START_TEST(generation_filters_records)
     trt__ring_begin_gen(r, 2);
     trt__ring_write(r, 2, 2, 0, pcs, 1);
     trt__ring_write(r, 1, 3, 0, pcs, 1); /* a straggler of generation 1 */
-    struct ringread_result res;
-    ck_assert_int_eq(ringread_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 2, &res), 0);
+    struct records_result res;
+    ck_assert_int_eq(records_collect(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 2, &res), 0);
     ck_assert_uint_eq(res.n, 1);
     ck_assert_uint_eq(res.recs[0].task_id, 2);
-    ringread_free(&res);
+    records_free(&res);
     trt__ring_free(r);
 }
 END_TEST
@@ -148,24 +148,24 @@ START_TEST(steps_then_final)
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, write_many, &w[i]), 0);
-    struct ringread_progress p = {0};
+    struct records_progress p = {0};
     unsigned steps = 0;
     do {
-        ck_assert_int_eq(ringread_step(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &p), 0);
+        ck_assert_int_eq(records_step(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &p), 0);
         steps++;
     } while (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) < 2ull * STEP_WRITES);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     ck_assert(!p.gave_up);
-    struct ringread_result res;
-    ck_assert_int_eq(ringread_finish(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &p, &res), 0);
+    struct records_result res;
+    ck_assert_int_eq(records_finish(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &p, &res), 0);
     ck_assert_ptr_null(p.state);
     ck_assert_uint_eq(res.n, 2ull * STEP_WRITES);
     ck_assert_uint_eq(res.torn, 0);
     ck_assert_uint_eq(res.lost, 0);
     uint64_t seen[2] = {0, 0};
     for (size_t i = 0; i < res.n; i++) {
-        const struct ringread_rec *rec = &res.recs[i];
+        const struct records_rec *rec = &res.recs[i];
         ck_assert_uint_eq(rec->npc, npc_of(rec->task_id));
         for (uint32_t k = 0; k < rec->npc; k++)
             ck_assert_uint_eq(rec->pc[k], pc_of(rec->task_id, k));
@@ -177,19 +177,19 @@ START_TEST(steps_then_final)
             ck_assert_uint_gt(rec->pos, res.recs[i - 1].pos);
     }
     ck_assert_uint_gt(steps, 0);
-    ringread_free(&res);
+    records_free(&res);
 
     /* A step of another generation drops what was kept: the final read
      * reads all. */
-    struct ringread_progress q = {0};
-    ck_assert_int_eq(ringread_step(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &q), 0);
+    struct records_progress q = {0};
+    ck_assert_int_eq(records_step(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &q), 0);
     ck_assert_ptr_nonnull(q.state);
-    ck_assert_int_eq(ringread_step(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 2, &q), -ESTALE);
+    ck_assert_int_eq(records_step(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 2, &q), -ESTALE);
     ck_assert(q.gave_up);
     ck_assert_ptr_null(q.state);
-    ck_assert_int_eq(ringread_finish(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &q, &res), 0);
+    ck_assert_int_eq(records_finish(tt_mem_read, NULL, (uint64_t)(uintptr_t)r, 1, &q, &res), 0);
     ck_assert_uint_eq(res.n, 2ull * STEP_WRITES);
-    ringread_free(&res);
+    records_free(&res);
     trt__ring_free(r);
 }
 END_TEST

@@ -17,48 +17,47 @@
     }
 
 /* What a capture in the taskdump example looks like, root first. */
-static const struct sym_frame f_start = FRAME("__libc_start_main", 1);
-static const struct sym_frame f_main = FRAME("main", 2);
-static const struct sym_frame f_run = FRAME("trt_exec_run", 3);
-static const struct sym_frame f_traced = FRAME(TRT_FN_TRACED_POLL, 4);
-static const struct sym_frame f_foo = FRAME("foo_poll", 41);
-static const struct sym_frame f_bar = FRAME("bar_poll", 52);
-static const struct sym_frame f_join = FRAME("trt_join_poll", 30);
-static const struct sym_frame f_fiz = FRAME("fiz_poll", 60);
-static const struct sym_frame f_buz = FRAME("buz_poll", 66);
-static const struct sym_frame f_baz = FRAME("baz_poll", 72);
-static const struct sym_frame f_pend1 = FRAME("pending_poll", 20);
-static const struct sym_frame f_pend2 = FRAME("pending_poll", 20);
-static const struct sym_frame f_clone = FRAME("trt_waker_clone", 90);
-static const struct sym_frame f_wake = FRAME("trt_waker_wake_by_ref", 91);
-static const struct sym_frame f_fpoll = FRAME("trt_future_poll", 92);
-static const struct sym_frame f_tclone = FRAME(TRT_FN_TRACER_CLONE, 93);
-static const struct sym_frame f_capture = FRAME(TRT_FN_CAPTURE, 94);
-static const struct sym_frame f_bt = {
+static const struct frame f_start = FRAME("__libc_start_main", 1);
+static const struct frame f_main = FRAME("main", 2);
+static const struct frame f_run = FRAME("trt_exec_run", 3);
+static const struct frame f_traced = FRAME(TRT_FN_TRACED_POLL, 4);
+static const struct frame f_foo = FRAME("foo_poll", 41);
+static const struct frame f_bar = FRAME("bar_poll", 52);
+static const struct frame f_join = FRAME("trt_join_poll", 30);
+static const struct frame f_fiz = FRAME("fiz_poll", 60);
+static const struct frame f_buz = FRAME("buz_poll", 66);
+static const struct frame f_baz = FRAME("baz_poll", 72);
+static const struct frame f_pend1 = FRAME("pending_poll", 20);
+static const struct frame f_pend2 = FRAME("pending_poll", 20);
+static const struct frame f_clone = FRAME("trt_waker_clone", 90);
+static const struct frame f_wake = FRAME("trt_waker_wake_by_ref", 91);
+static const struct frame f_fpoll = FRAME("trt_future_poll", 92);
+static const struct frame f_tclone = FRAME(TRT_FN_TRACER_CLONE, 93);
+static const struct frame f_capture = FRAME(TRT_FN_CAPTURE, 94);
+static const struct frame f_bt = {
     .function = "backtrace+0x1c", .module = "/lib/libc.so.6", .pc = 0x77};
-static const struct sym_frame f_unwind = {
+static const struct frame f_unwind = {
     .function = "_Unwind_Backtrace+0x5b", .module = "/lib/libgcc_s.so.1", .pc = 0x78};
 
-static const struct sym_frame *const stack_fiz[] = {
+static const struct frame *const stack_fiz[] = {
     &f_start, &f_main,  &f_run,   &f_traced, &f_foo,     &f_bar, &f_join,
     &f_fiz,   &f_pend1, &f_clone, &f_tclone, &f_capture, &f_bt,  &f_unwind,
 };
-static const struct sym_frame *const stack_baz[] = {
+static const struct frame *const stack_baz[] = {
     &f_start, &f_main, &f_run,   &f_traced, &f_foo,    &f_bar,     &f_join,
     &f_buz,   &f_baz,  &f_pend2, &f_wake,   &f_tclone, &f_capture, &f_bt,
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static struct tt_stack mkstack(const struct sym_frame *const *frames, size_t n)
+static struct tt_stack mkstack(const struct frame *const *frames, size_t n)
 {
     /* tt_stack holds non-const pointer arrays; the tests never write
      * through them. */
-    return (struct tt_stack){.n = n, .frames = (const struct sym_frame **)frames};
+    return (struct tt_stack){.n = n, .frames = (const struct frame **)frames};
 }
 
-static size_t trim(const struct sym_frame *const *frames, size_t n, bool raw,
-                   const struct sym_frame **out)
+static size_t trim(const struct frame *const *frames, size_t n, bool raw, const struct frame **out)
 {
     struct tt_stack st = mkstack(frames, n);
     return tree_trim_stack(&st, raw, out);
@@ -66,7 +65,7 @@ static size_t trim(const struct sym_frame *const *frames, size_t n, bool raw,
 
 START_TEST(test_trim_taskdump)
 {
-    const struct sym_frame *out[NELEM(stack_fiz)];
+    const struct frame *out[NELEM(stack_fiz)];
     size_t n = trim(stack_fiz, NELEM(stack_fiz), false, out);
     ck_assert_uint_eq(n, 5);
     ck_assert_ptr_eq(out[0], &f_foo);
@@ -84,7 +83,7 @@ END_TEST
 
 START_TEST(test_trim_raw)
 {
-    const struct sym_frame *out[NELEM(stack_fiz)];
+    const struct frame *out[NELEM(stack_fiz)];
     size_t n = trim(stack_fiz, NELEM(stack_fiz), true, out);
     ck_assert_uint_eq(n, NELEM(stack_fiz));
     for (size_t i = 0; i < n; i++)
@@ -96,11 +95,11 @@ START_TEST(test_trim_last_wrapper)
 {
     /* A task that blocks on a nested executor: the inner task's frames
      * are what it awaits. */
-    const struct sym_frame inner = FRAME("inner_poll", 100);
-    const struct sym_frame *const st[] = {
+    const struct frame inner = FRAME("inner_poll", 100);
+    const struct frame *const st[] = {
         &f_main, &f_traced, &f_foo, &f_run, &f_traced, &inner, &f_capture,
     };
-    const struct sym_frame *out[NELEM(st)];
+    const struct frame *out[NELEM(st)];
     size_t n = trim(st, NELEM(st), false, out);
     ck_assert_uint_eq(n, 1);
     ck_assert_ptr_eq(out[0], &inner);
@@ -111,10 +110,10 @@ START_TEST(test_trim_no_wrapper)
 {
     /* Truncated at the root: nothing to cut there, the leaf cut still
      * applies. */
-    const struct sym_frame *const st[] = {
+    const struct frame *const st[] = {
         &f_bar, &f_join, &f_fiz, &f_clone, &f_capture, &f_bt,
     };
-    const struct sym_frame *out[NELEM(st)];
+    const struct frame *out[NELEM(st)];
     size_t n = trim(st, NELEM(st), false, out);
     ck_assert_uint_eq(n, 3);
     ck_assert_ptr_eq(out[0], &f_bar);
@@ -124,22 +123,22 @@ END_TEST
 
 START_TEST(test_trim_hide_helpers)
 {
-    const struct sym_frame inl = {
+    const struct frame inl = {
         .function = "trt_waker_clone",
         .file = SRC,
         .line = 9,
         .inlined = true,
         .module = MOD,
     };
-    const struct sym_frame sym = {.function = "trt_future_poll+0x12", .module = MOD};
-    const struct sym_frame clone = {.function = "trt_waker_drop.part.0", .module = MOD};
-    const struct sym_frame lookalike = {.function = "trt_waker_cloned", .module = MOD};
-    const struct sym_frame nameless = {.module = MOD, .module_off = 4};
-    const struct sym_frame *const st[] = {
+    const struct frame sym = {.function = "trt_future_poll+0x12", .module = MOD};
+    const struct frame clone = {.function = "trt_waker_drop.part.0", .module = MOD};
+    const struct frame lookalike = {.function = "trt_waker_cloned", .module = MOD};
+    const struct frame nameless = {.module = MOD, .module_off = 4};
+    const struct frame *const st[] = {
         &f_traced, &f_foo,    &f_fpoll,   &sym,    &f_bar,     &inl,
         &clone,    &nameless, &lookalike, &f_wake, &f_capture,
     };
-    const struct sym_frame *out[NELEM(st)];
+    const struct frame *out[NELEM(st)];
     size_t n = trim(st, NELEM(st), false, out);
     ck_assert_uint_eq(n, 4);
     ck_assert_ptr_eq(out[0], &f_foo);
@@ -152,10 +151,10 @@ END_TEST
 START_TEST(test_trim_symtab_names)
 {
     /* Without DWARF, names carry "+0x..." and must still match. */
-    const struct sym_frame w = {.function = TRT_FN_TRACED_POLL "+0x40"};
-    const struct sym_frame c = {.function = TRT_FN_CAPTURE "+0x9"};
-    const struct sym_frame *const st[] = {&f_main, &w, &f_foo, &c, &f_bt};
-    const struct sym_frame *out[NELEM(st)];
+    const struct frame w = {.function = TRT_FN_TRACED_POLL "+0x40"};
+    const struct frame c = {.function = TRT_FN_CAPTURE "+0x9"};
+    const struct frame *const st[] = {&f_main, &w, &f_foo, &c, &f_bt};
+    const struct frame *out[NELEM(st)];
     size_t n = trim(st, NELEM(st), false, out);
     ck_assert_uint_eq(n, 1);
     ck_assert_ptr_eq(out[0], &f_foo);
@@ -164,12 +163,12 @@ END_TEST
 
 START_TEST(test_trim_empty)
 {
-    const struct sym_frame *out[1] = {NULL};
+    const struct frame *out[1] = {NULL};
     struct tt_stack st = {.n = 0, .frames = NULL};
     ck_assert_uint_eq(tree_trim_stack(&st, false, out), 0);
     ck_assert_uint_eq(tree_trim_stack(&st, true, out), 0);
     /* Only runtime frames: nothing left. */
-    const struct sym_frame *const only[] = {&f_traced, &f_capture, &f_bt};
+    const struct frame *const only[] = {&f_traced, &f_capture, &f_bt};
     ck_assert_uint_eq(trim(only, NELEM(only), false, out), 0);
 }
 END_TEST
@@ -234,25 +233,25 @@ START_TEST(test_merge_equality)
 {
     /* Equal content at distinct addresses merges; a different line, the
      * inlined flag or (without a name) offset keeps frames apart. */
-    struct sym_frame a = FRAME("f", 10), b = FRAME("f", 10);
-    struct sym_frame c = FRAME("f", 11), d = FRAME("f", 10);
+    struct frame a = FRAME("f", 10), b = FRAME("f", 10);
+    struct frame c = FRAME("f", 11), d = FRAME("f", 10);
     d.inlined = true;
     char copy[] = "f";
-    struct sym_frame e = FRAME(copy, 10);
+    struct frame e = FRAME(copy, 10);
     ck_assert(tree_frame_equal(&a, &b));
     ck_assert(tree_frame_equal(&a, &e));
     ck_assert(!tree_frame_equal(&a, &c));
     ck_assert(!tree_frame_equal(&a, &d));
-    struct sym_frame u1 = {.module = MOD, .module_off = 5, .pc = 1};
-    struct sym_frame u2 = {.module = MOD, .module_off = 5, .pc = 2};
-    struct sym_frame u3 = {.module = MOD, .module_off = 6};
-    struct sym_frame u4 = {.module = "/other", .module_off = 5};
+    struct frame u1 = {.module = MOD, .module_off = 5, .pc = 1};
+    struct frame u2 = {.module = MOD, .module_off = 5, .pc = 2};
+    struct frame u3 = {.module = MOD, .module_off = 6};
+    struct frame u4 = {.module = "/other", .module_off = 5};
     ck_assert(tree_frame_equal(&u1, &u2));
     ck_assert(!tree_frame_equal(&u1, &u3));
     ck_assert(!tree_frame_equal(&u1, &u4));
     ck_assert(!tree_frame_equal(&u1, &a));
-    struct sym_frame nomod1 = {.pc = 7}, nomod2 = {.pc = 8};
-    struct sym_frame nomod3 = {.pc = 7};
+    struct frame nomod1 = {.pc = 7}, nomod2 = {.pc = 8};
+    struct frame nomod3 = {.pc = 7};
     /* Without a module the offset says nothing: the address decides. */
     ck_assert(!tree_frame_equal(&nomod1, &nomod2));
     ck_assert(tree_frame_equal(&nomod1, &nomod3));
@@ -263,9 +262,9 @@ START_TEST(test_merge_roots_and_empty)
 {
     /* Two truncated captures diverging at the root, one duplicate and
      * two stacks with nothing visible. */
-    const struct sym_frame *const s1[] = {&f_bar, &f_fiz, &f_capture};
-    const struct sym_frame *const s2[] = {&f_baz, &f_pend2, &f_capture};
-    const struct sym_frame *const s3[] = {&f_traced, &f_capture};
+    const struct frame *const s1[] = {&f_bar, &f_fiz, &f_capture};
+    const struct frame *const s2[] = {&f_baz, &f_pend2, &f_capture};
+    const struct frame *const s3[] = {&f_traced, &f_capture};
     struct tt_stack stacks[] = {
         mkstack(s1, NELEM(s1)), mkstack(s2, NELEM(s2)), mkstack(s1, NELEM(s1)),
         mkstack(s3, NELEM(s3)), mkstack(NULL, 0),
@@ -291,12 +290,12 @@ END_TEST
 START_TEST(test_merge_depth_bound)
 {
     enum { N = TREE_MAX_DEPTH * 2 };
-    struct sym_frame *frames = calloc(N, sizeof(*frames));
-    const struct sym_frame **ptrs = calloc(N, sizeof(*ptrs));
+    struct frame *frames = calloc(N, sizeof(*frames));
+    const struct frame **ptrs = calloc(N, sizeof(*ptrs));
     ck_assert_ptr_nonnull(frames);
     ck_assert_ptr_nonnull(ptrs);
     for (size_t i = 0; i < N; i++) {
-        frames[i] = (struct sym_frame){.module = MOD, .module_off = i};
+        frames[i] = (struct frame){.module = MOD, .module_off = i};
         ptrs[i] = &frames[i];
     }
     struct tt_stack st = {.n = N, .frames = ptrs};
@@ -320,11 +319,11 @@ START_TEST(test_merge_wide)
 {
     /* Many leaves under one node keep first-seen order. */
     enum { N = 300 };
-    static struct sym_frame leaves[N];
-    static const struct sym_frame *stacks_frames[N][3];
+    static struct frame leaves[N];
+    static const struct frame *stacks_frames[N][3];
     struct tt_stack stacks[N];
     for (size_t i = 0; i < N; i++) {
-        leaves[i] = (struct sym_frame){.function = "leaf", .line = (int)i};
+        leaves[i] = (struct frame){.function = "leaf", .line = (int)i};
         stacks_frames[i][0] = &f_traced;
         stacks_frames[i][1] = &f_join;
         stacks_frames[i][2] = &leaves[i];

@@ -14,20 +14,19 @@
 #include "symbols/unwind.h"
 #include "model/trim.h"
 
-static const struct sym_frame F_exec = {.function = "worker_main"};
-static const struct sym_frame F_wrap = {.function = "trt__traced_poll"};
-static const struct sym_frame F_task = {.function = "request_poll"};
-static const struct sym_frame F_help = {.function = "trt_future_poll"};
-static const struct sym_frame F_leaf = {.function = "read_frame_poll"};
-static const struct sym_frame F_intl = {.function = "trt__capture"};
-static const struct sym_frame F_read = {.function = "read"};
+static const struct frame F_exec = {.function = "worker_main"};
+static const struct frame F_wrap = {.function = "trt__traced_poll"};
+static const struct frame F_task = {.function = "request_poll"};
+static const struct frame F_help = {.function = "trt_future_poll"};
+static const struct frame F_leaf = {.function = "read_frame_poll"};
+static const struct frame F_intl = {.function = "trt__capture"};
+static const struct frame F_read = {.function = "read"};
 
 START_TEST(test_trim)
 {
-    const struct sym_frame *frames[] = {&F_exec, &F_wrap, &F_task, &F_help,
-                                        &F_leaf, &F_intl, &F_read};
+    const struct frame *frames[] = {&F_exec, &F_wrap, &F_task, &F_help, &F_leaf, &F_intl, &F_read};
     struct tt_stack st = {7, frames, false, false};
-    const struct sym_frame *out[7];
+    const struct frame *out[7];
     /* Cut above the wrapper, helpers hidden, and unlike a captured stack
      * the runtime-internal frame and what is below it stay. */
     ck_assert_uint_eq(trim_live_stack(&st, false, out), 4);
@@ -37,7 +36,7 @@ START_TEST(test_trim)
     ck_assert_ptr_eq(out[3], &F_read);
     ck_assert_uint_eq(trim_live_stack(&st, true, out), 7);
     /* No wrapper (a thread outside any poll): kept whole, helpers hidden. */
-    const struct sym_frame *plain[] = {&F_exec, &F_help, &F_read};
+    const struct frame *plain[] = {&F_exec, &F_help, &F_read};
     struct tt_stack ps = {3, plain, false, false};
     ck_assert_uint_eq(trim_live_stack(&ps, false, out), 2);
     ck_assert_ptr_eq(out[1], &F_read);
@@ -50,9 +49,9 @@ START_TEST(test_unwind_child)
     struct proc_target t;
     ck_assert_int_eq(proc_open(&t, child_pid), 0);
     int err;
-    Dwfl *dwfl = sym_dwfl_open_pid(child_pid, &err);
+    Dwfl *dwfl = lookup_dwfl_open_pid(child_pid, &err);
     ck_assert_ptr_nonnull(dwfl);
-    sym_ctx *sym = sym_new(dwfl);
+    lookup_ctx *sym = lookup_new(dwfl);
     ck_assert_ptr_nonnull(sym);
     char why[160];
     unwind_ctx *u = unwind_new(dwfl, &t, &err, why, sizeof(why));
@@ -90,7 +89,7 @@ START_TEST(test_unwind_child)
     free(st.frames);
     thread_buf_free(&buf);
     unwind_free(u);
-    sym_free(sym);
+    lookup_free(sym);
     dwfl_end(dwfl);
     proc_close(&t);
     child_stop();

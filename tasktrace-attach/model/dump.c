@@ -11,7 +11,7 @@
 
 #include <tasktrace/clock.h>
 
-#include "model/build.h"
+#include "model/dump.h"
 #include "util/escape.h"
 #include "model/tree.h"
 
@@ -47,7 +47,7 @@ static uint64_t mix64(uint64_t h)
  * stands for it when it is not.  Open addressing, at most half full. */
 struct pc_entry {
     uint64_t pc;
-    const struct sym_frame *const *raw; /* NULL: ask the symbolizer */
+    const struct frame *const *raw; /* NULL: ask the symbolizer */
     bool used;
 };
 
@@ -57,11 +57,11 @@ struct pc_table {
 };
 
 /* An unsymbolized address's frame, and the one-element array that
- * sym_lookup's callers expect.  The frame comes first: dump_free frees
+ * lookup_pc's callers expect.  The frame comes first: dump_free frees
  * the block through it. */
 struct raw_block {
-    struct sym_frame f;
-    const struct sym_frame *p;
+    struct frame f;
+    const struct frame *p;
     char name[]; /* a chain frame's function name, when it had to be cut */
 };
 
@@ -105,7 +105,7 @@ static struct pc_entry *pc_enter(struct tt_dump *d, struct pc_table *t, uint64_t
     if (over || late) {
         if (d->nraw_frames == d->raw_frames_cap) {
             size_t cap = d->raw_frames_cap ? d->raw_frames_cap * 2 : 64;
-            struct sym_frame **grown = realloc(d->raw_frames, cap * sizeof(*grown));
+            struct frame **grown = realloc(d->raw_frames, cap * sizeof(*grown));
             if (!grown)
                 return NULL;
             d->raw_frames = grown;
@@ -139,7 +139,7 @@ static size_t function_name_len(const char *name)
     return plus ? (size_t)(plus - name) : strlen(name);
 }
 
-void dump_tail_call_frame(const struct sym_frame *entry, struct sym_frame *out, char *name)
+void dump_tail_call_frame(const struct frame *entry, struct frame *out, char *name)
 {
     /* The function itself (the outermost frame at its entry), at its
      * declaration: no call site is left. */
@@ -169,8 +169,8 @@ void dump_tail_call_frame(const struct sym_frame *entry, struct sym_frame *out, 
  * when DUMP_MAX_PCS functions were looked up already or the deadline
  * passed (the chain's values come from the target: their number is bounded
  * like the PCs'), or memory ran out (*err). */
-static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym,
-                                           uint64_t fn, const struct dump_in *in, int *err)
+static const struct frame *chain_frame(struct tt_dump *d, struct pc_table *fns, lookup_ctx *sym,
+                                       uint64_t fn, const struct dump_in *in, int *err)
 {
     if (pc_grow(fns) < 0) {
         *err = -ENOMEM;
@@ -179,15 +179,15 @@ static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *f
     struct pc_entry *e = pc_find(fns, fn);
     if (e->used)
         return e->raw ? *e->raw : NULL;
-    const struct sym_frame *const *f;
+    const struct frame *const *f;
     size_t n;
     struct raw_block *b = NULL;
     bool spent = fns->n >= DUMP_MAX_PCS ||
                  (in->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= in->deadline_ns);
-    if (!spent && sym_lookup(sym, fn, false, &f, &n) == 0 && n > 0 && f[0]->function) {
+    if (!spent && lookup_pc(sym, fn, false, &f, &n) == 0 && n > 0 && f[0]->function) {
         if (d->nraw_frames == d->raw_frames_cap) {
             size_t cap = d->raw_frames_cap ? d->raw_frames_cap * 2 : 64;
-            struct sym_frame **grown = realloc(d->raw_frames, cap * sizeof(*grown));
+            struct frame **grown = realloc(d->raw_frames, cap * sizeof(*grown));
             if (!grown) {
                 *err = -ENOMEM;
                 return NULL;
@@ -212,7 +212,7 @@ static const struct sym_frame *chain_frame(struct tt_dump *d, struct pc_table *f
 
 /* Two frames are of one function when their names agree up to a
  * symbol-table offset ("name+0x1f"). */
-static bool same_function(const struct sym_frame *a, const struct sym_frame *b)
+static bool same_function(const struct frame *a, const struct frame *b)
 {
     if (!a->function || !b->function)
         return false;
@@ -220,21 +220,21 @@ static bool same_function(const struct sym_frame *a, const struct sym_frame *b)
     return la == lb && memcmp(a->function, b->function, la) == 0;
 }
 
-size_t dump_chain_insert(const struct sym_frame **frames, size_t len,
-                         const struct sym_frame *const *chain, size_t nchain)
+size_t dump_chain_insert(const struct frame **frames, size_t len, const struct frame *const *chain,
+                         size_t nchain)
 {
     size_t cursor = 0;
     for (size_t j = 0; j < len; j++)
         if (tree_frame_is_wrapper(frames[j]))
             cursor = j + 1;
-    const struct sym_frame *missing[TRT_RECORD_CHAIN_MAX];
+    const struct frame *missing[TRT_RECORD_CHAIN_MAX];
     size_t nmissing = 0;
     if (nchain > TRT_RECORD_CHAIN_MAX)
         nchain = TRT_RECORD_CHAIN_MAX;
     for (size_t k = 0; k <= nchain; k++) {
         size_t at = len;
         if (k < nchain) {
-            const struct sym_frame *cf = chain[k];
+            const struct frame *cf = chain[k];
             if (!cf)
                 continue;
             for (at = cursor; at < len && !same_function(frames[at], cf); at++)
@@ -263,11 +263,11 @@ size_t dump_chain_insert(const struct sym_frame **frames, size_t len,
 }
 
 /* dump_chain_insert with R's chain, its frames made by chain_frame. */
-static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym,
-                           const struct ringread_rec *r, const struct dump_in *in,
-                           const struct sym_frame **frames, size_t len, int *err)
+static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, lookup_ctx *sym,
+                           const struct records_rec *r, const struct dump_in *in,
+                           const struct frame **frames, size_t len, int *err)
 {
-    const struct sym_frame *chain[TRT_RECORD_CHAIN_MAX];
+    const struct frame *chain[TRT_RECORD_CHAIN_MAX];
     size_t nchain = r->nchain < TRT_RECORD_CHAIN_MAX ? r->nchain : TRT_RECORD_CHAIN_MAX;
     for (size_t k = 0; k < nchain; k++)
         if (!(chain[k] = chain_frame(d, fns, sym, r->pc[r->npc + k], in, err)) && *err < 0)
@@ -281,10 +281,10 @@ static size_t chain_insert(struct tt_dump *d, struct pc_table *fns, sym_ctx *sym
  * the debug information of libc and the executor.  Returns the number of
  * frames in *out (malloc'd), or -ENOMEM. */
 static long record_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_table *fns,
-                          sym_ctx *sym, const struct ringread_rec *r, const struct dump_in *in,
-                          const struct sym_frame ***out)
+                          lookup_ctx *sym, const struct records_rec *r, const struct dump_in *in,
+                          const struct frame ***out)
 {
-    const struct sym_frame *const *per_pc[TRT_RECORD_MAX_PCS];
+    const struct frame *const *per_pc[TRT_RECORD_MAX_PCS];
     size_t nper[TRT_RECORD_MAX_PCS];
     uint32_t used = 0;
     size_t total = 0;
@@ -295,7 +295,7 @@ static long record_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_tab
         if (e->raw) {
             per_pc[used] = e->raw;
             nper[used] = 1;
-        } else if (sym_lookup(sym, r->pc[k], true, &per_pc[used], &nper[used]) < 0) {
+        } else if (lookup_pc(sym, r->pc[k], true, &per_pc[used], &nper[used]) < 0) {
             continue;
         }
         total += nper[used];
@@ -307,7 +307,7 @@ static long record_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_tab
             break;
     }
     uint32_t nchain = in->raw ? 0 : r->nchain;
-    const struct sym_frame **frames = malloc((total + nchain + 1) * sizeof(*frames));
+    const struct frame **frames = malloc((total + nchain + 1) * sizeof(*frames));
     if (!frames)
         return -ENOMEM;
     size_t len = 0;
@@ -330,13 +330,13 @@ static long record_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_tab
  * run in capture order. */
 static int record_cmp(const void *a, const void *b)
 {
-    const struct ringread_rec *x = a, *y = b;
+    const struct records_rec *x = a, *y = b;
     if (x->task_id != y->task_id)
         return x->task_id < y->task_id ? -1 : 1;
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-static uint64_t record_hash(const struct ringread_rec *r)
+static uint64_t record_hash(const struct records_rec *r)
 {
     uint64_t h = mix64(r->npc + 1);
     for (uint32_t i = 0; i < r->npc && i < TRT_RECORD_MAX_PCS; i++)
@@ -344,7 +344,7 @@ static uint64_t record_hash(const struct ringread_rec *r)
     return h;
 }
 
-static bool same_pcs(const struct ringread_rec *a, const struct ringread_rec *b)
+static bool same_pcs(const struct records_rec *a, const struct records_rec *b)
 {
     return a->npc == b->npc &&
            (a->pc == b->pc || memcmp(a->pc, b->pc, a->npc * sizeof(a->pc[0])) == 0);
@@ -352,9 +352,9 @@ static bool same_pcs(const struct ringread_rec *a, const struct ringread_rec *b)
 
 /* The symbolized frames of R's list of PCs: computed with record_frames
  * for the first record of that list, then shared (d->list_frames). */
-static long list_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_table *fns, sym_ctx *sym,
-                        const struct ringread_rec *r, const struct dump_in *in, size_t *lens,
-                        const struct sym_frame ***out)
+static long list_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_table *fns,
+                        lookup_ctx *sym, const struct records_rec *r, const struct dump_in *in,
+                        size_t *lens, const struct frame ***out)
 {
     if (r->list < d->nlist_frames && d->list_frames[r->list]) {
         *out = d->list_frames[r->list];
@@ -375,7 +375,7 @@ static long list_frames(struct tt_dump *d, struct pc_table *pcs, struct pc_table
  * go into the dump's pools at *pool_used; their frames are shared by every
  * task with the same list. */
 static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct pc_table *fns,
-                           struct tt_task *task, sym_ctx *sym, const struct ringread_rec *recs,
+                           struct tt_task *task, lookup_ctx *sym, const struct records_rec *recs,
                            size_t n, const struct dump_in *in, size_t *lens, size_t *pool_used)
 {
     size_t cap = 1, *seen = NULL, *stack_of = NULL;
@@ -411,7 +411,7 @@ static int task_add_stacks(struct tt_dump *d, struct pc_table *pcs, struct pc_ta
             seen[h] = i + 1;
             stack_of[i] = task->nstacks;
         }
-        const struct sym_frame **frames;
+        const struct frame **frames;
         long len = list_frames(d, pcs, fns, sym, &recs[i], in, lens, &frames);
         if (len < 0) {
             err = (int)len;
@@ -468,7 +468,7 @@ static void dump_note_stacks_lost(struct tt_dump *d)
              n == 1 ? " has" : "s have", list, n > shown ? ", ..." : "");
 }
 
-bool dump_spawn_glue(const struct sym_frame *f)
+bool dump_spawn_glue(const struct frame *f)
 {
     static const char *const glue[] = {TRT_FN_GLUE_SPAWN_PREFIXES};
     for (size_t i = 0; f->function && i < sizeof(glue) / sizeof(glue[0]); i++)
@@ -482,9 +482,9 @@ bool dump_spawn_glue(const struct sym_frame *f)
  * that frame is a binding's spawn function inlined into its caller: then
  * the caller's frame (the next one out) holds the call's line. */
 static int task_spawned_at(struct tt_dump *d, struct pc_table *pcs, struct tt_task *task,
-                           sym_ctx *sym, uint64_t spawn_pc, const struct dump_in *in)
+                           lookup_ctx *sym, uint64_t spawn_pc, const struct dump_in *in)
 {
-    const struct sym_frame *const *frames;
+    const struct frame *const *frames;
     size_t n;
     struct pc_entry *e = pc_enter(d, pcs, spawn_pc, in);
     if (!e)
@@ -492,7 +492,7 @@ static int task_spawned_at(struct tt_dump *d, struct pc_table *pcs, struct tt_ta
     if (e->raw) {
         frames = e->raw;
         n = 1;
-    } else if (sym_lookup(sym, spawn_pc, true, &frames, &n) < 0) {
+    } else if (lookup_pc(sym, spawn_pc, true, &frames, &n) < 0) {
         return -ENOMEM;
     }
     while (n > 1 && dump_spawn_glue(frames[n - 1]))
@@ -501,7 +501,7 @@ static int task_spawned_at(struct tt_dump *d, struct pc_table *pcs, struct tt_ta
     return 0;
 }
 
-/* Frees the live stacks live_fill (livestack.h) and corelive_fill (corethreads.h)
+/* Frees the live stacks livestack_fill (livestack.h) and corethreads_fill (corethreads.h)
  * added: the dump owns them, so that building and filling call only
  * downward (livestack calls dump_task_error, never the other way). */
 static void dump_free_threads(struct tt_dump *d)
@@ -565,8 +565,8 @@ void dump_free(struct tt_dump *d)
     d->nraw_frames = d->raw_frames_cap = 0;
 }
 
-int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, size_t nslots,
-               struct ringread_result *ring, const struct dump_in *in)
+int dump_build(struct tt_dump *d, lookup_ctx *sym, struct trt_task_slot *slots, size_t nslots,
+               struct records_result *ring, const struct dump_in *in)
 {
     struct pc_table pcs = {NULL, 0, 0};
     /* Chain entries' poll functions and their tail_call frames. */
@@ -640,7 +640,7 @@ int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, siz
         while (rec + run < ring->n && ring->recs[rec + run].task_id == s->id)
             run++;
         /* No offset on a NULL array (no records at all): undefined. */
-        const struct ringread_rec *mine = run ? ring->recs + rec : NULL;
+        const struct records_rec *mine = run ? ring->recs + rec : NULL;
         if ((err = task_add_stacks(d, &pcs, &fns, task, sym, mine, run, in, lens, &pool_used)) < 0)
             break;
         /* The runtime counts the captures of the traced poll that reached

@@ -53,15 +53,15 @@ struct dump_in {
  * d->complete is set from in->complete and ring->lost, a first guess:
  * the caller sets it for good once it has named the dump's problems.
  * Returns 0 or -ENOMEM; free with dump_free either way. */
-int dump_build(struct tt_dump *d, sym_ctx *sym, struct trt_task_slot *slots, size_t nslots,
-               struct ringread_result *ring, const struct dump_in *in);
+int dump_build(struct tt_dump *d, lookup_ctx *sym, struct trt_task_slot *slots, size_t nslots,
+               struct records_result *ring, const struct dump_in *in);
 
 /* Makes OUT the frame a tail call removed, from ENTRY, the outermost
  * frame symbolized at a future's poll function's entry (a chain entry):
  * marked tail_call, at the function's declaration, its name without a
  * symbol-table offset (written into NAME, room for strlen(function) + 1,
  * which OUT then points to). */
-void dump_tail_call_frame(const struct sym_frame *entry, struct sym_frame *out, char *name);
+void dump_tail_call_frame(const struct frame *entry, struct frame *out, char *name);
 
 /* Puts back, into the root-first FRAMES (room for LEN + NCHAIN), the
  * futures of a capture's chain (CHAIN, outermost first, their tail-call
@@ -70,20 +70,20 @@ void dump_tail_call_frame(const struct sym_frame *entry, struct sym_frame *out, 
  * the task wrapper) goes just before the frame of the next entry that is,
  * or, for the innermost ones, before the runtime's frames at the leaf
  * end.  Returns the new length. */
-size_t dump_chain_insert(const struct sym_frame **frames, size_t len,
-                         const struct sym_frame *const *chain, size_t nchain);
+size_t dump_chain_insert(const struct frame **frames, size_t len, const struct frame *const *chain,
+                         size_t nchain);
 
 /* Whether F is a binding's spawn function (TRT_FN_GLUE_SPAWN_PREFIXES)
  * inlined into its caller, whose frame holds the line that created the
  * task. */
-bool dump_spawn_glue(const struct sym_frame *f);
+bool dump_spawn_glue(const struct frame *f);
 
 /* Sets T's thread_error (printf-style, at most 127 bytes), replacing any;
  * on allocation failure it stays as it was. */
 void dump_task_error(struct tt_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Frees what dump_build allocated and the live stacks and threads
- * live_fill and corelive_fill added; leaves the strings (the
+ * livestack_fill and corethreads_fill added; leaves the strings (the
  * symbolizer's). */
 void dump_free(struct tt_dump *d);
 

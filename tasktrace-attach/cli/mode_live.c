@@ -14,7 +14,7 @@
 
 #include "target/doorbell.h"
 #include "cli/diag.h"
-#include "model/build.h"
+#include "model/dump.h"
 #include "cli/exitcodes.h"
 #include "model/livestack.h"
 #include "cli/modes.h"
@@ -77,9 +77,9 @@ static int check_process(pid_t pid)
  * the wait goes on as without --task. */
 static bool selected_reported(struct session *ss, uint32_t gen)
 {
-    struct snap_registry reg;
+    struct rtread_registry reg;
     char why[256];
-    if (snap_read_registry(&ss->t, ss->ctl.registry_addr, &reg, why, sizeof(why)) < 0)
+    if (rtread_read_registry(&ss->t, ss->ctl.registry_addr, &reg, why, sizeof(why)) < 0)
         return false;
     size_t selected = 0;
     bool all = true;
@@ -91,7 +91,7 @@ static bool selected_reported(struct session *ss, uint32_t gen)
         selected++;
         all = s->traced_gen == gen;
     }
-    snap_registry_free(&reg);
+    rtread_registry_free(&reg);
     return all && selected > 0;
 }
 
@@ -106,7 +106,7 @@ static int wait_done(struct session *ss)
     long nap = 100000;
     uint64_t next_check = 0;
     for (;;) {
-        int err = snap_read_control(&ss->t, ss->control_addr, &ss->ctl, why, sizeof(why));
+        int err = rtread_read_control(&ss->t, ss->control_addr, &ss->ctl, why, sizeof(why));
         if (err < 0) {
             if (err == -ESRCH)
                 fatal("ESRCH", "PID %d exited during the dump; nothing was captured",
@@ -120,11 +120,11 @@ static int wait_done(struct session *ss)
         if ((int32_t)(ss->ctl.done - ss->gen) >= 0)
             return 0;
         /* While the tasks report, the records they wrote so far are read
-         * (ringread_step): on another CPU than the target's, and the read
+         * (records_step): on another CPU than the target's, and the read
          * after the wait has that much less to do. */
         if (ss->ctl.ring_addr != 0 && ss->ctl.active == ss->gen && !ss->ring_steps.gave_up)
-            (void)ringread_step(snap_proc_read, &ss->t, ss->ctl.ring_addr, ss->gen,
-                                &ss->ring_steps);
+            (void)records_step(rtread_proc_read, &ss->t, ss->ctl.ring_addr, ss->gen,
+                               &ss->ring_steps);
         uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
         if (now >= ss->deadline || interrupted)
             return 1;
@@ -168,7 +168,7 @@ static int ring_retrying(struct session *ss, pid_t tid)
     char self[64] = "";
     proc_thread_comm(getpid(), 0, self, sizeof(self));
     unsigned seed = (unsigned)getpid();
-    /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see bell_ring. */
+    /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see doorbell_ring. */
     const char *hold = getenv("TASKTRACE_ATTACH_HOLD_STOPPED_MS");
     unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
     if (hold_ms > 60000)
@@ -177,7 +177,8 @@ static int ring_retrying(struct session *ss, pid_t tid)
     if (until < ss->deadline)
         until = ss->deadline;
     for (;;) {
-        int err = bell_ring_next(&ss->t, tid, ss->control_addr, &ss->gen, hold_ms, &ss->stopped_ns);
+        int err =
+            doorbell_ring_next(&ss->t, tid, ss->control_addr, &ss->gen, hold_ms, &ss->stopped_ns);
         if (err != -EPERM || interrupted || trt_clock_ns(CLOCK_MONOTONIC) >= until)
             return err;
         struct trt_control now;
@@ -189,14 +190,14 @@ static int ring_retrying(struct session *ss, pid_t tid)
         if (tracer > 0 && proc_thread_comm(tracer, 0, name, sizeof(name)) == 0 &&
             strcmp(name, self) != 0)
             return err;
-        bool read = snap_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0;
+        bool read = rtread_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0;
         if (tracer == 0 && !(read && other_dump_seen(&ss->first, &now)))
             return err;
         /* 5 to 15 ms, so that tools that collided do not collide again. */
         seed = seed * 1103515245u + 12345u;
         struct timespec ts = {0, 5000000 + (long)(seed >> 8) % 10000000};
         nanosleep(&ts, NULL);
-        if (snap_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0) {
+        if (rtread_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0) {
             ss->ctl = now;
             if ((int32_t)(now.request - ss->gen) >= 0)
                 ss->gen = now.request + 1 ? now.request + 1 : 1;
@@ -219,7 +220,7 @@ static void session_await_doorbell(struct session *ss)
         struct timespec nap = trt_ns_timespec(1000000u);
         nanosleep(&nap, NULL);
         struct trt_control now;
-        if (snap_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) != 0)
+        if (rtread_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) != 0)
             return;
         ss->ctl = now;
     }
@@ -242,10 +243,10 @@ static int session_locate(struct session *ss)
     }
     if (err < 0)
         return fail_access(pid, 0, "cannot inspect", err);
-    ss->dwfl = sym_dwfl_open_pid(pid, &err);
+    ss->dwfl = lookup_dwfl_open_pid(pid, &err);
     if (!ss->dwfl)
         return fail_access(pid, 0, "cannot read the modules of", err);
-    if (snap_locate(ss->dwfl, &ss->control_addr) < 0) {
+    if (rtread_locate(ss->dwfl, &ss->control_addr) < 0) {
         char comm[64] = "?", safe[300];
         proc_thread_comm(pid, 0, comm, sizeof(comm));
         if (!proc_alive(pid))
@@ -259,7 +260,7 @@ static int session_locate(struct session *ss)
                   TRT_CONTROL_SYMBOL);
         return EXIT_FATAL;
     }
-    err = snap_read_control(&ss->t, ss->control_addr, &ss->ctl, why, sizeof(why));
+    err = rtread_read_control(&ss->t, ss->control_addr, &ss->ctl, why, sizeof(why));
     if (err == -EPROTO) {
         fatal("CORRUPT", "PID %d: the tasktrace control block at 0x%llx is unusable: %s", (int)pid,
               (unsigned long long)ss->control_addr, why);
@@ -282,7 +283,7 @@ static void session_watchdog(void)
     if (tried)
         return;
     tried = true;
-    int err = wd_start(&watchdog_ns);
+    int err = watchdog_start(&watchdog_ns);
     if (err < 0)
         msg("cannot start the watchdog that bounds this tool's stops of the target's threads: %s",
             strerror(-err));
@@ -337,14 +338,14 @@ static int collect_ring(struct session *ss)
 {
     int err = 0;
     for (int attempt = 0; attempt < 4; attempt++) {
-        struct ringread_result r;
+        struct records_result r;
         /* The first read goes on from what the wait read. */
-        err = attempt == 0 ? ringread_finish(snap_proc_read, &ss->t, ss->ctl.ring_addr, ss->gen,
-                                             &ss->ring_steps, &r)
-                           : snap_read_ring(&ss->t, ss->ctl.ring_addr, ss->gen, &r);
+        err = attempt == 0 ? records_finish(rtread_proc_read, &ss->t, ss->ctl.ring_addr, ss->gen,
+                                            &ss->ring_steps, &r)
+                           : rtread_read_ring(&ss->t, ss->ctl.ring_addr, ss->gen, &r);
         if (err < 0)
             return err;
-        ringread_free(&ss->ring);
+        records_free(&ss->ring);
         ss->ring = r;
         if (r.torn == 0 || interrupted)
             break;
@@ -369,11 +370,11 @@ static int session_collect(struct session *ss)
             ss->started = (int32_t)(ss->ctl.active - ss->gen) >= 0;
         }
         ss->t_waited = trt_clock_ns(CLOCK_MONOTONIC);
-        snap_registry_free(&ss->reg);
+        rtread_registry_free(&ss->reg);
         /* No registry address: the process never created a traced task. */
         int err = ss->ctl.registry_addr == 0 ? 0
-                                             : snap_read_registry(&ss->t, ss->ctl.registry_addr,
-                                                                  &ss->reg, why, sizeof(why));
+                                             : rtread_read_registry(&ss->t, ss->ctl.registry_addr,
+                                                                    &ss->reg, why, sizeof(why));
         if (err == -EPROTO) {
             fatal("CORRUPT", "PID %d: %s", (int)pid, why);
             return EXIT_FATAL;
@@ -398,7 +399,7 @@ static int session_collect(struct session *ss)
          * or moved them to a larger ring. */
         if (err == -EFAULT) {
             struct trt_control now;
-            if (snap_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0 &&
+            if (rtread_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0 &&
                 now.ring_addr != ss->ctl.ring_addr)
                 err = -ESTALE;
         }
@@ -425,7 +426,7 @@ static int session_collect(struct session *ss)
 }
 
 /* Whether the registry holds a task that is not finished. */
-static bool tasks_unfinished(const struct snap_registry *reg)
+static bool tasks_unfinished(const struct rtread_registry *reg)
 {
     for (size_t i = 0; i < reg->n; i++)
         if (reg->slots[i].state != TRT_TASK_DONE)
@@ -487,7 +488,7 @@ static void note_collect_problems(struct session *ss)
         problem(&ss->d, "cap_records",
                 "PID %d: the capture ring holds more than %u records for this dump; the %llu "
                 "oldest were not read",
-                (int)pid, RINGREAD_MAX_RECORDS, (unsigned long long)ss->ring.cut);
+                (int)pid, RECORDS_MAX_RECORDS, (unsigned long long)ss->ring.cut);
     char where[32];
     snprintf(where, sizeof(where), "PID %d", (int)pid);
     problems_registry(&ss->d, where, &ss->reg);
@@ -496,9 +497,9 @@ static void note_collect_problems(struct session *ss)
 /* The live stacks of the threads inside a poll (and every thread with
  * --threads), once the generation ended: see live.h.  Names what could not
  * be read.  Returns 0 or -ENOMEM. */
-static int session_live(struct session *ss, struct live_stats *st)
+static int session_live(struct session *ss, struct livestack_stats *st)
 {
-    struct live_opts lo = {.threads = ss->o.threads};
+    struct livestack_opts lo = {.threads = ss->o.threads};
     /* TASKTRACE_ATTACH_HOLD_THREAD_MS: a test hook that keeps each thread
      * stopped that long, so a test can kill the tool meanwhile. */
     const char *hold = getenv("TASKTRACE_ATTACH_HOLD_THREAD_MS");
@@ -509,8 +510,8 @@ static int session_live(struct session *ss, struct live_stats *st)
      * must not leave nothing for them), the hook's holds included. */
     lo.deadline_ns = trt_clock_ns(CLOCK_MONOTONIC) + (uint64_t)(ss->o.timeout * 1e9);
     session_watchdog();
-    int err = live_fill(&ss->d, &ss->t, ss->dwfl, ss->sym, ss->ctl.registry_addr, ss->reg.slots,
-                        ss->reg.n, &lo, st);
+    int err = livestack_fill(&ss->d, &ss->t, ss->dwfl, ss->sym, ss->ctl.registry_addr,
+                             ss->reg.slots, ss->reg.n, &lo, st);
     if (err < 0)
         return err;
     char where[32];
@@ -525,7 +526,7 @@ static int session_live(struct session *ss, struct live_stats *st)
     if (st->out_of_time) {
         char list[200] = "";
         size_t used = 0;
-        for (size_t i = 0; i < st->out_of_time && i < LIVE_MAX_UNREAD; i++) {
+        for (size_t i = 0; i < st->out_of_time && i < LIVESTACK_MAX_UNREAD; i++) {
             char name[16] = "", safe[4 * 16 + 1];
             proc_thread_comm(ss->o.pid, st->unread[i], name, sizeof(name));
             int w = snprintf(list + used, sizeof(list) - used, "%s%d \"%s\"", i ? ", " : "",
@@ -540,7 +541,7 @@ static int session_live(struct session *ss, struct live_stats *st)
                 "PID %d: %zu thread%s not read: the time for thread stacks (%.3g s, "
                 "--timeout) ran out: %s%s",
                 (int)ss->o.pid, st->out_of_time, st->out_of_time == 1 ? " was" : "s were",
-                ss->o.timeout, list, st->out_of_time > LIVE_MAX_UNREAD ? ", ..." : "");
+                ss->o.timeout, list, st->out_of_time > LIVESTACK_MAX_UNREAD ? ", ..." : "");
     }
     if (ss->o.threads)
         problems_threads_cap(&ss->d, where, st->threads_total);
@@ -557,7 +558,7 @@ static int u64_cmp(const void *a, const void *b)
 }
 
 /* TASKTRACE_ATTACH_STATS: how long the threads were stopped. */
-static void live_print_stats(struct live_stats *st)
+static void livestack_print_stats(struct livestack_stats *st)
 {
     if (st->nstops == 0)
         return;
@@ -586,24 +587,24 @@ static void live_print_stats(struct live_stats *st)
  * Returns 0, or EXIT_FATAL after saying why. */
 static int build_model(struct session *ss, uint64_t timeout_ns)
 {
-    ss->sym = sym_new(ss->dwfl);
-    sym_set_short_names(ss->sym, ss->o.short_names);
+    ss->sym = lookup_new(ss->dwfl);
+    lookup_set_short_names(ss->sym, ss->o.short_names);
     /* Symbolizing gets as long again as the wait could take. */
     uint64_t now = trt_clock_ns(CLOCK_MONOTONIC);
-    uint64_t sym_deadline = (now > ss->deadline ? now : ss->deadline) + timeout_ns;
+    uint64_t lookup_deadline = (now > ss->deadline ? now : ss->deadline) + timeout_ns;
     /* TASKTRACE_ATTACH_SYMBOLIZE_MS: a test hook that gives symbolizing
      * that many milliseconds instead, to reach the deadline on purpose. */
     const char *budget = getenv("TASKTRACE_ATTACH_SYMBOLIZE_MS");
     if (budget)
-        sym_deadline = now + (uint64_t)strtoul(budget, NULL, 10) % 3600000u * 1000000u;
-    symfind_set_deadline(sym_deadline);
+        lookup_deadline = now + (uint64_t)strtoul(budget, NULL, 10) % 3600000u * 1000000u;
+    findfile_set_deadline(lookup_deadline);
     struct dump_in in = {
         .gen = ss->gen,
         .started = ss->started,
         .complete = ss->complete,
         .raw = ss->o.raw,
         .fork_ns = ss->ctl.fork_ns,
-        .deadline_ns = sym_deadline,
+        .deadline_ns = lookup_deadline,
         .select = select_cb,
         .arg = &ss->o,
     };
@@ -617,7 +618,7 @@ static int build_model(struct session *ss, uint64_t timeout_ns)
 /* TASKTRACE_ATTACH_STATS: where the time went: the target's captures (the
  * wait), the tool's reading, model building (symbolizing), live stacks and
  * printing. */
-static void print_stats(const struct session *ss, struct live_stats *ls)
+static void print_stats(const struct session *ss, struct livestack_stats *ls)
 {
     msg("phases (ms): locate %.1f, ring+wait %.1f, read %.1f, build %.1f, live %.1f, "
         "print %.1f; %zu tasks, %zu records",
@@ -629,7 +630,7 @@ static void print_stats(const struct session *ss, struct live_stats *ls)
         "started in %.1f us",
         (trt_clock_ns(CLOCK_MONOTONIC) - ss->t_start) / 1e6, ss->stopped_ns / 1e3,
         watchdog_ns / 1e3);
-    live_print_stats(ls);
+    livestack_print_stats(ls);
 }
 
 /* Finds the runtime, rings its doorbell (unless --passive) and reads what
@@ -665,7 +666,7 @@ static int locate_ring_collect(struct session *ss)
     return 0;
 }
 
-int mode_dump(struct session *ss)
+int mode_live(struct session *ss)
 {
     uint64_t timeout_ns = (uint64_t)(ss->o.timeout * 1e9);
     ss->deadline = ss->t_start + timeout_ns;
@@ -673,7 +674,7 @@ int mode_dump(struct session *ss)
     if (rc != 0 || (rc = build_model(ss, timeout_ns)) != 0)
         return rc;
     ss->t_built = trt_clock_ns(CLOCK_MONOTONIC);
-    struct live_stats *ls = calloc(1, sizeof(*ls));
+    struct livestack_stats *ls = calloc(1, sizeof(*ls));
     if (!ls || session_live(ss, ls) < 0) {
         free(ls);
         fatal("ENOMEM", "out of memory");

@@ -21,73 +21,73 @@
 /* noclone keeps GCC from making .constprop copies; clang has no such
  * attribute and does not need it. */
 #if defined(__clang__)
-#define SYM_TEST_NOINLINE __attribute__((noinline))
+#define LOOKUP_TEST_NOINLINE __attribute__((noinline))
 #else
-#define SYM_TEST_NOINLINE __attribute__((noinline, noclone))
+#define LOOKUP_TEST_NOINLINE __attribute__((noinline, noclone))
 #endif
 
-static volatile uintptr_t sym_test_sink;
-static volatile int sym_test_line_call;
-static volatile int sym_test_line_inner;
-static volatile int sym_test_line_outer;
+static volatile uintptr_t lookup_test_sink;
+static volatile int lookup_test_line_call;
+static volatile int lookup_test_line_inner;
+static volatile int lookup_test_line_outer;
 
-enum { SYM_TEST_TARGET_LINE = __LINE__ + 2 };
-SYM_TEST_NOINLINE static int sym_test_target(int x)
+enum { LOOKUP_TEST_TARGET_LINE = __LINE__ + 2 };
+LOOKUP_TEST_NOINLINE static int lookup_test_target(int x)
 {
-    sym_test_sink += (uintptr_t)x;
-    return (int)sym_test_sink;
+    lookup_test_sink += (uintptr_t)x;
+    return (int)lookup_test_sink;
 }
 
-SYM_TEST_NOINLINE static uintptr_t sym_test_capture(void)
+LOOKUP_TEST_NOINLINE static uintptr_t lookup_test_capture(void)
 {
     uintptr_t ra = (uintptr_t)__builtin_return_address(0);
-    sym_test_sink = ra;
+    lookup_test_sink = ra;
     return ra;
 }
 
-SYM_TEST_NOINLINE static uintptr_t sym_test_caller(void)
+LOOKUP_TEST_NOINLINE static uintptr_t lookup_test_caller(void)
 {
-    uintptr_t ra = sym_test_capture();
-    sym_test_line_call = __LINE__ - 1; /* the call on the line above */
-    sym_test_sink += 1;
+    uintptr_t ra = lookup_test_capture();
+    lookup_test_line_call = __LINE__ - 1; /* the call on the line above */
+    lookup_test_sink += 1;
     return ra;
 }
 
 /* always_inline is honoured at any optimization level, and GCC describes
  * the inlined body with a DW_TAG_inlined_subroutine even at -O0. */
-static inline __attribute__((always_inline)) uintptr_t sym_test_inner(void)
+static inline __attribute__((always_inline)) uintptr_t lookup_test_inner(void)
 {
-    uintptr_t ra = sym_test_capture();
-    sym_test_line_inner = __LINE__ - 1; /* the call on the line above */
+    uintptr_t ra = lookup_test_capture();
+    lookup_test_line_inner = __LINE__ - 1; /* the call on the line above */
     return ra;
 }
 
-SYM_TEST_NOINLINE static uintptr_t sym_test_outer(void)
+LOOKUP_TEST_NOINLINE static uintptr_t lookup_test_outer(void)
 {
-    uintptr_t ra = sym_test_inner();
-    sym_test_line_outer = __LINE__ - 1; /* the call on the line above */
-    sym_test_sink += 2;
+    uintptr_t ra = lookup_test_inner();
+    lookup_test_line_outer = __LINE__ - 1; /* the call on the line above */
+    lookup_test_sink += 2;
     return ra;
 }
 
 static Dwfl *dwfl;
-static sym_ctx *ctx;
+static lookup_ctx *ctx;
 
 static void setup(void)
 {
     /* Never reach for the network from a unit test. */
     unsetenv("DEBUGINFOD_URLS");
     int err = 1;
-    dwfl = sym_dwfl_open_pid(getpid(), &err);
+    dwfl = lookup_dwfl_open_pid(getpid(), &err);
     ck_assert_ptr_nonnull(dwfl);
     ck_assert_int_eq(err, 0);
-    ctx = sym_new(dwfl);
+    ctx = lookup_new(dwfl);
     ck_assert_ptr_nonnull(ctx);
 }
 
 static void teardown(void)
 {
-    sym_free(ctx);
+    lookup_free(ctx);
     dwfl_end(dwfl);
     ctx = NULL;
     dwfl = NULL;
@@ -99,26 +99,26 @@ static const char *base(const char *path)
     return slash != NULL ? slash + 1 : path;
 }
 
-static void lookup(uint64_t pc, bool ra, const struct sym_frame *const **fr, size_t *n)
+static void lookup(uint64_t pc, bool ra, const struct frame *const **fr, size_t *n)
 {
-    ck_assert_int_eq(sym_lookup(ctx, pc, ra, fr, n), 0);
+    ck_assert_int_eq(lookup_pc(ctx, pc, ra, fr, n), 0);
     ck_assert_uint_ge(*n, 1);
-    ck_assert_uint_le(*n, SYM_MAX_FRAMES);
+    ck_assert_uint_le(*n, LOOKUP_MAX_FRAMES);
 }
 
 START_TEST(test_function_address)
 {
-    const struct sym_frame *const *fr;
+    const struct frame *const *fr;
     size_t n;
-    uintptr_t pc = (uintptr_t)&sym_test_target;
+    uintptr_t pc = (uintptr_t)&lookup_test_target;
     lookup(pc, false, &fr, &n);
     ck_assert_uint_eq(n, 1);
-    const struct sym_frame *f = fr[0];
-    ck_assert_str_eq(f->function, "sym_test_target");
+    const struct frame *f = fr[0];
+    ck_assert_str_eq(f->function, "lookup_test_target");
     ck_assert_ptr_nonnull(f->file);
-    ck_assert_str_eq(base(f->file), "test_sym.c");
-    ck_assert_int_ge(f->line, SYM_TEST_TARGET_LINE);
-    ck_assert_int_le(f->line, SYM_TEST_TARGET_LINE + 2);
+    ck_assert_str_eq(base(f->file), "test_lookup.c");
+    ck_assert_int_ge(f->line, LOOKUP_TEST_TARGET_LINE);
+    ck_assert_int_le(f->line, LOOKUP_TEST_TARGET_LINE + 2);
     ck_assert(!f->inlined);
     ck_assert_uint_eq(f->pc, pc);
 
@@ -137,36 +137,36 @@ END_TEST
 
 START_TEST(test_return_address)
 {
-    const struct sym_frame *const *fr;
+    const struct frame *const *fr;
     size_t n;
-    uintptr_t ra = sym_test_caller();
+    uintptr_t ra = lookup_test_caller();
     lookup(ra, true, &fr, &n);
     ck_assert_uint_eq(n, 1);
-    const struct sym_frame *f = fr[0];
-    ck_assert_str_eq(f->function, "sym_test_caller");
-    ck_assert_str_eq(base(f->file), "test_sym.c");
-    ck_assert_int_eq(f->line, sym_test_line_call);
+    const struct frame *f = fr[0];
+    ck_assert_str_eq(f->function, "lookup_test_caller");
+    ck_assert_str_eq(base(f->file), "test_lookup.c");
+    ck_assert_int_eq(f->line, lookup_test_line_call);
     ck_assert_uint_eq(f->pc, ra); /* not ra - 1 */
 }
 END_TEST
 
 START_TEST(test_inlined)
 {
-    const struct sym_frame *const *fr;
+    const struct frame *const *fr;
     size_t n;
-    uintptr_t ra = sym_test_outer();
+    uintptr_t ra = lookup_test_outer();
     lookup(ra, true, &fr, &n);
     ck_assert_uint_eq(n, 2);
     /* Root first: the out-of-line function at the inlined call's site,
      * then the inlined callee at the real call. */
-    ck_assert_str_eq(fr[0]->function, "sym_test_outer");
+    ck_assert_str_eq(fr[0]->function, "lookup_test_outer");
     ck_assert(!fr[0]->inlined);
-    ck_assert_str_eq(base(fr[0]->file), "test_sym.c");
-    ck_assert_int_eq(fr[0]->line, sym_test_line_outer);
-    ck_assert_str_eq(fr[1]->function, "sym_test_inner");
+    ck_assert_str_eq(base(fr[0]->file), "test_lookup.c");
+    ck_assert_int_eq(fr[0]->line, lookup_test_line_outer);
+    ck_assert_str_eq(fr[1]->function, "lookup_test_inner");
     ck_assert(fr[1]->inlined);
-    ck_assert_str_eq(base(fr[1]->file), "test_sym.c");
-    ck_assert_int_eq(fr[1]->line, sym_test_line_inner);
+    ck_assert_str_eq(base(fr[1]->file), "test_lookup.c");
+    ck_assert_int_eq(fr[1]->line, lookup_test_line_inner);
     ck_assert_uint_eq(fr[0]->pc, ra);
     ck_assert_uint_eq(fr[1]->pc, ra);
     ck_assert_ptr_eq(fr[0]->module, fr[1]->module);
@@ -175,9 +175,9 @@ END_TEST
 
 START_TEST(test_cache)
 {
-    const struct sym_frame *const *a, *const *b, *const *c;
+    const struct frame *const *a, *const *b, *const *c;
     size_t na, nb, nc;
-    uintptr_t ra = sym_test_caller();
+    uintptr_t ra = lookup_test_caller();
     lookup(ra, true, &a, &na);
     lookup(ra, true, &b, &nb);
     ck_assert_ptr_eq(a, b);
@@ -190,15 +190,15 @@ START_TEST(test_cache)
     ck_assert_ptr_eq(a[0]->module, c[0]->module);
 
     /* Entries stay put while the table grows. */
-    uintptr_t start = (uintptr_t)&sym_test_target;
+    uintptr_t start = (uintptr_t)&lookup_test_target;
     for (uintptr_t pc = start; pc < start + 3000; pc++) {
-        const struct sym_frame *const *fr;
+        const struct frame *const *fr;
         size_t n;
         lookup(pc, true, &fr, &n);
     }
     lookup(ra, true, &b, &nb);
     ck_assert_ptr_eq(a, b);
-    ck_assert_str_eq(b[0]->function, "sym_test_caller");
+    ck_assert_str_eq(b[0]->function, "lookup_test_caller");
 }
 END_TEST
 
@@ -210,7 +210,7 @@ START_TEST(test_no_module)
     const uint64_t pcs[] = {0, 0x10, (uintptr_t)&local, UINT64_MAX};
     for (size_t i = 0; i < sizeof(pcs) / sizeof(pcs[0]); i++) {
         for (int ra = 0; ra < 2; ra++) {
-            const struct sym_frame *const *fr;
+            const struct frame *const *fr;
             size_t n;
             lookup(pcs[i], ra, &fr, &n);
             ck_assert_uint_eq(n, 1);
@@ -228,7 +228,7 @@ START_TEST(test_symtab_fallback)
 {
     /* libelf ships stripped, with no debuginfo installed here: only its
      * dynamic symbol table names elf_version. */
-    const struct sym_frame *const *fr;
+    const struct frame *const *fr;
     size_t n;
     /* libelf's own definition: in a non-PIE runner &elf_version is the
      * executable's PLT entry, but a lookup in libelf's handle finds the
@@ -239,7 +239,7 @@ START_TEST(test_symtab_fallback)
     ck_assert_ptr_nonnull(def);
     uintptr_t pc = (uintptr_t)def;
     lookup(pc + 1, true, &fr, &n);
-    const struct sym_frame *f = fr[n - 1];
+    const struct frame *f = fr[n - 1];
     ck_assert_ptr_nonnull(f->module);
     ck_assert_msg(strstr(f->module, "libelf") != NULL, "elf_version found in %s", f->module);
     dlclose(libelf);
@@ -256,21 +256,21 @@ END_TEST
 START_TEST(test_errors)
 {
     int err = 0;
-    ck_assert_ptr_null(sym_dwfl_open_pid(INT_MAX, &err));
+    ck_assert_ptr_null(lookup_dwfl_open_pid(INT_MAX, &err));
     ck_assert_int_eq(err, -ESRCH);
     ck_assert_int_eq(errno, ESRCH);
-    ck_assert_ptr_null(sym_dwfl_open_pid(INT_MAX, NULL));
+    ck_assert_ptr_null(lookup_dwfl_open_pid(INT_MAX, NULL));
     errno = 0;
-    ck_assert_ptr_null(sym_new(NULL));
+    ck_assert_ptr_null(lookup_new(NULL));
     ck_assert_int_eq(errno, EINVAL);
-    const struct sym_frame *const *fr;
+    const struct frame *const *fr;
     size_t n;
-    ck_assert_int_eq(sym_lookup(NULL, 1, false, &fr, &n), -EINVAL);
-    sym_free(NULL);
+    ck_assert_int_eq(lookup_pc(NULL, 1, false, &fr, &n), -EINVAL);
+    lookup_free(NULL);
 }
 END_TEST
 
-Suite *suite_sym(void)
+Suite *suite_lookup(void)
 {
     Suite *s = suite_create("sym");
     TCase *tc = tcase_create("lookup");
