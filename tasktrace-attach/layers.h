@@ -21,8 +21,11 @@
  *             runtime's structures (rtread), ring records (records), thread
  *             stops (thread), the watchdog that stops nothing for long
  *             (watchdog), core files (core)
- *   symbols/  from addresses to names: module finding (findfile for a
- *             live process, findcore for a core), ELF bounds (elfcheck),
+ *   symbols/  from addresses to names: the one seam for finding modules'
+ *             files (findfile: a live process, a core, a saved dump side
+ *             by side), separate debug files (finddebug), a saved dump's
+ *             files and debuginfod (findsaved), a core's modules
+ *             (findcore), ELF bounds (elfcheck),
  *             the loader's mappings (modmap), lookup (lookup), the frame
  *             types every layer above shares (frame.h), unwinding a
  *             stopped thread's stack (unwind)

@@ -8,20 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <elfutils/libdwelf.h>
-#ifdef HAVE_DEBUGINFOD
-#include <dlfcn.h>
-#include <elfutils/debuginfod.h>
-#endif
 #include <tasktrace/protocol.h>
 
 #include "model/dump.h"
-#include "symbols/elfcheck.h"
 #include "util/jsonread.h"
 #include "util/escape.h"
 #include "target/safefile.h"
 #include "model/symbolize.h"
 #include "symbols/findfile.h"
+#include "symbols/findsaved.h"
 
 /* One module the dump's frames name. */
 struct symbolize_mod {
@@ -167,176 +162,13 @@ static void symbolize_note_stack(struct symbolize_load *l, const struct jsonread
         symbolize_note_frame(l, &st->items[i]);
 }
 
-/* The lowercase hex of the build id of the ELF file FD into OUT (129
- * bytes); "" when it has none. */
-static void symbolize_file_build_id(int fd, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    out[0] = '\0';
-    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-    if (elf == NULL)
-        return;
-    const void *id = NULL;
-    ssize_t len = dwelf_elf_gnu_build_id(elf, &id);
-    if (len >= 3 && len <= 64) {
-        for (ssize_t i = 0; i < len; i++) {
-            out[2 * i] = hex[((const unsigned char *)id)[i] >> 4];
-            out[2 * i + 1] = hex[((const unsigned char *)id)[i] & 15];
-        }
-        out[2 * len] = '\0';
-    }
-    elf_end(elf);
-}
-
-#ifdef HAVE_DEBUGINFOD
-/* elfutils' debuginfod client, loaded (dlopen) and made when a module is
- * first missing here, as elfutils' own tools do: the library starts an
- * HTTP and TLS stack, which every other run of the tool should not pay
- * for.  NULL without DEBUGINFOD_URLS (or with it empty), or when the
- * library cannot be loaded. */
-static struct {
-    void *lib;
-    debuginfod_client *client;
-    bool tried;
-    debuginfod_client *(*begin)(void);
-    int (*find_executable)(debuginfod_client *, const unsigned char *, int, char **);
-    int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
-    void (*end)(debuginfod_client *);
-    char why[40]; /* why there is no client though DEBUGINFOD_URLS is set */
-} symbolize_dbg;
-
-static debuginfod_client *symbolize_debuginfod(void)
-{
-    if (symbolize_dbg.tried)
-        return symbolize_dbg.client;
-    symbolize_dbg.tried = true;
-    const char *urls = getenv("DEBUGINFOD_URLS");
-    if (urls == NULL || urls[0] == '\0')
-        return NULL;
-    if (symbolize_dbg.lib == NULL &&
-        (symbolize_dbg.lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL) {
-        snprintf(symbolize_dbg.why, sizeof(symbolize_dbg.why),
-                 "libdebuginfod.so.1 cannot be loaded");
-        return NULL;
-    }
-    *(void **)&symbolize_dbg.begin = dlsym(symbolize_dbg.lib, "debuginfod_begin");
-    *(void **)&symbolize_dbg.find_executable =
-        dlsym(symbolize_dbg.lib, "debuginfod_find_executable");
-    *(void **)&symbolize_dbg.find_debuginfo = dlsym(symbolize_dbg.lib, "debuginfod_find_debuginfo");
-    *(void **)&symbolize_dbg.end = dlsym(symbolize_dbg.lib, "debuginfod_end");
-    if (symbolize_dbg.begin && symbolize_dbg.find_executable && symbolize_dbg.find_debuginfo &&
-        symbolize_dbg.end)
-        symbolize_dbg.client = symbolize_dbg.begin();
-    if (symbolize_dbg.client == NULL)
-        snprintf(symbolize_dbg.why, sizeof(symbolize_dbg.why), "libdebuginfod.so.1 gave no client");
-    return symbolize_dbg.client;
-}
-#endif
-
-/* Opens PATH as a local file through safefile and checks its build id
- * against M's.  Returns the descriptor, or -1 with M->why set (unless
- * the file is simply not there and QUIET). */
-static int symbolize_open(const struct safefile_cred *cred, struct symbolize_mod *m,
-                          const char *path)
-{
-    char why[256], id[129];
-    if (path[0] != '/') {
-        snprintf(m->why, sizeof(m->why), "not an absolute path");
-        return -1;
-    }
-    int fd = safefile_open_root(cred, path, why, sizeof(why));
-    /* The bounds and the copy of a live process's files (elfcheck.h),
-     * before libelf reads the build id. */
-    if (fd >= 0) {
-        int err = elfcheck_file(fd, why, sizeof(why));
-        if (err != 0)
-            close(fd);
-        fd = err != 0 ? err : elfcheck_stable(fd, 0, why, sizeof(why));
-    }
-    if (fd < 0) {
-        /* A long reason is cut: it is one item of a list. */
-        if (snprintf(m->why, sizeof(m->why), "%s", fd == -ENOENT ? "no such file" : why) < 0)
-            m->why[0] = '\0';
-        return -1;
-    }
-    if (m->build_id != NULL) {
-        symbolize_file_build_id(fd, id);
-        if (strcmp(id, m->build_id) != 0) {
-            snprintf(m->why, sizeof(m->why), "%s", id[0] ? "its build id differs" : "no build id");
-            close(fd);
-            return -1;
-        }
-    }
-    return fd;
-}
-
-/* A module's ELF file: its path, else the debug file its build id names
- * (symbols, DWARF and program headers: enough to symbolize). */
+/* A module's file, found by findfile's saved-dump source and reported;
+ * M->why says why not. */
 static void symbolize_mod_report(struct symbolize_load *l, const struct safefile_cred *cred,
                                  struct symbolize_mod *m)
 {
-    char alt[sizeof("/usr/lib/debug/.build-id/") + 129 + 8];
-    const char *file = m->path;
-    int fd = symbolize_open(cred, m, m->path);
-    size_t idlen = m->build_id != NULL ? strlen(m->build_id) : 0;
-    if (fd < 0 && idlen >= 6 && idlen <= 128 && strspn(m->build_id, "0123456789abcdef") == idlen) {
-        char keep[sizeof(m->why)];
-        memcpy(keep, m->why, sizeof(keep));
-        snprintf(alt, sizeof(alt), "/usr/lib/debug/.build-id/%.2s/%s.debug", m->build_id,
-                 m->build_id + 2);
-        file = alt;
-        fd = symbolize_open(cred, m, alt);
-        memcpy(m->why, keep, sizeof(keep));
-    }
-#ifdef HAVE_DEBUGINFOD
-    /* Not on this machine: the executable, else its debug file, from
-     * debuginfod by build id (downloaded into its cache, whose file is
-     * checked like a local one). */
-    char *fetched = NULL;
-    bool can_fetch =
-        fd < 0 && idlen >= 6 && idlen <= 128 && strspn(m->build_id, "0123456789abcdef") == idlen;
-    if (can_fetch && symbolize_debuginfod() == NULL && symbolize_dbg.why[0]) {
-        size_t have = strnlen(m->why, sizeof(m->why));
-        snprintf(m->why + have, sizeof(m->why) - have, "; debuginfod: %s", symbolize_dbg.why);
-    }
-    if (can_fetch && symbolize_debuginfod() != NULL) {
-        int got = symbolize_dbg.find_executable(symbolize_dbg.client,
-                                                (const unsigned char *)m->build_id, 0, &fetched);
-        if (got < 0) {
-            free(fetched);
-            fetched = NULL;
-            got = symbolize_dbg.find_debuginfo(symbolize_dbg.client,
-                                               (const unsigned char *)m->build_id, 0, &fetched);
-        }
-        char id[129];
-        if (got >= 0)
-            symbolize_file_build_id(got, id);
-        if (got >= 0 && strcmp(id, m->build_id) == 0) {
-            fd = got;
-            file = fetched;
-        } else {
-            size_t have = strnlen(m->why, sizeof(m->why));
-            snprintf(m->why + have, sizeof(m->why) - have, "; debuginfod: %s",
-                     got >= 0 ? "its build id differs" : strerror(-got));
-            if (got >= 0)
-                close(got);
-        }
-    }
-#endif
-    if (fd < 0)
-        return;
-    /* add_p_vaddr: BASE is the load bias, the first segment lands at
-     * BASE + its p_vaddr (BASE is 0 for an ET_EXEC). */
-    if (dwfl_report_elf(l->z->dwfl, m->path, file, fd, m->base, true) == NULL) {
-        if (snprintf(m->why, sizeof(m->why), "%s", dwfl_errmsg(-1)) < 0)
-            m->why[0] = '\0';
-        close(fd);
-    } else {
-        m->loaded = true;
-    }
-#ifdef HAVE_DEBUGINFOD
-    free(fetched);
-#endif
+    m->loaded = findfile_report_saved(l->z->dwfl, cred, m->path, m->build_id, m->base, m->why,
+                                      sizeof(m->why)) == 0;
 }
 
 /* A zeroed frame owned by Z, with EXTRA bytes after it; NULL with *ERR
@@ -790,8 +622,7 @@ static int symbolize_build(struct symbolize_load *l, const char *text, size_t le
     dwfl_report_begin(l->z->dwfl);
     for (size_t i = 0; i < l->nmods; i++)
         symbolize_mod_report(l, &cred, &l->mods[i]);
-    if (dwfl_report_end(l->z->dwfl, NULL, NULL) != 0 ||
-        findfile_attach(l->z->dwfl, getpid()) != 0) {
+    if (dwfl_report_end(l->z->dwfl, NULL, NULL) != 0) {
         err = symbolize_fail(l, -EIO, "libdwfl: %s", dwfl_errmsg(-1));
         goto out;
     }
@@ -849,53 +680,6 @@ out:
     return err;
 }
 
-/* Our find_elf: every module is reported with its file already open. */
-static int symbolize_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
-                              Dwarf_Addr base, char **file_name, Elf **elfp)
-{
-    (void)mod;
-    (void)userdata;
-    (void)modname;
-    (void)base;
-    (void)file_name;
-    (void)elfp;
-    return -1;
-}
-
-/* Separate debug information as for a live process (symfind), else, for a
- * module with a build id, from debuginfod. */
-static int symbolize_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-                                    Dwarf_Addr base, const char *file_name,
-                                    const char *debuglink_file, GElf_Word debuglink_crc,
-                                    char **debuginfo_file_name)
-{
-    int fd = findfile_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-                                debuglink_crc, debuginfo_file_name);
-#ifdef HAVE_DEBUGINFOD
-    const unsigned char *bits;
-    GElf_Addr vaddr;
-    int len;
-    if (fd < 0 && (len = dwfl_module_build_id(mod, &bits, &vaddr)) > 0 &&
-        symbolize_debuginfod() != NULL) {
-        char *path = NULL;
-        fd = symbolize_dbg.find_debuginfo(symbolize_dbg.client, bits, len, &path);
-        if (fd >= 0) {
-            free(*debuginfo_file_name);
-            *debuginfo_file_name = path;
-        } else {
-            free(path);
-            fd = -1;
-        }
-    }
-#endif
-    return fd;
-}
-
-static const Dwfl_Callbacks symbolize_callbacks = {
-    .find_elf = symbolize_find_elf,
-    .find_debuginfo = symbolize_find_debuginfo,
-};
-
 int symbolize_load(const char *path, struct tt_dump *d, struct symbolize *z, bool short_names,
                    dump_select_fn select, void *arg, char *why, size_t whylen)
 {
@@ -916,8 +700,7 @@ int symbolize_load(const char *path, struct tt_dump *d, struct symbolize *z, boo
                                  : jsonread_read_path(path, &text, &len, why, whylen);
     if (err != 0)
         goto out;
-    if ((z->dwfl = dwfl_begin(&symbolize_callbacks)) == NULL ||
-        (z->sym = lookup_new(z->dwfl)) == NULL) {
+    if ((z->dwfl = findfile_dwfl_begin()) == NULL || (z->sym = lookup_new(z->dwfl)) == NULL) {
         err = symbolize_fail(l, -ENOMEM, "out of memory");
         goto out;
     }
@@ -936,15 +719,7 @@ void symbolize_end(struct symbolize *z)
     lookup_free(z->sym);
     if (z->dwfl != NULL)
         dwfl_end(z->dwfl);
-#ifdef HAVE_DEBUGINFOD
-    /* The library stays loaded: libcurl under it is not made to be
-     * unloaded, and its global state stays reachable. */
-    if (symbolize_dbg.client != NULL)
-        symbolize_dbg.end(symbolize_dbg.client);
-    symbolize_dbg.client = NULL;
-    symbolize_dbg.tried = false;
-    symbolize_dbg.why[0] = '\0';
-#endif
+    findsaved_end();
     for (size_t i = 0; i < z->nstrs; i++)
         free(z->strs[i]);
     free(z->strs);

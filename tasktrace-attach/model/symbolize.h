@@ -3,14 +3,16 @@
  * the model of a dump (model.h) and symbolized offline, so that every view
  * prints it as it would a live process.
  *
- * Each module the frames name (path and build id) is opened as a local
- * file, through safefile.h with the tool's own credentials: a regular file
- * owned by root or by the user running the tool, never blocking, its path
- * absolute.  A file whose build id differs from the dump's is not used;
- * then /usr/lib/debug/.build-id/xx/yyyy.debug is tried in its place.  Its
- * separate debug info is found as for a live process (symfind.h).
- * debuginfod is not used.  A frame whose module is not found keeps what
- * the dump says of it.
+ * Each module the frames name (path and build id) is found by the saved
+ * source of symbols/findfile.h: as a local file, through safefile.h with
+ * the tool's own credentials (a regular file owned by root or by the user
+ * running the tool, never blocking, its path absolute); a file whose
+ * build id differs from the dump's is not used, and then
+ * /usr/lib/debug/.build-id/xx/yyyy.debug is tried in its place, then,
+ * with DEBUGINFOD_URLS set, debuginfod (symbols/findsaved.h).  Its
+ * separate debug info is found as for a live process, in the tool's root,
+ * then from debuginfod.  A frame whose module is not found keeps what the
+ * dump says of it.
  *
  * A task's spawned_at is looked up again as the return address it is;
  * its stack_counts are kept when the file gives one per stack; a frame

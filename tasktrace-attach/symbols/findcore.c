@@ -1,21 +1,18 @@
-/* Finding the modules of a core file and their files.  See findcore.h. */
+/* Finding the modules of a core file.  See findcore.h. */
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <elfutils/libdwelf.h>
 
 #include "util/diag.h"
 #include "util/escape.h"
 #include "symbols/elfcheck.h"
 #include "symbols/findcore.h"
+#include "symbols/findfile.h"
 #include "symbols/modmap.h"
 
 /* One file of the NT_FILE note, reported as a module. */
@@ -26,29 +23,7 @@ struct core_module {
     unsigned char id[64]; /* its build id, as the core's memory holds it */
     size_t idlen;
     bool exe; /* holds AT_ENTRY: the executable */
-    bool warned;
 };
-
-/* The core whose Dwfl is in use: libdwfl's find_elf callback has no
- * argument of its own (see findcore.h: one core at a time). */
-static struct core_file *core_current;
-static const char *core_exe;
-static struct core_module *core_mods;
-
-/* Frees the module table MODS of the core in use (core_close calls it),
- * after which find_elf finds nothing. */
-static void findcore_release(void *mods)
-{
-    if (mods != core_mods)
-        return;
-    free(core_mods);
-    core_mods = NULL;
-    if (core_current != NULL) {
-        core_current->modules = NULL;
-        core_current->modules_release = NULL;
-    }
-    core_current = NULL;
-}
 
 static void findcore_why(char *why, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -106,100 +81,6 @@ static void core_hex(const unsigned char *id, size_t len, char *buf, size_t bufl
     for (size_t i = 0; i < len && 2 * i + 2 < buflen; i++)
         snprintf(buf + 2 * i, 3, "%02x", id[i]);
 }
-
-/* Opens EXE (the user's choice, still never blocking) and reads its build
- * id.  Returns the descriptor or -errno. */
-static int core_open_exe(const char *exe, unsigned char *id, size_t *len, char *why, size_t whylen)
-{
-    struct stat st;
-    int fd = open(exe, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
-        int err = -errno;
-        findcore_why(why, whylen, "cannot open --exe %s: %s", exe, strerror(errno));
-        return err;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        findcore_why(why, whylen, "--exe %s is not a regular file", exe);
-        return -ENOENT;
-    }
-    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-    bool is_elf = e != NULL && elf_kind(e) == ELF_K_ELF;
-    const void *bits = NULL;
-    ssize_t n = is_elf ? dwelf_elf_gnu_build_id(e, &bits) : -1;
-    *len = 0;
-    if (n > 0 && n <= 64) {
-        memcpy(id, bits, (size_t)n);
-        *len = (size_t)n;
-    }
-    if (e != NULL)
-        elf_end(e);
-    if (!is_elf) {
-        close(fd);
-        findcore_why(why, whylen, "--exe %s is not an ELF file", exe);
-        return -ENOEXEC;
-    }
-    return fd;
-}
-
-static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                         char **file_name, Elf **elfp)
-{
-    struct core_module *m = *userdata;
-    char why[256];
-    int fd;
-    (void)mod;
-    (void)base;
-    (void)elfp;
-    if (m == NULL || core_current == NULL)
-        return -1;
-    if (m->exe && core_exe != NULL) {
-        unsigned char id[64];
-        size_t len;
-        fd = core_open_exe(core_exe, id, &len, why, sizeof(why));
-        modname = core_exe;
-    } else {
-        fd = safefile_open_root(&core_current->cred, modname, why, sizeof(why));
-    }
-    /* A core names its modules' files: they get the bounds and the copy
-     * a live process's do (elfcheck.h). */
-    if (fd >= 0) {
-        int err = elfcheck_file(fd, why, sizeof(why));
-        if (err != 0)
-            close(fd);
-        fd = err != 0 ? err : elfcheck_stable(fd, 0, why, sizeof(why));
-    }
-    if (fd < 0) {
-        if (fd != -ENOENT && !m->warned) {
-            diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
-        }
-        m->warned = true;
-        return -1;
-    }
-    *file_name = strdup(modname);
-    if (*file_name == NULL) {
-        close(fd);
-        return -1;
-    }
-    /* libdwfl checks the file against the build id reported for it. */
-    return fd;
-}
-
-/* Separate debug info is not looked for: the files a core names are read,
- * nothing they point to. */
-static int core_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-                               Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-                               GElf_Word debuglink_crc, char **debuginfo_file_name)
-{
-    (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
-    (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
-    return -1;
-}
-
-static const Dwfl_Callbacks core_callbacks = {
-    .find_elf = core_find_elf,
-    .find_debuginfo = core_find_debuginfo,
-};
 
 /* What the loads callback of a core reads from. */
 struct core_mem_at {
@@ -311,6 +192,89 @@ out:
     return n;
 }
 
+/* Reads each module's build id from the core's memory and marks the
+ * executable: the first module holding AT_ENTRY.  Returns it, or NULL. */
+static struct core_module *findcore_mark_exe(struct core_file *c, struct core_module *mods, long n)
+{
+    struct core_module *main_mod = NULL;
+    for (long i = 0; i < n; i++) {
+        struct core_module *m = &mods[i];
+        core_mem_build_id(c, m->head, m->id, &m->idlen);
+        if (c->entry >= m->low && c->entry < m->high && main_mod == NULL) {
+            m->exe = true;
+            main_mod = m;
+        }
+    }
+    return main_mod;
+}
+
+/* Checks that EXE is the program of the core whose executable is MAIN_MOD
+ * (NULL when unknown), by build id.  Returns 0, with WARN set when it
+ * cannot be told, or -ENOEXEC / -ENOENT with WHY set. */
+static int findcore_check_exe(const char *exe, const struct core_module *main_mod, char *why,
+                              size_t whylen, char *warn, size_t warnlen)
+{
+    unsigned char id[64];
+    size_t idlen;
+    char have[130], want[130], esc[512], name[512];
+    int fd = findfile_open_exe(exe, id, &idlen, why, whylen);
+    if (fd < 0)
+        return fd == -ENOEXEC ? -ENOEXEC : -ENOENT;
+    close(fd);
+    if (main_mod == NULL) {
+        findcore_why(why, whylen,
+                     "cannot tell which file of the core is its executable (no "
+                     "AT_ENTRY in its NT_AUXV note) to replace with --exe");
+        return -ENOENT;
+    }
+    core_hex(id, idlen, have, sizeof(have));
+    core_hex(main_mod->id, main_mod->idlen, want, sizeof(want));
+    if (main_mod->idlen == 0 || idlen == 0) {
+        findcore_why(warn, warnlen,
+                     "cannot check that --exe %s is the program of the core: %s has no build id",
+                     esc_ascii(exe, esc, sizeof(esc)), idlen == 0 ? "the file" : "the core");
+    } else if (idlen != main_mod->idlen || memcmp(id, main_mod->id, idlen) != 0) {
+        findcore_why(why, whylen,
+                     "--exe %s is not the program of this core: its build id is %s, the core's "
+                     "executable %s has %s",
+                     esc_ascii(exe, esc, sizeof(esc)), have,
+                     esc_ascii(main_mod->name, name, sizeof(name)), want);
+        return -ENOEXEC;
+    }
+    return 0;
+}
+
+/* A new Dwfl of the N modules MODS of core C, served by findfile's core
+ * source.  Returns it, or NULL with *ERR and WHY set. */
+static Dwfl *findcore_report(struct core_file *c, const char *exe, const struct core_module *mods,
+                             long n, int *err, char *why, size_t whylen)
+{
+    Dwfl *dwfl = findfile_dwfl_begin();
+    if (dwfl == NULL) {
+        *err = -ENOMEM;
+        findcore_why(why, whylen, "out of memory");
+        return NULL;
+    }
+    findfile_core_use(&c->cred, exe);
+    dwfl_report_begin(dwfl);
+    for (long i = 0; i < n; i++) {
+        const struct core_module *m = &mods[i];
+        Dwfl_Module *mod = dwfl_report_module(dwfl, m->name, m->low, m->high);
+        if (mod == NULL)
+            continue; /* overlapping another: corrupt, left out */
+        findfile_attach_core(mod, m->exe);
+        if (m->idlen > 0)
+            dwfl_module_report_build_id(mod, m->id, m->idlen, 0);
+    }
+    if (dwfl_report_end(dwfl, NULL, NULL) != 0) {
+        *err = -EIO;
+        findcore_why(why, whylen, "cannot report its modules: %s", dwfl_errmsg(-1));
+        dwfl_end(dwfl);
+        return NULL;
+    }
+    return dwfl;
+}
+
 Dwfl *findcore_dwfl_open(struct core_file *c, const char *exe, int *err, char *why, size_t whylen,
                          char *warn, size_t warnlen)
 {
@@ -336,87 +300,13 @@ Dwfl *findcore_dwfl_open(struct core_file *c, const char *exe, int *err, char *w
         e = -ENOENT;
         goto out;
     }
-    struct core_module *main_mod = NULL;
-    for (long i = 0; i < n; i++) {
-        struct core_module *m = &mods[i];
-        core_mem_build_id(c, m->head, m->id, &m->idlen);
-        if (c->entry >= m->low && c->entry < m->high && main_mod == NULL) {
-            m->exe = true;
-            main_mod = m;
-        }
-    }
-    if (exe != NULL) {
-        unsigned char id[64];
-        size_t idlen;
-        char have[130], want[130], esc[512];
-        int fd = core_open_exe(exe, id, &idlen, why, whylen);
-        if (fd < 0) {
-            e = fd == -ENOEXEC ? -ENOEXEC : -ENOENT;
-            goto out;
-        }
-        close(fd);
-        if (main_mod == NULL) {
-            findcore_why(why, whylen,
-                         "cannot tell which file of the core is its executable (no "
-                         "AT_ENTRY in its NT_AUXV note) to replace with --exe");
-            e = -ENOENT;
-            goto out;
-        }
-        core_hex(id, idlen, have, sizeof(have));
-        core_hex(main_mod->id, main_mod->idlen, want, sizeof(want));
-        if (main_mod->idlen == 0 || idlen == 0) {
-            findcore_why(
-                warn, warnlen,
-                "cannot check that --exe %s is the program of the core: %s has no build id",
-                esc_ascii(exe, esc, sizeof(esc)), idlen == 0 ? "the file" : "the core");
-        } else if (idlen != main_mod->idlen || memcmp(id, main_mod->id, idlen) != 0) {
-            char name[512];
-            findcore_why(why, whylen,
-                         "--exe %s is not the program of this core: its build id is %s, the core's "
-                         "executable %s has %s",
-                         esc_ascii(exe, esc, sizeof(esc)), have,
-                         esc_ascii(main_mod->name, name, sizeof(name)), want);
-            e = -ENOEXEC;
-            goto out;
-        }
-    }
-    dwfl = dwfl_begin(&core_callbacks);
-    if (dwfl == NULL) {
-        e = -ENOMEM;
-        findcore_why(why, whylen, "out of memory");
+    struct core_module *main_mod = findcore_mark_exe(c, mods, n);
+    if (exe != NULL && (e = findcore_check_exe(exe, main_mod, why, whylen, warn, warnlen)) != 0)
         goto out;
-    }
-    if (core_current != NULL && core_current->modules_release != NULL)
-        core_current->modules_release(core_current->modules);
-    core_current = c;
-    core_exe = exe;
-    core_mods = mods;
-    c->modules = mods;
-    c->modules_release = findcore_release;
-    mods = NULL;
-    dwfl_report_begin(dwfl);
-    for (long i = 0; i < n; i++) {
-        struct core_module *m = &core_mods[i];
-        Dwfl_Module *mod = dwfl_report_module(dwfl, m->name, m->low, m->high);
-        if (mod == NULL)
-            continue; /* overlapping another: corrupt, left out */
-        void **ud = NULL;
-        dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
-        if (ud != NULL)
-            *ud = m;
-        if (m->idlen > 0)
-            dwfl_module_report_build_id(mod, m->id, m->idlen, 0);
-    }
-    if (dwfl_report_end(dwfl, NULL, NULL) != 0) {
-        e = -EIO;
-        findcore_why(why, whylen, "cannot report its modules: %s", dwfl_errmsg(-1));
-    }
+    /* libdwfl copies the names: the table is not needed past reporting. */
+    dwfl = findcore_report(c, exe, mods, n, &e, why, whylen);
 out:
     free(mods);
-    if (e != 0 && dwfl != NULL) {
-        dwfl_end(dwfl);
-        dwfl = NULL;
-    }
     *err = e;
     return dwfl;
 }

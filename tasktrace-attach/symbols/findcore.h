@@ -1,9 +1,10 @@
-/* Finding a core file's modules (symbols/findfile.h does it for a live
- * process): the files its NT_FILE note names, reported in a Dwfl and
- * opened through safefile, as target/core.h reads the core itself.
+/* Finding a core file's modules: the files its NT_FILE note names,
+ * reported in a Dwfl whose files findfile.h's core source opens (through
+ * safefile, as target/core.h reads the core itself).
  *
  * Not thread-safe: the Dwfl of findcore_dwfl_open serves one core_file at
- * a time (libdwfl's find_elf callback has no argument of its own). */
+ * a time (libdwfl's find_elf callback has no argument of its own, and
+ * findfile's core source holds the last core's owner and --exe). */
 #ifndef TT_FINDCORE_H
 #define TT_FINDCORE_H
 

@@ -1,7 +1,8 @@
-/* libdwfl callbacks that find a module's files through safefile.h.  See
- * symfind.h. */
+/* The one seam for finding modules' files: one set of libdwfl callbacks,
+ * a policy per source.  See findfile.h. */
 #include <dwarf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,49 +15,61 @@
 #include <elfutils/libdwelf.h>
 
 #include "util/diag.h"
-#include "util/escape.h"
 #include "symbols/elfcheck.h"
+#include "symbols/finddebug.h"
+#include "symbols/findsaved.h"
 #include "target/safefile.h"
 #include "symbols/findfile.h"
 
-/* A module's userdata holds the target's pid and a few flags, so that
+/* A module's userdata holds its source, a key and a few flags, so that
  * nothing needs freeing when the caller ends the Dwfl:
- * (pid << FINDFILE_PID_SHIFT) | flags. */
+ * (key << FINDFILE_KEY_SHIFT) | (source << FINDFILE_SOURCE_SHIFT) | flags.
+ * The key is the pid of the process whose root and rights its files are
+ * opened in (the target's for a live process, the tool's for a saved
+ * dump); a core's modules need none (see findfile_core). */
 enum {
-    FINDFILE_OURS = 1u,         /* reported by lookup_dwfl_open_pid */
+    FINDFILE_OURS = 1u,         /* marked by findfile_attach* */
     FINDFILE_ALT_MISSING = 2u,  /* needs a dwz file that was not found */
     FINDFILE_WARNED_SPLIT = 4u, /* said that its .dwo files are not read */
     FINDFILE_WARNED_ALT = 8u,   /* said that its dwz file is missing */
-    FINDFILE_PID_SHIFT = 8,
+    FINDFILE_EXE = 16u,         /* a core's executable, which --exe replaces */
+    FINDFILE_WARNED_ELF = 32u,  /* said why its main file is not read */
+    FINDFILE_SOURCE_SHIFT = 6,  /* two bits: enum findfile_source */
+    FINDFILE_KEY_SHIFT = 8,
 };
 
-/* The longest debug link name and path looked at; longer ones are not
- * something a toolchain writes. */
-#define FINDFILE_NAME_MAX 255
-#define FINDFILE_PATH_MAX 4096
 /* Most lines of /proc/PID/maps read to find a module's mapping. */
 #define FINDFILE_MAPS_MAX 1000000
-/* Most distinct candidate debug files one search reads (a CRC reads a
- * whole file): the paths tried are fewer. */
-#define FINDFILE_SEEN_MAX 8
+#define FINDFILE_PATH_MAX 4096
+
+/* How one source's modules' files are found: the one thing that differs
+ * between a live process, a core and a saved dump. */
+struct findfile_policy {
+    /* Opens the main file of the module; Dwfl_Callbacks.find_elf's
+     * contract.  Says on stderr what it refuses. */
+    int (*open_elf)(void **userdata, const char *modname, Dwarf_Addr base, char **file_name);
+    /* Whether separate debug files are searched (finddebug.h), in the
+     * root of the process the key names. */
+    bool search_debug;
+    /* Whether debuginfod is asked for a debug file not found here. */
+    bool debuginfod;
+};
 
 /* When symbolizing must end (CLOCK_MONOTONIC ns, 0: never): reading and
  * checking files stops there.  One per process, like the Dwfl's thread. */
 static uint64_t findfile_deadline_ns;
 
+/* The core whose modules the core source opens: its files are read under
+ * the rights of the core's owner, in the tool's root (core.h), and --exe
+ * replaces its executable.  One core at a time, as findcore.h says. */
+static struct {
+    struct safefile_cred cred;
+    const char *exe;
+} findfile_core;
+
 void findfile_set_deadline(uint64_t deadline_ns)
 {
     findfile_deadline_ns = deadline_ns;
-}
-
-static bool findfile_late(void)
-{
-    return findfile_deadline_ns != 0 && elfcheck_now_ns() >= findfile_deadline_ns;
-}
-
-static uintptr_t findfile_get(void **userdata)
-{
-    return (uintptr_t)*userdata;
 }
 
 static uintptr_t findfile_mod(Dwfl_Module *mod, void ***slot)
@@ -65,26 +78,51 @@ static uintptr_t findfile_mod(Dwfl_Module *mod, void ***slot)
     dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
     if (slot != NULL)
         *slot = ud;
-    return ud != NULL ? findfile_get(ud) : 0;
+    return ud != NULL ? (uintptr_t)*ud : 0;
 }
 
-static int findfile_attach_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
-                              void *arg)
+static pid_t findfile_key(uintptr_t ud)
 {
-    (void)mod;
-    (void)name;
-    (void)start;
-    pid_t pid = *(pid_t *)arg;
-    *userdata = (void *)(((uintptr_t)pid << FINDFILE_PID_SHIFT) | FINDFILE_OURS);
-    return DWARF_CB_OK;
+    return (pid_t)(ud >> FINDFILE_KEY_SHIFT);
 }
 
-int findfile_attach(Dwfl *dwfl, pid_t pid)
+static enum findfile_source findfile_source_of(uintptr_t ud)
 {
-    if (dwfl == NULL || pid <= 0)
-        return -EINVAL;
-    return dwfl_getmodules(dwfl, findfile_attach_cb, &pid, 0) == 0 ? 0 : -EINVAL;
+    return (enum findfile_source)((ud >> FINDFILE_SOURCE_SHIFT) & 3u);
 }
+
+static void *findfile_tag(enum findfile_source source, pid_t key, unsigned flags)
+{
+    return (void *)(((uintptr_t)key << FINDFILE_KEY_SHIFT) |
+                    ((uintptr_t)source << FINDFILE_SOURCE_SHIFT) | FINDFILE_OURS | flags);
+}
+
+/* Checks the module or debug file FD against elfcheck's bounds and makes
+ * it safe to map, the copy stopping at DEADLINE_NS.  Returns a descriptor
+ * (FD or a copy), or -errno with FD closed and WHY set. */
+static int findfile_bound(int fd, uint64_t deadline_ns, char *why, size_t whylen)
+{
+    int err = elfcheck_file(fd, why, whylen);
+    if (err != 0) {
+        close(fd);
+        return err;
+    }
+    return elfcheck_stable(fd, deadline_ns, why, whylen);
+}
+
+/* FD, a module's main file, handed to libdwfl as find_elf does: with
+ * *FILE_NAME a copy of NAME.  Returns FD, or -1 with FD closed. */
+static int findfile_give(int fd, const char *name, char **file_name)
+{
+    *file_name = strdup(name);
+    if (*file_name == NULL) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ------------------------------------------------------- a live process */
 
 /* The mapping of process PID that starts at BASE and maps NAME, from
  * /proc/PID/maps.  Returns 0 with *END set, or -ENOENT. */
@@ -121,92 +159,77 @@ static int findfile_mapping(pid_t pid, uint64_t base, const char *name, uint64_t
     return err;
 }
 
-/* PATH, a path of the target's maps as the tool sees it, as a path in
- * the target's root, into OUT (LEN bytes): /proc/PID/maps names files
- * from the reader's root, so a target chrooted to /srv/jail maps
- * /srv/jail/lib/x.so, which is /lib/x.so in /proc/PID/root.  PATH itself
- * when the target's root is ours or not above PATH.  Returns OUT. */
-static const char *findfile_in_root(pid_t pid, const char *path, char *out, size_t len)
+/* The module MODNAME of process PID (CRED) mapped at BASE, through
+ * /proc/PID/map_files: it names the very file mapped, even one deleted or
+ * replaced since.  Returns a descriptor, or -errno for the caller to try
+ * the path (-EACCES: the tool lacks CAP_SYS_ADMIN, which map_files
+ * needs), or -1 with *DONE set when the module is not to be read: a
+ * mapping of a device or of shared memory is no module (not a word), a
+ * refused file is named on stderr. */
+static int findfile_live_mapped(const struct safefile_cred *cred, pid_t pid, const char *modname,
+                                Dwarf_Addr base, bool *done)
 {
-    char link[64], root[FINDFILE_PATH_MAX];
-    snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
-    ssize_t n = readlink(link, root, sizeof(root) - 1);
-    size_t plen = strlen(path);
-    snprintf(out, len, "%s", path);
-    if (n <= 1 || root[0] != '/' || plen >= len)
-        return out;
-    root[n] = '\0';
-    if (strncmp(path, root, (size_t)n) == 0 && path[n] == '/')
-        memmove(out, out + n, plen - (size_t)n + 1);
-    return out;
-}
-
-/* Checks the module or debug file FD against elfcheck's bounds and makes
- * it safe to map.  Returns a descriptor (FD or a copy), or -errno with
- * FD closed and WHY set. */
-static int findfile_bound(int fd, char *why, size_t whylen)
-{
-    int err = elfcheck_file(fd, why, whylen);
-    if (err != 0) {
-        close(fd);
-        return err;
+    char why[256];
+    uint64_t end;
+    if (findfile_mapping(pid, base, modname, &end) != 0)
+        return -1;
+    int fd = safefile_open_mapped(cred, base, end, why, sizeof(why));
+    if (fd == -ENODEV)
+        *done = true;
+    if (fd == -EPERM) {
+        diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
+        *done = true;
     }
-    return elfcheck_stable(fd, findfile_deadline_ns, why, whylen);
+    return *done ? -1 : fd;
 }
 
-int findfile_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                 char **file_name, Elf **elfp)
+/* The module MODNAME of process PID (CRED) by its path in the process's
+ * root, MAPPED_ERR saying why map_files could not be used.  Returns a
+ * descriptor or -1, having said on stderr why when it matters. */
+static int findfile_live_path(const struct safefile_cred *cred, pid_t pid, const char *modname,
+                              int mapped_err)
 {
-    uintptr_t ud = findfile_get(userdata);
+    char why[256], inroot[FINDFILE_PATH_MAX];
+    /* The path of a deleted file names another file now, or none. */
+    size_t len = strlen(modname);
+    if (len > 10 && strcmp(modname + len - 10, " (deleted)") == 0) {
+        if (mapped_err == -EACCES && strncmp(modname, "/memfd:", 7) != 0 &&
+            strncmp(modname, "/dev/", 5) != 0 && strncmp(modname, "/SYSV", 5) != 0)
+            diag_module(modname,
+                        "its file was deleted or replaced since it was mapped, "
+                        "and reading the mapped file through /proc/%d/map_files needs "
+                        "CAP_SYS_ADMIN; its frames show module+offset",
+                        (int)pid);
+        return -1;
+    }
+    int fd = safefile_open_root(cred, finddebug_in_root(pid, modname, inroot, sizeof(inroot)), why,
+                                sizeof(why));
+    if (fd == -ENODEV || fd == -ESRCH)
+        return -1;
+    if (fd < 0) {
+        diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
+        return -1;
+    }
+    return fd;
+}
+
+/* The live source's find_elf: the mapped file through map_files when the
+ * tool may, else its path in the target's root. */
+static int findfile_live_elf(void **userdata, const char *modname, Dwarf_Addr base,
+                             char **file_name)
+{
     char why[256];
     struct safefile_cred cred;
-    uint64_t end;
-    int fd = -1;
-
-    /* The vDSO is read from the target's memory, no file involved. */
-    if (strncmp(modname, "[vdso: ", 7) == 0)
-        return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
-    if (modname[0] != '/' || !(ud & FINDFILE_OURS))
+    bool done = false;
+    pid_t pid = findfile_key((uintptr_t)*userdata);
+    if (modname[0] != '/' || safefile_cred_read(pid, &cred) != 0)
         return -1;
-    pid_t pid = (pid_t)(ud >> FINDFILE_PID_SHIFT);
-    if (safefile_cred_read(pid, &cred) != 0)
+    int fd = findfile_live_mapped(&cred, pid, modname, base, &done);
+    if (done)
         return -1;
-    /* map_files names the very file mapped, even one deleted or replaced
-     * since; it needs CAP_SYS_ADMIN, without which we use the path.  A
-     * mapping of a device or of shared memory is no module: not a word. */
-    if (findfile_mapping(pid, base, modname, &end) == 0) {
-        fd = safefile_open_mapped(&cred, base, end, why, sizeof(why));
-        if (fd == -ENODEV)
-            return -1;
-        if (fd == -EPERM) {
-            diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
-            return -1;
-        }
-    }
-    if (fd < 0) {
-        /* The path of a deleted file names another file now, or none. */
-        size_t len = strlen(modname);
-        if (len > 10 && strcmp(modname + len - 10, " (deleted)") == 0) {
-            if (fd == -EACCES && strncmp(modname, "/memfd:", 7) != 0 &&
-                strncmp(modname, "/dev/", 5) != 0 && strncmp(modname, "/SYSV", 5) != 0)
-                diag_module(modname,
-                            "its file was deleted or replaced since it was mapped, "
-                            "and reading the mapped file through /proc/%d/map_files needs "
-                            "CAP_SYS_ADMIN; its frames show module+offset",
-                            (int)pid);
-            return -1;
-        }
-        char inroot[FINDFILE_PATH_MAX];
-        fd = safefile_open_root(&cred, findfile_in_root(pid, modname, inroot, sizeof(inroot)), why,
-                                sizeof(why));
-        if (fd == -ENODEV || fd == -ESRCH)
-            return -1;
-        if (fd < 0) {
-            diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
-            return -1;
-        }
-    }
-    fd = findfile_bound(fd, why, sizeof(why));
+    if (fd < 0 && (fd = findfile_live_path(&cred, pid, modname, fd)) < 0)
+        return -1;
+    fd = findfile_bound(fd, findfile_deadline_ns, why, sizeof(why));
     /* A mapped file that is no ELF file at all (a locale archive, a data
      * file the program mapped) is no module whose frames could be asked
      * for: not a word. */
@@ -216,328 +239,206 @@ int findfile_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_A
         diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
         return -1;
     }
-    *file_name = strdup(modname);
-    if (*file_name == NULL) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return findfile_give(fd, modname, file_name);
 }
 
-/* ------------------------------------------------------------ debug info */
+/* ---------------------------------------------------------------- a core */
 
-/* The CRC-32 (IEEE, as .gnu_debuglink uses) of the file FD, read from its
- * start; -1 on a read error, -2 at the deadline. */
-static int64_t findfile_crc32(int fd)
-{
-    static uint32_t table[256];
-    static int ready;
-    unsigned char buf[65536];
-    uint32_t crc = 0xffffffffu;
-    off_t off = 0;
-    if (!ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        ready = 1;
-    }
-    for (;;) {
-        ssize_t n = pread(fd, buf, sizeof(buf), off);
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            break;
-        for (ssize_t i = 0; i < n; i++)
-            crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
-        off += n;
-        if (findfile_late())
-            return -2;
-    }
-    return (int64_t)(crc ^ 0xffffffffu);
-}
-
-/* What a candidate debug file must match: a build id, else a CRC. */
-struct findfile_want {
-    const unsigned char *id;
-    int idlen;
-    GElf_Word crc;
-    bool check_crc;
-};
-
-/* Whether FD is the file W wants: 1, 0, or -ETIME when the deadline
- * came before its CRC was known. */
-static int findfile_matches(int fd, const struct findfile_want *w)
-{
-    if (w->idlen > 0) {
-        /* ELF_C_READ reads what it needs with pread: no mapping that a
-         * file shrunk under us could turn into SIGBUS. */
-        Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-        if (elf == NULL)
-            return false;
-        const void *id = NULL;
-        ssize_t len = dwelf_elf_gnu_build_id(elf, &id);
-        bool ok = len == w->idlen && memcmp(id, w->id, (size_t)len) == 0;
-        elf_end(elf);
-        return ok;
-    }
-    if (w->check_crc) {
-        int64_t crc = findfile_crc32(fd);
-        return crc == -2 ? -ETIME : crc == (int64_t)w->crc;
-    }
-    return true;
-}
-
-/* One search: the target's credentials, what to match, the first refusal
- * to report. */
-struct findfile_search {
-    struct safefile_cred cred;
-    struct findfile_want want;
-    const char *modname;
-    char refused[FINDFILE_PATH_MAX];
-    char why[256];
-    bool have_refused;
-    /* The files already tried, by inode: links and bind mounts may give
-     * one file several of the paths tried. */
-    struct {
-        dev_t dev;
-        ino_t ino;
-    } seen[FINDFILE_SEEN_MAX];
-    int nseen;
-};
-
-/* Records PATH and WHY as the search's refusal, if it is the first. */
-static void findfile_refuse(struct findfile_search *s, const char *path, const char *why)
-{
-    if (s->have_refused)
-        return;
-    snprintf(s->refused, sizeof(s->refused), "%s", path);
-    snprintf(s->why, sizeof(s->why), "%s", why);
-    s->have_refused = true;
-}
-
-/* Whether FD is a file S has tried; marks it tried. */
-static bool findfile_seen(struct findfile_search *s, int fd)
+int findfile_open_exe(const char *exe, unsigned char *id, size_t *len, char *why, size_t whylen)
 {
     struct stat st;
-    if (fstat(fd, &st) != 0)
-        return true;
-    for (int i = 0; i < s->nseen; i++)
-        if (s->seen[i].dev == st.st_dev && s->seen[i].ino == st.st_ino)
-            return true;
-    if (s->nseen == FINDFILE_SEEN_MAX)
-        return true;
-    s->seen[s->nseen].dev = st.st_dev;
-    s->seen[s->nseen].ino = st.st_ino;
-    s->nseen++;
-    return false;
+    int fd = open(exe, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        int err = -errno;
+        snprintf(why, whylen, "cannot open --exe %s: %s", exe, strerror(errno));
+        return err;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(why, whylen, "--exe %s is not a regular file", exe);
+        return -ENOENT;
+    }
+    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+    bool is_elf = e != NULL && elf_kind(e) == ELF_K_ELF;
+    const void *bits = NULL;
+    ssize_t n = is_elf ? dwelf_elf_gnu_build_id(e, &bits) : -1;
+    *len = 0;
+    if (n > 0 && n <= 64) {
+        memcpy(id, bits, (size_t)n);
+        *len = (size_t)n;
+    }
+    if (e != NULL)
+        elf_end(e);
+    if (!is_elf) {
+        close(fd);
+        snprintf(why, whylen, "--exe %s is not an ELF file", exe);
+        return -ENOEXEC;
+    }
+    return fd;
 }
 
-/* Tries PATH (a path in the target's root).  Returns an fd of a matching
- * file, with *NAME a copy of PATH, or -1. */
-static int findfile_try(struct findfile_search *s, const char *path, char **name)
+/* The core source's find_elf: the file the core names, by its path in the
+ * tool's root under the rights of the core's owner, or --exe for its
+ * executable; libdwfl checks it against the build id reported for it.
+ * Says once why a file that is there is not read. */
+static int findfile_core_elf(void **userdata, const char *modname, Dwarf_Addr base,
+                             char **file_name)
 {
+    uintptr_t ud = (uintptr_t)*userdata;
     char why[256];
-    int fd = safefile_open_root(&s->cred, path, why, sizeof(why));
-    if (fd == -EPERM || fd == -EACCES || fd == -ENODEV) {
-        findfile_refuse(s, path, why);
+    int fd;
+    (void)base;
+    if ((ud & FINDFILE_EXE) && findfile_core.exe != NULL) {
+        unsigned char id[64];
+        size_t len;
+        fd = findfile_open_exe(findfile_core.exe, id, &len, why, sizeof(why));
+        modname = findfile_core.exe;
+    } else {
+        fd = safefile_open_root(&findfile_core.cred, modname, why, sizeof(why));
+    }
+    /* A core names its modules' files: they get the bounds and the copy
+     * a live process's do (elfcheck.h). */
+    if (fd >= 0)
+        fd = findfile_bound(fd, 0, why, sizeof(why));
+    if (fd < 0) {
+        if (fd != -ENOENT && !(ud & FINDFILE_WARNED_ELF))
+            diag_module(modname, "not reading its file: %s; its frames show module+offset", why);
+        *userdata = (void *)(ud | FINDFILE_WARNED_ELF);
         return -1;
     }
+    return findfile_give(fd, modname, file_name);
+}
+
+/* ---------------------------------------------------------- a saved dump */
+
+/* The saved source's find_elf: its modules are reported with their files
+ * open (findfile_report_saved), as a saved dump gives no extent to report
+ * a module by. */
+static int findfile_saved_elf(void **userdata, const char *modname, Dwarf_Addr base,
+                              char **file_name)
+{
+    (void)userdata;
+    (void)modname;
+    (void)base;
+    (void)file_name;
+    return -1;
+}
+
+int findfile_report_saved(Dwfl *dwfl, const struct safefile_cred *cred, const char *path,
+                          const char *build_id, uint64_t base, char *why, size_t whylen)
+{
+    char *file = NULL;
+    int fd = findsaved_open(cred, path, build_id, &file, why, whylen);
     if (fd < 0)
         return -1;
-    if (findfile_seen(s, fd)) {
+    /* add_p_vaddr: BASE is the load bias, the first segment lands at
+     * BASE + its p_vaddr (BASE is 0 for an ET_EXEC). */
+    Dwfl_Module *mod = dwfl_report_elf(dwfl, path, file, fd, base, true);
+    free(file);
+    if (mod == NULL) {
+        if (snprintf(why, whylen, "%s", dwfl_errmsg(-1)) < 0)
+            why[0] = '\0';
         close(fd);
         return -1;
     }
-    /* Bounds first: a build id is read by libelf, a CRC reads it all. */
-    int err = elfcheck_file(fd, why, sizeof(why));
-    int match = err == 0 ? findfile_matches(fd, &s->want) : 0;
-    if (match == -ETIME)
-        snprintf(why, sizeof(why), "checking its CRC ran out of time (see --timeout)");
-    if (match != 1) {
-        /* Something that is no ELF file is simply not the one. */
-        if (err != -ENOEXEC && (err != 0 || match < 0))
-            findfile_refuse(s, path, why);
-        close(fd);
-        return -1;
-    }
-    fd = elfcheck_stable(fd, findfile_deadline_ns, why, sizeof(why));
-    if (fd < 0) {
-        findfile_refuse(s, path, why);
-        return -1;
-    }
-    if ((*name = strdup(path)) == NULL) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    void **ud = NULL;
+    dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (ud != NULL)
+        *ud = findfile_tag(FINDFILE_SAVED, cred->pid, 0);
+    return 0;
 }
 
-/* Tries DIR/SUB/FILE, SUB or DIR possibly empty.  Same returns. */
-static int findfile_try3(struct findfile_search *s, const char *dir, const char *sub,
-                         const char *file, char **name)
-{
-    char path[FINDFILE_PATH_MAX];
-    int n = snprintf(path, sizeof(path), "%s%s%s%s%s", dir, dir[0] != '\0' ? "/" : "", sub,
-                     sub[0] != '\0' ? "/" : "", file);
-    if (n < 0 || (size_t)n >= sizeof(path))
-        return -1;
-    return findfile_try(s, path, name);
-}
+/* ------------------------------------------------------------- the seam */
 
-/* /usr/lib/debug/.build-id/xx/yyyy.debug for the build id ID. */
-static int findfile_try_build_id(struct findfile_search *s, const unsigned char *id, int len,
-                                 char **name)
-{
-    static const char hex[] = "0123456789abcdef";
-    char path[64 + 2 * 64 + 8] = "/usr/lib/debug/.build-id/";
-    size_t o = strlen(path);
-    /* elfutils takes ids of 3 to 64 bytes; real ones have 20. */
-    if (len < 3 || len > 64)
-        return -1;
-    for (int i = 0; i < len; i++) {
-        path[o++] = hex[id[i] >> 4];
-        path[o++] = hex[id[i] & 15];
-        if (i == 0)
-            path[o++] = '/';
-    }
-    memcpy(path + o, ".debug", sizeof(".debug"));
-    return findfile_try(s, path, name);
-}
+static const struct findfile_policy findfile_policies[] = {
+    [FINDFILE_LIVE] = {.open_elf = findfile_live_elf, .search_debug = true},
+    /* The files a core names are read, nothing they point to. */
+    [FINDFILE_CORE] = {.open_elf = findfile_core_elf},
+    [FINDFILE_SAVED] = {.open_elf = findfile_saved_elf, .search_debug = true, .debuginfod = true},
+};
 
-/* The directory part of FILE into OUT (LEN bytes); "" for a relative
- * FILE or one too long.  A " (deleted)" suffix is in the last component. */
-static void findfile_dirname(const char *file, char *out, size_t len)
+static int findfile_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                        char **file_name, Elf **elfp)
 {
-    const char *slash = file != NULL ? strrchr(file, '/') : NULL;
-    size_t n = slash != NULL ? (size_t)(slash - file) : 0;
-    if (n >= len)
-        n = 0;
-    memcpy(out, file, n);
-    out[n] = '\0';
-}
-
-/* A debug link or dwz file name the search accepts: not empty, bounded,
- * and a single path component unless ABS_OK allows an absolute path. */
-static bool findfile_name_ok(const char *name, bool abs_ok)
-{
-    size_t len = name != NULL ? strnlen(name, FINDFILE_NAME_MAX + 1) : 0;
-    if (len == 0 || len > FINDFILE_NAME_MAX)
-        return false;
-    if (abs_ok && name[0] == '/')
-        return strstr(name, "/../") == NULL;
-    return strchr(name, '/') == NULL && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
-}
-
-/* The supplementary file of a dwz-compressed module: by the build id its
- * .gnu_debugaltlink records, then by that section's path (absolute, in the
- * target's root, or next to FILE_NAME). */
-static int findfile_find_alt(Dwfl_Module *mod, void **userdata, const char *file_name,
-                             const char *altname, char **out)
-{
-    Dwarf_Addr bias;
-    Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
-    const char *name = NULL;
-    const void *id = NULL;
-    ssize_t len = dw != NULL ? dwelf_dwarf_gnu_debugaltlink(dw, &name, &id) : -1;
-    uintptr_t ud = findfile_get(userdata);
-    pid_t pid = (pid_t)(ud >> FINDFILE_PID_SHIFT);
-    int fd = -1;
-    char esc[512];
-    struct findfile_search *s = calloc(1, sizeof(*s));
-
-    *userdata = (void *)(ud | FINDFILE_ALT_MISSING);
-    if (s == NULL || len <= 0 || safefile_cred_read(pid, &s->cred) != 0)
-        goto out;
-    s->modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-    s->want = (struct findfile_want){.id = id, .idlen = (int)len};
-    fd = findfile_try_build_id(s, id, (int)len, out);
-    if (fd < 0 && findfile_name_ok(altname, true)) {
-        char dir[FINDFILE_PATH_MAX], inroot[FINDFILE_PATH_MAX];
-        findfile_dirname(
-            file_name != NULL ? findfile_in_root(pid, file_name, inroot, sizeof(inroot)) : NULL,
-            dir, sizeof(dir));
-        fd = altname[0] == '/' ? findfile_try(s, altname, out)
-                               : findfile_try3(s, dir, "", altname, out);
-    }
-    if (fd >= 0)
-        *userdata = (void *)ud;
-    else if (s->have_refused) {
-        /* Said here: findfile_dwarf_ok need not say it again. */
-        *userdata = (void *)(ud | FINDFILE_ALT_MISSING | FINDFILE_WARNED_ALT);
-        diag_module(s->modname,
-                    "not reading the supplementary debug file %s: %s; its frames "
-                    "use the symbol table",
-                    esc_ascii(s->refused, esc, sizeof(esc)), s->why);
-    }
-out:
-    free(s);
-    return fd;
-}
-
-int findfile_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                       const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
-                       char **debuginfo_file_name)
-{
-    uintptr_t ud = findfile_get(userdata);
-    int fd = -1;
-    char esc[512];
-    (void)base;
+    uintptr_t ud = (uintptr_t)*userdata;
+    /* The vDSO is read from the target's memory, no file involved. */
+    if (strncmp(modname, "[vdso: ", 7) == 0)
+        return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
     if (!(ud & FINDFILE_OURS))
         return -1;
+    return findfile_policies[findfile_source_of(ud)].open_elf(userdata, modname, base, file_name);
+}
 
-    /* libdwfl asks for a dwz file through this callback too, naming it as
-     * the debug link: the main file's own link tells the two apart. */
-    Dwarf_Addr bias;
-    Elf *main_elf = dwfl_module_getelf(mod, &bias);
-    GElf_Word crc = 0;
-    const char *own_link = main_elf != NULL ? dwelf_elf_gnu_debuglink(main_elf, &crc) : NULL;
-    if (debuglink_file != NULL && (own_link == NULL || strcmp(own_link, debuglink_file) != 0))
-        return findfile_find_alt(mod, userdata, file_name, debuglink_file, debuginfo_file_name);
-
-    struct findfile_search *s = calloc(1, sizeof(*s));
-    if (s == NULL || safefile_cred_read((pid_t)(ud >> FINDFILE_PID_SHIFT), &s->cred) != 0)
-        goto out;
-    s->modname = modname;
-    const unsigned char *id = NULL;
-    GElf_Addr id_vaddr;
-    int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
-    s->want = (struct findfile_want){
-        .id = idlen > 0 ? id : NULL,
-        .idlen = idlen > 0 ? idlen : 0,
-        .crc = debuglink_crc,
-        .check_crc = debuglink_file != NULL,
-    };
-    if (idlen > 0)
-        fd = findfile_try_build_id(s, id, idlen, debuginfo_file_name);
-    if (fd < 0 && findfile_name_ok(debuglink_file, false)) {
-        char dir[FINDFILE_PATH_MAX], inroot[FINDFILE_PATH_MAX];
-        findfile_dirname(findfile_in_root(s->cred.pid, file_name != NULL ? file_name : modname,
-                                          inroot, sizeof(inroot)),
-                         dir, sizeof(dir));
-        /* Next to the module, in its .debug directory, then under
-         * /usr/lib/debug as the module's path; never the module itself. */
-        char self[FINDFILE_PATH_MAX + FINDFILE_NAME_MAX + 2];
-        snprintf(self, sizeof(self), "%s/%s", dir, debuglink_file);
-        if (file_name == NULL || strcmp(self, inroot) != 0)
-            fd = findfile_try3(s, dir, "", debuglink_file, debuginfo_file_name);
-        if (fd < 0)
-            fd = findfile_try3(s, dir, ".debug", debuglink_file, debuginfo_file_name);
-        if (fd < 0 && dir[0] == '/') {
-            char sub[FINDFILE_PATH_MAX + 16];
-            snprintf(sub, sizeof(sub), "usr/lib/debug%s", dir);
-            fd = findfile_try3(s, "", sub, debuglink_file, debuginfo_file_name);
-        }
+static int findfile_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                              Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                              GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    uintptr_t ud = (uintptr_t)*userdata;
+    const struct findfile_policy *p = &findfile_policies[findfile_source_of(ud)];
+    (void)base;
+    if (!(ud & FINDFILE_OURS) || !p->search_debug)
+        return -1;
+    int fd;
+    if (finddebug_is_alt(mod, debuglink_file)) {
+        bool said = false;
+        fd = finddebug_alt(mod, findfile_key(ud), findfile_deadline_ns, file_name, debuglink_file,
+                           debuginfo_file_name, &said);
+        /* Said there: findfile_dwarf_ok need not say it again. */
+        *userdata = (void *)(fd >= 0 ? ud
+                             : said  ? ud | FINDFILE_ALT_MISSING | FINDFILE_WARNED_ALT
+                                     : ud | FINDFILE_ALT_MISSING);
+    } else {
+        fd = finddebug_main(mod, findfile_key(ud), findfile_deadline_ns, modname, file_name,
+                            debuglink_file, debuglink_crc, debuginfo_file_name);
     }
-    if (fd < 0 && s->have_refused)
-        diag_module(modname, "not reading the debug info %s: %s; its frames use the symbol table",
-                    esc_ascii(s->refused, esc, sizeof(esc)), s->why);
-out:
-    free(s);
+    /* Not on this machine: for a module with a build id, debuginfod. */
+    if (fd < 0 && p->debuginfod)
+        fd = findsaved_debuginfo(mod, debuginfo_file_name);
     return fd;
 }
+
+static const Dwfl_Callbacks findfile_callbacks = {
+    .find_elf = findfile_elf,
+    .find_debuginfo = findfile_debuginfo,
+};
+
+Dwfl *findfile_dwfl_begin(void)
+{
+    return dwfl_begin(&findfile_callbacks);
+}
+
+static int findfile_attach_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+                              void *arg)
+{
+    (void)mod;
+    (void)name;
+    (void)start;
+    *userdata = findfile_tag(FINDFILE_LIVE, *(pid_t *)arg, 0);
+    return DWARF_CB_OK;
+}
+
+int findfile_attach(Dwfl *dwfl, pid_t pid)
+{
+    if (dwfl == NULL || pid <= 0)
+        return -EINVAL;
+    return dwfl_getmodules(dwfl, findfile_attach_cb, &pid, 0) == 0 ? 0 : -EINVAL;
+}
+
+void findfile_core_use(const struct safefile_cred *cred, const char *exe)
+{
+    findfile_core.cred = *cred;
+    findfile_core.exe = exe;
+}
+
+void findfile_attach_core(Dwfl_Module *mod, bool exe)
+{
+    void **ud = NULL;
+    dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (ud != NULL)
+        *ud = findfile_tag(FINDFILE_CORE, 0, exe ? FINDFILE_EXE : 0);
+}
+
+/* ------------------------------------------------- what lookup asks of it */
 
 bool findfile_dwarf_ok(Dwfl_Module *mod)
 {

@@ -107,13 +107,6 @@ struct lookup_raw {
 /* Most modules reported for a live process. */
 #define LOOKUP_MODULES_MAX 4096
 
-/* Our own finders: the standard ones open() whatever paths the target's
- * maps and debug links name (see symfind.h). */
-static const Dwfl_Callbacks lookup_proc_callbacks = {
-    .find_elf = findfile_elf,
-    .find_debuginfo = findfile_debuginfo,
-};
-
 /* What the loads callback of a live process needs. */
 struct lookup_pid_files {
     struct safefile_cred cred;
@@ -153,7 +146,7 @@ static long lookup_pid_loads(void *arg, const struct modmap_map *const *group, s
 }
 
 /* Reports the modules of process PID as modmap.h finds them, and its
- * vDSO, which findfile_elf reads from the process's memory. */
+ * vDSO, which findfile.h's live source reads from the process's memory. */
 static int lookup_pid_report(Dwfl *dwfl, pid_t pid)
 {
     struct modmap_map *maps = NULL;
@@ -189,7 +182,7 @@ out:
 Dwfl *lookup_dwfl_open_pid(pid_t pid, int *err)
 {
     int e = 0;
-    Dwfl *dwfl = dwfl_begin(&lookup_proc_callbacks);
+    Dwfl *dwfl = findfile_dwfl_begin();
     if (dwfl == NULL) {
         e = -ENOMEM;
         goto out;
