@@ -581,23 +581,11 @@ static int symbolize_pass(struct symbolize_load *l, const char *text, size_t len
     return err;
 }
 
-/* The dump in the LEN bytes at TEXT, read twice a task at a time (the
- * tree of a dump of many tasks would cost many times the document): the
- * modules its frames name first, every one reported before the first
- * lookup; then the tasks, threads and problems. */
-static int symbolize_build(struct symbolize_load *l, const char *text, size_t len)
+/* Notes the modules the document ROOT lists and those of its threads'
+ * stacks, after the tasks' (symbolize_note_task).  Returns 0 or -ENOMEM
+ * with l->why set. */
+static int symbolize_note_modules(struct symbolize_load *l, const struct jsonread_value *root)
 {
-    struct tt_dump *d = l->d;
-    struct jsonread_doc doc = {0};
-    uint64_t u;
-    int err = symbolize_pass(l, text, len, symbolize_note_task, &doc);
-    if (err != 0)
-        goto out;
-    const struct jsonread_value *root = &doc.root, *tasks = jsonread_get(root, "tasks");
-    if (root->type != JSONREAD_OBJECT || tasks == NULL || tasks->type != JSONREAD_ARRAY) {
-        err = symbolize_fail(l, -EINVAL, "not a tasktrace-attach dump: no \"tasks\" array");
-        goto out;
-    }
     const struct jsonread_value *mods = jsonread_get(root, "modules");
     for (size_t i = 0; mods != NULL && mods->type == JSONREAD_ARRAY && i < mods->n; i++) {
         uint64_t base = 0;
@@ -609,28 +597,29 @@ static int symbolize_build(struct symbolize_load *l, const char *text, size_t le
     const struct jsonread_value *threads = jsonread_get(root, "threads");
     for (size_t i = 0; threads != NULL && threads->type == JSONREAD_ARRAY && i < threads->n; i++)
         symbolize_note_stack(l, jsonread_get(&threads->items[i], "stack"));
-    if (l->oom) {
-        err = symbolize_fail(l, -ENOMEM, "out of memory");
-        goto out;
-    }
+    return l->oom ? symbolize_fail(l, -ENOMEM, "out of memory") : 0;
+}
 
+/* Reports every module noted, before the first lookup, with the tool's
+ * own credentials.  Returns 0 or -errno with l->why set. */
+static int symbolize_report(struct symbolize_load *l)
+{
     struct safefile_cred cred;
-    if ((err = safefile_cred_read(getpid(), &cred)) != 0) {
-        err = symbolize_fail(l, err, "cannot read this process's credentials: %s", strerror(-err));
-        goto out;
-    }
+    int err = safefile_cred_read(getpid(), &cred);
+    if (err != 0)
+        return symbolize_fail(l, err, "cannot read this process's credentials: %s", strerror(-err));
     dwfl_report_begin(l->z->dwfl);
     for (size_t i = 0; i < l->nmods; i++)
         symbolize_mod_report(l, &cred, &l->mods[i]);
-    if (dwfl_report_end(l->z->dwfl, NULL, NULL) != 0) {
-        err = symbolize_fail(l, -EIO, "libdwfl: %s", dwfl_errmsg(-1));
-        goto out;
-    }
+    if (dwfl_report_end(l->z->dwfl, NULL, NULL) != 0)
+        return symbolize_fail(l, -EIO, "libdwfl: %s", dwfl_errmsg(-1));
+    return 0;
+}
 
-    jsonread_free(&doc);
-    if ((err = symbolize_pass(l, text, len, symbolize_read_task, &doc)) != 0)
-        goto out;
-    root = &doc.root;
+/* The dump's own fields of the document ROOT, into D. */
+static void symbolize_read_header(struct tt_dump *d, const struct jsonread_value *root)
+{
+    uint64_t u;
     int64_t pid = symbolize_i64_or(jsonread_get(root, "pid"), 0);
     d->pid = pid > 0 && pid <= INT32_MAX ? (int)pid : 0;
     d->generation = jsonread_u64(jsonread_get(root, "generation"), &u) == 0 && u <= UINT32_MAX
@@ -639,23 +628,56 @@ static int symbolize_build(struct symbolize_load *l, const char *text, size_t le
     d->records_lost = jsonread_u64(jsonread_get(root, "records_lost"), &u) == 0 ? u : 0;
     d->records_torn = jsonread_u64(jsonread_get(root, "records_torn"), &u) == 0 ? u : 0;
     d->passive = jsonread_true(jsonread_get(root, "passive"));
-    threads = jsonread_get(root, "threads");
-    if (threads != NULL && threads->type == JSONREAD_ARRAY) {
-        if (threads->n > SYMZ_MAX_THREADS) {
-            err = symbolize_fail(l, -E2BIG, "more than %u threads", SYMZ_MAX_THREADS);
-            goto out;
-        }
-        d->threads_listed = true;
-        if (threads->n > 0 && (d->threads = calloc(threads->n, sizeof(*d->threads))) == NULL) {
-            err = symbolize_fail(l, -ENOMEM, "out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < threads->n; i++) {
-            d->nthreads++;
-            if ((err = symbolize_thread(l, &threads->items[i], &d->threads[i])) != 0)
-                goto out;
-        }
+}
+
+/* The threads of the document ROOT, when it lists them.  Returns 0 or
+ * -errno with l->why set. */
+static int symbolize_read_threads(struct symbolize_load *l, const struct jsonread_value *root)
+{
+    struct tt_dump *d = l->d;
+    const struct jsonread_value *threads = jsonread_get(root, "threads");
+    if (threads == NULL || threads->type != JSONREAD_ARRAY)
+        return 0;
+    if (threads->n > SYMZ_MAX_THREADS)
+        return symbolize_fail(l, -E2BIG, "more than %u threads", SYMZ_MAX_THREADS);
+    d->threads_listed = true;
+    if (threads->n > 0 && (d->threads = calloc(threads->n, sizeof(*d->threads))) == NULL)
+        return symbolize_fail(l, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < threads->n; i++) {
+        d->nthreads++;
+        int err = symbolize_thread(l, &threads->items[i], &d->threads[i]);
+        if (err != 0)
+            return err;
     }
+    return 0;
+}
+
+/* The dump in the LEN bytes at TEXT, read twice a task at a time (the
+ * tree of a dump of many tasks would cost many times the document): the
+ * modules its frames name first, every one reported before the first
+ * lookup; then the tasks, threads and problems. */
+static int symbolize_build(struct symbolize_load *l, const char *text, size_t len)
+{
+    struct tt_dump *d = l->d;
+    struct jsonread_doc doc = {0};
+    int err = symbolize_pass(l, text, len, symbolize_note_task, &doc);
+    if (err != 0)
+        goto out;
+    const struct jsonread_value *root = &doc.root, *tasks = jsonread_get(root, "tasks");
+    if (root->type != JSONREAD_OBJECT || tasks == NULL || tasks->type != JSONREAD_ARRAY) {
+        err = symbolize_fail(l, -EINVAL, "not a tasktrace-attach dump: no \"tasks\" array");
+        goto out;
+    }
+    if ((err = symbolize_note_modules(l, root)) != 0 || (err = symbolize_report(l)) != 0)
+        goto out;
+
+    jsonread_free(&doc);
+    if ((err = symbolize_pass(l, text, len, symbolize_read_task, &doc)) != 0)
+        goto out;
+    root = &doc.root;
+    symbolize_read_header(d, root);
+    if ((err = symbolize_read_threads(l, root)) != 0)
+        goto out;
     const struct jsonread_value *problems = jsonread_get(root, "problems");
     for (size_t i = 0; problems != NULL && problems->type == JSONREAD_ARRAY && i < problems->n;
          i++) {

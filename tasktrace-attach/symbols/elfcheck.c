@@ -66,13 +66,145 @@ static bool elfcheck_within(uint64_t off, uint64_t len, uint64_t size)
     return off <= size && len <= size - off;
 }
 
+/* What the ELF header says of the file's tables, the counts section 0
+ * holds when they do not fit the header already read from it. */
+struct elfcheck_tables {
+    uint64_t phoff, phentsize, phnum;
+    uint64_t shoff, shentsize, shnum;
+    size_t want_sh; /* the size of a section header of the file's class */
+};
+
+/* Reads the ELF header of the file FD (SIZE bytes) into H and T.
+ * Returns 0, or -ENOEXEC with WHY set when it is no ELF file or its
+ * section header table is not in it. */
+static int elfcheck_header(int fd, uint64_t size, struct elfcheck_hdr *h, struct elfcheck_tables *t,
+                           char *why, size_t whylen)
+{
+    unsigned char eh[sizeof(Elf64_Ehdr)];
+    if (size < sizeof(Elf32_Ehdr) || !elfcheck_pread(fd, eh, EI_NIDENT, 0) ||
+        memcmp(eh, ELFMAG, SELFMAG) != 0 ||
+        (eh[EI_CLASS] != ELFCLASS32 && eh[EI_CLASS] != ELFCLASS64) ||
+        (eh[EI_DATA] != ELFDATA2LSB && eh[EI_DATA] != ELFDATA2MSB))
+        return elfcheck_why(why, whylen, -ENOEXEC, "it is not an ELF file");
+    h->is64 = eh[EI_CLASS] == ELFCLASS64;
+    h->le = eh[EI_DATA] == ELFDATA2LSB;
+    size_t ehsize = h->is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+    if (size < ehsize || !elfcheck_pread(fd, eh, ehsize, 0))
+        return elfcheck_why(why, whylen, -ENOEXEC, "it is not an ELF file");
+
+    t->phoff = h->is64 ? elfcheck_get(h, eh + 32, 8) : elfcheck_get(h, eh + 28, 4);
+    t->shoff = h->is64 ? elfcheck_get(h, eh + 40, 8) : elfcheck_get(h, eh + 32, 4);
+    const unsigned char *tail = eh + (h->is64 ? 54 : 42);
+    t->phentsize = elfcheck_get(h, tail, 2);
+    t->phnum = elfcheck_get(h, tail + 2, 2);
+    t->shentsize = elfcheck_get(h, tail + 4, 2);
+    t->shnum = elfcheck_get(h, tail + 6, 2);
+    t->want_sh = h->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+
+    /* Section 0 holds the counts that do not fit e_shnum and e_phnum. */
+    if (t->shoff != 0) {
+        unsigned char s0[sizeof(Elf64_Shdr)];
+        if (t->shentsize != t->want_sh || !elfcheck_within(t->shoff, t->want_sh, size) ||
+            !elfcheck_pread(fd, s0, t->want_sh, t->shoff))
+            return elfcheck_why(why, whylen, -ENOEXEC,
+                                "its section header table is not in the file");
+        if (t->shnum == 0)
+            t->shnum = h->is64 ? elfcheck_get(h, s0 + 32, 8) : elfcheck_get(h, s0 + 20, 4);
+        if (t->phnum == PN_XNUM)
+            t->phnum = elfcheck_get(h, s0 + (h->is64 ? 44 : 28), 4);
+    }
+    return 0;
+}
+
+/* Checks the counts T against the limits and that the program headers lie
+ * in the file (SIZE bytes).  Returns 0, or -E2BIG / -ENOEXEC with WHY set. */
+static int elfcheck_counts(const struct elfcheck_hdr *h, const struct elfcheck_tables *t,
+                           uint64_t size, char *why, size_t whylen)
+{
+    if (t->shnum > ELFCHECK_SECTIONS_MAX)
+        return elfcheck_why(why, whylen, -E2BIG, "it claims %llu sections, more than the %u read",
+                            (unsigned long long)t->shnum, ELFCHECK_SECTIONS_MAX);
+    if (t->phnum > ELFCHECK_SEGMENTS_MAX)
+        return elfcheck_why(why, whylen, -E2BIG,
+                            "it claims %llu program headers, more than the %u read",
+                            (unsigned long long)t->phnum, ELFCHECK_SEGMENTS_MAX);
+    if (t->phnum > 0 && (t->phentsize != (h->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)) ||
+                         !elfcheck_within(t->phoff, t->phnum * t->phentsize, size)))
+        return elfcheck_why(why, whylen, -ENOEXEC, "its program headers are not in the file");
+    return 0;
+}
+
+/* Checks section I, whose header is S, of the file FD (SIZE bytes), and
+ * adds to *INFLATED what it inflates to when compressed.  Returns 0, or
+ * -ENOEXEC / -E2BIG with WHY set. */
+static int elfcheck_section(int fd, const struct elfcheck_hdr *h, const unsigned char *s,
+                            uint64_t i, uint64_t size, uint64_t *inflated, char *why, size_t whylen)
+{
+    uint64_t type = elfcheck_get(h, s + 4, 4);
+    uint64_t flags = h->is64 ? elfcheck_get(h, s + 8, 8) : elfcheck_get(h, s + 8, 4);
+    uint64_t off = h->is64 ? elfcheck_get(h, s + 24, 8) : elfcheck_get(h, s + 16, 4);
+    uint64_t len = h->is64 ? elfcheck_get(h, s + 32, 8) : elfcheck_get(h, s + 20, 4);
+    uint64_t ent = h->is64 ? elfcheck_get(h, s + 56, 8) : elfcheck_get(h, s + 36, 4);
+    if (type == SHT_NOBITS || type == SHT_NULL)
+        return 0;
+    /* With ELF_C_READ libelf allocates what the header says and then
+     * reads: the file's size bounds that. */
+    if (!elfcheck_within(off, len, size))
+        return elfcheck_why(why, whylen, -ENOEXEC, "its section %llu is not in the file",
+                            (unsigned long long)i);
+    if ((type == SHT_SYMTAB || type == SHT_DYNSYM) && ent != 0 && len / ent > ELFCHECK_SYMBOLS_MAX)
+        return elfcheck_why(why, whylen, -E2BIG,
+                            "its symbol table has %llu entries, more than the %u read",
+                            (unsigned long long)(len / ent), ELFCHECK_SYMBOLS_MAX);
+    if (!(flags & SHF_COMPRESSED))
+        return 0;
+    unsigned char ch[sizeof(Elf64_Chdr)];
+    size_t chlen = h->is64 ? sizeof(Elf64_Chdr) : sizeof(Elf32_Chdr);
+    uint64_t full = 0;
+    if (len >= chlen && elfcheck_pread(fd, ch, chlen, off))
+        full = h->is64 ? elfcheck_get(h, ch + 8, 8) : elfcheck_get(h, ch + 4, 4);
+    if (full / ELFCHECK_RATIO_MAX > len)
+        return elfcheck_why(
+            why, whylen, -E2BIG, "its section %llu claims to inflate from %llu to %llu bytes",
+            (unsigned long long)i, (unsigned long long)len, (unsigned long long)full);
+    *inflated += full;
+    return 0;
+}
+
+/* Reads the section header table T describes and checks every section.
+ * Returns 0 or -errno with WHY set. */
+static int elfcheck_sections(int fd, const struct elfcheck_hdr *h, const struct elfcheck_tables *t,
+                             uint64_t size, char *why, size_t whylen)
+{
+    int err = 0;
+    uint64_t inflated = 0;
+    if (!elfcheck_within(t->shoff, t->shnum * t->want_sh, size))
+        return elfcheck_why(why, whylen, -ENOEXEC, "its section header table is not in the file");
+    unsigned char *sh = malloc(t->shnum * t->want_sh);
+    if (sh == NULL)
+        return elfcheck_why(why, whylen, -ENOMEM, "out of memory");
+    if (!elfcheck_pread(fd, sh, t->shnum * t->want_sh, t->shoff)) {
+        err = elfcheck_why(why, whylen, -EIO, "its section headers cannot be read");
+        goto out;
+    }
+    for (uint64_t i = 1; i < t->shnum && err == 0; i++)
+        err = elfcheck_section(fd, h, sh + i * t->want_sh, i, size, &inflated, why, whylen);
+    if (err == 0 && inflated > ELFCHECK_INFLATED_MAX)
+        err = elfcheck_why(why, whylen, -E2BIG,
+                           "its compressed sections inflate to %llu bytes, more than the %llu "
+                           "GiB read",
+                           (unsigned long long)inflated, ELFCHECK_INFLATED_MAX >> 30);
+out:
+    free(sh);
+    return err;
+}
+
 int elfcheck_file(int fd, char *why, size_t whylen)
 {
     struct stat st;
-    unsigned char eh[sizeof(Elf64_Ehdr)];
-    struct elfcheck_hdr h;
-    unsigned char *sh = NULL;
-    int err = 0;
+    struct elfcheck_hdr h = {0};
+    struct elfcheck_tables t = {0};
+    int err;
 
     if (fstat(fd, &st) != 0)
         return elfcheck_why(why, whylen, -EIO, "cannot stat it: %s", strerror(errno));
@@ -81,108 +213,12 @@ int elfcheck_file(int fd, char *why, size_t whylen)
         return elfcheck_why(why, whylen, -EFBIG,
                             "it is %llu bytes, more than the %llu GiB read of one file",
                             (unsigned long long)size, ELFCHECK_FILE_MAX >> 30);
-    if (size < sizeof(Elf32_Ehdr) || !elfcheck_pread(fd, eh, EI_NIDENT, 0) ||
-        memcmp(eh, ELFMAG, SELFMAG) != 0 ||
-        (eh[EI_CLASS] != ELFCLASS32 && eh[EI_CLASS] != ELFCLASS64) ||
-        (eh[EI_DATA] != ELFDATA2LSB && eh[EI_DATA] != ELFDATA2MSB))
-        return elfcheck_why(why, whylen, -ENOEXEC, "it is not an ELF file");
-    h.is64 = eh[EI_CLASS] == ELFCLASS64;
-    h.le = eh[EI_DATA] == ELFDATA2LSB;
-    size_t ehsize = h.is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
-    if (size < ehsize || !elfcheck_pread(fd, eh, ehsize, 0))
-        return elfcheck_why(why, whylen, -ENOEXEC, "it is not an ELF file");
-
-    uint64_t phoff = h.is64 ? elfcheck_get(&h, eh + 32, 8) : elfcheck_get(&h, eh + 28, 4);
-    uint64_t shoff = h.is64 ? elfcheck_get(&h, eh + 40, 8) : elfcheck_get(&h, eh + 32, 4);
-    const unsigned char *tail = eh + (h.is64 ? 54 : 42);
-    uint64_t phentsize = elfcheck_get(&h, tail, 2);
-    uint64_t phnum = elfcheck_get(&h, tail + 2, 2);
-    uint64_t shentsize = elfcheck_get(&h, tail + 4, 2);
-    uint64_t shnum = elfcheck_get(&h, tail + 6, 2);
-    size_t want_sh = h.is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
-
-    /* Section 0 holds the counts that do not fit e_shnum and e_phnum. */
-    if (shoff != 0) {
-        unsigned char s0[sizeof(Elf64_Shdr)];
-        if (shentsize != want_sh || !elfcheck_within(shoff, want_sh, size) ||
-            !elfcheck_pread(fd, s0, want_sh, shoff))
-            return elfcheck_why(why, whylen, -ENOEXEC,
-                                "its section header table is not in the file");
-        if (shnum == 0)
-            shnum = h.is64 ? elfcheck_get(&h, s0 + 32, 8) : elfcheck_get(&h, s0 + 20, 4);
-        if (phnum == PN_XNUM)
-            phnum = elfcheck_get(&h, s0 + (h.is64 ? 44 : 28), 4);
-    }
-    if (shnum > ELFCHECK_SECTIONS_MAX)
-        return elfcheck_why(why, whylen, -E2BIG, "it claims %llu sections, more than the %u read",
-                            (unsigned long long)shnum, ELFCHECK_SECTIONS_MAX);
-    if (phnum > ELFCHECK_SEGMENTS_MAX)
-        return elfcheck_why(why, whylen, -E2BIG,
-                            "it claims %llu program headers, more than the %u read",
-                            (unsigned long long)phnum, ELFCHECK_SEGMENTS_MAX);
-    if (phnum > 0 && (phentsize != (h.is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)) ||
-                      !elfcheck_within(phoff, phnum * phentsize, size)))
-        return elfcheck_why(why, whylen, -ENOEXEC, "its program headers are not in the file");
-    if (shnum == 0)
+    if ((err = elfcheck_header(fd, size, &h, &t, why, whylen)) != 0 ||
+        (err = elfcheck_counts(&h, &t, size, why, whylen)) != 0)
+        return err;
+    if (t.shnum == 0)
         return 0;
-    if (!elfcheck_within(shoff, shnum * want_sh, size))
-        return elfcheck_why(why, whylen, -ENOEXEC, "its section header table is not in the file");
-
-    sh = malloc(shnum * want_sh);
-    if (sh == NULL)
-        return elfcheck_why(why, whylen, -ENOMEM, "out of memory");
-    if (!elfcheck_pread(fd, sh, shnum * want_sh, shoff)) {
-        err = elfcheck_why(why, whylen, -EIO, "its section headers cannot be read");
-        goto out;
-    }
-    uint64_t inflated = 0;
-    for (uint64_t i = 1; i < shnum; i++) {
-        const unsigned char *s = sh + i * want_sh;
-        uint64_t type = elfcheck_get(&h, s + 4, 4);
-        uint64_t flags = h.is64 ? elfcheck_get(&h, s + 8, 8) : elfcheck_get(&h, s + 8, 4);
-        uint64_t off = h.is64 ? elfcheck_get(&h, s + 24, 8) : elfcheck_get(&h, s + 16, 4);
-        uint64_t len = h.is64 ? elfcheck_get(&h, s + 32, 8) : elfcheck_get(&h, s + 20, 4);
-        uint64_t ent = h.is64 ? elfcheck_get(&h, s + 56, 8) : elfcheck_get(&h, s + 36, 4);
-        if (type == SHT_NOBITS || type == SHT_NULL)
-            continue;
-        /* With ELF_C_READ libelf allocates what the header says and then
-         * reads: the file's size bounds that. */
-        if (!elfcheck_within(off, len, size)) {
-            err = elfcheck_why(why, whylen, -ENOEXEC, "its section %llu is not in the file",
-                               (unsigned long long)i);
-            goto out;
-        }
-        if ((type == SHT_SYMTAB || type == SHT_DYNSYM) && ent != 0 &&
-            len / ent > ELFCHECK_SYMBOLS_MAX) {
-            err = elfcheck_why(why, whylen, -E2BIG,
-                               "its symbol table has %llu entries, more than the %u read",
-                               (unsigned long long)(len / ent), ELFCHECK_SYMBOLS_MAX);
-            goto out;
-        }
-        if (flags & SHF_COMPRESSED) {
-            unsigned char ch[sizeof(Elf64_Chdr)];
-            size_t chlen = h.is64 ? sizeof(Elf64_Chdr) : sizeof(Elf32_Chdr);
-            uint64_t full = 0;
-            if (len >= chlen && elfcheck_pread(fd, ch, chlen, off))
-                full = h.is64 ? elfcheck_get(&h, ch + 8, 8) : elfcheck_get(&h, ch + 4, 4);
-            if (full / ELFCHECK_RATIO_MAX > len) {
-                err = elfcheck_why(why, whylen, -E2BIG,
-                                   "its section %llu claims to inflate from %llu to %llu bytes",
-                                   (unsigned long long)i, (unsigned long long)len,
-                                   (unsigned long long)full);
-                goto out;
-            }
-            inflated += full;
-        }
-    }
-    if (inflated > ELFCHECK_INFLATED_MAX)
-        err = elfcheck_why(why, whylen, -E2BIG,
-                           "its compressed sections inflate to %llu bytes, more than the %llu "
-                           "GiB read",
-                           (unsigned long long)inflated, ELFCHECK_INFLATED_MAX >> 30);
-out:
-    free(sh);
-    return err;
+    return elfcheck_sections(fd, &h, &t, size, why, whylen);
 }
 
 /* Whether a process other than root's could change the file FD (ST) while

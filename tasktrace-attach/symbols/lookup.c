@@ -981,94 +981,111 @@ static size_t lookup_dwarf_frames(lookup_ctx *ctx, Dwfl_Module *mod, Dwarf_Addr 
 
 /* ------------------------------------------------------------ lookups */
 
-static int lookup_resolve(lookup_ctx *ctx, uint64_t pc, bool return_address,
-                          struct lookup_entry **out)
-{
-    struct lookup_raw raw[LOOKUP_MAX_FRAMES];
-    struct lookup_raw loc = {0};
-    const char *module = NULL, *build_id = NULL;
-    uint64_t module_off = 0, module_base = 0;
-    char *symname = NULL;
-    struct lookup_entry *e = NULL;
-    size_t n = 0;
-    int err = 0;
+/* Where an address is: its module's name, build id, load bias and the
+ * address in the module's file; all NULL/0 outside any module. */
+struct lookup_where {
+    const char *module;
+    const char *build_id;
+    uint64_t base;
+    uint64_t off;
+};
 
-    /* A return address is the instruction after the call, which may
-     * already belong to the next line or even the next function. */
-    Dwarf_Addr addr = return_address && pc > 0 ? pc - 1 : pc;
-    Dwarf_Addr start = 0, end = 0;
+/* The module containing ADDR, with *START its lowest address, or NULL. */
+static Dwfl_Module *lookup_module_at(lookup_ctx *ctx, Dwarf_Addr addr, Dwarf_Addr *start)
+{
+    Dwarf_Addr end = 0;
     Dwfl_Module *mod = dwfl_addrmodule(ctx->dwfl, addr);
     /* libdwfl 0.188 hands out the last module for any address above it
      * (the stack, [vsyscall], garbage): check the range ourselves. */
-    if (mod != NULL && (dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL) == NULL ||
-                        addr < start || addr >= end))
+    if (mod != NULL && (dwfl_module_info(mod, NULL, start, &end, NULL, NULL, NULL, NULL) == NULL ||
+                        addr < *start || addr >= end))
         mod = NULL;
-    if (mod != NULL) {
-        n = lookup_dwarf_frames(ctx, mod, addr, raw, LOOKUP_MAX_FRAMES, &loc);
-        if (n == 0 || raw[n - 1].function == NULL) {
-            GElf_Off off = 0;
-            GElf_Sym sym;
-            const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
-            char *demangled = lookup_demangle(name);
-            if (demangled != NULL)
-                name = demangled;
-            if (name != NULL && n > 0) {
-                raw[n - 1].function = name;
-                raw[n - 1].owned = demangled;
-                demangled = NULL;
-            } else if (name != NULL) {
-                /* The offset is reported from the original pc, like the
-                 * frame's other fields. */
-                size_t len = strlen(name) + sizeof("+0x") + 16;
-                symname = malloc(len);
-                if (symname != NULL)
-                    snprintf(symname, len, "%s+0x%" PRIx64, name, (uint64_t)(off + (pc - addr)));
-            }
-            free(demangled);
-            if (name != NULL && n == 0 && symname == NULL) {
-                err = -ENOMEM;
-                goto out;
-            }
-            if (n == 0) {
-                raw[0] = loc;
-                raw[0].function = symname;
-                n = 1;
-            }
-        }
-        /* Asked after the lookups above, which load the ELF file: before
-         * that, mainfile is not known yet. */
-        const char *mainfile = NULL;
-        const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
-        module = name != NULL && name[0] == '/' ? name : mainfile != NULL ? mainfile : name;
-        /* The load bias maps the file's own addresses to the process's:
-         * the offset is then what eu-addr2line -e FILE takes, for an
-         * ET_EXEC (bias 0) as for an ET_DYN.  Without the file (refused,
-         * missing) the lowest mapped address stands in for it, which is
-         * the bias of the usual ET_DYN whose first PT_LOAD is at 0. */
-        Dwarf_Addr bias = start;
-        if (dwfl_module_getelf(mod, &bias) == NULL || bias > pc)
-            bias = start;
-        module_base = bias;
-        module_off = pc - bias;
-        if ((err = lookup_intern_build_id(ctx, mod, &build_id)) != 0)
-            goto out;
-    } else {
-        raw[0] = (struct lookup_raw){0};
+    return mod;
+}
+
+/* Completes the N frames DWARF gave for ADDR (PC, or the address inside
+ * the call before it) from MOD's symbol table when the innermost has no
+ * function name: the name is put on it, or, with no frame at all, one
+ * frame "symbol+0xoff" at LOC is made.  Returns the frames' count, or
+ * -ENOMEM. */
+static long lookup_symtab_frames(Dwfl_Module *mod, uint64_t pc, Dwarf_Addr addr,
+                                 struct lookup_raw *raw, size_t n, const struct lookup_raw *loc)
+{
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    char *symname = NULL;
+    if (n > 0 && raw[n - 1].function != NULL)
+        return (long)n;
+    const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+    char *demangled = lookup_demangle(name);
+    if (demangled != NULL)
+        name = demangled;
+    if (name != NULL && n > 0) {
+        raw[n - 1].function = name;
+        raw[n - 1].owned = demangled;
+        return (long)n;
+    }
+    if (name != NULL) {
+        /* The offset is reported from the original pc, like the frame's
+         * other fields. */
+        size_t len = strlen(name) + sizeof("+0x") + 16;
+        symname = malloc(len);
+        if (symname != NULL)
+            snprintf(symname, len, "%s+0x%" PRIx64, name, (uint64_t)(off + (pc - addr)));
+    }
+    free(demangled);
+    if (name != NULL && symname == NULL)
+        return -ENOMEM;
+    if (n == 0) {
+        raw[0] = *loc;
+        raw[0].function = symname;
+        raw[0].owned = symname;
         n = 1;
     }
+    return (long)n;
+}
 
-    e = calloc(1, sizeof(*e) + n * (sizeof(e->frames[0]) + sizeof(e->ptrs[0])));
-    if (e == NULL) {
-        err = -ENOMEM;
-        goto out;
-    }
+/* Where PC is in MOD, whose lowest address is START.  Asked after the
+ * lookups, which load the ELF file: before that, mainfile is not known
+ * yet.  Returns 0 or -ENOMEM. */
+static int lookup_where_in(lookup_ctx *ctx, Dwfl_Module *mod, uint64_t pc, Dwarf_Addr start,
+                           struct lookup_where *w)
+{
+    const char *mainfile = NULL;
+    const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+    w->module = name != NULL && name[0] == '/' ? name : mainfile != NULL ? mainfile : name;
+    /* The load bias maps the file's own addresses to the process's: the
+     * offset is then what eu-addr2line -e FILE takes, for an ET_EXEC (bias
+     * 0) as for an ET_DYN.  Without the file (refused, missing) the lowest
+     * mapped address stands in for it, which is the bias of the usual
+     * ET_DYN whose first PT_LOAD is at 0. */
+    Dwarf_Addr bias = start;
+    if (dwfl_module_getelf(mod, &bias) == NULL || bias > pc)
+        bias = start;
+    w->base = bias;
+    w->off = pc - bias;
+    return lookup_intern_build_id(ctx, mod, &w->build_id);
+}
+
+/* The cache entry of (PC, RETURN_ADDRESS) made of the N frames RAW
+ * (innermost first) at W, its strings interned.  Returns 0 with *OUT
+ * owned by the caller, or -ENOMEM. */
+static int lookup_entry_make(lookup_ctx *ctx, uint64_t pc, bool return_address,
+                             const struct lookup_raw *raw, size_t n, struct lookup_where *w,
+                             struct lookup_entry **out)
+{
+    int err = 0;
+    struct lookup_entry *e =
+        calloc(1, sizeof(*e) + n * (sizeof(e->frames[0]) + sizeof(e->ptrs[0])));
+    if (e == NULL)
+        return -ENOMEM;
     e->pc = pc;
     e->return_address = return_address;
     e->n = n;
     /* Frames have 8-byte alignment and a size that is a multiple of it, so
      * the pointer array right after them is aligned. */
     e->ptrs = (const struct frame **)(void *)&e->frames[n];
-    if ((err = lookup_intern(ctx, module, &module)) != 0)
+    if ((err = lookup_intern(ctx, w->module, &w->module)) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
         /* raw[] is innermost first; the entry is root first. */
@@ -1083,20 +1100,52 @@ static int lookup_resolve(lookup_ctx *ctx, uint64_t pc, bool return_address,
         f->line = r->line;
         f->column = r->column;
         f->inlined = r->inlined;
-        f->module = module;
+        f->module = w->module;
         f->pc = pc;
-        f->module_off = module_off;
-        f->module_base = module_base;
-        f->build_id = build_id;
+        f->module_off = w->off;
+        f->module_base = w->base;
+        f->build_id = w->build_id;
         e->ptrs[i] = f;
     }
     *out = e;
     e = NULL;
 out:
+    free(e);
+    return err;
+}
+
+static int lookup_resolve(lookup_ctx *ctx, uint64_t pc, bool return_address,
+                          struct lookup_entry **out)
+{
+    struct lookup_raw raw[LOOKUP_MAX_FRAMES];
+    struct lookup_raw loc = {0};
+    struct lookup_where where = {0};
+    size_t n = 0;
+    int err = 0;
+
+    /* A return address is the instruction after the call, which may
+     * already belong to the next line or even the next function. */
+    Dwarf_Addr addr = return_address && pc > 0 ? pc - 1 : pc;
+    Dwarf_Addr start = 0;
+    Dwfl_Module *mod = lookup_module_at(ctx, addr, &start);
+    if (mod != NULL) {
+        n = lookup_dwarf_frames(ctx, mod, addr, raw, LOOKUP_MAX_FRAMES, &loc);
+        long got = lookup_symtab_frames(mod, pc, addr, raw, n, &loc);
+        if (got < 0) {
+            err = (int)got;
+            goto out;
+        }
+        n = (size_t)got;
+        if ((err = lookup_where_in(ctx, mod, pc, start, &where)) != 0)
+            goto out;
+    } else {
+        raw[0] = (struct lookup_raw){0};
+        n = 1;
+    }
+    err = lookup_entry_make(ctx, pc, return_address, raw, n, &where, out);
+out:
     for (size_t i = 0; i < n; i++)
         free(raw[i].owned);
-    free(e);
-    free(symname);
     return err;
 }
 
