@@ -279,8 +279,9 @@ int findfile_open_exe(const char *exe, unsigned char *id, size_t *len, char *why
 
 /* The core source's find_elf: the file the core names, by its path in the
  * tool's root under the rights of the core's owner, or --exe for its
- * executable; libdwfl checks it against the build id reported for it.
- * Says once why a file that is there is not read. */
+ * executable.  The build id the core holds was reported for the module,
+ * but libdwfl does not refuse a file whose own differs: it takes the
+ * file's.  Says once why a file that is there is not read. */
 static int findfile_core_elf(void **userdata, const char *modname, Dwarf_Addr base,
                              char **file_name)
 {

@@ -17,9 +17,9 @@
  *          debug info is searched in the target's root (finddebug.h).
  *   core   (findfile_attach_core, findcore.h): the file the core's NT_FILE
  *          note names, by its path in the tool's root under the rights
- *          of the core's owner, or --exe for its executable; libdwfl
- *          checks it against the build id the core holds.  Nothing a file
- *          points to (debug links) is followed.
+ *          of the core's owner, or --exe for its executable (checked
+ *          against the build id the core holds by findcore).  Nothing a
+ *          file points to (debug links) is followed.
  *   saved  (findfile_report_saved, model/symbolize.h): the module's path
  *          as the dump names it, else the debug file its build id names,
  *          else debuginfod (findsaved.h), each checked against the dump's

@@ -58,6 +58,8 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_dumpdest());
     srunner_add_suite(sr, suite_contract());
     srunner_add_suite(sr, suite_lookup());
+    srunner_add_suite(sr, suite_findfile());
+    srunner_add_suite(sr, suite_findcore());
     srunner_add_suite(sr, suite_tree());
     srunner_add_suite(sr, suite_render());
     srunner_add_suite(sr, suite_thread());

@@ -7,13 +7,15 @@
  * task, traced, version and exec/ have no suite of their own and are run
  * by the others and by the integration tests.
  *
- * The tool (tasktrace-attach/): elfcheck, filter, group, jsonread, live,
- * modmap, proc, render (render_text and render_json), safefile, sym,
- * thread, tree and unwind; bell and ringread are tested from the
- * runtime's side, in the doorbell, ring, capture and generation suites.
- * compare, core, corelive, dump, main, render_folded, render_out, snap,
- * symbolize, symfind and watchdog have no suite yet: only the integration
- * tests, which run the tool on real targets, test them.
+ * The tool (tasktrace-attach/): elfcheck, filter, findcore, findfile (the
+ * seam's live, core and saved-dump sources, and through them finddebug
+ * and findsaved), group, jsonread, live, modmap, proc, render
+ * (render_text and render_json), safefile, sym, thread, tree and unwind;
+ * bell and ringread are tested from the runtime's side, in the doorbell,
+ * ring, capture and generation suites.  compare, core, corelive, dump,
+ * main, render_folded, render_out, snap, symbolize and watchdog have no
+ * suite yet: only the integration tests, which run the tool on real
+ * targets, test them.
  *
  * The cases that need what a machine may forbid are test cases apart
  * (tcase_*), which `runner NEED` runs alone; it exits 77 when the need is
@@ -33,6 +35,8 @@ Suite *suite_stackwalk(void);
 Suite *suite_fork(void);
 Suite *suite_contract(void);
 Suite *suite_lookup(void);
+Suite *suite_findfile(void);
+Suite *suite_findcore(void);
 Suite *suite_tree(void);
 Suite *suite_render(void);
 Suite *suite_thread(void);
