@@ -61,7 +61,6 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_tree());
     srunner_add_suite(sr, suite_render());
     srunner_add_suite(sr, suite_thread());
-    srunner_add_suite(sr, suite_unwind());
     srunner_add_suite(sr, suite_livestack());
     srunner_add_suite(sr, suite_proc());
     srunner_add_suite(sr, suite_filter());
@@ -70,5 +69,12 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_safefile());
     srunner_add_suite(sr, suite_modmap());
     srunner_add_suite(sr, suite_jsonread());
+    /* The tool's modules tested apart from the views and the model that
+     * use them. */
+    srunner_add_suite(sr, suite_duration());
+    srunner_add_suite(sr, suite_escape());
+    srunner_add_suite(sr, suite_trim());
+    srunner_add_suite(sr, suite_render_folded());
+    srunner_add_suite(sr, suite_render_out());
     return run(sr);
 }

@@ -36,7 +36,6 @@ Suite *suite_lookup(void);
 Suite *suite_tree(void);
 Suite *suite_render(void);
 Suite *suite_thread(void);
-Suite *suite_unwind(void);
 Suite *suite_livestack(void);
 Suite *suite_proc(void);
 Suite *suite_filter(void);
@@ -46,6 +45,11 @@ Suite *suite_safefile(void);
 Suite *suite_modmap(void);
 Suite *suite_jsonread(void);
 Suite *suite_dumpdest(void);
+Suite *suite_duration(void);
+Suite *suite_escape(void);
+Suite *suite_trim(void);
+Suite *suite_render_folded(void);
+Suite *suite_render_out(void);
 
 /* Need "ptrace": a child of the test stopped and unwound. */
 TCase *tcase_thread_ptrace(void);
