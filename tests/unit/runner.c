@@ -76,5 +76,6 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_trim());
     srunner_add_suite(sr, suite_render_folded());
     srunner_add_suite(sr, suite_render_out());
+    srunner_add_suite(sr, suite_compare());
     return run(sr);
 }
