@@ -77,5 +77,6 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_render_folded());
     srunner_add_suite(sr, suite_render_out());
     srunner_add_suite(sr, suite_compare());
+    srunner_add_suite(sr, suite_symbolize());
     return run(sr);
 }

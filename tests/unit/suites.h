@@ -51,6 +51,7 @@ Suite *suite_trim(void);
 Suite *suite_render_folded(void);
 Suite *suite_render_out(void);
 Suite *suite_compare(void);
+Suite *suite_symbolize(void);
 
 /* Need "ptrace": a child of the test stopped and unwound. */
 TCase *tcase_thread_ptrace(void);
