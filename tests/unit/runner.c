@@ -30,6 +30,7 @@ static int run_need(const char *need)
         suite_add_tcase(s, tcase_thread_ptrace());
         suite_add_tcase(s, tcase_unwind_ptrace());
         suite_add_tcase(s, tcase_watchdog_ptrace());
+        suite_add_tcase(s, tcase_rtread_ptrace());
     } else if (strcmp(need, "map-files") == 0) {
         missing = safefile_map_files_missing();
         suite_add_tcase(s, tcase_safefile_map_files());
@@ -80,5 +81,6 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_compare());
     srunner_add_suite(sr, suite_symbolize());
     srunner_add_suite(sr, suite_watchdog());
+    srunner_add_suite(sr, suite_rtread());
     return run(sr);
 }

@@ -53,11 +53,13 @@ Suite *suite_render_out(void);
 Suite *suite_compare(void);
 Suite *suite_symbolize(void);
 Suite *suite_watchdog(void);
+Suite *suite_rtread(void);
 
 /* Need "ptrace": a child of the test stopped and unwound. */
 TCase *tcase_thread_ptrace(void);
 TCase *tcase_unwind_ptrace(void);
 TCase *tcase_watchdog_ptrace(void);
+TCase *tcase_rtread_ptrace(void);
 
 /* Need "map-files": opening /proc/PID/map_files. */
 TCase *tcase_safefile_map_files(void);
