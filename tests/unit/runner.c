@@ -2,7 +2,7 @@
  * Set CK_RUN_SUITE / CK_RUN_CASE to run a subset.
  *
  * `runner NEED` runs instead the cases that need NEED ("ptrace",
- * "map-files"), after checking that this machine grants it: when it does
+ * "core", "map-files"), after checking that this machine grants it: when it does
  * not, it prints "SKIP: why" and exits 77, the harness's skip, rather than
  * passing cases it never ran. */
 #include <stdio.h>
@@ -11,6 +11,7 @@
 
 #include "suites.h"
 #include "tchild.h"
+#include "tcore.h"
 
 static int run(SRunner *sr)
 {
@@ -31,11 +32,15 @@ static int run_need(const char *need)
         suite_add_tcase(s, tcase_unwind_ptrace());
         suite_add_tcase(s, tcase_watchdog_ptrace());
         suite_add_tcase(s, tcase_rtread_ptrace());
+    } else if (strcmp(need, "core") == 0) {
+        missing = core_child_missing();
+        suite_add_tcase(s, tcase_core_file());
+        suite_add_tcase(s, tcase_corethreads_file());
     } else if (strcmp(need, "map-files") == 0) {
         missing = safefile_map_files_missing();
         suite_add_tcase(s, tcase_safefile_map_files());
     } else {
-        fprintf(stderr, "runner: unknown need '%s' (ptrace, map-files)\n", need);
+        fprintf(stderr, "runner: unknown need '%s' (ptrace, core, map-files)\n", need);
         return 99;
     }
     if (missing != NULL) {
@@ -82,5 +87,6 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_symbolize());
     srunner_add_suite(sr, suite_watchdog());
     srunner_add_suite(sr, suite_rtread());
+    srunner_add_suite(sr, suite_core());
     return run(sr);
 }

@@ -54,12 +54,18 @@ Suite *suite_compare(void);
 Suite *suite_symbolize(void);
 Suite *suite_watchdog(void);
 Suite *suite_rtread(void);
+Suite *suite_core(void);
 
 /* Need "ptrace": a child of the test stopped and unwound. */
 TCase *tcase_thread_ptrace(void);
 TCase *tcase_unwind_ptrace(void);
 TCase *tcase_watchdog_ptrace(void);
 TCase *tcase_rtread_ptrace(void);
+
+/* Need "core": a core file the kernel wrote of a child of the test
+ * (tcore.h says when it cannot). */
+TCase *tcase_core_file(void);
+TCase *tcase_corethreads_file(void);
 
 /* Need "map-files": opening /proc/PID/map_files. */
 TCase *tcase_safefile_map_files(void);
