@@ -88,5 +88,6 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_watchdog());
     srunner_add_suite(sr, suite_rtread());
     srunner_add_suite(sr, suite_core());
+    srunner_add_suite(sr, suite_diag());
     return run(sr);
 }
