@@ -48,8 +48,9 @@ static void add(struct compare *c, const struct tt_dump *d, char *causes, size_t
     free(doc);
 }
 
-/* Prints C (as JSON with JSON) into a malloc'd string; *RC its result. */
-static char *print(struct compare *c, bool json, int *rc)
+/* Prints C (as JSON with JSON) and checks that the output is WANT and
+ * the result RC. */
+static void expect_print(struct compare *c, bool json, int rc, const char *want)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -57,10 +58,12 @@ static char *print(struct compare *c, bool json, int *rc)
     ck_assert_ptr_nonnull(f);
     char why[256] = "";
     const char *code = NULL;
-    *rc = compare_print(c, json, f, why, sizeof(why), &code);
-    ck_assert_msg(*rc >= 0, "compare_print: %s", why);
+    int got = compare_print(c, json, f, why, sizeof(why), &code);
+    ck_assert_msg(got >= 0, "compare_print: %s", why);
     ck_assert_int_eq(fclose(f), 0);
-    return buf;
+    ck_assert_int_eq(got, rc);
+    ck_assert_str_eq(buf, want);
+    free(buf);
 }
 
 /* The first dump: task 1 waits in bar, 2 in baz, 3 in bar; 1.5 s later
@@ -71,24 +74,52 @@ static void make_dumps(struct tt_dump *a, struct tt_dump *b, struct tt_task ta[3
 {
     st[0] = (struct tt_stack){NELEM(stack_bar), stack_bar, false, false};
     st[1] = (struct tt_stack){NELEM(stack_baz), stack_baz, false, false};
-    ta[0] = (struct tt_task){.id = 1, .name = "stuck", .state = TRT_TASK_IDLE, .polls = 3,
-                             .idle_ns = 1000000000, .reported = true, .nstacks = 1,
-                             .stacks = &st[0], .poll_ns = -1};
-    ta[1] = (struct tt_task){.id = 2, .name = "busy", .state = TRT_TASK_IDLE, .polls = 10,
-                             .idle_ns = 5000000, .reported = true, .nstacks = 1,
-                             .stacks = &st[1], .poll_ns = -1};
-    ta[2] = (struct tt_task){.id = 3, .name = "short", .state = TRT_TASK_IDLE, .polls = 1,
-                             .idle_ns = 1000, .reported = true, .nstacks = 1,
-                             .stacks = &st[0], .poll_ns = -1};
+    ta[0] = (struct tt_task){.id = 1,
+                             .name = "stuck",
+                             .state = TRT_TASK_IDLE,
+                             .polls = 3,
+                             .idle_ns = 1000000000,
+                             .reported = true,
+                             .nstacks = 1,
+                             .stacks = &st[0],
+                             .poll_ns = -1};
+    ta[1] = (struct tt_task){.id = 2,
+                             .name = "busy",
+                             .state = TRT_TASK_IDLE,
+                             .polls = 10,
+                             .idle_ns = 5000000,
+                             .reported = true,
+                             .nstacks = 1,
+                             .stacks = &st[1],
+                             .poll_ns = -1};
+    ta[2] = (struct tt_task){.id = 3,
+                             .name = "short",
+                             .state = TRT_TASK_IDLE,
+                             .polls = 1,
+                             .idle_ns = 1000,
+                             .reported = true,
+                             .nstacks = 1,
+                             .stacks = &st[0],
+                             .poll_ns = -1};
     tb[0] = ta[0];
     tb[0].idle_ns = 2500000000;
     tb[1] = ta[1];
     tb[1].polls = 11;
-    tb[2] = (struct tt_task){.id = 4, .name = "new", .state = TRT_TASK_IDLE, .polls = 1,
-                             .idle_ns = 1000, .reported = true, .nstacks = 1,
-                             .stacks = &st[1], .poll_ns = -1};
-    *a = (struct tt_dump){.pid = 4242, .complete = true, .generation = 1, .ntasks = 3,
-                          .tasks = ta, .taken_at_ms = 1795000000000};
+    tb[2] = (struct tt_task){.id = 4,
+                             .name = "new",
+                             .state = TRT_TASK_IDLE,
+                             .polls = 1,
+                             .idle_ns = 1000,
+                             .reported = true,
+                             .nstacks = 1,
+                             .stacks = &st[1],
+                             .poll_ns = -1};
+    *a = (struct tt_dump){.pid = 4242,
+                          .complete = true,
+                          .generation = 1,
+                          .ntasks = 3,
+                          .tasks = ta,
+                          .taken_at_ms = 1795000000000};
     *b = *a;
     b->generation = 2;
     b->tasks = tb;
@@ -106,27 +137,22 @@ START_TEST(test_compare_kinds)
     add(&c, &a, causes, sizeof(causes));
     ck_assert_str_eq(causes, "");
     add(&c, &b, causes, sizeof(causes));
-    int rc;
-    char *out = print(&c, true, &rc);
-    ck_assert_int_eq(rc, COMPARE_EXIT_STILL);
-    ck_assert_str_eq(out, "{\"version\":1,\"pid\":4242,\"first_taken_at\":\"2026-11-18T11:06:40.000Z\","
-                          "\"second_taken_at\":\"2026-11-18T11:06:41.500Z\",\"interval_ms\":1500,"
-                          "\"dumps\":2,\"partial\":[],\"still\":[1],\"moved\":[2],"
-                          "\"appeared\":[4],\"finished\":[3]}\n");
-    free(out);
-    out = print(&c, false, &rc);
-    ck_assert_int_eq(rc, COMPARE_EXIT_STILL);
-    ck_assert_str_eq(out, "PID 4242, dumps 1.50s apart: 1 did not move, 1 moved, 1 appeared, "
-                          "1 finished\n"
-                          "did not move (same poll count, same stacks):\n"
-                          "  task 1 \"stuck\" idle, 3 polls, idle 2.50s\n"
-                          "moved (polled in between):\n"
-                          "  task 2 \"busy\"\n"
-                          "appeared (not in the first dump):\n"
-                          "  task 4 \"new\"\n"
-                          "finished (not in the last dump):\n"
-                          "  task 3 \"short\"\n");
-    free(out);
+    expect_print(&c, true, COMPARE_EXIT_STILL,
+                 "{\"version\":1,\"pid\":4242,\"first_taken_at\":\"2026-11-18T11:06:40.000Z\","
+                 "\"second_taken_at\":\"2026-11-18T11:06:41.500Z\",\"interval_ms\":1500,"
+                 "\"dumps\":2,\"partial\":[],\"still\":[1],\"moved\":[2],"
+                 "\"appeared\":[4],\"finished\":[3]}\n");
+    expect_print(&c, false, COMPARE_EXIT_STILL,
+                 "PID 4242, dumps 1.50s apart: 1 did not move, 1 moved, 1 appeared, "
+                 "1 finished\n"
+                 "did not move (same poll count, same stacks):\n"
+                 "  task 1 \"stuck\" idle, 3 polls, idle 2.50s\n"
+                 "moved (polled in between):\n"
+                 "  task 2 \"busy\"\n"
+                 "appeared (not in the first dump):\n"
+                 "  task 4 \"new\"\n"
+                 "finished (not in the last dump):\n"
+                 "  task 3 \"short\"\n");
     compare_free(&c);
 }
 END_TEST
@@ -148,26 +174,21 @@ START_TEST(test_compare_moved_and_partial)
     add(&c, &a, causes, sizeof(causes));
     add(&c, &b, causes, sizeof(causes));
     ck_assert_str_eq(causes, "timeout");
-    int rc;
-    char *out = print(&c, true, &rc);
-    ck_assert_int_eq(rc, COMPARE_EXIT_PARTIAL);
-    ck_assert_str_eq(out, "{\"version\":1,\"pid\":4242,\"first_taken_at\":\"2026-11-18T11:06:40.000Z\","
-                          "\"second_taken_at\":\"2026-11-18T11:06:41.500Z\",\"interval_ms\":1500,"
-                          "\"dumps\":2,\"partial\":[2],\"still\":[],\"moved\":[1,2],"
-                          "\"appeared\":[4],\"finished\":[3]}\n");
-    free(out);
-    out = print(&c, false, &rc);
-    ck_assert_int_eq(rc, COMPARE_EXIT_PARTIAL);
-    ck_assert_str_eq(out, "PID 4242, dumps 1.50s apart: 0 did not move, 2 moved, 1 appeared, "
-                          "1 finished\n"
-                          "moved (polled in between):\n"
-                          "  2 tasks (ids 1-2: \"stuck\", \"busy\")\n"
-                          "appeared (not in the first dump):\n"
-                          "  task 4 \"new\"\n"
-                          "finished (not in the last dump):\n"
-                          "  task 3 \"short\"\n"
-                          "incomplete: dump 2 of 2 is partial (timeout)\n");
-    free(out);
+    expect_print(&c, true, COMPARE_EXIT_PARTIAL,
+                 "{\"version\":1,\"pid\":4242,\"first_taken_at\":\"2026-11-18T11:06:40.000Z\","
+                 "\"second_taken_at\":\"2026-11-18T11:06:41.500Z\",\"interval_ms\":1500,"
+                 "\"dumps\":2,\"partial\":[2],\"still\":[],\"moved\":[1,2],"
+                 "\"appeared\":[4],\"finished\":[3]}\n");
+    expect_print(&c, false, COMPARE_EXIT_PARTIAL,
+                 "PID 4242, dumps 1.50s apart: 0 did not move, 2 moved, 1 appeared, "
+                 "1 finished\n"
+                 "moved (polled in between):\n"
+                 "  2 tasks (ids 1-2: \"stuck\", \"busy\")\n"
+                 "appeared (not in the first dump):\n"
+                 "  task 4 \"new\"\n"
+                 "finished (not in the last dump):\n"
+                 "  task 3 \"short\"\n"
+                 "incomplete: dump 2 of 2 is partial (timeout)\n");
     compare_free(&c);
 }
 END_TEST

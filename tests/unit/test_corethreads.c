@@ -125,8 +125,8 @@ START_TEST(test_corethreads_fill)
     struct trt_control ctl;
     ck_assert_int_eq(rtread_control_read(core_read, &c, addr, &ctl, why, sizeof(why)), 0);
     struct rtread_registry reg;
-    ck_assert_int_eq(
-        rtread_registry_read(core_read, &c, ctl.registry_addr, &reg, why, sizeof(why)), 0);
+    ck_assert_int_eq(rtread_registry_read(core_read, &c, ctl.registry_addr, &reg, why, sizeof(why)),
+                     0);
     ck_assert_uint_eq(reg.n, 2);
     lookup_ctx *sym = lookup_new(dwfl);
     ck_assert_ptr_nonnull(sym);

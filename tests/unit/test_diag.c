@@ -35,10 +35,11 @@ START_TEST(test_diag_lines)
     buf[n] = '\0';
     close(fd);
     unlink(path);
-    ck_assert_str_eq(buf, "task 1 \"a\"\n"
-                          "tasktrace-attach: cannot read the ring: Bad address\n"
-                          "tasktrace-attach: module /tmp/lib\\x1b[2J\\x0a.so: build id abcd differs\n"
-                          "tasktrace-attach: module (null): no file\n");
+    ck_assert_str_eq(buf,
+                     "task 1 \"a\"\n"
+                     "tasktrace-attach: cannot read the ring: Bad address\n"
+                     "tasktrace-attach: module /tmp/lib\\x1b[2J\\x0a.so: build id abcd differs\n"
+                     "tasktrace-attach: module (null): no file\n");
 }
 END_TEST
 

@@ -102,25 +102,21 @@ START_TEST(test_rtread_control_checked)
 {
     struct trt_control ctl = tasktrace_control, out;
     char why[256];
-    ck_assert_int_eq(rtread_control_read(tt_mem_read, NULL, (uintptr_t)&ctl, &out, why,
-                                         sizeof(why)),
-                     0);
+    ck_assert_int_eq(
+        rtread_control_read(tt_mem_read, NULL, (uintptr_t)&ctl, &out, why, sizeof(why)), 0);
     ctl.size = 8;
-    ck_assert_int_eq(rtread_control_read(tt_mem_read, NULL, (uintptr_t)&ctl, &out, why,
-                                         sizeof(why)),
-                     -EPROTO);
+    ck_assert_int_eq(
+        rtread_control_read(tt_mem_read, NULL, (uintptr_t)&ctl, &out, why, sizeof(why)), -EPROTO);
     char want[64];
     snprintf(want, sizeof(want), "control block size 8, expected %zu", sizeof(ctl));
     ck_assert_str_eq(why, want);
     ctl.version = 99;
-    ck_assert_int_eq(rtread_control_read(tt_mem_read, NULL, (uintptr_t)&ctl, &out, why,
-                                         sizeof(why)),
-                     -EPROTO);
+    ck_assert_int_eq(
+        rtread_control_read(tt_mem_read, NULL, (uintptr_t)&ctl, &out, why, sizeof(why)), -EPROTO);
     ck_assert_ptr_nonnull(strstr(why, "protocol version 99"));
     ctl.magic = 0x1122334455667788ull;
-    ck_assert_int_eq(rtread_control_read(tt_mem_read, NULL, (uintptr_t)&ctl, &out, why,
-                                         sizeof(why)),
-                     -EPROTO);
+    ck_assert_int_eq(
+        rtread_control_read(tt_mem_read, NULL, (uintptr_t)&ctl, &out, why, sizeof(why)), -EPROTO);
     ck_assert_str_eq(why, "bad magic 0x1122334455667788");
 }
 END_TEST
@@ -163,9 +159,8 @@ START_TEST(test_rtread_registry_corrupt)
     reg.chunks[0] = (uintptr_t)a;
     reg.chunks[1] = (uintptr_t)b;
     reg.chunks[2] = (uintptr_t)a;
-    ck_assert_int_eq(rtread_registry_read(tt_mem_read, NULL, (uintptr_t)&reg, &out, why,
-                                          sizeof(why)),
-                     0);
+    ck_assert_int_eq(
+        rtread_registry_read(tt_mem_read, NULL, (uintptr_t)&reg, &out, why, sizeof(why)), 0);
     ck_assert_uint_eq(out.n, 3);
     ck_assert_uint_eq(out.dup_chunks, 1);
     ck_assert_uint_eq(out.dup_ids, 1);
@@ -177,9 +172,8 @@ START_TEST(test_rtread_registry_corrupt)
 
     /* A header that claims more chunks than there may be. */
     reg.nchunks = TRT_REGISTRY_MAX_CHUNKS + 1;
-    ck_assert_int_eq(rtread_registry_read(tt_mem_read, NULL, (uintptr_t)&reg, &out, why,
-                                          sizeof(why)),
-                     -EPROTO);
+    ck_assert_int_eq(
+        rtread_registry_read(tt_mem_read, NULL, (uintptr_t)&reg, &out, why, sizeof(why)), -EPROTO);
     char want[96];
     snprintf(want, sizeof(want), "registry header at 0x%llx is corrupt",
              (unsigned long long)(uintptr_t)&reg);

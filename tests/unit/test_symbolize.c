@@ -93,11 +93,17 @@ START_TEST(test_symbolize_json)
         frames[i] = &blank[i];
     }
     struct tt_stack st = {2, frames, false, false};
-    struct tt_task task = {.id = 7, .name = "saved", .state = TRT_TASK_IDLE, .polls = 2,
-                           .idle_ns = 1000, .reported = true, .nstacks = 1, .stacks = &st,
+    struct tt_task task = {.id = 7,
+                           .name = "saved",
+                           .state = TRT_TASK_IDLE,
+                           .polls = 2,
+                           .idle_ns = 1000,
+                           .reported = true,
+                           .nstacks = 1,
+                           .stacks = &st,
                            .poll_ns = -1};
-    struct tt_dump saved = {.pid = getpid(), .complete = true, .generation = 3, .ntasks = 1,
-                            .tasks = &task};
+    struct tt_dump saved = {
+        .pid = getpid(), .complete = true, .generation = 3, .ntasks = 1, .tasks = &task};
     char path[64];
     FILE *f = fdopen(temp_file(path), "w");
     ck_assert_ptr_nonnull(f);
@@ -175,9 +181,9 @@ START_TEST(test_symbolize_refused)
     char why[256];
     struct tt_dump d = {0};
     struct symbolize z = {0};
-    ck_assert_int_eq(symbolize_load("/nonexistent/dump.json", &d, &z, false, NULL, NULL, why,
-                                    sizeof(why)),
-                     -ENOENT);
+    ck_assert_int_eq(
+        symbolize_load("/nonexistent/dump.json", &d, &z, false, NULL, NULL, why, sizeof(why)),
+        -ENOENT);
     dump_free(&d);
     symbolize_end(&z);
     static const char *const bad[] = {

@@ -30,9 +30,9 @@ struct held {
 };
 
 enum tool_kind {
-    TOOL_STUCK,    /* holds a stopped thread and never ends the hold */
-    TOOL_IN_TIME,  /* ends its hold and detaches at once */
-    TOOL_NO_STOP,  /* marks a hold of a thread that is not stopped */
+    TOOL_STUCK,   /* holds a stopped thread and never ends the hold */
+    TOOL_IN_TIME, /* ends its hold and detaches at once */
+    TOOL_NO_STOP, /* marks a hold of a thread that is not stopped */
 };
 
 static void tool_sleep_ms(unsigned ms)
@@ -47,8 +47,9 @@ static void tool_sleep_ms(unsigned ms)
 static void tool_stop_thread(pid_t tid)
 {
     int status;
-    if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0 || ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 ||
-        waitpid(tid, &status, __WALL) != tid || !WIFSTOPPED(status))
+    if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0 ||
+        ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 || waitpid(tid, &status, __WALL) != tid ||
+        !WIFSTOPPED(status))
         _exit(20);
 }
 
@@ -168,34 +169,36 @@ START_TEST(test_watchdog_kills_stuck_tool)
 }
 END_TEST
 
+/* Runs a tool of KIND that the watchdog must leave alone: it exits 0,
+ * having written nothing to stderr.  Returns how long it outlived the
+ * start of its hold. */
+static uint64_t tool_expect_unharmed(enum tool_kind kind, struct tool *t)
+{
+    tool_run(t, kind);
+    uint64_t ended;
+    int status = tool_wait(t, &ended);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the watchdog harmed a tool it should have left alone: status 0x%x", status);
+    char line[512];
+    ck_assert_int_le(read(t->err_fd, line, sizeof(line)), 0);
+    close(t->err_fd);
+    return ended - t->held.since_ns;
+}
+
 START_TEST(test_watchdog_hold_in_time)
 {
     struct tool t;
-    tool_run(&t, TOOL_IN_TIME);
-    uint64_t ended;
-    int status = tool_wait(&t, &ended);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "the tool that ended its hold did not exit 0: status 0x%x", status);
-    char line[512];
-    ck_assert_int_le(read(t.err_fd, line, sizeof(line)), 0);
+    tool_expect_unharmed(TOOL_IN_TIME, &t);
     kill(t.held.pid, SIGKILL);
-    close(t.err_fd);
 }
 END_TEST
 
 START_TEST(test_watchdog_thread_not_stopped)
 {
-    struct tool t;
-    tool_run(&t, TOOL_NO_STOP);
-    uint64_t ended;
-    int status = tool_wait(&t, &ended);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "a hold of a running thread killed the tool: status 0x%x", status);
     /* It outlived its hold by more than the bound, unharmed. */
-    ck_assert_uint_ge(ended - t.held.since_ns, 2ull * WATCHDOG_BOUND_MS * 1000000ull);
-    char line[512];
-    ck_assert_int_le(read(t.err_fd, line, sizeof(line)), 0);
-    close(t.err_fd);
+    struct tool t;
+    ck_assert_uint_ge(tool_expect_unharmed(TOOL_NO_STOP, &t),
+                      2ull * WATCHDOG_BOUND_MS * 1000000ull);
 }
 END_TEST
 
