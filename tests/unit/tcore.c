@@ -14,9 +14,22 @@
 
 #include "tcore.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TCORE_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TCORE_SANITIZED 1
+#endif
+
 const char *core_child_missing(void)
 {
     static char why[256];
+#ifdef TCORE_SANITIZED
+    /* Their shadow memory, terabytes of address space, would be dumped. */
+    return "built with a sanitizer, whose shadow memory makes cores of terabytes";
+#endif
     char pattern[256] = "";
     FILE *f = fopen("/proc/sys/kernel/core_pattern", "r");
     if (f) {
