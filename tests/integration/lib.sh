@@ -150,3 +150,60 @@ python_missing() {
     harness_error "python3 is needed by this test and not installed (or set PYTHON)"
 }
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python_missing
+
+# normalize [VALUE=WORD...]: copies stdin to stdout with what changes from
+# one run to the next replaced by a fixed word, so that an output can be
+# compared whole with an expected file: each VALUE given (a PID, a thread
+# id: whole numbers only) by its WORD; the build and source directories
+# both by TOP (the same expected file serves a build in the source tree and
+# one beside it); timestamps (2026-11-27T09:54:50.123Z) by TIME; durations
+# as the tool prints them ("850ms", "1.52s", "3m12s", "2h05m") by DUR;
+# addresses of eight hex digits or more (a process's, never a module's
+# offset) by 0xADDR.
+normalize() {
+    subst=""
+    for pair in "$@"; do
+        v=${pair%%=*}
+        w=${pair#*=}
+        [ -n "$v" ] || harness_error "normalize: an empty value in '$pair'"
+        subst="$subst -e s/\\(^\\|[^0-9]\\)$v\\([^0-9]\\|\$\\)/\\1$w\\2/g"
+        subst="$subst -e s/\\(^\\|[^0-9]\\)$v\\([^0-9]\\|\$\\)/\\1$w\\2/g"
+    done
+    # The longer directory first: the build tree may be inside the source.
+    if [ "${#top_builddir}" -ge "${#top_srcdir}" ]; then
+        dirs="-e s|$top_builddir|TOP|g -e s|$top_srcdir|TOP|g"
+    else
+        dirs="-e s|$top_srcdir|TOP|g -e s|$top_builddir|TOP|g"
+    fi
+    # Each duration pattern twice: a match takes the character after it,
+    # which the next one, right after, needs before it.
+    long='s/(^|[^0-9A-Za-z_.+])[0-9]+(m[0-9]{2}s|h[0-9]{2}m|d[0-9]{2}h)([^0-9A-Za-z_]|$)/\1DUR\3/g'
+    short='s/(^|[^0-9A-Za-z_.+])[0-9]+(\.[0-9]+)?(ns|us|ms|s)([^0-9A-Za-z_]|$)/\1DUR\4/g'
+    # shellcheck disable=SC2086 # each word is one sed argument
+    sed $subst $dirs -E \
+        -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z/TIME/g' \
+        -e "$long" -e "$long" -e "$short" -e "$short" \
+        -e 's/0x[0-9a-f]{8,}/0xADDR/g'
+}
+
+# expect_output NAME FILE [VALUE=WORD...]: FILE, normalised (normalize,
+# with the VALUE=WORD pairs), is tests/integration/expected/NAME.expected
+# line for line; else the test fails, printing the difference.  Set
+# TT_UPDATE_EXPECTED=1 to write the expected file instead, after a change
+# of output that is meant (then read the diff before committing it).
+expect_output() {
+    name=$1
+    file=$2
+    shift 2
+    want="$top_srcdir/tests/integration/expected/$name.expected"
+    normalize "$@" <"$file" >"$TMP/$name.got" || harness_error "cannot normalise $file"
+    if [ "${TT_UPDATE_EXPECTED:-}" = 1 ]; then
+        cp "$TMP/$name.got" "$want" || harness_error "cannot write $want"
+        return 0
+    fi
+    [ -r "$want" ] || harness_error "$want is missing"
+    if ! diff -u "$want" "$TMP/$name.got" >"$TMP/$name.diff"; then
+        cat "$TMP/$name.diff" >&2
+        fail "the output differs from tests/integration/expected/$name.expected (diff above: - expected, + got)"
+    fi
+}

@@ -4,28 +4,47 @@
 require_ptrace
 T="$top_builddir/tests/integration/target"
 
-# Usage errors: 64.
-attach; expect_rc 64; expect_err 'no PID given'
-attach --bogus 1; expect_rc 64; expect_err "unknown option '--bogus'"
-attach 12x; expect_rc 64; expect_err "bad PID '12x'"
-attach -- -5; expect_rc 64; expect_err "bad PID '-5'"
-attach 1 2; expect_rc 64; expect_err 'too many arguments'
-attach --timeout abc 1; expect_rc 64; expect_err "bad --timeout 'abc'"
-attach --timeout 0 1; expect_rc 64; expect_err "bad --timeout '0'"
-attach --color=maybe 1; expect_rc 64; expect_err "bad --color 'maybe'"
-attach --timeout; expect_rc 64; expect_err "needs a value"
+# Usage errors: 64, each one line, and the lines whole as
+# expected/errors-usage.expected has them.
+: >"$TMP/usage.log"
+usage() {
+    want=$1
+    shift
+    attach "$@"; expect_rc 64; expect_err "$want"
+    printf '%s\n' "$ERR" >>"$TMP/usage.log"
+}
+usage 'no PID given'
+usage "unknown option '--bogus'" --bogus 1
+usage "bad PID '12x'" 12x
+usage "bad PID '-5'" -- -5
+usage 'too many arguments' 1 2
+usage "bad --timeout 'abc'" --timeout abc 1
+usage "bad --timeout '0'" --timeout 0 1
+usage "bad --color 'maybe'" --color=maybe 1
+usage "needs a value" --timeout
+expect_output errors-usage "$TMP/usage.log"
+# --help, whole: its options and exit codes as the man page lists them.
 attach --help; expect_rc 0
 printf '%s\n' "$OUT" | grep -q '^  64  usage error' || fail "--help lacks exit codes"
+[ -z "$ERR" ] || fail "--help wrote to stderr: $ERR"
+printf '%s\n' "$OUT" >"$TMP/help.txt"
+expect_output help "$TMP/help.txt"
 attach --version; expect_rc 0
 printf '%s\n' "$OUT" | grep -qE '^tasktrace-attach [0-9]' || fail "--version: $OUT"
 
 # No such process.
 sh -c 'exit 0' & gone=$!; wait $gone
 attach "$gone"; expect_rc 2; expect_err "no process with PID $gone"
+# The errors about the target, whole, as expected/errors-target.expected
+# has them (its PID normalised).
+: >"$TMP/target.log"
+log_target() { printf '%s\n' "$ERR" | normalize "$1=PID" >>"$TMP/target.log"; }
+log_target "$gone"
 
 # Not a tasktrace process.
 sleep 300 & PIDS="$PIDS $!"
 attach $!; expect_rc 2; expect_err "is not a tasktrace process: no 'tasktrace_control' symbol"
+log_target $!
 
 # A runtime with no task: an empty, complete dump.
 start notask "$T" notask
@@ -36,8 +55,10 @@ attach "$PID"; expect_rc 0
 # Corrupt runtime data: a clear error, no crash.
 start cc "$T" corrupt-control
 attach "$PID"; expect_rc 2; expect_err 'control block .* unusable: protocol version 99'
+log_target "$PID"
 start cr "$T" corrupt-registry
 attach "$PID"; expect_rc 2; expect_err 'registry header .* is corrupt'
+log_target "$PID"
 
 # Not permitted: another user without CAP_SYS_PTRACE.
 start perm "$T" idle
@@ -76,6 +97,7 @@ attach "$PID"; expect_rc 0
 # Exits mid-dump.
 start ex "$T" exit
 attach "$PID"; expect_rc 2; expect_err "PID $PID exited during the dump"
+log_target "$PID"
 
 # Timeout: the executor blocks inside a dump poll.
 start bl "$T" block
@@ -111,6 +133,8 @@ printf '%s\n' "$OUT" | grep '^task 2 "fine"' | grep -qv suspect || fail "fine ta
 # --task that matches nothing.
 start tk "$T" idle
 attach --task nosuch "$PID"; expect_rc 2; expect_err "has no task with id or name 'nosuch'"
+log_target "$PID"
+expect_output errors-target "$TMP/target.log"
 attach --task foo --task nosuch "$PID"; expect_rc 1
 expect_err "no task with id or name 'nosuch'"
 attach --task 1 "$PID"; expect_rc 0

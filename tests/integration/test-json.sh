@@ -8,6 +8,29 @@ start taskdump "$top_builddir/examples/taskdump"
 attach --json "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/a.json"
 attach "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/a.txt"
 "$PYTHON" "$CHECK" "$TMP/a.json" "$TMP/a.txt" || fail "taskdump JSON and text differ"
+# The document's shape, whole: every key in the order written, with the
+# types its values had (expected/json-shape.expected).  A key added,
+# dropped, moved or retyped shows in the diff, as docs/json.md asks.
+"$PYTHON" - "$TMP/a.json" >"$TMP/a.shape" <<'PY' || fail "the JSON shape of $TMP/a.json"
+import json, sys
+seen = {}
+def walk(path, v):
+    t = {dict: "object", list: "array", str: "string", bool: "bool", int: "int",
+         float: "number", type(None): "null"}[type(v)]
+    seen.setdefault(path, [])
+    if t not in seen[path]:
+        seen[path].append(t)
+    if isinstance(v, dict):
+        for k, x in v.items():
+            walk(path + "." + k, x)
+    elif isinstance(v, list):
+        for x in v:
+            walk(path + "[]", x)
+walk("", json.load(open(sys.argv[1], encoding="utf-8")))
+for path, types in seen.items():
+    print(path or ".", " ".join(types))
+PY
+expect_output json-shape "$TMP/a.shape"
 attach --json --raw "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/r.json"
 attach --raw "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/r.txt"
 "$PYTHON" "$CHECK" "$TMP/r.json" "$TMP/r.txt" || fail "--raw JSON and text differ"

@@ -54,6 +54,8 @@ attach --folded "$MANY"; expect_rc 0
 [ "$OUT" = "worker_poll;step_poll;trt_pending_poll 10000" ] || fail "--folded: $OUT"
 start taskdump "$top_builddir/examples/taskdump"
 attach --folded "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/td.folded"
+# The seed's two paths, whole (expected/taskdump-folded.expected).
+expect_output taskdump-folded "$TMP/td.folded"
 attach --json "$PID"; expect_rc 0; printf '%s\n' "$OUT" >"$TMP/td.json"
 "$PYTHON" - "$TMP/td.folded" "$TMP/td.json" <<'PY' || fail "--folded does not add up: $(cat "$TMP/td.folded")"
 import json, re, sys

@@ -2,7 +2,7 @@
  * Set CK_RUN_SUITE / CK_RUN_CASE to run a subset.
  *
  * `runner NEED` runs instead the cases that need NEED ("ptrace",
- * "map-files"), after checking that this machine grants it: when it does
+ * "core", "map-files"), after checking that this machine grants it: when it does
  * not, it prints "SKIP: why" and exits 77, the harness's skip, rather than
  * passing cases it never ran. */
 #include <stdio.h>
@@ -11,6 +11,7 @@
 
 #include "suites.h"
 #include "tchild.h"
+#include "tcore.h"
 
 static int run(SRunner *sr)
 {
@@ -29,11 +30,17 @@ static int run_need(const char *need)
         missing = child_ptrace_missing();
         suite_add_tcase(s, tcase_thread_ptrace());
         suite_add_tcase(s, tcase_unwind_ptrace());
+        suite_add_tcase(s, tcase_watchdog_ptrace());
+        suite_add_tcase(s, tcase_rtread_ptrace());
+    } else if (strcmp(need, "core") == 0) {
+        missing = core_child_missing();
+        suite_add_tcase(s, tcase_core_file());
+        suite_add_tcase(s, tcase_corethreads_file());
     } else if (strcmp(need, "map-files") == 0) {
         missing = safefile_map_files_missing();
         suite_add_tcase(s, tcase_safefile_map_files());
     } else {
-        fprintf(stderr, "runner: unknown need '%s' (ptrace, map-files)\n", need);
+        fprintf(stderr, "runner: unknown need '%s' (ptrace, core, map-files)\n", need);
         return 99;
     }
     if (missing != NULL) {
@@ -63,7 +70,6 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_tree());
     srunner_add_suite(sr, suite_render());
     srunner_add_suite(sr, suite_thread());
-    srunner_add_suite(sr, suite_unwind());
     srunner_add_suite(sr, suite_livestack());
     srunner_add_suite(sr, suite_proc());
     srunner_add_suite(sr, suite_filter());
@@ -72,5 +78,18 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_safefile());
     srunner_add_suite(sr, suite_modmap());
     srunner_add_suite(sr, suite_jsonread());
+    /* The tool's modules tested apart from the views and the model that
+     * use them. */
+    srunner_add_suite(sr, suite_duration());
+    srunner_add_suite(sr, suite_escape());
+    srunner_add_suite(sr, suite_trim());
+    srunner_add_suite(sr, suite_render_folded());
+    srunner_add_suite(sr, suite_render_out());
+    srunner_add_suite(sr, suite_compare());
+    srunner_add_suite(sr, suite_symbolize());
+    srunner_add_suite(sr, suite_watchdog());
+    srunner_add_suite(sr, suite_rtread());
+    srunner_add_suite(sr, suite_core());
+    srunner_add_suite(sr, suite_diag());
     return run(sr);
 }

@@ -12,7 +12,6 @@
 
 #include <tasktrace/protocol.h>
 
-#include "util/duration.h"
 #include "util/escape.h"
 #include "views/render.h"
 #include "suites.h"
@@ -237,24 +236,6 @@ START_TEST(test_text_color)
 }
 END_TEST
 
-START_TEST(test_duration)
-{
-    char buf[DURATION_MAX];
-    ck_assert_str_eq(duration_format(0, buf), "0ns");
-    ck_assert_str_eq(duration_format(999, buf), "999ns");
-    ck_assert_str_eq(duration_format(420000, buf), "420us");
-    ck_assert_str_eq(duration_format(850000000, buf), "850ms");
-    ck_assert_str_eq(duration_format(1520000000, buf), "1.52s");
-    ck_assert_str_eq(duration_format(59999999999, buf), "59.99s");
-    ck_assert_str_eq(duration_format(192000000000, buf), "3m12s");
-    ck_assert_str_eq(duration_format(7500000000000, buf), "2h05m");
-    ck_assert_str_eq(duration_format(INT64_MAX, buf), "106751d23h");
-    ck_assert_str_eq(duration_format(-1, buf), "unknown");
-    ck_assert_str_eq(render_state_name(TRT_TASK_IDLE), "idle");
-    ck_assert_str_eq(render_state_name(99), "unknown");
-}
-END_TEST
-
 START_TEST(test_json_exact)
 {
     struct tt_dump d;
@@ -461,7 +442,6 @@ Suite *suite_render(void)
     tcase_add_test(tc, test_text_unknown_frames);
     tcase_add_test(tc, test_text_escaping);
     tcase_add_test(tc, test_text_color);
-    tcase_add_test(tc, test_duration);
     suite_add_tcase(s, tc);
     tc = tcase_create("json");
     /* Each JSON check starts a python3: allow for a loaded machine. */

@@ -1,7 +1,7 @@
 /* unwind.c: the live stack of a real child's thread, blocked in read()
  * under two known functions, unwound with the real libdwfl from the copy
- * thread.c took (a case that needs ptrace: tcase_unwind_ptrace); the
- * trimming of live stacks on frames made up here. */
+ * thread.c took (a case that needs ptrace: tcase_unwind_ptrace).  The
+ * trimming of live stacks is model/trim.c's, tested in test_trim.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,36 +12,6 @@
 #include "target/proc.h"
 #include "target/thread.h"
 #include "symbols/unwind.h"
-#include "model/trim.h"
-
-static const struct frame F_exec = {.function = "worker_main"};
-static const struct frame F_wrap = {.function = "trt__traced_poll"};
-static const struct frame F_task = {.function = "request_poll"};
-static const struct frame F_help = {.function = "trt_future_poll"};
-static const struct frame F_leaf = {.function = "read_frame_poll"};
-static const struct frame F_intl = {.function = "trt__capture"};
-static const struct frame F_read = {.function = "read"};
-
-START_TEST(test_trim)
-{
-    const struct frame *frames[] = {&F_exec, &F_wrap, &F_task, &F_help, &F_leaf, &F_intl, &F_read};
-    struct tt_stack st = {7, frames, false, false};
-    const struct frame *out[7];
-    /* Cut above the wrapper, helpers hidden, and unlike a captured stack
-     * the runtime-internal frame and what is below it stay. */
-    ck_assert_uint_eq(trim_live_stack(&st, false, out), 4);
-    ck_assert_ptr_eq(out[0], &F_task);
-    ck_assert_ptr_eq(out[1], &F_leaf);
-    ck_assert_ptr_eq(out[2], &F_intl);
-    ck_assert_ptr_eq(out[3], &F_read);
-    ck_assert_uint_eq(trim_live_stack(&st, true, out), 7);
-    /* No wrapper (a thread outside any poll): kept whole, helpers hidden. */
-    const struct frame *plain[] = {&F_exec, &F_help, &F_read};
-    struct tt_stack ps = {3, plain, false, false};
-    ck_assert_uint_eq(trim_live_stack(&ps, false, out), 2);
-    ck_assert_ptr_eq(out[1], &F_read);
-}
-END_TEST
 
 START_TEST(test_unwind_child)
 {
@@ -95,15 +65,6 @@ START_TEST(test_unwind_child)
     child_stop();
 }
 END_TEST
-
-Suite *suite_unwind(void)
-{
-    Suite *s = suite_create("unwind");
-    TCase *tc = tcase_create("trim");
-    tcase_add_test(tc, test_trim);
-    suite_add_tcase(s, tc);
-    return s;
-}
 
 TCase *tcase_unwind_ptrace(void)
 {
