@@ -862,8 +862,8 @@ static int symbolize_find_elf(Dwfl_Module *mod, void **userdata, const char *mod
     return -1;
 }
 
-/* Separate debug information as for a live process (symfind), else, for a
- * module with a build id, from debuginfod. */
+/* Separate debug information as for a live process (symbols/findfile),
+ * else, for a module with a build id, from debuginfod. */
 static int symbolize_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
                                     Dwarf_Addr base, const char *file_name,
                                     const char *debuglink_file, GElf_Word debuglink_crc,

@@ -8,7 +8,7 @@
  * owned by root or by the user running the tool, never blocking, its path
  * absolute.  A file whose build id differs from the dump's is not used;
  * then /usr/lib/debug/.build-id/xx/yyyy.debug is tried in its place.  Its
- * separate debug info is found as for a live process (symfind.h).
+ * separate debug info is found as for a live process (symbols/findfile.h).
  * debuginfod is not used.  A frame whose module is not found keeps what
  * the dump says of it.
  *

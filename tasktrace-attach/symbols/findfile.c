@@ -1,5 +1,5 @@
 /* libdwfl callbacks that find a module's files through safefile.h.  See
- * symfind.h. */
+ * findfile.h. */
 #include <dwarf.h>
 #include <errno.h>
 #include <inttypes.h>

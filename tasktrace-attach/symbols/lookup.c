@@ -108,7 +108,7 @@ struct lookup_raw {
 #define LOOKUP_MODULES_MAX 4096
 
 /* Our own finders: the standard ones open() whatever paths the target's
- * maps and debug links name (see symfind.h). */
+ * maps and debug links name (see findfile.h). */
 static const Dwfl_Callbacks lookup_proc_callbacks = {
     .find_elf = findfile_elf,
     .find_debuginfo = findfile_debuginfo,

@@ -30,12 +30,12 @@ typedef struct lookup_ctx lookup_ctx;
  * made, as modmap.h finds them in /proc/PID/maps, not a second mapping of
  * a module's file; and the vDSO), then dwfl_report_end, in a new Dwfl
  * whose callbacks are findfile_elf and
- * findfile_debuginfo (symfind.h): modules and their separate debug info
+ * findfile_debuginfo (findfile.h): modules and their separate debug info
  * (by build-id and debug link) are found in the process's own mount
  * namespace and opened only when they are regular files its user could
  * read, without ever blocking; a refused file is named once on stderr.
  * Does not stop or attach to the process; reads /proc/PID/maps and the
- * program headers of the files mapped (opened as symfind opens them).
+ * program headers of the files mapped (opened as findfile opens them).
  * Returns the Dwfl, owned by the caller (release with dwfl_end), or NULL with
  * errno set and, if ERR is not NULL, *ERR = -errno: -ESRCH when PID has no
  * /proc entry, -EACCES/-EPERM when its maps can't be read, -ENOMEM, or -EIO

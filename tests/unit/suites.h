@@ -7,13 +7,16 @@
  * task, traced, version and exec/ have no suite of their own and are run
  * by the others and by the integration tests.
  *
- * The tool (tasktrace-attach/): elfcheck, filter, group, jsonread, live,
- * modmap, proc, render (render_text and render_json), safefile, sym,
- * thread, tree and unwind; bell and ringread are tested from the
- * runtime's side, in the doorbell, ring, capture and generation suites.
- * compare, core, corelive, dump, main, render_folded, render_out, snap,
- * symbolize, symfind and watchdog have no suite yet: only the integration
- * tests, which run the tool on real targets, test them.
+ * The tool (tasktrace-attach/): jsonread; proc, safefile and thread;
+ * elfcheck, modmap, lookup and unwind (with model/trim); livestack, tree,
+ * filter and group; render (views/render_text and render_json, with
+ * util/duration and util/escape).  target/doorbell and target/records are
+ * tested from the runtime's side, in the doorbell, ring, capture and
+ * generation suites.  util/diag, target/rtread, core and watchdog,
+ * symbols/findfile and findcore, model/dump, corethreads, symbolize and
+ * compare, views/render_folded and render_out, and cli/ have no suite
+ * yet: only the integration tests, which run the tool on real targets,
+ * test them.
  *
  * The cases that need what a machine may forbid are test cases apart
  * (tcase_*), which `runner NEED` runs alone; it exits 77 when the need is

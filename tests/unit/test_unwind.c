@@ -1,7 +1,7 @@
 /* unwind.c: the live stack of a real child's thread, blocked in read()
  * under two known functions, unwound with the real libdwfl from the copy
  * thread.c took (a case that needs ptrace: tcase_unwind_ptrace); the
- * trimming of live stacks on frames made up here. */
+ * trimming of live stacks (model/trim.c) on frames made up here. */
 #include <stdlib.h>
 #include <string.h>
 
