@@ -30,15 +30,21 @@
  *             types every layer above shares (frame.h), unwinding a
  *             stopped thread's stack (unwind)
  *   model/    the dump the tool builds: its types (model.h), building it
- *             (build), the live stacks of polling threads (livestack), a
- *             core's threads (corethreads), a saved dump symbolized
- *             (symbolize), trimming live stacks (trim), the task tree
- *             (tree), grouping (group), filters (filter), comparing two
- *             dumps (compare)
+ *             from the runtime's data (dump), the live stacks of polling
+ *             threads (livestack), a core's threads (corethreads), a saved
+ *             dump symbolized (symbolize), trimming live stacks (trim), the
+ *             task tree (tree), grouping (group), filters (filter),
+ *             comparing two dumps (compare)
  *   views/    printing a dump: render.h, text (render_text), JSON
  *             (render_json), folded stacks (render_folded), where the
  *             output goes (render_out)
- *   cli/      the command line: main.c, options, the modes
+ *   cli/      the command line: main.c (picks the mode), the options
+ *             and --help (options), the exit statuses (exitcodes.h), its
+ *             stderr lines (diag), the ways a dump is incomplete
+ *             (problems), what every mode shares (session), running a
+ *             child (spawn), one file per mode (modes.h: mode_live,
+ *             mode_core, mode_symbolize, mode_compare, mode_repeat,
+ *             mode_gcore)
  */
 #ifndef TT_LAYERS_H
 #define TT_LAYERS_H

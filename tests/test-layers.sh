@@ -1,9 +1,10 @@
 #!/bin/sh
 # Fails when a file of the tool includes a header of a layer above its own.
 # The layers and their order are read from tasktrace-attach/layers.h (its
-# "layers:" line); a file's layer is its folder (main.c, at the top, is
-# cli), a header's layer the folder its include names.  Including a header
-# of one's own layer, or of any layer below, is fine.  Run by make check;
+# "layers:" line); a file's layer is its folder (a file at the top of
+# tasktrace-attach/, were there one, would count as cli), a header's
+# layer the folder its include names.  Including a header of one's own
+# layer, or of any layer below, is fine.  Run by make check;
 # with a directory argument it checks that tree instead (the test of this
 # test plants a bad include in a copy).
 set -u

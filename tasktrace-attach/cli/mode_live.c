@@ -495,8 +495,8 @@ static void note_collect_problems(struct session *ss)
 }
 
 /* The live stacks of the threads inside a poll (and every thread with
- * --threads), once the generation ended: see live.h.  Names what could not
- * be read.  Returns 0 or -ENOMEM. */
+ * --threads), once the generation ended: see model/livestack.h.  Names
+ * what could not be read.  Returns 0 or -ENOMEM. */
 static int session_live(struct session *ss, struct livestack_stats *st)
 {
     struct livestack_opts lo = {.threads = ss->o.threads};

@@ -47,7 +47,7 @@ void problems_registry(struct tt_dump *d, const char *where, const struct rtread
 void problems_thread_stacks(struct tt_dump *d, const char *where, const char *stack, size_t failed,
                             const char *first_error)
 {
-    char safe[4 * 160 + 1]; /* first_error of live.h and corelive.h, escaped */
+    char safe[4 * 160 + 1]; /* livestack's and corethreads' first_error, escaped */
     if (failed)
         problem(d, "thread_stack",
                 "%s: the %s of %zu thread%s inside a poll could not be read (%s)", where, stack,

@@ -1,5 +1,5 @@
 /* The threads of a core: their stacks under the tasks they polled, and the
- * crash.  See corelive.h. */
+ * crash.  See corethreads.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 
 /* Whether STACK goes through a task's poll: only a stack through the task
  * wrapper is inside one (a slot may name a thread that left it, or whose
- * id another thread has since), as live.c decides. */
+ * id another thread has since), as livestack.c decides. */
 static bool corethreads_in_poll(const struct tt_stack *stack)
 {
     bool in = stack->truncated; /* the wrapper may be past the cut */

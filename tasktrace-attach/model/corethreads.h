@@ -1,7 +1,7 @@
 /* The live part of a core's dump: the stack of every thread that was
  * inside a task's poll when the core was written, unwound from the core's
- * registers and memory and spliced under the task as live.c does for a
- * running process; with --threads every thread of the core; and the fatal
+ * registers and memory and spliced under the task as livestack.c does for
+ * a running process; with --threads every thread of the core; and the fatal
  * signal the core was written for, with the thread and task it struck. */
 #ifndef TT_CORELIVE_H
 #define TT_CORELIVE_H

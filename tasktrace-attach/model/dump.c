@@ -1,7 +1,7 @@
-/* Turning what snap.c and ringread.c read (registry slots and ring
- * records) into the model of one dump (model.h): tasks with symbolized,
- * root-first stacks.  Everything here is linear in the records: identical
- * stacks and known addresses are found by hashing. */
+/* Turning what target/rtread.c and target/records.c read (registry slots
+ * and ring records) into the model of one dump (model.h): tasks with
+ * symbolized, root-first stacks.  Everything here is linear in the
+ * records: identical stacks and known addresses are found by hashing. */
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -622,7 +622,7 @@ int dump_build(struct tt_dump *d, lookup_ctx *sym, struct trt_task_slot *slots, 
                         : now > s->poll_end_ns         ? (int64_t)(now - s->poll_end_ns)
                                                        : 0;
         task->tid = s->state == TRT_TASK_POLLING ? s->tid : 0;
-        /* Inside its current poll since poll_start_ns (live.c refreshes
+        /* Inside its current poll since poll_start_ns (livestack.c refreshes
          * it when it reads the polling thread). */
         task->poll_ns = s->state != TRT_TASK_POLLING || s->poll_start_ns == 0 || unknown ? -1
                         : now > s->poll_start_ns ? (int64_t)(now - s->poll_start_ns)

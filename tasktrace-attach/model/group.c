@@ -95,7 +95,7 @@ struct trim_entry {
     size_t nfrom;
     size_t off, n; /* the trimmed ones: arena[off .. off + n) */
     uint64_t hash;
-    uint64_t content; /* hash_frame over the trimmed frames */
+    uint64_t content; /* tree_frame_hash_from over the trimmed frames */
 };
 
 struct trim_cache {

@@ -2,7 +2,7 @@
  * group, printed once with how many there are.  Two tasks are alike when
  * their trimmed stacks are the same frames in the same order (frames
  * compared as tree_frame_equal merges them), their live thread stacks
- * (trimmed as the renderers trim them) too, and their state, reported,
+ * (trimmed by trim.h, as the views show them) too, and their state, reported,
  * suspect, truncated and inherited flags agree.  Ids, names, poll counts
  * and idle times may differ: the group says their range.
  *

@@ -1,5 +1,5 @@
 /* The live stacks of the threads inside a poll, and of every thread with
- * --threads.  See live.h. */
+ * --threads.  See livestack.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +32,8 @@ struct livestack_slot {
 };
 
 /* Finds the address of each wanted slot by id, reading the registry at
- * ADDR chunk by chunk (its header checked as snap.c does).  Slots not
- * found keep addr 0.  Returns 0, -ENOMEM, or a proc_read error. */
+ * ADDR chunk by chunk (its header checked as target/rtread.c does).
+ * Slots not found keep addr 0.  Returns 0, -ENOMEM, or a proc_read error. */
 static int livestack_locate(struct proc_target *t, uint64_t addr, struct livestack_slot *ls,
                             size_t n)
 {

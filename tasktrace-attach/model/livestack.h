@@ -62,7 +62,7 @@ struct livestack_stats {
  * threads).  SLOTS (any order) say which task each thread polls; the
  * registry at REGISTRY_ADDR is read again around each stop.  Frames are
  * symbolized through SYM; DWFL (SYM's) gets a thread state attached.
- * What it adds is the dump's, freed by dump_free (build.h).
+ * What it adds is the dump's, freed by dump_free (dump.h).
  * Returns 0 (per-thread failures are in the model and ST), or -ENOMEM. */
 int livestack_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, lookup_ctx *sym,
                    uint64_t registry_addr, const struct trt_task_slot *slots, size_t nslots,

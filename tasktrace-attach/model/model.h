@@ -1,11 +1,12 @@
 /* The tool's in-memory picture of one dump: tasks, their captured stacks
- * (already symbolized), and every way the dump is incomplete.  sym.c makes
- * its frames; dump.c builds it from what snap.c and ringread.c read, of a
- * process or of a core; live.c (a process) and corelive.c (a core) add
- * the stacks of the threads inside a poll; symbolize.c builds it from a
- * saved document.  filter.c and group.c read it for the views, tree.c and
- * unwind.c trim its stacks as printed, and the renderers (render_text.c,
- * render_json.c, render_folded.c) print it. */
+ * (already symbolized), and every way the dump is incomplete.
+ * symbols/lookup.c makes its frames; dump.c builds it from what
+ * target/rtread.c and target/records.c read, of a process or of a core;
+ * livestack.c (a process) and corethreads.c (a core) add the stacks of the
+ * threads inside a poll; symbolize.c builds it from a saved document.
+ * filter.c and group.c read it for the views, tree.c (captured stacks)
+ * and trim.c (live stacks) trim its stacks as printed, and the views
+ * (views/render_text.c, render_json.c, render_folded.c) print it. */
 #ifndef TT_MODEL_H
 #define TT_MODEL_H
 
@@ -44,8 +45,8 @@ struct tt_task {
     bool stacks_lost;
     uint32_t captures, captures_found;
     /* While polling at the end of the dump: the live stack of the thread
-     * polling it (live.c), unwound from a copy taken while the thread was
-     * briefly stopped. */
+     * polling it (livestack.c), unwound from a copy taken while the thread
+     * was briefly stopped. */
     int64_t poll_ns;              /* time inside the current poll so far,
                                      -1 unless polling (or unknown) */
     char thread_name[16];         /* the polling thread's comm, raw bytes;

@@ -9,8 +9,9 @@
 #include <stdint.h>
 
 /* One frame: a function, or a function inlined into the frame before it.
- * Strings are owned by the symbolizer's cache (sym.c) and live as long as it;
- * any of them may be NULL when unknown; line/column are 0 when unknown. */
+ * Strings are owned by the symbolizer's cache (lookup.c) and live as long
+ * as it; any of them may be NULL when unknown; line/column are 0 when
+ * unknown. */
 struct frame {
     const char *function; /* demangled name, or "name+0xoff" from the symbol
                              table, or NULL */

@@ -56,7 +56,7 @@ int rtread_registry_read(rtread_read_fn read, void *ctx, uint64_t addr, struct r
 /* Frees out->slots and empties *r. */
 void rtread_registry_free(struct rtread_registry *r);
 
-/* The ring's reader through a callback is records_collect (ringread.h). */
+/* The ring's reader through a callback is records_collect (records.h). */
 
 /* A rtread_read_fn over a live process: `ctx` is a struct proc_target *. */
 int rtread_proc_read(void *ctx, uint64_t addr, void *buf, size_t len);

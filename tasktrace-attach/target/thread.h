@@ -1,8 +1,8 @@
 /* One thread of a target, stopped for as short as possible: PTRACE_SEIZE and
  * PTRACE_INTERRUPT of that thread alone, a copy of its registers and of the
- * used part of its stack, PTRACE_DETACH.  The unwinding (unwind.c) works on
- * the copy afterwards, while the thread runs again.  If this process dies at
- * any point, the kernel detaches and the thread resumes.
+ * used part of its stack, PTRACE_DETACH.  The unwinding (symbols/unwind.c)
+ * works on the copy afterwards, while the thread runs again.  If this
+ * process dies at any point, the kernel detaches and the thread resumes.
  *
  * Also reads what /proc says about a thread: name, state, wait channel. */
 #ifndef TT_THREAD_H

@@ -4,8 +4,8 @@
  * messages (cli) are written by its diag; these lines look the same.
  *
  * stdout is flushed first, so a line lands after the output it follows.
- * Not for a forked child, which must not touch stdio (watchdog.c writes
- * its one line with write(2)).  Thread-safe as stdio is. */
+ * Not for a forked child, which must not touch stdio (target/watchdog.c
+ * writes its one line with write(2)).  Thread-safe as stdio is. */
 #ifndef TT_DIAG_H
 #define TT_DIAG_H
 

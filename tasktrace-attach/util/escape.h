@@ -1,8 +1,10 @@
 /* Escaping bytes that came from the target (names, paths, messages) so
  * that printing them can neither drive a terminal nor break a JSON
  * document: one escaper for terminals, one for JSON strings, over one
- * UTF-8 check.  The text and folded views, the JSON view, the compare
- * view and every stderr line of the tool escape through here.
+ * UTF-8 check, and one to printable ASCII for the paths of files the
+ * target named.  The text, folded and JSON views, --compare's report
+ * (model/compare.c) and every stderr line of the tool escape through
+ * here.
  *
  * Pure functions of their input; thread-safe. */
 #ifndef TT_ESCAPE_H

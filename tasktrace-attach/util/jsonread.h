@@ -24,7 +24,8 @@
 #define JSONREAD_MAX_STRING (1u << 20)
 /* Most values in one document (every array, object, member, string...). */
 #define JSONREAD_MAX_VALUES (16u << 20)
-/* Largest document read, in bytes. */
+/* Largest document read, in bytes.  The readers below never grow their
+ * buffer past it but by the one byte that shows a document is larger. */
 #define JSONREAD_MAX_INPUT (512u << 20)
 
 enum jsonread_type {

@@ -1,11 +1,11 @@
-/* Renderers of a dump: a human-readable await tree per task
+/* The views of a dump: a human-readable await tree per task
  * (render_text.c), one JSON document (render_json.c) and the folded lines
  * of flame graph tools (render_folded.c), over render_out.c's checked
- * writer; and the escaping and durations of the text view.  Included by
- * those four; by main.c, which prints with them; by dump.c and
- * symbolize.c, which escape target bytes with render_escape; and by
- * compare.c, which escapes with it and formats durations with
- * render_duration.
+ * writer.  Included by those four and by cli/, which prints with them.
+ * Escaping target bytes and formatting durations are util's
+ * (util/escape.h, util/duration.h), so that the layers below use the same:
+ * the model escapes what it puts in a problem's message, symbols what it
+ * says on stderr, and --compare's report formats its durations.
  *
  * They only read the dump; they are thread-safe as long as no one writes
  * to the dump or the FILE concurrently. */

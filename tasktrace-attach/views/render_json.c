@@ -309,7 +309,7 @@ static int json_task(struct render__out *o, const struct tt_task *t, bool raw, l
         json_frame(o, t->spawned_at);
     else
         render__out_puts(o, "null");
-    /* The live part (live.c): only a polling task has one. */
+    /* The live part (model/livestack.c): only a polling task has one. */
     bool polling = t->state == TRT_TASK_POLLING;
     if (polling && t->poll_ns >= 0)
         render__out_printf(o, ",\"poll_ns\":%" PRId64, t->poll_ns);

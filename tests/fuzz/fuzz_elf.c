@@ -2,7 +2,7 @@
  * their debug files), as the tool reads them: elfcheck's bounds and copy
  * (elfcheck.h), then, for an input they accept, libdwfl reporting it as a
  * module, its symbol table, and the tool's own lookups (lookup_pc, which
- * walks its DWARF under sym.c's bounds) of addresses taken from its
+ * walks its DWARF under lookup.c's bounds) of addresses taken from its
  * symbols and from the input.  A bug shows as a sanitizer report. */
 #include <stdint.h>
 #include <string.h>

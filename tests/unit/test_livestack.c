@@ -1,5 +1,5 @@
-/* live.c: the function a stuck task is in (livestack_where), for the one-line
- * messages about it, on stacks made up here. */
+/* livestack.c: the function a stuck task is in (livestack_where), for the
+ * one-line messages about it, on stacks made up here. */
 #include <check.h>
 
 #include "suites.h"
