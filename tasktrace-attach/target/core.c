@@ -148,47 +148,47 @@ static int core_notes(struct core_file *c, uint64_t off, uint64_t len, char *why
     return 0;
 }
 
-int core_open(struct core_file *c, const char *path, char *why, size_t whylen)
+/* Opens PATH for C without ever blocking (the user names the core, but
+ * not what it is) and takes the credentials its files are looked up with:
+ * this tool's root, the core's owner. */
+static int core_file_open(struct core_file *c, const char *path, char *why, size_t whylen)
 {
     struct stat st;
-    int err = 0;
-    memset(c, 0, sizeof(*c));
-    c->fd = -1;
-    snprintf(c->path, sizeof(c->path), "%s", path);
-    /* The user names the core, but not what it is: never block on it. */
     c->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (c->fd < 0) {
-        err = -errno;
+        int err = -errno;
         core_why(why, whylen, "%s", strerror(errno));
         return err;
     }
     if (fstat(c->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         core_why(why, whylen, "not a core file: not a regular file");
-        err = -ENOEXEC;
-        goto out;
+        return -ENOEXEC;
     }
     c->size = (uint64_t)st.st_size;
-    c->cred.pid = getpid(); /* files are looked up in this tool's root */
+    c->cred.pid = getpid();
     for (int i = 0; i < 4; i++)
         c->cred.uids[i] = st.st_uid;
     c->cred.fsgid = st.st_gid;
     c->cred.ns_root = (uid_t)-1;
+    return 0;
+}
+
+/* Begins reading C's file as ELF into EH and checks it is a 64-bit core
+ * of this tool's architecture.  Read, not mapped: a core cut or changed
+ * while it is read gives read errors here, never SIGBUS. */
+static int core_elf_begin(struct core_file *c, GElf_Ehdr *eh, char *why, size_t whylen)
+{
     elf_version(EV_CURRENT);
-    /* Read, not mapped: a core cut or changed while it is read gives read
-     * errors here, never SIGBUS. */
     c->elf = elf_begin(c->fd, ELF_C_READ, NULL);
-    GElf_Ehdr eh;
-    if (c->elf == NULL || elf_kind(c->elf) != ELF_K_ELF || gelf_getehdr(c->elf, &eh) == NULL) {
+    if (c->elf == NULL || elf_kind(c->elf) != ELF_K_ELF || gelf_getehdr(c->elf, eh) == NULL) {
         core_why(why, whylen, "not a core file: not an ELF file");
-        err = -ENOEXEC;
-        goto out;
+        return -ENOEXEC;
     }
-    if (eh.e_type != ET_CORE) {
+    if (eh->e_type != ET_CORE) {
         core_why(why, whylen, "not a core file: an ELF %s",
-                 eh.e_type == ET_EXEC || eh.e_type == ET_DYN ? "program or library"
-                                                             : "file of another kind");
-        err = -ENOEXEC;
-        goto out;
+                 eh->e_type == ET_EXEC || eh->e_type == ET_DYN ? "program or library"
+                                                               : "file of another kind");
+        return -ENOEXEC;
     }
 #if defined(__x86_64__)
     const int machine = EM_X86_64;
@@ -197,92 +197,115 @@ int core_open(struct core_file *c, const char *path, char *why, size_t whylen)
 #else
     const int machine = -1;
 #endif
-    if (gelf_getclass(c->elf) != ELFCLASS64 || eh.e_machine != machine) {
+    if (gelf_getclass(c->elf) != ELFCLASS64 || eh->e_machine != machine) {
         core_why(why, whylen, "a core of another architecture (ELF machine %u) than this tool's",
-                 (unsigned)eh.e_machine);
-        err = -ENOEXEC;
-        goto out;
+                 (unsigned)eh->e_machine);
+        return -ENOEXEC;
     }
+    return 0;
+}
+
+/* Reads program header I: a PT_LOAD becomes a segment of C, a PT_NOTE
+ * inside the file is read for its notes (all of them together bounded by
+ * CORE_MAX_NOTES, counted in *NOTES); *NEED grows to the end of the
+ * file's bytes the header says it has. */
+static int core_phdr(struct core_file *c, size_t i, uint64_t *notes, uint64_t *need, char *why,
+                     size_t whylen)
+{
+    GElf_Phdr ph;
+    if (gelf_getphdr(c->elf, (int)i, &ph) == NULL) {
+        core_why(why, whylen, "corrupt program header %zu", i);
+        return -EPROTO;
+    }
+    if (ph.p_type != PT_LOAD && ph.p_type != PT_NOTE)
+        return 0;
+    if (ph.p_offset > UINT64_MAX - ph.p_filesz ||
+        (ph.p_type == PT_LOAD &&
+         (ph.p_vaddr > UINT64_MAX - ph.p_memsz || ph.p_filesz > ph.p_memsz))) {
+        core_why(why, whylen, "corrupt program header %zu", i);
+        return -EPROTO;
+    }
+    if (ph.p_offset + ph.p_filesz > *need)
+        *need = ph.p_offset + ph.p_filesz;
+    if (ph.p_type == PT_LOAD) {
+        c->segs[c->nsegs++] = (struct core_segment){
+            .vaddr = ph.p_vaddr,
+            .memsz = ph.p_memsz,
+            .offset = ph.p_offset,
+            .filesz = ph.p_filesz,
+            .flags = ph.p_flags,
+        };
+        return 0;
+    }
+    if (ph.p_offset + ph.p_filesz > c->size)
+        return 0; /* said by the caller, as a truncated core */
+    if ((*notes += ph.p_filesz) > CORE_MAX_NOTES) {
+        core_why(why, whylen, "more than %u bytes of notes", CORE_MAX_NOTES);
+        return -EPROTO;
+    }
+    return core_notes(c, ph.p_offset, ph.p_filesz, why, whylen);
+}
+
+/* Reads every program header of C's file (EH's, bounded by
+ * CORE_MAX_SEGMENTS and by the file's size) and checks the file holds
+ * every byte they name and at least one thread. */
+static int core_program_headers(struct core_file *c, const GElf_Ehdr *eh, char *why, size_t whylen)
+{
     size_t nph;
     if (elf_getphdrnum(c->elf, &nph) != 0 || nph > CORE_MAX_SEGMENTS) {
         core_why(why, whylen, "corrupt program headers");
-        err = -EPROTO;
-        goto out;
+        return -EPROTO;
     }
-    if (eh.e_phoff > c->size || nph * sizeof(Elf64_Phdr) > c->size - eh.e_phoff) {
+    if (eh->e_phoff > c->size || nph * sizeof(Elf64_Phdr) > c->size - eh->e_phoff) {
         core_why(why, whylen, "truncated: its program headers end past its %llu bytes",
                  (unsigned long long)c->size);
-        err = -EFBIG;
-        goto out;
+        return -EFBIG;
     }
     c->segs = calloc(nph ? nph : 1, sizeof(*c->segs));
     c->threads = calloc(CORE_MAX_THREADS, sizeof(*c->threads));
     if (c->segs == NULL || c->threads == NULL) {
-        err = -ENOMEM;
         core_why(why, whylen, "out of memory");
-        goto out;
+        return -ENOMEM;
     }
     uint64_t notes = 0, need = 0;
     for (size_t i = 0; i < nph; i++) {
-        GElf_Phdr ph;
-        if (gelf_getphdr(c->elf, (int)i, &ph) == NULL) {
-            core_why(why, whylen, "corrupt program header %zu", i);
-            err = -EPROTO;
-            goto out;
-        }
-        if (ph.p_type != PT_LOAD && ph.p_type != PT_NOTE)
-            continue;
-        if (ph.p_offset > UINT64_MAX - ph.p_filesz ||
-            (ph.p_type == PT_LOAD &&
-             (ph.p_vaddr > UINT64_MAX - ph.p_memsz || ph.p_filesz > ph.p_memsz))) {
-            core_why(why, whylen, "corrupt program header %zu", i);
-            err = -EPROTO;
-            goto out;
-        }
-        if (ph.p_offset + ph.p_filesz > need)
-            need = ph.p_offset + ph.p_filesz;
-        if (ph.p_type == PT_LOAD) {
-            c->segs[c->nsegs++] = (struct core_segment){
-                .vaddr = ph.p_vaddr,
-                .memsz = ph.p_memsz,
-                .offset = ph.p_offset,
-                .filesz = ph.p_filesz,
-                .flags = ph.p_flags,
-            };
-            continue;
-        }
-        if (ph.p_offset + ph.p_filesz > c->size)
-            continue; /* said below, as a truncated core */
-        if ((notes += ph.p_filesz) > CORE_MAX_NOTES) {
-            core_why(why, whylen, "more than %u bytes of notes", CORE_MAX_NOTES);
-            err = -EPROTO;
-            goto out;
-        }
-        if ((err = core_notes(c, ph.p_offset, ph.p_filesz, why, whylen)) < 0)
-            goto out;
+        int err = core_phdr(c, i, &notes, &need, why, whylen);
+        if (err < 0)
+            return err;
     }
     if (need > c->size) {
         core_why(why, whylen,
                  "truncated: its segments need %llu bytes and it has %llu (a core size limit, "
                  "a full disk, or a copy cut short?)",
                  (unsigned long long)need, (unsigned long long)c->size);
-        err = -EFBIG;
-        goto out;
+        return -EFBIG;
     }
     if (c->nthreads == 0) {
         core_why(why, whylen, "corrupt: it holds no thread (no NT_PRSTATUS note)");
-        err = -EPROTO;
-        goto out;
+        return -EPROTO;
+    }
+    return 0;
+}
+
+int core_open(struct core_file *c, const char *path, char *why, size_t whylen)
+{
+    GElf_Ehdr eh;
+    int err;
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    if ((err = core_file_open(c, path, why, whylen)) < 0 ||
+        (err = core_elf_begin(c, &eh, why, whylen)) < 0 ||
+        (err = core_program_headers(c, &eh, why, whylen)) < 0) {
+        core_close(c);
+        return err;
     }
     qsort(c->segs, c->nsegs, sizeof(*c->segs), seg_cmp);
     if (c->pid == 0)
         c->pid = c->threads[0].tid;
     if (!c->have_siginfo)
         c->signo = c->threads[0].cursig;
-out:
-    if (err < 0)
-        core_close(c);
-    return err;
+    return 0;
 }
 
 void core_close(struct core_file *c)
