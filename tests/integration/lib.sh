@@ -96,6 +96,19 @@ start() {
     PIDS="$PIDS $PID"
 }
 
+# wait_exec PID COMM: waits until the background child PID runs the
+# program COMM, at most 10 s: a child started with & is a copy of this
+# shell until its exec, and the tool names a process by its comm.
+wait_exec() {
+    for _ in $(seq 200); do
+        c=""
+        read -r c <"/proc/$1/comm" 2>/dev/null
+        [ "$c" = "$2" ] && return 0
+        sleep 0.05
+    done
+    harness_error "process $1 did not run $2 within 10 s (comm: ${c:-?})"
+}
+
 # wait_sleeping TOOL WHAT: waits until the tool's process TOOL sleeps in
 # nanosleep (WHAT: where it does, for the failure), at most 20 s.  The
 # tool sleeps only in its waits (for the tasks' reports, between the dumps

@@ -43,6 +43,7 @@ log_target "$gone"
 
 # Not a tasktrace process.
 sleep 300 & PIDS="$PIDS $!"
+wait_exec $! sleep
 attach $!; expect_rc 2; expect_err "is not a tasktrace process: no 'tasktrace_control' symbol"
 log_target $!
 
