@@ -12,12 +12,21 @@ T="$top_builddir/tests/integration/target"
 # held_then_stopped ENV_HOOK TID_PICKER ARGS...: runs the tool with the hold
 # hook at 5 s, waits for a thread in a traced stop, SIGSTOPs the tool, and
 # checks the thread is running again within 2 s and the tool was killed.
+# The watchdog ends a hold after 0.5 s whether or not the tool is stopped,
+# so the thread must be seen within that: a thread's state is read with
+# the shell's own read, no process started per thread, however loaded the
+# machine.
+thread_state() {
+    line=""
+    read -r line <"$1/stat" 2>/dev/null
+    line=${line##*) }
+    state=${line%% *}
+}
 stopped_thread() {
+    held=
     for t in /proc/"$PID"/task/*; do
-        if [ "$(sed 's/^.*) \(.\).*/\1/' "$t/stat" 2>/dev/null)" = t ]; then
-            basename "$t"
-            return
-        fi
+        thread_state "$t"
+        [ "$state" = t ] && held=${t##*/} && return
     done
 }
 held_then_stopped() {
@@ -27,8 +36,8 @@ held_then_stopped() {
     tool=$!
     PIDS="$PIDS $tool"
     held=
-    for _ in $(seq 500); do
-        held=$(stopped_thread)
+    for _ in $(seq 2000); do
+        stopped_thread
         [ -n "$held" ] && break
         sleep 0.01
     done
@@ -37,7 +46,8 @@ held_then_stopped() {
     t0=$(date +%s%N)
     running=
     for _ in $(seq 200); do
-        if [ "$(sed 's/^.*) \(.\).*/\1/' "/proc/$PID/task/$held/stat")" != t ]; then
+        thread_state "/proc/$PID/task/$held"
+        if [ "$state" != t ]; then
             running=1
             break
         fi
