@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <tasktrace/utf8.h>
+
 #include "util/jsonread.h"
 
 struct jsonread_parser {
@@ -79,30 +81,6 @@ static int jsonread_hex4(struct jsonread_parser *p, unsigned *out)
     }
     *out = v;
     return 0;
-}
-
-static size_t jsonread_utf8(unsigned cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 /* Reads the string at p->pos (its opening quote) into a malloc'd,
@@ -196,7 +174,7 @@ static int jsonread_string(struct jsonread_parser *p, char **out, size_t *outlen
             if (cp >= 0xd800 && cp < 0xe000)
                 cp = 0xfffd;
             /* \uXXXX is 6 bytes, its UTF-8 at most 3; a pair 12 and 4. */
-            o += jsonread_utf8(cp, buf + o);
+            o += trt_utf8_put(cp, buf + o);
             break;
         default:
             free(buf);

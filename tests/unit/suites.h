@@ -8,7 +8,8 @@
  * by the others (rawdump by symbolize too) and by the integration tests.
  *
  * The tool (tasktrace-attach/), folder by folder:
- *   util     diag, duration, escape, jsonread;
+ *   util     diag, duration, escape (with the UTF-8 check both halves
+ *            share, protocol/tasktrace/utf8.h), jsonread;
  *   target   proc, safefile, thread, watchdog, rtread, core; records is
  *            tested from the runtime's side, in the ring, capture and
  *            generation suites, and doorbell in the doorbell suite,

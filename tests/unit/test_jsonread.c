@@ -70,6 +70,38 @@ START_TEST(test_integer_range)
 }
 END_TEST
 
+/* \u escapes at each UTF-8 length's edge decode to the shortest form
+ * (tasktrace/utf8.h's trt_utf8_put); surrogates that make no pair become
+ * U+FFFD; raw bytes, valid UTF-8 or not, are copied as they are. */
+START_TEST(test_unicode_escapes)
+{
+    static const struct {
+        const char *text, *str;
+    } cases[] = {
+        {"\"\\u007f\"", "\x7f"},
+        {"\"\\u0080\"", "\xc2\x80"},
+        {"\"\\u07FF\"", "\xdf\xbf"},
+        {"\"\\u0800\"", "\xe0\xa0\x80"},
+        {"\"\\ud7ff\\ue000\"", "\xed\x9f\xbf\xee\x80\x80"},
+        {"\"\\uffff\"", "\xef\xbf\xbf"},
+        {"\"\\ud800\\udc00\"", "\xf0\x90\x80\x80"},
+        {"\"\\udbff\\udfff\"", "\xf4\x8f\xbf\xbf"},
+        {"\"\\udc00\"", "\xef\xbf\xbd"},
+        {"\"\\ud800\\u0041\"", "\xef\xbf\xbd\x41"},
+        {"\"\\ud800\"", "\xef\xbf\xbd"},
+        {"\"\xc0\x80\xed\xa0\x80\xf4\x90\x80\x80\"", "\xc0\x80\xed\xa0\x80\xf4\x90\x80\x80"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct jsonread_doc doc;
+        char why[128];
+        ck_assert_int_eq(parse(cases[i].text, &doc, why, sizeof(why)), 0);
+        ck_assert_uint_eq(doc.root.len, strlen(cases[i].str));
+        ck_assert_str_eq(jsonread_str(&doc.root), cases[i].str);
+        jsonread_free(&doc);
+    }
+}
+END_TEST
+
 /* Each malformed document is refused with -EINVAL and a reason that says
  * where. */
 START_TEST(test_malformed)
@@ -246,6 +278,7 @@ Suite *suite_jsonread(void)
     TCase *tc = tcase_create("jsonread");
     tcase_add_test(tc, test_values);
     tcase_add_test(tc, test_integer_range);
+    tcase_add_test(tc, test_unicode_escapes);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_bounds);
     tcase_add_test(tc, test_read_stream);
