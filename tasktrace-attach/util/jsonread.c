@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -438,55 +439,6 @@ int jsonread_parse_each(const char *text, size_t len, const char *key, jsonread_
     return 0;
 }
 
-int jsonread_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen)
-{
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    int err = 0;
-    if (buf == NULL) {
-        err = -ENOMEM;
-        snprintf(why, whylen, "out of memory");
-        goto out;
-    }
-    /* At most one byte past the bound is read: that byte says the
-     * document is too large, whatever F goes on to give. */
-    while (len <= JSONREAD_MAX_INPUT) {
-        if (len == cap) {
-            size_t grown_cap =
-                cap * 2 > (size_t)JSONREAD_MAX_INPUT + 1 ? (size_t)JSONREAD_MAX_INPUT + 1 : cap * 2;
-            char *grown = realloc(buf, grown_cap);
-            if (grown == NULL) {
-                err = -ENOMEM;
-                snprintf(why, whylen, "out of memory");
-                goto out;
-            }
-            buf = grown;
-            cap = grown_cap;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            if (ferror(f)) {
-                err = errno ? -errno : -EIO;
-                snprintf(why, whylen, "%s", strerror(-err));
-                goto out;
-            }
-            break;
-        }
-    }
-    if (len > JSONREAD_MAX_INPUT) {
-        err = -E2BIG;
-        snprintf(why, whylen, "the document is larger than %u MiB", JSONREAD_MAX_INPUT >> 20);
-        goto out;
-    }
-    *text = buf;
-    *textlen = len;
-    buf = NULL;
-out:
-    free(buf);
-    return err;
-}
-
 int jsonread_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen)
 {
     struct stat st;
@@ -568,18 +520,6 @@ int jsonread_read_path(const char *path, char **text, size_t *textlen, char *why
     }
     if (fd >= 0)
         close(fd);
-    return err;
-}
-
-int jsonread_read(FILE *f, struct jsonread_doc *doc, char *why, size_t whylen)
-{
-    char *text = NULL;
-    size_t len = 0;
-    *doc = (struct jsonread_doc){0};
-    int err = jsonread_read_all(f, &text, &len, why, whylen);
-    if (err == 0)
-        err = jsonread_parse(text, len, doc, why, whylen);
-    free(text);
     return err;
 }
 
