@@ -86,7 +86,10 @@ static int jsonread_hex4(struct jsonread_parser *p, unsigned *out)
 
 /* Reads the string at p->pos (its opening quote) into a malloc'd,
  * NUL-terminated copy.  Raw bytes are copied as they are (the renderers
- * escape whatever they print); a lone surrogate becomes U+FFFD. */
+ * escape whatever they print); a lone surrogate becomes U+FFFD.  One
+ * function on purpose, as a parser reads best: a pass that finds the end
+ * and whether anything needs decoding, then the decoding loop, one case
+ * per escape of RFC 8259. */
 static int jsonread_string(struct jsonread_parser *p, char **out, size_t *outlen)
 {
     size_t start = ++p->pos, end = start;
