@@ -4,8 +4,8 @@
  * project's one UTF-8 check (tasktrace/utf8.h, which the runtime's raw
  * dump shares), and one to printable ASCII for the paths of files the
  * target named.  The text, folded and JSON views, --compare's report
- * (model/compare.c) and every stderr line of the tool escape through
- * here.
+ * (views/render_compare.c) and every stderr line of the tool escape
+ * through here.
  *
  * Pure functions of their input; thread-safe. */
 #ifndef TT_ESCAPE_H

@@ -22,7 +22,7 @@
  *            corethreads (a case that needs a core); dump is run by the
  *            symbolize and corethreads suites;
  *   views    render (render_text and render_json), render_folded,
- *            render_out;
+ *            render_out, and render_compare in the compare suite;
  *   cli      no unit suite: the command line is tested by the integration
  *            tests (tests/integration/), which run the tool on real
  *            targets and compare its output with expected files.
