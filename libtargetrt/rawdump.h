@@ -54,7 +54,9 @@ void trt__out_u64(struct trt__out *o, uint64_t v);
 void trt__out_hex(struct trt__out *o, uint64_t v);
 /* A JSON string of the n bytes at str, which the program holds (a task's
  * name, a module's path), escaped as docs/json.md says the tool escapes
- * them: invalid UTF-8 becomes U+FFFD. */
+ * them, over the same UTF-8 check (tasktrace/utf8.h): control characters,
+ * DEL and the C1 controls become \u00XX, each byte outside valid UTF-8
+ * one \ufffd. */
 void trt__out_string(struct trt__out *o, const char *str, size_t n);
 /* RFC 3339 in UTC with milliseconds, quoted ("2026-11-27T09:54:50.123Z"),
  * or null if the time cannot be converted. */

@@ -1,7 +1,7 @@
 /* The raw dump's output: a bounded buffer flushed to the caller's sink or
  * to write(2), and the JSON pieces the document is made of (numbers,
- * hexadecimal addresses, strings escaped as the tool escapes them, with
- * their own UTF-8 check, and times).  Nothing here allocates or takes a
+ * hexadecimal addresses, strings escaped as the tool escapes them, over
+ * the UTF-8 check the tool uses too (tasktrace/utf8.h), and times).  Nothing here allocates or takes a
  * lock; the only system calls are poll and write in trt__write_bounded
  * (the sink is the caller's).  gmtime_r, which trt__out_time calls, is the
  * exception: glibc takes its time-zone lock, and the first time a process
@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <tasktrace/utf8.h>
 
 #include "rawdump.h"
 
@@ -121,41 +123,6 @@ void trt__out_hex(struct trt__out *o, uint64_t v)
     trt__out_bytes(o, b + i, sizeof(b) - i);
 }
 
-/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if the
- * byte there starts none: overlong forms, surrogates and code points past
- * U+10FFFF are invalid, as for the tool. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 /* The escape JSON has for byte c, NULL if none has a short one. */
 static const char *short_escape(unsigned char c)
 {
@@ -179,6 +146,13 @@ static const char *short_escape(unsigned char c)
     }
 }
 
+/* The escape \u00XX of the code point c (below U+0100). */
+static void out_u00(struct trt__out *o, unsigned char c)
+{
+    char u[6] = {'\\', 'u', '0', '0', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]};
+    trt__out_bytes(o, u, 6);
+}
+
 void trt__out_string(struct trt__out *o, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -186,23 +160,24 @@ void trt__out_string(struct trt__out *o, const char *str, size_t n)
     for (size_t i = 0; i < n;) {
         unsigned char c = s[i];
         const char *esc = short_escape(c);
+        size_t len;
         if (esc) {
             trt__out_text(o, esc);
             i++;
         } else if (c < 0x20 || c == 0x7f) {
-            char u[7] = {
-                '\\', 'u', '0', '0', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15], 0};
-            trt__out_bytes(o, u, 6);
+            out_u00(o, c);
             i++;
+        } else if ((len = trt_utf8_seq(s + i, n - i)) == 0) {
+            trt__out_text(o, "\\ufffd");
+            i++;
+        } else if (trt_utf8_is_c1(s + i, len)) {
+            /* A C1 control, which some terminals obey: \u0080 .. \u009f,
+             * as the tool writes it. */
+            out_u00(o, s[i + 1]);
+            i += len;
         } else {
-            size_t len = utf8_len(s + i, n - i);
-            if (len == 0) {
-                trt__out_text(o, "\\ufffd");
-                i++;
-            } else {
-                trt__out_bytes(o, (const char *)s + i, len);
-                i += len;
-            }
+            trt__out_bytes(o, (const char *)s + i, len);
+            i += len;
         }
     }
     trt__out_bytes(o, "\"", 1);

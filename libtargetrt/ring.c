@@ -103,7 +103,7 @@ int trt__ring_write_ex(struct trt_ring *r, uint32_t gen, uint64_t task_id, uint3
     memcpy(local.pc, pcs, (n + nextra) * sizeof(*pcs));
     uint32_t check = trt_record_check(&local);
     uint64_t pos = __atomic_fetch_add(&r->head, 1, __ATOMIC_ACQ_REL);
-    struct trt_record *rec = &records(r)[pos & (r->capacity - 1)];
+    struct trt_record *rec = &records(r)[trt_ring_slot(pos, r->capacity)];
     __atomic_store_n(&rec->stamp, 0, __ATOMIC_RELAXED);
     /* The zero stamp must be visible before any byte of the new payload. */
     __atomic_thread_fence(__ATOMIC_RELEASE);

@@ -36,7 +36,8 @@
  *             task tree (tree), grouping (group), filters (filter),
  *             comparing two dumps (compare)
  *   views/    printing a dump: render.h, text (render_text), JSON
- *             (render_json), folded stacks (render_folded), where the
+ *             (render_json), folded stacks (render_folded), the report
+ *             of a comparison of dumps (render_compare), where the
  *             output goes (render_out)
  *   cli/      the command line: main.c (picks the mode), the options
  *             and --help (options), the exit statuses (exitcodes.h), its

@@ -10,6 +10,7 @@
 #ifndef TASKTRACE_PROTOCOL_H
 #define TASKTRACE_PROTOCOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -305,6 +306,17 @@ static inline uint32_t trt_record_check(const struct trt_record *r)
     return (uint32_t)(h ^ (h >> 32));
 }
 
+/* Whether R, a copy of the record at position POS, is whole: its stamp
+ * says POS, its npc is in bounds and its checksum holds.  The test both
+ * readers of the ring apply to what they copied (the runtime's raw dump,
+ * libtargetrt/rawdump_ring.c, and the tool, target/records.c); each also
+ * makes sure, its own way, that no writer changed the record during the
+ * copy (docs/protocol.md, the ring). */
+static inline bool trt_record_whole(const struct trt_record *r, uint64_t pos)
+{
+    return r->stamp == pos + 1 && r->npc <= TRT_RECORD_MAX_PCS && r->check == trt_record_check(r);
+}
+
 /* The ring: `capacity` records (a power of two) follow the header.  Writers
  * reserve positions with a fetch-add on `head`; position p lives in slot
  * p & (capacity - 1).  Records of generation `gen` are at positions
@@ -330,5 +342,26 @@ _Static_assert(offsetof(struct trt_ring, gen_start) == 32, "protocol");
 _Static_assert(offsetof(struct trt_ring, head) == 40, "protocol");
 _Static_assert(offsetof(struct trt_ring, released) == 56, "protocol");
 _Static_assert(sizeof(struct trt_ring) == 128, "protocol");
+
+/* The slot of position POS in a ring of CAPACITY records (a power of two). */
+static inline uint64_t trt_ring_slot(uint64_t pos, uint64_t capacity)
+{
+    return pos & (capacity - 1);
+}
+
+/* The positions of a ring's generation still in it, from its header's
+ * GEN_START, HEAD and CAPACITY (read once, by the caller): [*FIRST, HEAD),
+ * the last CAPACITY of [GEN_START, HEAD).  Returns how many positions of
+ * the generation were overwritten already (its records lost). */
+static inline uint64_t trt_ring_gen_first(uint64_t gen_start, uint64_t head, uint64_t capacity,
+                                          uint64_t *first)
+{
+    if (head - gen_start > capacity) {
+        *first = head - capacity;
+        return head - gen_start - capacity;
+    }
+    *first = gen_start;
+    return 0;
+}
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "model/compare.h"
+#include "views/render.h"
 #include "cli/diag.h"
 #include "cli/exitcodes.h"
 #include "cli/modes.h"

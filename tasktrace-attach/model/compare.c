@@ -2,29 +2,20 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "model/compare.h"
-#include "model/group.h"
 #include "util/jsonread.h"
-#include "util/duration.h"
 #include "util/escape.h"
-
-/* What one task of a dump says, as far as the comparison needs. */
-struct ctask {
-    uint64_t id, polls, hash;
-    int64_t idle_ns; /* -1 unknown */
-    char name[96];   /* decoded, possibly cut */
-    char state[12];
-};
 
 struct compare_dump {
     int pid;
     char taken_at[40]; /* "" unknown */
-    struct ctask *tasks;
+    struct compare_task *tasks;
     size_t n;
 };
 
@@ -83,7 +74,8 @@ int compare_read_file(const char *path, char **out, size_t *len, char *why, size
 }
 
 /* One task of a dump.  Returns 0, or -1 with WHY. */
-static int read_task(const struct jsonread_value *v, struct ctask *t, char *why, size_t whylen)
+static int read_task(const struct jsonread_value *v, struct compare_task *t, char *why,
+                     size_t whylen)
 {
     memset(t, 0, sizeof(*t));
     if (v->type != JSONREAD_OBJECT || jsonread_u64(jsonread_get(v, "id"), &t->id) != 0 ||
@@ -107,9 +99,9 @@ static int read_task(const struct jsonread_value *v, struct ctask *t, char *why,
     return 0;
 }
 
-static int ctask_cmp(const void *a, const void *b)
+static int compare_task_cmp(const void *a, const void *b)
 {
-    const struct ctask *x = a, *y = b;
+    const struct compare_task *x = a, *y = b;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -145,7 +137,7 @@ struct each_task {
     char why[96]; /* why each_task stopped the parse */
 };
 
-/* jsonread_each_fn: one task of the "tasks" array, reduced to a ctask. */
+/* jsonread_each_fn: one task of the "tasks" array, reduced to a compare_task. */
 static int each_task(void *arg, const struct jsonread_value *v)
 {
     struct each_task *st = arg;
@@ -157,7 +149,7 @@ static int each_task(void *arg, const struct jsonread_value *v)
     }
     if (d->n == st->cap) {
         size_t cap = st->cap ? 2 * st->cap : 1024;
-        struct ctask *grown = realloc(d->tasks, cap * sizeof(*grown));
+        struct compare_task *grown = realloc(d->tasks, cap * sizeof(*grown));
         if (grown == NULL) {
             snprintf(st->why, sizeof(st->why), "out of memory");
             return -ENOMEM;
@@ -218,7 +210,7 @@ static int read_dump(const struct jsonread_value *root, struct compare_dump *d, 
     const struct jsonread_value *complete = jsonread_get(root, "complete");
     *partial = complete != NULL && complete->type == JSONREAD_FALSE;
     if (d->n)
-        qsort(d->tasks, d->n, sizeof(*d->tasks), ctask_cmp);
+        qsort(d->tasks, d->n, sizeof(*d->tasks), compare_task_cmp);
     for (size_t i = 1; i < d->n; i++)
         if (d->tasks[i].id == d->tasks[i - 1].id) {
             snprintf(why, whylen, "task id %" PRIu64 " is listed twice", d->tasks[i].id);
@@ -342,149 +334,24 @@ static int64_t parse_taken_at(const char *s)
     return t < 0 ? -1 : (int64_t)t * 1000 + ms;
 }
 
-enum { C_STILL, C_MOVED, C_APPEARED, C_FINISHED, C_KINDS };
-
-/* One task of the comparison: its kind and its entry in the last dump,
- * or in the first when it finished. */
-struct centry {
-    int kind;
-    const struct ctask *t;
-};
-
 static int centry_cmp(const void *a, const void *b)
 {
-    const struct centry *x = a, *y = b;
+    const struct compare_entry *x = a, *y = b;
     if (x->kind != y->kind)
         return x->kind - y->kind;
     /* Alike tasks together: by state and stacks, then id. */
-    if (x->kind == C_STILL && x->t->hash != y->t->hash)
+    if (x->kind == COMPARE_STILL && x->t->hash != y->t->hash)
         return x->t->hash < y->t->hash ? -1 : 1;
     return x->t->id < y->t->id ? -1 : x->t->id > y->t->id;
 }
 
-static void put_name(FILE *out, const char *name)
-{
-    char safe[4 * 96 + 1];
-    fprintf(out, "\"%s\"", esc_term(safe, sizeof(safe), name, strlen(name), true));
-}
-
-/* One line for a run of N alike entries E: count, ids, a few names. */
-static void put_run(FILE *out, const struct centry *e, size_t n, bool detail)
-{
-    char c[28], lo[28], hi[28], dur[DURATION_MAX];
-    uint64_t min = e[0].t->id, max = e[0].t->id;
-    for (size_t i = 1; i < n; i++) {
-        min = e[i].t->id < min ? e[i].t->id : min;
-        max = e[i].t->id > max ? e[i].t->id : max;
-    }
-    if (n == 1)
-        fprintf(out, "  task %s ", group_count((size_t)e[0].t->id, lo));
-    else
-        fprintf(out, "  %s tasks (ids %s-%s: ", group_count(n, c), group_count((size_t)min, lo),
-                group_count((size_t)max, hi));
-    for (size_t i = 0; i < n && i < 3; i++) {
-        if (i)
-            fputs(", ", out);
-        put_name(out, e[i].t->name);
-    }
-    if (n > 3)
-        fputs(", ...", out);
-    if (n > 1)
-        fputs(")", out);
-    if (detail) {
-        char safe[4 * 12 + 1];
-        fprintf(out, " %s, %" PRIu64 " %s",
-                esc_term(safe, sizeof(safe), e[0].t->state, strlen(e[0].t->state), false),
-                e[0].t->polls, e[0].t->polls == 1 ? "poll" : "polls");
-        if (e[0].t->idle_ns >= 0)
-            fprintf(out, ", idle %s", duration_format(e[0].t->idle_ns, dur));
-    }
-    fputs("\n", out);
-}
-
-static const char *const kind_title[C_KINDS] = {
-    "did not move (same poll count, same stacks",
-    "moved (polled in between)",
-    "appeared (not in the first dump)",
-    "finished (not in the last dump)",
-};
-static const char *const kind_key[C_KINDS] = {"still", "moved", "appeared", "finished"};
-
-static void print_json(const struct compare *c, const struct centry *e, const size_t *count,
-                       int64_t ta, int64_t tb, FILE *out)
+int compare_result_build(const struct compare *c, struct compare_result *r, char *why,
+                         size_t whylen, const char **code)
 {
     const struct compare_dump *da = c->first, *db = c->last;
-    fprintf(out, "{\"version\":1,\"pid\":%d,\"first_taken_at\":", db->pid);
-    fprintf(out, ta >= 0 ? "\"%s\"" : "null", da->taken_at);
-    fputs(",\"second_taken_at\":", out);
-    fprintf(out, tb >= 0 ? "\"%s\"" : "null", db->taken_at);
-    if (ta >= 0 && tb >= 0)
-        fprintf(out, ",\"interval_ms\":%" PRId64, tb - ta);
-    else
-        fputs(",\"interval_ms\":null", out);
-    fprintf(out, ",\"dumps\":%zu,\"partial\":[", c->ndumps);
-    for (size_t i = 0; i < c->npartial; i++)
-        fprintf(out, i ? ",%zu" : "%zu", c->partial[i]);
-    fputs("]", out);
-    size_t at = 0;
-    for (int kind = 0; kind < C_KINDS; kind++) {
-        fprintf(out, ",\"%s\":[", kind_key[kind]);
-        for (size_t m = 0; m < count[kind]; m++, at++)
-            fprintf(out, m ? ",%" PRIu64 : "%" PRIu64, e[at].t->id);
-        fputs("]", out);
-    }
-    fputs("}\n", out);
-}
-
-static void print_text(const struct compare *c, const struct centry *e, const size_t *count,
-                       int64_t ta, int64_t tb, FILE *out)
-{
-    char n[4][28], dur[DURATION_MAX];
-    fprintf(out, "PID %d", c->last->pid);
-    if (ta >= 0 && tb >= 0) {
-        duration_format(tb >= ta ? (tb - ta) * 1000000 : (ta - tb) * 1000000, dur);
-        if (c->ndumps == 2)
-            fprintf(out, ", dumps %s%s apart", tb < ta ? "-" : "", dur);
-        else
-            fprintf(out, ", %zu dumps over %s%s", c->ndumps, tb < ta ? "-" : "", dur);
-    } else if (c->ndumps > 2) {
-        fprintf(out, ", %zu dumps", c->ndumps);
-    }
-    fprintf(out, ": %s did not move, %s moved, %s appeared, %s finished\n",
-            group_count(count[C_STILL], n[0]), group_count(count[C_MOVED], n[1]),
-            group_count(count[C_APPEARED], n[2]), group_count(count[C_FINISHED], n[3]));
-    size_t at = 0;
-    for (int kind = 0; kind < C_KINDS; kind++) {
-        if (count[kind] && kind == C_STILL)
-            fprintf(out, "%s%s):\n", kind_title[kind], c->ndumps > 2 ? ", in every dump" : "");
-        else if (count[kind])
-            fprintf(out, "%s:\n", kind_title[kind]);
-        /* Tasks that did not move, alike ones on one line; the others,
-         * one line for each kind. */
-        size_t end = at + count[kind];
-        while (at < end) {
-            size_t run = 1;
-            if (kind == C_STILL)
-                while (at + run < end && e[at + run].t->hash == e[at].t->hash)
-                    run++;
-            else
-                run = end - at;
-            put_run(out, e + at, run, kind == C_STILL);
-            at += run;
-        }
-    }
-    for (size_t i = 0; i < c->npartial; i++)
-        fprintf(out, "incomplete: dump %zu of %zu is partial (%s)\n", c->partial[i], c->ndumps,
-                c->partial_causes[i]);
-}
-
-int compare_print(struct compare *c, bool json, FILE *out, char *why, size_t whylen,
-                  const char **code)
-{
-    const struct compare_dump *da = c->first, *db = c->last;
-    struct centry *e = NULL;
-    size_t n = 0, count[C_KINDS] = {0};
-    int rc = -1;
+    struct compare_entry *e = NULL;
+    size_t n = 0;
+    memset(r, 0, sizeof(*r));
     if (c->ndumps < 2) {
         snprintf(why, whylen, "cannot compare fewer than two dumps");
         *code = "FAILED";
@@ -499,33 +366,33 @@ int compare_print(struct compare *c, bool json, FILE *out, char *why, size_t why
     size_t i = 0, k = 0;
     while (i < da->n || k < db->n) {
         if (k == db->n || (i < da->n && da->tasks[i].id < db->tasks[k].id)) {
-            e[n++] = (struct centry){C_FINISHED, &da->tasks[i++]};
+            e[n++] = (struct compare_entry){COMPARE_FINISHED, &da->tasks[i++]};
         } else if (i == da->n || db->tasks[k].id < da->tasks[i].id) {
-            e[n++] = (struct centry){C_APPEARED, &db->tasks[k++]};
+            e[n++] = (struct compare_entry){COMPARE_APPEARED, &db->tasks[k++]};
         } else {
             /* In both: still when every dump between agreed too. */
             bool still = c->still[i++];
-            e[n++] = (struct centry){still ? C_STILL : C_MOVED, &db->tasks[k++]};
+            e[n++] = (struct compare_entry){still ? COMPARE_STILL : COMPARE_MOVED, &db->tasks[k++]};
         }
-        count[e[n - 1].kind]++;
+        r->count[e[n - 1].kind]++;
     }
     if (n)
         qsort(e, n, sizeof(*e), centry_cmp);
-    int64_t ta = parse_taken_at(da->taken_at), tb = parse_taken_at(db->taken_at);
-    errno = 0;
-    if (json)
-        print_json(c, e, count, ta, tb, out);
-    else
-        print_text(c, e, count, ta, tb, out);
-    rc = count[C_STILL] ? COMPARE_EXIT_STILL : c->npartial ? COMPARE_EXIT_PARTIAL : 0;
-    if (fflush(out) != 0 || ferror(out)) {
-        int err = errno ? errno : EIO;
-        snprintf(why, whylen, "cannot write the output: %s", strerror(err));
-        *code = "OUTPUT";
-        /* The reader went away (| head): it has what it wanted. */
-        if (err != EPIPE)
-            rc = -1;
-    }
-    free(e);
-    return rc;
+    r->pid = db->pid;
+    r->taken_at[0] = da->taken_at;
+    r->taken_at[1] = db->taken_at;
+    r->taken_ms[0] = parse_taken_at(da->taken_at);
+    r->taken_ms[1] = parse_taken_at(db->taken_at);
+    r->e = e;
+    r->n = n;
+    r->status = r->count[COMPARE_STILL] ? COMPARE_EXIT_STILL
+                : c->npartial           ? COMPARE_EXIT_PARTIAL
+                                        : 0;
+    return 0;
+}
+
+void compare_result_free(struct compare_result *r)
+{
+    free(r->e);
+    memset(r, 0, sizeof(*r));
 }

@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
+#include <stdint.h>
 
 #define COMPARE_MAX_TASKS (1u << 21)
 /* Most dumps in one comparison (--repeat's bound). */
@@ -35,8 +35,9 @@
 struct compare_dump;
 
 /* A comparison being built: zero it, add the dumps in the order they were
- * taken with compare_add, print with compare_print, free with
- * compare_free.  Not thread-safe. */
+ * taken with compare_add, compute what it found with compare_result_build
+ * (compare_print, views/render.h, prints that), free with compare_free.
+ * Not thread-safe. */
 struct compare {
     struct compare_dump *first, *last;
     bool *still; /* parallel to first's tasks: same polls and stacks so far */
@@ -65,14 +66,54 @@ int compare_read_file(const char *path, char **buf, size_t *len, char *why, size
 int compare_add(struct compare *c, const char *doc, size_t len, char *causes, size_t causeslen,
                 char *why, size_t whylen, const char **code);
 
-/* Writes the comparison of the first and the last dump added (at least
- * two) to OUT: text, or one JSON document with JSON (docs/json.md).
- * Returns COMPARE_EXIT_STILL, COMPARE_EXIT_PARTIAL or 0 (see above), also
- * when the reader of OUT went away (EPIPE: it has what it wanted); or -1
- * with WHY and *CODE: "OUTPUT" when OUT could not be written, "ENOMEM",
- * "FAILED" with fewer than two dumps. */
-int compare_print(struct compare *c, bool json, FILE *out, char *why, size_t whylen,
-                  const char **code);
+/* What became of a task between the first and the last dump, in the order
+ * the report lists them. */
+enum compare_kind {
+    COMPARE_STILL,    /* in every dump, with the same poll count and stacks */
+    COMPARE_MOVED,    /* in the first and the last, polled in between */
+    COMPARE_APPEARED, /* not in the first dump */
+    COMPARE_FINISHED, /* not in the last dump */
+    COMPARE_KINDS
+};
+
+/* What one task of a dump says, as far as the comparison needs. */
+struct compare_task {
+    uint64_t id, polls;
+    uint64_t hash;   /* of its state and stacks, as the tool wrote them */
+    int64_t idle_ns; /* -1 unknown */
+    char name[96];   /* decoded, possibly cut; not escaped */
+    char state[12];  /* not escaped */
+};
+
+/* One task of the comparison: its kind and its entry in the last dump,
+ * or in the first when it finished. */
+struct compare_entry {
+    int kind; /* enum compare_kind */
+    const struct compare_task *t;
+};
+
+/* The comparison of the first and the last dump added, as a view prints
+ * it.  Its strings and tasks point into the struct compare it was built
+ * from, valid while that is neither added to nor freed. */
+struct compare_result {
+    int pid;                 /* the last dump's */
+    const char *taken_at[2]; /* the first and the last dump's, as written; "" unknown */
+    int64_t taken_ms[2];     /* the same in ms since the epoch; -1 unknown or malformed */
+    struct compare_entry *e; /* n entries by kind; the still ones alike together (same
+                                hash), each kind's by id otherwise; malloc'd */
+    size_t n;
+    size_t count[COMPARE_KINDS]; /* entries of each kind */
+    int status;                  /* COMPARE_EXIT_STILL, COMPARE_EXIT_PARTIAL or 0 (see above) */
+};
+
+/* Compares the first and the last dump added to C (at least two) into *R
+ * (free with compare_result_free).  Returns 0, or -1 with WHY and *CODE:
+ * "ENOMEM", "FAILED" with fewer than two dumps. */
+int compare_result_build(const struct compare *c, struct compare_result *r, char *why,
+                         size_t whylen, const char **code);
+
+/* Frees what R holds and zeroes it. */
+void compare_result_free(struct compare_result *r);
 
 /* Frees what C holds and zeroes it.  NULL is allowed. */
 void compare_free(struct compare *c);

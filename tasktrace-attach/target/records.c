@@ -1,10 +1,22 @@
-/* A seqlock-style reader.  A writer reserves a position (head), zeroes the
- * record's stamp, writes the payload and stores stamp = position + 1 last;
- * a record is kept only if its stamp is its position + 1 and its checksum
- * holds.  The one way a record read whole can still change under the copy
- * is a writer a whole lap ahead reusing its slot: after each window is
- * copied the header is read again, and records whose slot a later position
- * may have reused by then (head beyond position + capacity) count as torn.
+/* The tool's reader of the capture ring, in a process it is dumping or
+ * in a core.  The runtime reads the same ring for a raw dump, in place
+ * (libtargetrt/rawdump_ring.c); the two share the ring's format and its
+ * decoding, in protocol.h (trt_ring_slot, trt_ring_gen_first,
+ * trt_record_whole), but not the reading, which the two places make
+ * different: here the ring is another process's memory, read through a
+ * callback (process_vm_readv, a core's segments) that may fail, so its
+ * header is checked before any count in it is used and records are
+ * copied many at once, which rules out reading each one's stamp again
+ * after its copy; the runtime reads its own, trusted ring one record at
+ * a time with atomic loads, as a seqlock's reader, allocating nothing.
+ *
+ * A writer reserves a position (head), zeroes the record's stamp, writes
+ * the payload and stores stamp = position + 1 last; a record is kept only
+ * if it is whole (stamp, npc and checksum: trt_record_whole).  The one way
+ * a record read whole can still change under the copy is a writer a whole
+ * lap ahead reusing its slot: after each window is copied the header is
+ * read again, and records whose slot a later position may have reused by
+ * then (head beyond position + capacity) count as torn.
  *
  * What is kept is compact: a dump of many tasks writes the same few stacks
  * over and over, so each distinct list of PCs is kept once and the records
@@ -28,7 +40,7 @@ static int copy_range(records_fn read, void *ctx, uint64_t ring_addr, uint64_t c
                       uint64_t first, uint64_t count, struct trt_record *buf)
 {
     uint64_t base = ring_addr + sizeof(struct trt_ring);
-    uint64_t slot = first & (capacity - 1);
+    uint64_t slot = trt_ring_slot(first, capacity);
     uint64_t part = capacity - slot < count ? capacity - slot : count;
     int err =
         read(ctx, base + slot * sizeof(struct trt_record), buf, part * sizeof(struct trt_record));
@@ -224,8 +236,7 @@ static int scan(records_fn read, void *ctx, struct records_state *st, const stru
             const struct trt_record *r = &st->window[i];
             uint64_t pos = first + i;
             uint32_t nchain = r->npc <= TRT_RECORD_MAX_PCS ? trt_record_nchain(r) : 0;
-            if (r->stamp != pos + 1 || r->npc > TRT_RECORD_MAX_PCS ||
-                now.head > pos + h->capacity || r->check != trt_record_check(r)) {
+            if (!trt_record_whole(r, pos) || now.head > pos + h->capacity) {
                 if (!final) {
                     st->next = pos;
                     return 0;
@@ -299,12 +310,9 @@ int records_finish(records_fn read, void *ctx, uint64_t ring_addr, uint32_t gen,
     int err = header_read(read, ctx, ring_addr, gen, &h);
     if (err < 0)
         goto out;
-    uint64_t first = h.gen_start, count = h.head - h.gen_start;
-    if (count > h.capacity) {
-        out->lost = count - h.capacity;
-        first = h.head - h.capacity;
-        count = h.capacity;
-    }
+    uint64_t first;
+    out->lost = trt_ring_gen_first(h.gen_start, h.head, h.capacity, &first);
+    uint64_t count = h.head - first;
     if (count > RECORDS_MAX_RECORDS) {
         out->cut = count - RECORDS_MAX_RECORDS;
         first += count - RECORDS_MAX_RECORDS;

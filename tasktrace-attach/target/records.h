@@ -1,6 +1,8 @@
 /* Collecting one generation's whole records from a ring that writers may be
- * changing while it is copied.  The ring is read in windows, each copied
- * twice; only the records kept and two windows are held in memory. */
+ * changing while it is copied.  The ring is read in windows, the header
+ * read again after each; only the records kept and one window are held in
+ * memory.  The runtime's own reader of the ring is libtargetrt/
+ * rawdump_ring.c (records.c says why there are two). */
 #ifndef TT_RINGREAD_H
 #define TT_RINGREAD_H
 
@@ -40,8 +42,8 @@ struct records_result {
     uint64_t lost;   /* positions of the generation no longer in the ring */
     uint64_t cut;    /* positions past RECORDS_MAX_RECORDS, not read */
     uint64_t torn;   /* records rejected: being written, overwritten, corrupt
-                       (bad stamp, npc or checksum, or changed between the
-                       two copies) */
+                       (bad stamp, npc or checksum), or their slot possibly
+                       reused by a writer a lap ahead during the copy */
 };
 
 /* Reads the ring at `ring_addr` and keeps the whole records of `gen`.

@@ -151,96 +151,145 @@ void rtread_registry_free(struct rtread_registry *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* Reads the registry's header at ADDR into REG and checks it: 0, the
+ * read's -errno, or -EPROTO with WHY set. */
+static int registry_header_read(rtread_read_fn read, void *ctx, uint64_t addr,
+                                struct trt_registry *reg, char *why, size_t whylen)
+{
+    int err = read(ctx, addr, reg, sizeof(*reg));
+    if (err < 0)
+        return err;
+    if (reg->magic != TRT_REGISTRY_MAGIC || reg->version != TRT_PROTOCOL_VERSION ||
+        reg->size != sizeof(*reg) || reg->chunk_slots != TRT_REGISTRY_CHUNK_SLOTS ||
+        reg->slot_size != sizeof(struct trt_task_slot) || reg->nchunks > TRT_REGISTRY_MAX_CHUNKS) {
+        snprintf(why, whylen, "registry header at 0x%llx is corrupt", (unsigned long long)addr);
+        return -EPROTO;
+    }
+    return 0;
+}
+
+/* One walk over the registry's chunks: the slots kept so far and what
+ * finds repeated chunks and ids. */
+struct registry_walk {
+    struct trt_task_slot *all; /* the slots kept: room for cap */
+    size_t count, cap;
+    struct trt_task_slot *chunk; /* one chunk, read here when all has no room */
+    struct idset ids;
+    uint64_t sorted[TRT_REGISTRY_MAX_CHUNKS]; /* the chunk pointers, sorted */
+    uint64_t seen[TRT_REGISTRY_MAX_CHUNKS];   /* the repeated ones read already */
+    size_t nseen;
+};
+
+/* Makes room for the walk over REG's chunks: 0 or -ENOMEM. */
+static int walk_start(struct registry_walk *w, const struct trt_registry *reg)
+{
+    /* A chunk pointer given twice would list its tasks twice: read each
+     * chunk once.  The sorted copy finds repeats in O(n log n). */
+    memcpy(w->sorted, reg->chunks, reg->nchunks * sizeof(w->sorted[0]));
+    qsort(w->sorted, reg->nchunks, sizeof(w->sorted[0]), u64_cmp);
+    w->chunk = malloc(TRT_REGISTRY_CHUNK_SLOTS * sizeof(*w->chunk));
+    if (!w->chunk)
+        return -ENOMEM;
+    /* Room for every slot the chunks can hold, at once: only the pages
+     * written take memory, and nothing is copied as the list grows. */
+    w->cap = (size_t)reg->nchunks * TRT_REGISTRY_CHUNK_SLOTS;
+    if (w->cap > RTREAD_MAX_TASKS)
+        w->cap = RTREAD_MAX_TASKS;
+    if (w->cap && (w->all = malloc(w->cap * sizeof(*w->all))) == NULL)
+        return -ENOMEM;
+    return 0;
+}
+
+/* Whether the chunk at P, one of NCHUNKS, was read already. */
+static bool walk_chunk_again(struct registry_walk *w, uint32_t nchunks, uint64_t p)
+{
+    if (!chunk_repeated(w->sorted, nchunks, p))
+        return false;
+    for (size_t k = 0; k < w->nseen; k++)
+        if (w->seen[k] == p)
+            return true;
+    w->seen[w->nseen++] = p;
+    return false;
+}
+
+/* Where the next chunk is read: straight into the list where it has room
+ * (then compacted in place by walk_keep: a slot moves only down), else
+ * into w->chunk. */
+static struct trt_task_slot *walk_room(struct registry_walk *w)
+{
+    return w->cap - w->count >= TRT_REGISTRY_CHUNK_SLOTS ? w->all + w->count : w->chunk;
+}
+
+/* Keeps the registered slots of the chunk read at FROM, counting in OUT
+ * those cut and those whose id was seen: 0 or -ENOMEM. */
+static int walk_keep(struct registry_walk *w, const struct trt_task_slot *from,
+                     struct rtread_registry *out)
+{
+    for (uint32_t i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++) {
+        if (from[i].id == 0)
+            continue;
+        /* cap is the chunks' slots, or RTREAD_MAX_TASKS if fewer. */
+        if (w->count == w->cap) {
+            out->cut++;
+            continue;
+        }
+        /* Overlapping chunks show the same slots twice: one id, one task. */
+        int fresh = idset_add(&w->ids, from[i].id);
+        if (fresh < 0)
+            return fresh;
+        if (!fresh) {
+            out->dup_ids++;
+            continue;
+        }
+        if (&w->all[w->count] != &from[i])
+            w->all[w->count] = from[i];
+        /* The name may be corrupt: always terminate it. */
+        w->all[w->count].name[TRT_TASK_NAME_MAX - 1] = '\0';
+        w->count++;
+    }
+    return 0;
+}
+
+/* Hands the slots kept to OUT, giving back the room not used. */
+static void walk_finish(struct registry_walk *w, struct rtread_registry *out)
+{
+    if (w->count && w->count < w->cap) {
+        struct trt_task_slot *fit = realloc(w->all, w->count * sizeof(*w->all));
+        if (fit)
+            w->all = fit;
+    }
+    out->slots = w->all;
+    out->n = w->count;
+    w->all = NULL;
+}
+
 int rtread_registry_read(rtread_read_fn read, void *ctx, uint64_t addr, struct rtread_registry *out,
                          char *why, size_t whylen)
 {
     struct trt_registry reg;
-    struct trt_task_slot *chunk = NULL, *all = NULL;
-    uint64_t sorted[TRT_REGISTRY_MAX_CHUNKS];
-    uint64_t seen[TRT_REGISTRY_MAX_CHUNKS];
-    struct idset ids = {NULL, 0, 0};
-    size_t count = 0, cap = 0, nseen = 0;
+    struct registry_walk w = {.all = NULL};
     memset(out, 0, sizeof(*out));
-    int err = read(ctx, addr, &reg, sizeof(reg));
+    int err = registry_header_read(read, ctx, addr, &reg, why, whylen);
     if (err < 0)
         return err;
-    if (reg.magic != TRT_REGISTRY_MAGIC || reg.version != TRT_PROTOCOL_VERSION ||
-        reg.size != sizeof(reg) || reg.chunk_slots != TRT_REGISTRY_CHUNK_SLOTS ||
-        reg.slot_size != sizeof(struct trt_task_slot) || reg.nchunks > TRT_REGISTRY_MAX_CHUNKS) {
-        snprintf(why, whylen, "registry header at 0x%llx is corrupt", (unsigned long long)addr);
-        return -EPROTO;
-    }
-    /* A chunk pointer given twice would list its tasks twice: read each
-     * chunk once.  The sorted copy finds repeats in O(n log n). */
-    memcpy(sorted, reg.chunks, reg.nchunks * sizeof(sorted[0]));
-    qsort(sorted, reg.nchunks, sizeof(sorted[0]), u64_cmp);
-    chunk = malloc(TRT_REGISTRY_CHUNK_SLOTS * sizeof(*chunk));
-    if (!chunk)
-        return -ENOMEM;
-    /* Room for every slot the chunks can hold, at once: only the pages
-     * written take memory, and nothing is copied as the list grows. */
-    cap = (size_t)reg.nchunks * TRT_REGISTRY_CHUNK_SLOTS;
-    if (cap > RTREAD_MAX_TASKS)
-        cap = RTREAD_MAX_TASKS;
-    if (cap && (all = malloc(cap * sizeof(*all))) == NULL) {
-        err = -ENOMEM;
+    if ((err = walk_start(&w, &reg)) < 0)
         goto out;
-    }
     for (uint32_t c = 0; c < reg.nchunks; c++) {
         uint64_t p = reg.chunks[c];
-        if (chunk_repeated(sorted, reg.nchunks, p)) {
-            bool again = false;
-            for (size_t k = 0; k < nseen && !again; k++)
-                again = seen[k] == p;
-            if (again) {
-                out->dup_chunks++;
-                continue;
-            }
-            seen[nseen++] = p;
+        if (walk_chunk_again(&w, reg.nchunks, p)) {
+            out->dup_chunks++;
+            continue;
         }
-        /* Straight into the list where it has room (then compacted in
-         * place: a slot moves only down), else through `chunk`. */
-        struct trt_task_slot *from = cap - count >= TRT_REGISTRY_CHUNK_SLOTS ? all + count : chunk;
-        if ((err = read(ctx, p, from, TRT_REGISTRY_CHUNK_SLOTS * sizeof(*chunk))) < 0)
+        struct trt_task_slot *from = walk_room(&w);
+        if ((err = read(ctx, p, from, TRT_REGISTRY_CHUNK_SLOTS * sizeof(*from))) < 0 ||
+            (err = walk_keep(&w, from, out)) < 0)
             goto out;
-        for (uint32_t i = 0; i < TRT_REGISTRY_CHUNK_SLOTS; i++) {
-            if (from[i].id == 0)
-                continue;
-            /* cap is the chunks' slots, or RTREAD_MAX_TASKS if fewer. */
-            if (count == cap) {
-                out->cut++;
-                continue;
-            }
-            /* Overlapping chunks show the same slots twice: one id, one task. */
-            int fresh = idset_add(&ids, from[i].id);
-            if (fresh < 0) {
-                err = fresh;
-                goto out;
-            }
-            if (!fresh) {
-                out->dup_ids++;
-                continue;
-            }
-            if (&all[count] != &from[i])
-                all[count] = from[i];
-            /* The name may be corrupt: always terminate it. */
-            all[count].name[TRT_TASK_NAME_MAX - 1] = '\0';
-            count++;
-        }
     }
-    /* Give back the room not used. */
-    if (count && count < cap) {
-        struct trt_task_slot *fit = realloc(all, count * sizeof(*all));
-        if (fit)
-            all = fit;
-    }
-    out->slots = all;
-    out->n = count;
-    all = NULL;
+    walk_finish(&w, out);
 out:
-    free(ids.ids);
-    free(chunk);
-    free(all);
+    free(w.ids.ids);
+    free(w.chunk);
+    free(w.all);
     if (err < 0)
         memset(out, 0, sizeof(*out));
     return err;

@@ -3,41 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/escape.h"
+#include <tasktrace/utf8.h>
 
-size_t esc_utf8_seq(const unsigned char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of s[1] */
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0; /* overlong */
-        else if (c == 0xed)
-            hi = 0x9f; /* surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xf4)
-            hi = 0x8f; /* past U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return len;
-}
+#include "util/escape.h"
 
 static bool esc_stopped(const struct esc_sink *k)
 {
@@ -73,8 +41,8 @@ void esc_term_write(const struct esc_sink *k, const char *s, size_t len, bool qu
         if (i == len)
             break;
         unsigned char c = p[i];
-        size_t seq = c >= 0x80 ? esc_utf8_seq(p + i, len - i) : 0;
-        if (seq == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+        size_t seq = c >= 0x80 ? trt_utf8_seq(p + i, len - i) : 0;
+        if (trt_utf8_is_c1(p + i, seq)) {
             esc_putf(k, "\\x%02x", c);
             esc_putf(k, "\\x%02x", p[i + 1]);
             i += 2;
@@ -134,8 +102,8 @@ void esc_json_write(const struct esc_sink *k, const char *s, size_t len)
         if (i == len)
             break;
         unsigned char c = p[i];
-        size_t seq = c >= 0x80 ? esc_utf8_seq(p + i, len - i) : 0;
-        if (seq == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+        size_t seq = c >= 0x80 ? trt_utf8_seq(p + i, len - i) : 0;
+        if (trt_utf8_is_c1(p + i, seq)) {
             /* A C1 control (U+0080 .. U+009F), which some terminals
              * obey: escaped, as the terminal escaper escapes it, as \u0080. */
             esc_putf(k, "\\u%04x", p[i + 1]);

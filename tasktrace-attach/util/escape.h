@@ -1,10 +1,11 @@
 /* Escaping bytes that came from the target (names, paths, messages) so
  * that printing them can neither drive a terminal nor break a JSON
- * document: one escaper for terminals, one for JSON strings, over one
- * UTF-8 check, and one to printable ASCII for the paths of files the
+ * document: one escaper for terminals, one for JSON strings, over the
+ * project's one UTF-8 check (tasktrace/utf8.h, which the runtime's raw
+ * dump shares), and one to printable ASCII for the paths of files the
  * target named.  The text, folded and JSON views, --compare's report
- * (model/compare.c) and every stderr line of the tool escape through
- * here.
+ * (views/render_compare.c) and every stderr line of the tool escape
+ * through here.
  *
  * Pure functions of their input; thread-safe. */
 #ifndef TT_ESCAPE_H
@@ -21,11 +22,6 @@ struct esc_sink {
     void *ctx;
     const int *stop;
 };
-
-/* The length (1-4) of the valid UTF-8 sequence at S, which has N bytes
- * left, or 0 if S[0] does not start one (overlong forms, surrogates and
- * code points past U+10FFFF are invalid).  The tool's one UTF-8 check. */
-size_t esc_utf8_seq(const unsigned char *s, size_t n);
 
 /* Writes S[0 .. LEN) to SINK so that it can't drive a terminal: control
  * bytes, DEL, bytes outside valid UTF-8 and UTF-8-encoded C1 controls

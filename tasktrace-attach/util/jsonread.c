@@ -2,10 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <tasktrace/utf8.h>
 
 #include "util/jsonread.h"
 
@@ -81,33 +84,12 @@ static int jsonread_hex4(struct jsonread_parser *p, unsigned *out)
     return 0;
 }
 
-static size_t jsonread_utf8(unsigned cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /* Reads the string at p->pos (its opening quote) into a malloc'd,
  * NUL-terminated copy.  Raw bytes are copied as they are (the renderers
- * escape whatever they print); a lone surrogate becomes U+FFFD. */
+ * escape whatever they print); a lone surrogate becomes U+FFFD.  One
+ * function on purpose, as a parser reads best: a pass that finds the end
+ * and whether anything needs decoding, then the decoding loop, one case
+ * per escape of RFC 8259. */
 static int jsonread_string(struct jsonread_parser *p, char **out, size_t *outlen)
 {
     size_t start = ++p->pos, end = start;
@@ -196,7 +178,7 @@ static int jsonread_string(struct jsonread_parser *p, char **out, size_t *outlen
             if (cp >= 0xd800 && cp < 0xe000)
                 cp = 0xfffd;
             /* \uXXXX is 6 bytes, its UTF-8 at most 3; a pair 12 and 4. */
-            o += jsonread_utf8(cp, buf + o);
+            o += trt_utf8_put(cp, buf + o);
             break;
         default:
             free(buf);
@@ -460,55 +442,6 @@ int jsonread_parse_each(const char *text, size_t len, const char *key, jsonread_
     return 0;
 }
 
-int jsonread_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen)
-{
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    int err = 0;
-    if (buf == NULL) {
-        err = -ENOMEM;
-        snprintf(why, whylen, "out of memory");
-        goto out;
-    }
-    /* At most one byte past the bound is read: that byte says the
-     * document is too large, whatever F goes on to give. */
-    while (len <= JSONREAD_MAX_INPUT) {
-        if (len == cap) {
-            size_t grown_cap =
-                cap * 2 > (size_t)JSONREAD_MAX_INPUT + 1 ? (size_t)JSONREAD_MAX_INPUT + 1 : cap * 2;
-            char *grown = realloc(buf, grown_cap);
-            if (grown == NULL) {
-                err = -ENOMEM;
-                snprintf(why, whylen, "out of memory");
-                goto out;
-            }
-            buf = grown;
-            cap = grown_cap;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            if (ferror(f)) {
-                err = errno ? -errno : -EIO;
-                snprintf(why, whylen, "%s", strerror(-err));
-                goto out;
-            }
-            break;
-        }
-    }
-    if (len > JSONREAD_MAX_INPUT) {
-        err = -E2BIG;
-        snprintf(why, whylen, "the document is larger than %u MiB", JSONREAD_MAX_INPUT >> 20);
-        goto out;
-    }
-    *text = buf;
-    *textlen = len;
-    buf = NULL;
-out:
-    free(buf);
-    return err;
-}
-
 int jsonread_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen)
 {
     struct stat st;
@@ -590,18 +523,6 @@ int jsonread_read_path(const char *path, char **text, size_t *textlen, char *why
     }
     if (fd >= 0)
         close(fd);
-    return err;
-}
-
-int jsonread_read(FILE *f, struct jsonread_doc *doc, char *why, size_t whylen)
-{
-    char *text = NULL;
-    size_t len = 0;
-    *doc = (struct jsonread_doc){0};
-    int err = jsonread_read_all(f, &text, &len, why, whylen);
-    if (err == 0)
-        err = jsonread_parse(text, len, doc, why, whylen);
-    free(text);
     return err;
 }
 

@@ -16,7 +16,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 /* Deepest nesting of arrays and objects. */
 #define JSONREAD_MAX_DEPTH 64
@@ -58,22 +57,12 @@ struct jsonread_doc {
  * on, or -errno to stop the parse with that error. */
 typedef int (*jsonread_each_fn)(void *arg, const struct jsonread_value *item);
 
-/* Reads one JSON document, surrounded by white space only, from F.
- * Returns 0 with *DOC filled (free with jsonread_free), or -errno: -EINVAL for
- * a document that is not JSON, -E2BIG when it breaks a bound, -ENOMEM, or
- * the read's error.  On error WHY (WHYLEN bytes) says what and where
- * ("line 3, column 7: expected ':'"), for a message; *DOC is left empty. */
-int jsonread_read(FILE *f, struct jsonread_doc *doc, char *why, size_t whylen);
-
-/* Reads all of F, at most JSONREAD_MAX_INPUT bytes, into a malloc'd *TEXT
- * (*TEXTLEN bytes, not NUL-terminated; the caller frees it).  Returns 0,
- * or -E2BIG, -ENOMEM or the read's -errno with WHY (WHYLEN bytes) set. */
-int jsonread_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen);
-
-/* Reads all of FD as jsonread_read_all reads F: a regular file larger than
- * JSONREAD_MAX_INPUT is refused before a byte is read, anything else (a pipe,
- * a terminal) is refused at the first byte past the bound.  FD stays
- * open.  Returns what jsonread_read_all returns. */
+/* Reads all of FD, at most JSONREAD_MAX_INPUT bytes, into a malloc'd
+ * *TEXT (*TEXTLEN bytes, not NUL-terminated; the caller frees it): a
+ * regular file larger than the bound is refused before a byte is read,
+ * anything else (a pipe, a terminal) at the first byte past it.  FD stays
+ * open.  Returns 0, or -E2BIG, -ENOMEM or the read's -errno with WHY
+ * (WHYLEN bytes) set.  --symbolize's reader of its standard input. */
 int jsonread_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen);
 
 /* Reads the document at PATH, a regular file, as jsonread_read_fd reads it.
@@ -84,7 +73,11 @@ int jsonread_read_fd(int fd, char **text, size_t *textlen, char *why, size_t why
  * -errno, with WHY (WHYLEN bytes) set ("not a regular file"). */
 int jsonread_read_path(const char *path, char **text, size_t *textlen, char *why, size_t whylen);
 
-/* Parses the LEN bytes at TEXT as jsonread_read does. */
+/* Parses the LEN bytes at TEXT, one JSON document surrounded by white
+ * space only.  Returns 0 with *DOC filled (free with jsonread_free), or
+ * -errno: -EINVAL for a document that is not JSON, -E2BIG when it breaks
+ * a bound, -ENOMEM.  On error WHY (WHYLEN bytes) says what and where
+ * ("line 3, column 7: expected ':'"), for a message; *DOC is left empty. */
 int jsonread_parse(const char *text, size_t len, struct jsonread_doc *doc, char *why,
                    size_t whylen);
 

@@ -1,11 +1,12 @@
 /* The views of a dump: a human-readable await tree per task
  * (render_text.c), one JSON document (render_json.c) and the folded lines
  * of flame graph tools (render_folded.c), over render_out.c's checked
- * writer.  Included by those four and by cli/, which prints with them.
- * Escaping target bytes and formatting durations are util's
- * (util/escape.h, util/duration.h), so that the layers below use the same:
- * the model escapes what it puts in a problem's message, symbols what it
- * says on stderr, and --compare's report formats its durations.
+ * writer; and the report of a comparison of dumps (render_compare.c).
+ * Included by those five and by cli/, which prints with them.  Escaping
+ * target bytes and formatting durations are util's (util/escape.h,
+ * util/duration.h), so that the layers below use the same: the model
+ * escapes what it puts in a problem's message and symbols what it says
+ * on stderr.
  *
  * They only read the dump; they are thread-safe as long as no one writes
  * to the dump or the FILE concurrently. */
@@ -17,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "model/compare.h"
 #include "model/model.h"
 #include "util/escape.h"
 
@@ -74,6 +76,15 @@ int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts 
  *    "taken_at":...}
  * PID 0 is written null.  Returns as render_json. */
 int render_json_error(FILE *f, int pid, const char *code, const char *message, int64_t taken_at_ms);
+
+/* Writes the comparison of the first and the last dump added to C (at
+ * least two; model/compare.h) to OUT: text, or one JSON document with
+ * JSON (docs/json.md).  Returns COMPARE_EXIT_STILL, COMPARE_EXIT_PARTIAL
+ * or 0 (compare.h), also when the reader of OUT went away (EPIPE: it has
+ * what it wanted); or -1 with WHY and *CODE: "OUTPUT" when OUT could not
+ * be written, "ENOMEM", "FAILED" with fewer than two dumps. */
+int compare_print(struct compare *c, bool json, FILE *out, char *why, size_t whylen,
+                  const char **code);
 
 /* The lowercase name of a TRT_TASK_* state ("idle", "polling", "done",
  * "free"), or "unknown".  A static string. */

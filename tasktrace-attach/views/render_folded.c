@@ -169,98 +169,134 @@ static int folded_cmp(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
-int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts *opts)
-{
-    struct folded_table t = {0};
-    struct folded_buf b = {0};
+/* What the folded view holds while it walks the tasks. */
+struct folded_walk {
+    struct folded_table t;
+    struct folded_buf b;
     /* The path made of each shared frames array: TEXT the table's copy,
      * AUX its hash. */
-    struct render__memo memo = {0};
-    const struct frame **buf = NULL;
-    size_t bufcap = 0;
-    bool raw = opts != NULL && opts->raw;
-    int err = -ENOMEM;
-    for (size_t i = 0; i < dump->ntasks; i++) {
-        const struct tt_task *task = &dump->tasks[i];
-        size_t paths = 0;
-        for (size_t s = 0; s < task->nstacks; s++) {
-            const struct tt_stack *st = &task->stacks[s];
-            struct render__memo_entry *seen =
-                st->shared ? render__memo_find(&memo, st->frames) : NULL;
-            if (seen) {
-                if (seen->len == 0)
-                    continue;
-                if (folded_add_hashed(&t, seen->text, seen->len, seen->aux, NULL) < 0)
-                    goto out;
-                paths++;
-                continue;
-            }
-            long n = tree_trim_into(st, raw, &buf, &bufcap);
-            if (n < 0)
-                goto out;
-            struct render__memo_entry made = {st->frames, NULL, 0, 0};
-            if (n > 0) {
-                if (folded_path_build(&b, buf, (size_t)n) < 0)
-                    goto out;
-                made.len = b.len;
-                made.aux = folded_hash(b.s, b.len);
-                const char *stored;
-                if (folded_add_hashed(&t, b.s, b.len, made.aux, &stored) < 0)
-                    goto out;
-                made.text = (char *)stored;
-                paths++;
-            }
-            if (st->shared)
-                render__memo_add(&memo, &made);
-        }
-        if (task->state == TRT_TASK_POLLING && task->has_thread_stack) {
-            const struct tt_stack *st = &task->thread_stack;
-            if (st->n > bufcap) {
-                const struct frame **grown = realloc(buf, st->n * sizeof(*grown));
-                if (!grown)
-                    goto out;
-                buf = grown;
-                bufcap = st->n;
-            }
-            size_t n = trim_live_stack(st, raw, buf);
-            if (n > 0) {
-                if (folded_path_add(&t, &b, buf, n) < 0)
-                    goto out;
-                paths++;
-            }
-        }
-        if (paths == 0) {
-            char none[64];
-            int w = snprintf(none, sizeof(none), "[no stack: %s]", render_state_name(task->state));
-            if (folded_add(&t, none, (size_t)w) < 0)
-                goto out;
-        }
+    struct render__memo memo;
+    const struct frame **buf; /* a stack's frames, trimmed */
+    size_t bufcap;
+    bool raw;
+};
+
+/* Counts the path of stack ST once more, the one made of its shared
+ * frames array before if there is one.  Returns 1 if the stack has a
+ * path, 0 if trimming left none, or -ENOMEM. */
+static int folded_stack(struct folded_walk *w, const struct tt_stack *st)
+{
+    struct render__memo_entry *seen = st->shared ? render__memo_find(&w->memo, st->frames) : NULL;
+    if (seen) {
+        if (seen->len == 0)
+            return 0;
+        if (folded_add_hashed(&w->t, seen->text, seen->len, seen->aux, NULL) < 0)
+            return -ENOMEM;
+        return 1;
     }
+    long n = tree_trim_into(st, w->raw, &w->buf, &w->bufcap);
+    if (n < 0)
+        return -ENOMEM;
+    struct render__memo_entry made = {st->frames, NULL, 0, 0};
+    if (n > 0) {
+        if (folded_path_build(&w->b, w->buf, (size_t)n) < 0)
+            return -ENOMEM;
+        made.len = w->b.len;
+        made.aux = folded_hash(w->b.s, w->b.len);
+        const char *stored;
+        if (folded_add_hashed(&w->t, w->b.s, w->b.len, made.aux, &stored) < 0)
+            return -ENOMEM;
+        made.text = (char *)stored;
+    }
+    if (st->shared)
+        render__memo_add(&w->memo, &made);
+    return n > 0;
+}
+
+/* Counts the path of a polling task's live thread stack ST, trimmed as
+ * the text view trims it.  Returns 1 if it has one, 0 if not, or
+ * -ENOMEM. */
+static int folded_thread_stack(struct folded_walk *w, const struct tt_stack *st)
+{
+    if (st->n > w->bufcap) {
+        const struct frame **grown = realloc(w->buf, st->n * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        w->buf = grown;
+        w->bufcap = st->n;
+    }
+    size_t n = trim_live_stack(st, w->raw, w->buf);
+    if (n == 0)
+        return 0;
+    if (folded_path_add(&w->t, &w->b, w->buf, n) < 0)
+        return -ENOMEM;
+    return 1;
+}
+
+/* Counts TASK's paths: its stacks, its live thread stack, or else the
+ * one frame "[no stack: STATE]".  Returns 0 or -ENOMEM. */
+static int folded_task(struct folded_walk *w, const struct tt_task *task)
+{
+    size_t paths = 0;
+    for (size_t s = 0; s < task->nstacks; s++) {
+        int got = folded_stack(w, &task->stacks[s]);
+        if (got < 0)
+            return got;
+        paths += (size_t)got;
+    }
+    if (task->state == TRT_TASK_POLLING && task->has_thread_stack) {
+        int got = folded_thread_stack(w, &task->thread_stack);
+        if (got < 0)
+            return got;
+        paths += (size_t)got;
+    }
+    if (paths == 0) {
+        char none[64];
+        int n = snprintf(none, sizeof(none), "[no stack: %s]", render_state_name(task->state));
+        if (folded_add(&w->t, none, (size_t)n) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Writes T's paths to F sorted, each with its count, and frees them.
+ * Returns 0, or the first write's -errno. */
+static int folded_write(FILE *f, struct folded_table *t)
+{
     /* Compact the table and sort it by path. */
     size_t n = 0;
-    for (size_t i = 0; i < t.cap; i++)
-        if (t.e[i].text)
-            t.e[n++] = t.e[i];
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->e[i].text)
+            t->e[n++] = t->e[i];
     if (n)
-        qsort(t.e, n, sizeof(*t.e), folded_cmp);
+        qsort(t->e, n, sizeof(*t->e), folded_cmp);
     struct render__out o = {.f = f};
     for (size_t i = 0; i < n && o.err == 0; i++) {
-        render__out_puts(&o, t.e[i].text);
-        render__out_printf(&o, " %" PRIu64 "\n", t.e[i].count);
+        render__out_puts(&o, t->e[i].text);
+        render__out_printf(&o, " %" PRIu64 "\n", t->e[i].count);
     }
     for (size_t i = 0; i < n; i++)
-        free(t.e[i].text);
-    t.cap = 0;
+        free(t->e[i].text);
+    t->cap = 0;
     errno = 0;
     if (o.err == 0 && fflush(f) == EOF)
         render__out_fail(&o);
-    err = o.err;
-out:
-    for (size_t i = 0; i < t.cap; i++)
-        free(t.e[i].text);
-    free(t.e);
-    render__memo_free(&memo);
-    free(b.s);
-    free(buf);
+    return o.err;
+}
+
+int render_folded(FILE *f, const struct tt_dump *dump, const struct render_opts *opts)
+{
+    struct folded_walk w = {.raw = opts != NULL && opts->raw};
+    int err = 0;
+    for (size_t i = 0; i < dump->ntasks && err == 0; i++)
+        err = folded_task(&w, &dump->tasks[i]);
+    if (err == 0)
+        err = folded_write(f, &w.t);
+    for (size_t i = 0; i < w.t.cap; i++)
+        free(w.t.e[i].text);
+    free(w.t.e);
+    render__memo_free(&w.memo);
+    free(w.b.s);
+    free(w.buf);
     return err;
 }

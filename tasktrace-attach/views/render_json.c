@@ -448,6 +448,104 @@ static void json_core(struct render__out *o, const struct tt_dump *dump)
     render__out_puts(o, "}");
 }
 
+/* The members of "tasks", comma-separated, each with its "group" (its
+ * index in GS) when GS is given.  Returns 0 or json_task's error. */
+static int json_tasks(struct render__out *o, const struct tt_dump *dump, bool raw,
+                      const struct group_set *gs, struct render__memo *memo)
+{
+    for (size_t i = 0; i < dump->ntasks && o->err == 0; i++) {
+        if (i > 0)
+            render__out_puts(o, ",");
+        int err = json_task(o, &dump->tasks[i], raw, gs != NULL ? (long)gs->of[i] : -1, memo);
+        if (err != 0)
+            return err;
+    }
+    return 0;
+}
+
+/* The members of "problems". */
+static void json_problems(struct render__out *o, const struct tt_dump *dump)
+{
+    for (size_t i = 0; i < dump->nproblems && o->err == 0; i++) {
+        render__out_puts(o, i > 0 ? ",{\"cause\":" : "{\"cause\":");
+        json_str(o, dump->problems[i].cause);
+        render__out_puts(o, ",\"message\":");
+        json_str(o, dump->problems[i].message);
+        render__out_puts(o, "}");
+    }
+}
+
+/* The value of "threads": the array of the threads listed, or null when
+ * they were not.  Returns 0 or json_thread's error. */
+static int json_threads(struct render__out *o, const struct tt_dump *dump)
+{
+    if (!dump->threads_listed) {
+        render__out_puts(o, "null");
+        return 0;
+    }
+    render__out_puts(o, "[");
+    for (size_t i = 0; i < dump->nthreads && o->err == 0; i++) {
+        if (i > 0)
+            render__out_puts(o, ",");
+        int err = json_thread(o, &dump->threads[i]);
+        if (err != 0)
+            return err;
+    }
+    render__out_puts(o, "]");
+    return 0;
+}
+
+/* The value of "groups" with --json --group: the array of GS's groups.
+ * Returns 0 or json_group's error. */
+static int json_groups(struct render__out *o, const struct tt_dump *dump,
+                       const struct group_set *gs, bool raw, struct render__memo *memo)
+{
+    render__out_puts(o, "[");
+    for (size_t i = 0; i < gs->n && o->err == 0; i++) {
+        if (i > 0)
+            render__out_puts(o, ",");
+        int err = json_group(o, dump, gs, &gs->groups[i], raw, memo);
+        if (err != 0)
+            return err;
+    }
+    render__out_puts(o, "]");
+    return 0;
+}
+
+/* The document from its start through "groups": the tasks (null when
+ * GROUPS lists groups instead), problems, threads and, when GS is given
+ * (any grouping), "tasks_total" and "groups" (null unless GROUPS).
+ * Returns 0 or the first error of a task, thread or group. */
+static int json_listing(struct render__out *o, const struct tt_dump *dump, bool raw, bool groups,
+                        const struct group_set *gs, struct render__memo *memo)
+{
+    render__out_printf(o,
+                       "{\"version\":1,\"pid\":%d,\"complete\":%s,\"generation\":%" PRIu32
+                       ",\"records_lost\":%" PRIu64 ",\"tasks\":%s",
+                       dump->pid, dump->complete ? "true" : "false", dump->generation,
+                       dump->records_lost, groups ? "null" : "[");
+    int err = groups ? 0 : json_tasks(o, dump, raw, gs, memo);
+    if (err != 0)
+        return err;
+    render__out_printf(o, "%s,\"records_torn\":%" PRIu64 ",\"problems\":[", groups ? "" : "]",
+                       dump->records_torn);
+    json_problems(o, dump);
+    render__out_printf(o, "],\"passive\":%s,\"threads\":", dump->passive ? "true" : "false");
+    if ((err = json_threads(o, dump)) != 0)
+        return err;
+    if (dump->taken_at_ms > 0)
+        json_taken_at(o, dump->taken_at_ms);
+    if (gs == NULL)
+        return 0;
+    render__out_printf(o, ",\"tasks_total\":%zu,\"groups\":",
+                       dump->ntasks_total > dump->ntasks ? dump->ntasks_total : dump->ntasks);
+    if (!groups) {
+        render__out_puts(o, "null");
+        return 0;
+    }
+    return json_groups(o, dump, gs, raw, memo);
+}
+
 int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *opts)
 {
     struct render__out o = {.f = f};
@@ -460,74 +558,14 @@ int render_json(FILE *f, const struct tt_dump *dump, const struct render_opts *o
     struct render__memo memo = {.owns = true};
     if (grouping && group_tasks(dump, raw, &gs) < 0)
         return -ENOMEM;
-    render__out_printf(&o,
-                       "{\"version\":1,\"pid\":%d,\"complete\":%s,\"generation\":%" PRIu32
-                       ",\"records_lost\":%" PRIu64 ",\"tasks\":%s",
-                       dump->pid, dump->complete ? "true" : "false", dump->generation,
-                       dump->records_lost, groups ? "null" : "[");
-    for (size_t i = 0; !groups && i < dump->ntasks && o.err == 0; i++) {
-        if (i > 0)
-            render__out_puts(&o, ",");
-        int err = json_task(&o, &dump->tasks[i], raw, grouping ? (long)gs.of[i] : -1, &memo);
-        if (err != 0) {
-            group_free(&gs);
-            render__memo_free(&memo);
-            return err;
-        }
-    }
-    render__out_printf(&o, "%s,\"records_torn\":%" PRIu64 ",\"problems\":[", groups ? "" : "]",
-                       dump->records_torn);
-    for (size_t i = 0; i < dump->nproblems && o.err == 0; i++) {
-        render__out_puts(&o, i > 0 ? ",{\"cause\":" : "{\"cause\":");
-        json_str(&o, dump->problems[i].cause);
-        render__out_puts(&o, ",\"message\":");
-        json_str(&o, dump->problems[i].message);
-        render__out_puts(&o, "}");
-    }
-    render__out_printf(&o, "],\"passive\":%s,\"threads\":", dump->passive ? "true" : "false");
-    if (dump->threads_listed) {
-        render__out_puts(&o, "[");
-        for (size_t i = 0; i < dump->nthreads && o.err == 0; i++) {
-            if (i > 0)
-                render__out_puts(&o, ",");
-            int err = json_thread(&o, &dump->threads[i]);
-            if (err != 0) {
-                group_free(&gs);
-                render__memo_free(&memo);
-                return err;
-            }
-        }
-        render__out_puts(&o, "]");
-    } else {
-        render__out_puts(&o, "null");
-    }
-    if (dump->taken_at_ms > 0)
-        json_taken_at(&o, dump->taken_at_ms);
-    if (grouping)
-        render__out_printf(&o, ",\"tasks_total\":%zu,\"groups\":",
-                           dump->ntasks_total > dump->ntasks ? dump->ntasks_total : dump->ntasks);
-    if (groups) {
-        render__out_puts(&o, "[");
-        for (size_t i = 0; i < gs.n && o.err == 0; i++) {
-            if (i > 0)
-                render__out_puts(&o, ",");
-            int err = json_group(&o, dump, &gs, &gs.groups[i], raw, &memo);
-            if (err != 0) {
-                group_free(&gs);
-                render__memo_free(&memo);
-                return err;
-            }
-        }
-        render__out_puts(&o, "]");
-    } else if (grouping) {
-        render__out_puts(&o, "null");
-    }
+    int err = json_listing(&o, dump, raw, groups, grouping ? &gs : NULL, &memo);
     group_free(&gs);
     render__memo_free(&memo);
+    if (err != 0)
+        return err;
     json_core(&o, dump);
-    int merr = json_modules(&o, dump);
-    if (merr != 0)
-        return merr;
+    if ((err = json_modules(&o, dump)) != 0)
+        return err;
     render__out_puts(&o, "}\n");
     errno = 0;
     if (o.err == 0 && fflush(f) == EOF)

@@ -237,6 +237,21 @@ assert names == ['quote"back\\slash', "ctl\x01\x1b[31mred", "bad\ufffd\ufffdutf8
 assert d["complete"] is True, d["problems"]
 PY
 
+# UTF-8-encoded C1 controls (U+009B is a terminal's CSI) come out as
+# \u009b, as the tool writes them, never as raw bytes.
+TASKTRACE_SIGNAL=USR2 TASKTRACE_DUMP="$TMP/c1.json" start c1 "$top_builddir/tests/integration/target" c1-names
+kill -USR2 "$PID" || fail "kill -USR2"
+for _ in $(seq 100); do [ -s "$TMP/c1.json" ] && break; sleep 0.1; done
+sleep 0.3
+"$PYTHON" - "$TMP/c1.json" <<'PY' || fail "C1 controls in the raw dump: $(cat "$TMP/c1.json")"
+import json, re, sys
+raw = open(sys.argv[1], "rb").read()
+assert re.search(rb"\xc2[\x80-\x9f]", raw) is None, "a raw C1 control"
+assert b'"c1\\u009b31mred"' in raw, raw[:400]
+d = json.loads(raw.decode("utf-8"))
+assert [t["name"] for t in d["tasks"]] == ["c1\x9b31mred"], d["tasks"]
+PY
+
 # A program's own handler is never replaced: the dump is refused, said once.
 TASKTRACE_SIGNAL=CHLD start chld "$TASKDUMP"
 grep -q 'TASKTRACE_SIGNAL=CHLD' "$TMP/chld.err" || fail "a refused signal not said: $(cat "$TMP/chld.err")"

@@ -8,7 +8,8 @@
  * by the others (rawdump by symbolize too) and by the integration tests.
  *
  * The tool (tasktrace-attach/), folder by folder:
- *   util     diag, duration, escape, jsonread;
+ *   util     diag, duration, escape (with the UTF-8 check both halves
+ *            share, protocol/tasktrace/utf8.h), jsonread;
  *   target   proc, safefile, thread, watchdog, rtread, core; records is
  *            tested from the runtime's side, in the ring, capture and
  *            generation suites, and doorbell in the doorbell suite,
@@ -21,7 +22,7 @@
  *            corethreads (a case that needs a core); dump is run by the
  *            symbolize and corethreads suites;
  *   views    render (render_text and render_json), render_folded,
- *            render_out;
+ *            render_out, and render_compare in the compare suite;
  *   cli      no unit suite: the command line is tested by the integration
  *            tests (tests/integration/), which run the tool on real
  *            targets and compare its output with expected files.

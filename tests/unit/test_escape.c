@@ -1,11 +1,16 @@
 /* util/escape.c: the bytes of a target made safe for a terminal, a JSON
- * string and a stderr line about a file; the one UTF-8 check under them. */
+ * string and a stderr line about a file; the one UTF-8 check under them
+ * (tasktrace/utf8.h), and the runtime's raw dump writing strings as the
+ * tool does over it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
 
+#include <tasktrace/utf8.h>
+
+#include "../../libtargetrt/rawdump.h"
 #include "util/escape.h"
 #include "suites.h"
 
@@ -45,21 +50,120 @@ static const char *json(struct esc_buf *b, const char *s, size_t n)
  * name the text view's own test prints. */
 static const char evil[] = "a\x01\"\\\x7f\xc3\xa9\xc2\x9b\xff";
 
+static size_t seq(const char *s, size_t n)
+{
+    return trt_utf8_seq((const unsigned char *)s, n);
+}
+
 START_TEST(test_utf8_seq)
 {
-    const unsigned char *u = (const unsigned char *)"A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
-    ck_assert_uint_eq(esc_utf8_seq(u, 10), 1);
-    ck_assert_uint_eq(esc_utf8_seq(u + 1, 9), 2);
-    ck_assert_uint_eq(esc_utf8_seq(u + 3, 7), 3);
-    ck_assert_uint_eq(esc_utf8_seq(u + 6, 4), 4);
-    /* Cut short by the end of the input. */
-    ck_assert_uint_eq(esc_utf8_seq(u + 6, 3), 0);
+    const char *u = "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+    ck_assert_uint_eq(seq(u, 10), 1);
+    ck_assert_uint_eq(seq(u + 1, 9), 2);
+    ck_assert_uint_eq(seq(u + 3, 7), 3);
+    ck_assert_uint_eq(seq(u + 6, 4), 4);
+    ck_assert_uint_eq(seq(u, 0), 0);
+    /* Cut short by the end of the input, or by a byte that does not go on. */
+    ck_assert_uint_eq(seq(u + 6, 3), 0);
+    ck_assert_uint_eq(seq(u + 3, 2), 0);
+    ck_assert_uint_eq(seq(u + 1, 1), 0);
+    ck_assert_uint_eq(seq("\xe2\x82(", 3), 0);
+    ck_assert_uint_eq(seq("\xf0\x9f\x98(", 4), 0);
     /* Overlong, a surrogate, past U+10FFFF, a stray continuation byte. */
-    ck_assert_uint_eq(esc_utf8_seq((const unsigned char *)"\xc0\xaf", 2), 0);
-    ck_assert_uint_eq(esc_utf8_seq((const unsigned char *)"\xe0\x80\xaf", 3), 0);
-    ck_assert_uint_eq(esc_utf8_seq((const unsigned char *)"\xed\xa0\x80", 3), 0);
-    ck_assert_uint_eq(esc_utf8_seq((const unsigned char *)"\xf4\x90\x80\x80", 4), 0);
-    ck_assert_uint_eq(esc_utf8_seq((const unsigned char *)"\x80", 1), 0);
+    ck_assert_uint_eq(seq("\xc0\xaf", 2), 0);
+    ck_assert_uint_eq(seq("\xc0\x80", 2), 0);
+    ck_assert_uint_eq(seq("\xc1\xbf", 2), 0);
+    ck_assert_uint_eq(seq("\xe0\x80\xaf", 3), 0);
+    ck_assert_uint_eq(seq("\xe0\x80\x80", 3), 0);
+    ck_assert_uint_eq(seq("\xe0\x9f\xbf", 3), 0);
+    ck_assert_uint_eq(seq("\xf0\x8f\xbf\xbf", 4), 0);
+    ck_assert_uint_eq(seq("\xed\xa0\x80", 3), 0);
+    ck_assert_uint_eq(seq("\xed\xbf\xbf", 3), 0);
+    ck_assert_uint_eq(seq("\xf4\x90\x80\x80", 4), 0);
+    ck_assert_uint_eq(seq("\xf5\x80\x80\x80", 4), 0);
+    ck_assert_uint_eq(seq("\xff", 1), 0);
+    ck_assert_uint_eq(seq("\x80", 1), 0);
+    /* The edges that are valid: the first of each length, the last
+     * before and the first after the surrogates, U+10FFFF. */
+    ck_assert_uint_eq(seq("\x7f", 1), 1);
+    ck_assert_uint_eq(seq("\xc2\x80", 2), 2);
+    ck_assert_uint_eq(seq("\xdf\xbf", 2), 2);
+    ck_assert_uint_eq(seq("\xe0\xa0\x80", 3), 3);
+    ck_assert_uint_eq(seq("\xed\x9f\xbf", 3), 3);
+    ck_assert_uint_eq(seq("\xee\x80\x80", 3), 3);
+    ck_assert_uint_eq(seq("\xef\xbf\xbf", 3), 3);
+    ck_assert_uint_eq(seq("\xf0\x90\x80\x80", 4), 4);
+    ck_assert_uint_eq(seq("\xf4\x8f\xbf\xbf", 4), 4);
+}
+END_TEST
+
+START_TEST(test_utf8_c1_put)
+{
+    /* The C1 controls are U+0080 .. U+009F, no further. */
+    ck_assert(trt_utf8_is_c1((const unsigned char *)"\xc2\x80", 2));
+    ck_assert(trt_utf8_is_c1((const unsigned char *)"\xc2\x9f", 2));
+    ck_assert(!trt_utf8_is_c1((const unsigned char *)"\xc2\xa0", 2));
+    ck_assert(!trt_utf8_is_c1((const unsigned char *)"\xc3\x80", 2));
+    ck_assert(!trt_utf8_is_c1((const unsigned char *)"\x1b", 1));
+    /* Each code point at a length's edge encodes as the shortest form,
+     * which the check takes back whole. */
+    static const struct {
+        uint32_t cp;
+        const char *utf8;
+    } cases[] = {{0x41, "A"},
+                 {0x7f, "\x7f"},
+                 {0x80, "\xc2\x80"},
+                 {0x7ff, "\xdf\xbf"},
+                 {0x800, "\xe0\xa0\x80"},
+                 {0xfffd, "\xef\xbf\xbd"},
+                 {0xffff, "\xef\xbf\xbf"},
+                 {0x10000, "\xf0\x90\x80\x80"},
+                 {0x10ffff, "\xf4\x8f\xbf\xbf"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[4];
+        size_t n = trt_utf8_put(cases[i].cp, out);
+        ck_assert_uint_eq(n, strlen(cases[i].utf8));
+        ck_assert_int_eq(memcmp(out, cases[i].utf8, n), 0);
+        ck_assert_uint_eq(seq(out, n), n);
+    }
+}
+END_TEST
+
+/* A raw dump's sink: what the runtime wrote, NUL-terminated. */
+static int raw_sink(void *arg, const char *s, size_t n)
+{
+    struct esc_buf *b = arg;
+    esc_buf_write(b, s, n);
+    return 0;
+}
+
+/* The runtime writes a raw dump's strings (trt__out_string) as the tool
+ * writes its JSON strings, byte for byte: the same UTF-8 check under
+ * both, the same escapes of controls, DEL and C1 controls. */
+START_TEST(test_raw_dump_agrees)
+{
+    static const char *const cases[] = {
+        evil,          "plain",        "t\tn\n\b\f\r",     "\xc2\x80\xc2\x9f\xc2\xa0",
+        "\xc0\x80",    "\xe0\x80\x80", "\xed\xa0\x80",     "\xf4\x90\x80\x80",
+        "\xe2\x82",    "\xf0\x9f\x98", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf\xee\x80\x80",
+        "caf\xc3\xa9", "\x01\x1f\x7f", "quote\"back\\",    "/a/b",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct esc_buf tool, raw;
+        json(&tool, cases[i], strlen(cases[i]));
+        memset(&raw, 0, sizeof(raw));
+        static struct trt__out o;
+        struct trt__dump_dest dest = {.fd = -1, .sink = raw_sink, .arg = &raw};
+        trt__out_begin(&o, &dest);
+        trt__out_string(&o, cases[i], strlen(cases[i]));
+        trt__out_flush(&o);
+        ck_assert_int_eq(o.err, 0);
+        ck_assert_str_eq(raw.s, tool.s);
+    }
+    /* The C1 controls come out escaped, U+00A0 and U+10FFFF as they are. */
+    struct esc_buf b;
+    ck_assert_str_eq(json(&b, "\xc2\x80\xc2\x9f\xc2\xa0\xf4\x8f\xbf\xbf", 10),
+                     "\"\\u0080\\u009f\xc2\xa0\xf4\x8f\xbf\xbf\"");
 }
 END_TEST
 
@@ -133,6 +237,8 @@ Suite *suite_escape(void)
     Suite *s = suite_create("escape");
     TCase *tc = tcase_create("escape");
     tcase_add_test(tc, test_utf8_seq);
+    tcase_add_test(tc, test_utf8_c1_put);
+    tcase_add_test(tc, test_raw_dump_agrees);
     tcase_add_test(tc, test_term);
     tcase_add_test(tc, test_term_stop);
     tcase_add_test(tc, test_json);

@@ -117,6 +117,39 @@ START_TEST(reader_rejects_corruption)
 }
 END_TEST
 
+/* The decoding both readers share (protocol.h): a copy is whole only with
+ * its own position's stamp, npc in bounds and its checksum; a generation
+ * keeps the last `capacity` of its positions, the rest lost. */
+START_TEST(shared_decoding)
+{
+    struct trt_ring *r = trt__ring_new(64);
+    trt__ring_begin_gen(r, 3);
+    uint64_t pcs[2] = {5, 6};
+    trt__ring_write(r, 3, 9, 0, pcs, 2);
+    struct trt_record rec = ((struct trt_record *)(r + 1))[trt_ring_slot(0, r->capacity)];
+    ck_assert(trt_record_whole(&rec, 0));
+    ck_assert(!trt_record_whole(&rec, 1));
+    rec.pc[1] = 7;
+    ck_assert(!trt_record_whole(&rec, 0));
+    rec.pc[1] = 6;
+    rec.npc = TRT_RECORD_MAX_PCS + 1;
+    ck_assert(!trt_record_whole(&rec, 0));
+    rec.npc = 2;
+    rec.stamp = 0; /* being written */
+    ck_assert(!trt_record_whole(&rec, 0));
+    trt__ring_free(r);
+
+    ck_assert_uint_eq(trt_ring_slot(64 + 5, 64), 5);
+    uint64_t first = 0;
+    ck_assert_uint_eq(trt_ring_gen_first(10, 74, 64, &first), 0);
+    ck_assert_uint_eq(first, 10);
+    ck_assert_uint_eq(trt_ring_gen_first(10, 75, 64, &first), 1);
+    ck_assert_uint_eq(first, 11);
+    ck_assert_uint_eq(trt_ring_gen_first(10, 10, 64, &first), 0);
+    ck_assert_uint_eq(first, 10);
+}
+END_TEST
+
 START_TEST(generation_filters_records)
 {
     struct trt_ring *r = trt__ring_new(64);
@@ -203,6 +236,7 @@ Suite *suite_ring(void)
     tcase_add_test(tc, steps_then_final);
     tcase_add_test(tc, reader_rejects_corruption);
     tcase_add_test(tc, generation_filters_records);
+    tcase_add_test(tc, shared_decoding);
     suite_add_tcase(s, tc);
     return s;
 }
