@@ -1,9 +1,11 @@
-/* The one stderr writer of the tool's cli, and the error document. */
+/* The cli's messages, written by the one stderr writer (util/diag), and
+ * the error document. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/diag.h"
+#include "util/diag.h"
 #include "util/duration.h"
 #include "util/escape.h"
 #include "views/render.h"
@@ -18,12 +20,9 @@ static bool output_written;
 void msg(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "%s: ", progname);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    diag_vline(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     va_start(ap, fmt);
     vsnprintf(last_message, sizeof(last_message), fmt, ap);
     va_end(ap);

@@ -1,8 +1,8 @@
-/* The command line's writer of what it says on stderr (the layers below
- * write theirs, in the same form, through util/diag.h): every line starts
- * with the program's name, and the last one said is kept with the code of
- * the failure it names, for the error document --json writes on exit
- * status 2 (docs/json.md). */
+/* What the command line says on stderr, written through the tool's one
+ * stderr writer (util/diag.h, which the layers below call too): every line
+ * starts with the program's name, and the last one said is kept with the
+ * code of the failure it names, for the error document --json writes on
+ * exit status 2 (docs/json.md). */
 #ifndef TT_CLI_DIAG_H
 #define TT_CLI_DIAG_H
 
