@@ -455,17 +455,25 @@ static void dump_note_stacks_lost(struct tt_dump *d)
             len += (size_t)w;
         shown++;
     }
-    if (n == 0)
-        return;
+    if (n > 0)
+        dump_problem(d, "stacks_lost",
+                     "%zu task%s incomplete stacks (captures lost in the capture ring): %s%s", n,
+                     n == 1 ? " has" : "s have", list, n > shown ? ", ..." : "");
+}
+
+struct tt_problem *dump_problem(struct tt_dump *d, const char *cause, const char *fmt, ...)
+{
     if (d->nproblems == TT_MAX_PROBLEMS) {
         d->problems_dropped++;
-        return;
+        return NULL;
     }
     struct tt_problem *p = &d->problems[d->nproblems++];
-    p->cause = "stacks_lost";
-    snprintf(p->message, sizeof(p->message),
-             "%zu task%s incomplete stacks (captures lost in the capture ring): %s%s", n,
-             n == 1 ? " has" : "s have", list, n > shown ? ", ..." : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->message, sizeof(p->message), fmt, ap);
+    va_end(ap);
+    p->cause = cause;
+    return p;
 }
 
 bool dump_spawn_glue(const struct frame *f)
