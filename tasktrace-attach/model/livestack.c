@@ -154,10 +154,6 @@ static bool livestack_left_poll(struct livestack_slot *ls, struct tt_task *task)
     return true;
 }
 
-/* Room for why a thread has no stack: livestack_error's and unwind's
- * reasons, and dump_task_error keeps 127 bytes of it. */
-#define LIVESTACK_ERROR_LEN 128
-
 struct livestack_run {
     struct tt_dump *d;
     struct proc_target *t;
@@ -271,11 +267,26 @@ static int livestack_read(struct livestack_run *r, pid_t tid, struct tt_stack *s
     return 0;
 }
 
-/* Whether STACK is inside a poll: the slot names the thread, but only a
- * stack through the task wrapper is; a thread that exited in a poll
- * leaves its slot behind, and its id may since belong to another
- * thread. */
-static bool livestack_in_poll(const struct tt_stack *stack)
+int livestack_give(struct tt_task *task, pid_t tid, const struct tt_stack *stack, const char *error,
+                   bool in_poll)
+{
+    if (error[0])
+        dump_task_error(task, "%s", error);
+    else if (!in_poll)
+        dump_task_error(task,
+                        "the stack of thread %d shows no task poll: the thread that polled "
+                        "the task exited, and its id is another thread's",
+                        (int)tid);
+    else if (!task->has_thread_stack) { /* the same thread seen twice: the first stays */
+        int err = livestack_copy(&task->thread_stack, stack);
+        if (err < 0)
+            return err;
+        task->has_thread_stack = true;
+    }
+    return 0;
+}
+
+bool livestack_in_poll(const struct tt_stack *stack)
 {
     bool in_poll = stack->truncated; /* the wrapper may be past the cut */
     for (size_t i = 0; i < stack->n && !in_poll; i++)
@@ -307,19 +318,8 @@ static int livestack_give_task(struct livestack_slot *ls, struct tt_task *task, 
     else if (!same)
         dump_task_error(task, "the task left its poll on thread %d before its stack was read",
                         (int)tid);
-    else if (error[0])
-        dump_task_error(task, "%s", error);
-    else if (!in_poll)
-        dump_task_error(task,
-                        "the stack of thread %d shows no task poll: the thread that polled "
-                        "the task exited, and its id is another thread's",
-                        (int)tid);
-    else if (!task->has_thread_stack) { /* the same thread seen twice: the first stays */
-        int err = livestack_copy(&task->thread_stack, stack);
-        if (err < 0)
-            return err;
-        task->has_thread_stack = true;
-    }
+    else
+        return livestack_give(task, tid, stack, error, in_poll);
     return 0;
 }
 
