@@ -191,7 +191,7 @@ static int ring_retrying(struct session *ss, pid_t tid)
             strcmp(name, self) != 0)
             return err;
         bool read = rtread_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0;
-        if (tracer == 0 && !(read && other_dump_seen(&ss->first, &now)))
+        if (tracer <= 0 && !(read && other_dump_seen(&ss->first, &now)))
             return err;
         /* 5 to 15 ms, so that tools that collided do not collide again. */
         seed = seed * 1103515245u + 12345u;

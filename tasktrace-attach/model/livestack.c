@@ -184,22 +184,13 @@ static int livestack_capture(struct livestack_run *r, pid_t tid, struct thread_s
         if (err != -EPERM || attempt == 1000 ||
             (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns))
             return err;
-        char status[96], line[128];
-        long tracer = -1;
-        snprintf(status, sizeof(status), "/proc/%d/task/%d/status", (int)r->t->pid, (int)tid);
-        FILE *f = fopen(status, "re");
-        while (f && fgets(line, sizeof(line), f))
-            if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
-                break;
-        if (f)
-            fclose(f);
         /* The tracer read here is the one judged: read again, it may
          * already have let go (0), which is a hold that ended, not
          * another debugger. */
+        pid_t tracer = proc_tracer(r->t->pid, tid);
         char name[64];
-        if (tracer < 0 ||
-            (tracer > 0 && proc_thread_comm((pid_t)tracer, 0, name, sizeof(name)) == 0 &&
-             strcmp(name, self) != 0))
+        if (tracer < 0 || (tracer > 0 && proc_thread_comm(tracer, 0, name, sizeof(name)) == 0 &&
+                           strcmp(name, self) != 0))
             return err;
         seed = seed * 1103515245u + 12345u;
         struct timespec ts = {0, 1000000 + (long)(seed >> 8) % 1000000};

@@ -197,14 +197,6 @@ int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len)
     return 0;
 }
 
-int proc_tracer_is(pid_t pid, pid_t tid, const char *comm)
-{
-    long tracer = status_field(pid, tid, "TracerPid");
-    char name[64];
-    return tracer > 0 && proc_thread_comm((pid_t)tracer, 0, name, sizeof(name)) == 0 &&
-           strcmp(name, comm) == 0;
-}
-
 void proc_explain_eperm(pid_t pid, pid_t tid, char *buf, size_t len)
 {
     long tracer = status_field(pid, tid, "TracerPid");
@@ -309,7 +301,7 @@ int proc_thread_from_ns(pid_t pid, pid_t nstid, pid_t *host_tid)
 pid_t proc_tracer(pid_t pid, pid_t tid)
 {
     long tracer = status_field(pid, tid, "TracerPid");
-    return tracer > 0 && (pid_t)tracer == tracer ? (pid_t)tracer : 0;
+    return tracer < 0 ? -1 : (pid_t)tracer == tracer ? (pid_t)tracer : 0;
 }
 
 pid_t proc_tgid(pid_t tid)

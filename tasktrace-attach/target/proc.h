@@ -49,10 +49,6 @@ char proc_state(pid_t pid);
  * CAP_SYS_PTRACE, or kernel.yama.ptrace_scope. */
 void proc_explain_eperm(pid_t pid, pid_t tid, char *buf, size_t len);
 
-/* True when thread `tid` of `pid` is traced by a process whose name (comm,
- * at most 15 bytes) is `comm`. */
-int proc_tracer_is(pid_t pid, pid_t tid, const char *comm);
-
 /* Reads /proc/PID/task/TID/comm into buf (NUL-terminated, newline removed).
  * Returns 0 or -errno. */
 int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);
@@ -69,7 +65,8 @@ int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);
 #define PROC_MAX_THREADS 100000
 int proc_thread_from_ns(pid_t pid, pid_t nstid, pid_t *host_tid);
 
-/* The tracer of thread TID of PID (its TracerPid), 0 if none or unknown. */
+/* The tracer of thread TID of PID (its TracerPid): 0 if none, -1 if
+ * unknown (its status file could not be read: the thread is gone). */
 pid_t proc_tracer(pid_t pid, pid_t tid);
 
 /* The thread group (process) of thread TID, 0 if unknown. */

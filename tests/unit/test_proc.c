@@ -1,6 +1,6 @@
 /* proc.c: a process's memory and /proc files, here this very process's:
  * memory read and written both ways (process_vm_* and /proc/PID/mem), its
- * state and thread names, thread ids mapped across PID namespaces. */
+ * state, thread names and tracer, thread ids mapped across PID namespaces. */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -70,6 +70,9 @@ START_TEST(test_state_comm)
     ck_assert_int_eq(proc_thread_comm(getpid(), tid, name, 4), 0);
     ck_assert_str_eq(name, "tt-");
     ck_assert_int_lt(proc_thread_comm(getpid(), INT_MAX, name, sizeof(name)), 0);
+    /* A thread that is gone has an unknown tracer, not none. */
+    ck_assert_int_ge(proc_tracer(getpid(), tid), 0);
+    ck_assert_int_eq(proc_tracer(getpid(), INT_MAX), -1);
 }
 END_TEST
 
