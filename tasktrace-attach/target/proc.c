@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,4 +346,43 @@ long proc_thread_syscall(pid_t pid, pid_t tid)
         nr = -1;
     fclose(f);
     return nr;
+}
+
+int proc_maps_each(pid_t pid, proc_map_fn fn, void *arg)
+{
+    char path[64];
+    char *line = NULL;
+    size_t cap = 0;
+    int ret = 0;
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -errno;
+    while (ret == 0 && getline(&line, &cap, f) > 0) {
+        struct proc_map m;
+        int name = 0;
+        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n", &m.start,
+                   &m.end, m.perms, &m.offset, &m.dev_major, &m.dev_minor, &m.inode, &name) < 7 ||
+            name == 0)
+            continue;
+        line[name + strcspn(line + name, "\n")] = '\0';
+        m.name = line + name;
+        ret = fn(arg, &m);
+    }
+    free(line);
+    fclose(f);
+    return ret;
+}
+
+long proc_root(pid_t pid, char *buf, size_t len)
+{
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+    ssize_t n = readlink(link, buf, len);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= len)
+        return -ENAMETOOLONG;
+    buf[n] = '\0';
+    return (long)n;
 }
