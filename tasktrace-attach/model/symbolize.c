@@ -712,8 +712,9 @@ int symbolize_load(const char *path, struct tt_dump *d, struct symbolize *z, boo
     /* Checked as --compare checks its files (jsonread_read_path): a FIFO or a
      * device is refused before a byte is read, a file past the bound
      * unread.  Stdin is what the user piped: read up to the bound. */
-    err = strcmp(path, "-") == 0 ? jsonread_read_fd(STDIN_FILENO, &text, &len, why, whylen)
-                                 : jsonread_read_path(path, &text, &len, why, whylen);
+    err = strcmp(path, "-") == 0
+              ? jsonread_read_fd(STDIN_FILENO, NULL, NULL, &text, &len, why, whylen)
+              : jsonread_read_path(path, &text, &len, why, whylen);
     if (err != 0)
         goto out;
     if ((z->dwfl = findfile_dwfl_begin()) == NULL || (z->sym = lookup_new(z->dwfl)) == NULL) {

@@ -70,11 +70,20 @@ int jsonread_read(FILE *f, struct jsonread_doc *doc, char *why, size_t whylen);
  * or -E2BIG, -ENOMEM or the read's -errno with WHY (WHYLEN bytes) set. */
 int jsonread_read_all(FILE *f, char **text, size_t *textlen, char *why, size_t whylen);
 
+/* Called by jsonread_read_fd with ARG before each read of its FD, one
+ * cut short by a signal included: a reader of a child's pipe passes an
+ * interrupt on to the child there (cli/spawn.h). */
+typedef void (*jsonread_wait_fn)(void *arg);
+
 /* Reads all of FD as jsonread_read_all reads F: a regular file larger than
  * JSONREAD_MAX_INPUT is refused before a byte is read, anything else (a pipe,
- * a terminal) is refused at the first byte past the bound.  FD stays
- * open.  Returns what jsonread_read_all returns. */
-int jsonread_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen);
+ * a terminal) is refused at the first byte past the bound, which is left
+ * unread for the caller to drain.  WAIT (may be NULL) is called with
+ * WAIT_ARG before each read.  FD stays open.  The one reader of a whole
+ * document from a descriptor: stdin, a file, a child's pipe.  Returns
+ * what jsonread_read_all returns. */
+int jsonread_read_fd(int fd, jsonread_wait_fn wait, void *wait_arg, char **text, size_t *textlen,
+                     char *why, size_t whylen);
 
 /* Reads the document at PATH, a regular file, as jsonread_read_fd reads it.
  * What is not a regular file (a FIFO, a device, a directory) is refused
