@@ -517,7 +517,7 @@ int compare_print(struct compare *c, bool json, FILE *out, char *why, size_t why
         print_json(c, e, count, ta, tb, out);
     else
         print_text(c, e, count, ta, tb, out);
-    rc = count[C_STILL] ? COMPARE_EXIT_STILL : c->npartial ? COMPARE_EXIT_PARTIAL : 0;
+    rc = count[C_STILL] ? COMPARE_STILL : c->npartial ? COMPARE_PARTIAL : COMPARE_MOVED;
     if (fflush(out) != 0 || ferror(out)) {
         int err = errno ? errno : EIO;
         snprintf(why, whylen, "cannot write the output: %s", strerror(err));

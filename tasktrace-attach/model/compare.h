@@ -22,15 +22,21 @@
 /* Most dumps in one comparison (--repeat's bound). */
 #define COMPARE_MAX_DUMPS 100
 
-/* The exit status when some task did not move; 0 when every task found in
- * the first and the last dump moved (or none was in both). */
-#define COMPARE_EXIT_STILL 3
-/* The exit status when no task was found still but some dump was partial
- * (its "complete" false): a task whose stacks the partial dump missed may
- * look as if it moved, so "none is stuck" is not certain.  A task still in
- * every dump is still whatever the dumps missed (its poll count did not
- * change), so COMPARE_EXIT_STILL wins over this. */
-#define COMPARE_EXIT_PARTIAL 1
+/* What a comparison found, which the tool's exit status tells
+ * (cli/exitcodes.h maps it). */
+enum compare_verdict {
+    /* Every task found in the first and the last dump moved (or none was
+     * in both). */
+    COMPARE_MOVED,
+    /* No task was found still but some dump was partial (its "complete"
+     * false): a task whose stacks the partial dump missed may look as if
+     * it moved, so "none is stuck" is not certain. */
+    COMPARE_PARTIAL,
+    /* Some task did not move.  A task still in every dump is still
+     * whatever the dumps missed (its poll count did not change), so this
+     * wins over COMPARE_PARTIAL. */
+    COMPARE_STILL,
+};
 
 struct compare_dump;
 
@@ -67,7 +73,7 @@ int compare_add(struct compare *c, const char *doc, size_t len, char *causes, si
 
 /* Writes the comparison of the first and the last dump added (at least
  * two) to OUT: text, or one JSON document with JSON (docs/json.md).
- * Returns COMPARE_EXIT_STILL, COMPARE_EXIT_PARTIAL or 0 (see above), also
+ * Returns its enum compare_verdict (see above), also
  * when the reader of OUT went away (EPIPE: it has what it wanted); or -1
  * with WHY and *CODE: "OUTPUT" when OUT could not be written, "ENOMEM",
  * "FAILED" with fewer than two dumps. */
