@@ -168,7 +168,7 @@ static int ring_retrying(struct session *ss, pid_t tid)
     char self[64] = "";
     proc_thread_comm(getpid(), 0, self, sizeof(self));
     unsigned seed = (unsigned)getpid();
-    /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see doorbell_ring. */
+    /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see doorbell_ring_next. */
     const char *hold = getenv("TASKTRACE_ATTACH_HOLD_STOPPED_MS");
     unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
     if (hold_ms > 60000)
