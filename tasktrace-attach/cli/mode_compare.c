@@ -10,17 +10,24 @@
 #include "cli/session.h"
 
 /* Prints the comparison C (text, or JSON), or, when it cannot, the one
- * line that says why; returns compare_print's exit status, EXIT_FATAL. */
+ * line that says why; returns the exit status of compare_print's
+ * verdict, or EXIT_FATAL. */
 int compare_report(struct compare *c, bool json)
 {
     char why[512];
     const char *code = NULL;
-    int rc = compare_print(c, json, stdout, why, sizeof(why), &code);
-    if (rc < 0) {
+    int verdict = compare_print(c, json, stdout, why, sizeof(why), &code);
+    switch (verdict) {
+    case COMPARE_VERDICT_STILL:
+        return EXIT_NOT_MOVED;
+    case COMPARE_VERDICT_PARTIAL:
+        return EXIT_PARTIAL;
+    case COMPARE_VERDICT_MOVED:
+        return EXIT_COMPLETE;
+    default:
         fatal(code, "%s", why);
-        rc = EXIT_FATAL;
+        return EXIT_FATAL;
     }
-    return rc;
 }
 
 /* --compare A.json B.json: two saved dumps compared (compare.h).  Returns

@@ -116,16 +116,16 @@ static int core_read_tasks(struct session *ss, const char *path, const char *whe
             ss->gen = 0;
         }
         if (err < 0 && err != -ESTALE)
-            problem(&ss->d, "ring",
-                    "core %s: the capture ring at 0x%llx is %s; the last dump's stacks are "
-                    "missing",
-                    path, (unsigned long long)ss->ctl.ring_addr,
-                    err == -EPROTO ? "corrupt" : "not in the core");
+            dump_problem(&ss->d, "ring",
+                         "core %s: the capture ring at 0x%llx is %s; the last dump's stacks are "
+                         "missing",
+                         path, (unsigned long long)ss->ctl.ring_addr,
+                         err == -EPROTO ? "corrupt" : "not in the core");
     }
     if (ss->ring.torn)
-        problem(&ss->d, "records_torn",
-                "core %s: %llu captured stacks of dump generation %u are unreadable", path,
-                (unsigned long long)ss->ring.torn, ss->gen);
+        dump_problem(&ss->d, "records_torn",
+                     "core %s: %llu captured stacks of dump generation %u are unreadable", path,
+                     (unsigned long long)ss->ring.torn, ss->gen);
     problems_registry(&ss->d, where, &ss->reg);
     return 0;
 }
@@ -184,7 +184,7 @@ int mode_core(struct session *ss)
     if (ss->o.threads)
         problems_threads_cap(&ss->d, where, c->nthreads);
     if (c->threads_cut)
-        problem(&ss->d, "cap_threads", "core %s has more than %u threads; %zu were not read", path,
-                CORE_MAX_THREADS, c->threads_cut);
+        dump_problem(&ss->d, "cap_threads", "core %s has more than %u threads; %zu were not read",
+                     path, CORE_MAX_THREADS, c->threads_cut);
     return session_report(ss);
 }

@@ -168,7 +168,7 @@ static int ring_retrying(struct session *ss, pid_t tid)
     char self[64] = "";
     proc_thread_comm(getpid(), 0, self, sizeof(self));
     unsigned seed = (unsigned)getpid();
-    /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see doorbell_ring. */
+    /* TASKTRACE_ATTACH_HOLD_STOPPED_MS: a test hook, see doorbell_ring_next. */
     const char *hold = getenv("TASKTRACE_ATTACH_HOLD_STOPPED_MS");
     unsigned hold_ms = hold ? (unsigned)strtoul(hold, NULL, 10) : 0;
     if (hold_ms > 60000)
@@ -191,7 +191,7 @@ static int ring_retrying(struct session *ss, pid_t tid)
             strcmp(name, self) != 0)
             return err;
         bool read = rtread_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0;
-        if (tracer == 0 && !(read && other_dump_seen(&ss->first, &now)))
+        if (tracer <= 0 && !(read && other_dump_seen(&ss->first, &now)))
             return err;
         /* 5 to 15 ms, so that tools that collided do not collide again. */
         seed = seed * 1103515245u + 12345u;
@@ -444,51 +444,51 @@ static void note_collect_problems(struct session *ss)
     if (ss->doorbell_tid <= 0 && tasks_unfinished(&ss->reg)) {
         int e = c->doorbell_errno;
         if (e > 0)
-            problem(&ss->d, "doorbell",
-                    "PID %d: the runtime could not start its doorbell thread (%u attempts): "
-                    "%s%s; its tasks are listed without stacks",
-                    (int)pid, c->doorbell_fails, strerror(e),
-                    e == EAGAIN   ? " (ulimit -u, or the pids limit of its cgroup?)"
-                    : e == ENOMEM ? " (out of memory?)"
-                                  : "");
+            dump_problem(&ss->d, "doorbell",
+                         "PID %d: the runtime could not start its doorbell thread (%u attempts): "
+                         "%s%s; its tasks are listed without stacks",
+                         (int)pid, c->doorbell_fails, strerror(e),
+                         e == EAGAIN   ? " (ulimit -u, or the pids limit of its cgroup?)"
+                         : e == ENOMEM ? " (out of memory?)"
+                                       : "");
         else if (c->fork_ns != 0)
-            problem(&ss->d, "doorbell",
-                    "PID %d: the process was forked from one with tasks and has no doorbell "
-                    "thread yet (it starts one with the first task it creates); its tasks are "
-                    "listed without stacks",
-                    (int)pid);
+            dump_problem(&ss->d, "doorbell",
+                         "PID %d: the process was forked from one with tasks and has no doorbell "
+                         "thread yet (it starts one with the first task it creates); its tasks are "
+                         "listed without stacks",
+                         (int)pid);
         else if (proc_state(pid) == 'T')
-            problem(&ss->d, "doorbell",
-                    "PID %d: the runtime has not started its doorbell thread yet and the "
-                    "process is stopped: resume it with kill -CONT; its tasks are listed "
-                    "without stacks",
-                    (int)pid);
+            dump_problem(&ss->d, "doorbell",
+                         "PID %d: the runtime has not started its doorbell thread yet and the "
+                         "process is stopped: resume it with kill -CONT; its tasks are listed "
+                         "without stacks",
+                         (int)pid);
         else
-            problem(&ss->d, "doorbell",
-                    "PID %d: the runtime has no doorbell thread although it has tasks; its "
-                    "tasks are listed without stacks",
-                    (int)pid);
+            dump_problem(&ss->d, "doorbell",
+                         "PID %d: the runtime has no doorbell thread although it has tasks; its "
+                         "tasks are listed without stacks",
+                         (int)pid);
     }
     if (ss->started && ring_failed(ss))
-        problem(&ss->d, "ring",
-                "PID %d: the runtime could not map a large enough capture ring for this dump: "
-                "%s; captured stacks may be missing",
-                (int)pid, strerror(c->ring_errno > 0 ? c->ring_errno : EIO));
+        dump_problem(&ss->d, "ring",
+                     "PID %d: the runtime could not map a large enough capture ring for this dump: "
+                     "%s; captured stacks may be missing",
+                     (int)pid, strerror(c->ring_errno > 0 ? c->ring_errno : EIO));
     if (ss->ring.torn)
-        problem(&ss->d, "records_torn",
-                "PID %d: %llu captured stack%s of this dump %s unreadable (torn or corrupt "
-                "in the capture ring) and %s missing",
-                (int)pid, (unsigned long long)ss->ring.torn, ss->ring.torn == 1 ? "" : "s",
-                ss->ring.torn == 1 ? "was" : "were", ss->ring.torn == 1 ? "is" : "are");
+        dump_problem(&ss->d, "records_torn",
+                     "PID %d: %llu captured stack%s of this dump %s unreadable (torn or corrupt "
+                     "in the capture ring) and %s missing",
+                     (int)pid, (unsigned long long)ss->ring.torn, ss->ring.torn == 1 ? "" : "s",
+                     ss->ring.torn == 1 ? "was" : "were", ss->ring.torn == 1 ? "is" : "are");
     if (ss->ring.lost)
-        problem(&ss->d, "records_lost",
-                "%llu captured stacks were lost: the capture ring was too small for this dump",
-                (unsigned long long)ss->ring.lost);
+        dump_problem(&ss->d, "records_lost",
+                     "%llu captured stacks were lost: the capture ring was too small for this dump",
+                     (unsigned long long)ss->ring.lost);
     if (ss->ring.cut)
-        problem(&ss->d, "cap_records",
-                "PID %d: the capture ring holds more than %u records for this dump; the %llu "
-                "oldest were not read",
-                (int)pid, RECORDS_MAX_RECORDS, (unsigned long long)ss->ring.cut);
+        dump_problem(&ss->d, "cap_records",
+                     "PID %d: the capture ring holds more than %u records for this dump; the %llu "
+                     "oldest were not read",
+                     (int)pid, RECORDS_MAX_RECORDS, (unsigned long long)ss->ring.cut);
     char where[32];
     snprintf(where, sizeof(where), "PID %d", (int)pid);
     problems_registry(&ss->d, where, &ss->reg);
@@ -517,10 +517,11 @@ static int session_live(struct session *ss, struct livestack_stats *st)
     char where[32];
     snprintf(where, sizeof(where), "PID %d", (int)ss->o.pid);
     if (st->exited)
-        problem(&ss->d, "exited",
-                "PID %d exited during the dump: the live stack%s of %zu thread%s inside a "
-                "poll could not be read",
-                (int)ss->o.pid, st->failed == 1 ? "" : "s", st->failed, st->failed == 1 ? "" : "s");
+        dump_problem(&ss->d, "exited",
+                     "PID %d exited during the dump: the live stack%s of %zu thread%s inside a "
+                     "poll could not be read",
+                     (int)ss->o.pid, st->failed == 1 ? "" : "s", st->failed,
+                     st->failed == 1 ? "" : "s");
     else
         problems_thread_stacks(&ss->d, where, "live stack", st->failed, st->first_error);
     if (st->out_of_time) {
@@ -537,11 +538,11 @@ static int session_live(struct session *ss, struct livestack_stats *st)
             }
             used += (size_t)w;
         }
-        problem(&ss->d, "deadline",
-                "PID %d: %zu thread%s not read: the time for thread stacks (%.3g s, "
-                "--timeout) ran out: %s%s",
-                (int)ss->o.pid, st->out_of_time, st->out_of_time == 1 ? " was" : "s were",
-                ss->o.timeout, list, st->out_of_time > LIVESTACK_MAX_UNREAD ? ", ..." : "");
+        dump_problem(&ss->d, "deadline",
+                     "PID %d: %zu thread%s not read: the time for thread stacks (%.3g s, "
+                     "--timeout) ran out: %s%s",
+                     (int)ss->o.pid, st->out_of_time, st->out_of_time == 1 ? " was" : "s were",
+                     ss->o.timeout, list, st->out_of_time > LIVESTACK_MAX_UNREAD ? ", ..." : "");
     }
     if (ss->o.threads)
         problems_threads_cap(&ss->d, where, st->threads_total);

@@ -72,35 +72,6 @@ static void dump_child(void *arg, int wfd)
     exit(session_finish(ss, mode_live(ss)));
 }
 
-/* A child's document, up to JSONREAD_MAX_INPUT bytes; past that, or once it
- * could not grow, the rest is dropped (the child is not left blocked on a
- * full pipe) and ERR says why. */
-struct doc_buf {
-    char *buf;
-    size_t len, cap;
-    int err;
-};
-
-static void doc_append(void *arg, char *data, size_t n)
-{
-    struct doc_buf *b = arg;
-    if (b->err == 0 && n > JSONREAD_MAX_INPUT - b->len)
-        b->err = -E2BIG;
-    while (b->err == 0 && b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap * 2 : 1 << 16;
-        cap = cap < JSONREAD_MAX_INPUT ? cap : JSONREAD_MAX_INPUT;
-        char *grown = realloc(b->buf, cap);
-        if (grown == NULL)
-            b->err = -ENOMEM;
-        else
-            b->buf = grown, b->cap = cap;
-    }
-    if (b->err != 0)
-        return;
-    memcpy(b->buf + b->len, data, n);
-    b->len += n;
-}
-
 /* Why a dump of --repeat failed (exit status 2), from the error document
  * DOC (LEN bytes) its child wrote: its code and its message (the line the
  * child said on stderr), kept for this process's own error document. */
@@ -143,12 +114,17 @@ static int repeat_one(struct session *ss, struct compare *c, int i, int n)
               (int)pid, strerror(-err));
         return -1;
     }
-    struct doc_buf doc = {0};
+    /* The child's document, up to JSONREAD_MAX_INPUT bytes; past that, or
+     * once it could not grow, the rest is drained (the child is not left
+     * blocked on a full pipe). */
+    char *doc = NULL, rwhy[128];
+    size_t doclen = 0;
     int status = 0;
-    err = spawn_finish(&sp, doc_append, &doc, &status);
-    err = err ? err : doc.err;
+    int rerr = jsonread_read_fd(sp.fd, spawn_forward, &sp, &doc, &doclen, rwhy, sizeof(rwhy));
+    err = spawn_finish(&sp, NULL, NULL, &status);
+    err = rerr ? rerr : err;
     if (err != 0) {
-        free(doc.buf);
+        free(doc);
         fatal(err == -ENOMEM ? "ENOMEM" : "FAILED", "dump %d of %d of PID %d: %s", i, n, (int)pid,
               err == -E2BIG ? "the document is too large to compare" : strerror(-err));
         return -1;
@@ -157,12 +133,12 @@ static int repeat_one(struct session *ss, struct compare *c, int i, int n)
         /* The child said why on stderr; its error document has the same
          * line and its code. */
         msg("dump %d of %d of PID %d failed; nothing is compared", i, n, (int)pid);
-        repeat_failure(doc.buf, doc.len);
-        free(doc.buf);
+        repeat_failure(doc, doclen);
+        free(doc);
         return -1;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) > EXIT_PARTIAL) {
-        free(doc.buf);
+        free(doc);
         fatal("FAILED", "dump %d of %d of PID %d failed: %s %d", i, n, (int)pid,
               WIFEXITED(status) ? "exit status" : "killed by signal",
               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
@@ -170,8 +146,8 @@ static int repeat_one(struct session *ss, struct compare *c, int i, int n)
     }
     char why[512], causes[128];
     const char *code = "FAILED";
-    err = compare_add(c, doc.buf, doc.len, causes, sizeof(causes), why, sizeof(why), &code);
-    free(doc.buf);
+    err = compare_add(c, doc, doclen, causes, sizeof(causes), why, sizeof(why), &code);
+    free(doc);
     if (err != 0) {
         fatal(code, "dump %d of %d of PID %d: %s", i, n, (int)pid, why);
         return -1;

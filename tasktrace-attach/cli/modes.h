@@ -18,7 +18,8 @@ int mode_symbolize(struct session *ss);
 /* --compare A.json B.json: two saved dumps compared. */
 int mode_compare(struct session *ss);
 /* Prints the comparison C (text, or JSON), or, when it cannot, the one
- * line that says why; returns compare_print's exit status, EXIT_FATAL. */
+ * line that says why; returns the exit status of compare_print's verdict
+ * (EXIT_NOT_MOVED, EXIT_PARTIAL, EXIT_COMPLETE), or EXIT_FATAL. */
 int compare_report(struct compare *c, bool json);
 /* --repeat N PID: N dumps of PID, each taken by a child running
  * mode_live, compared. */

@@ -12,12 +12,26 @@
 #include "cli/options.h"
 #include "target/thread.h"
 
+/* Where the meanings of the exit codes start in --help, under the longest
+ * code: two spaces at least after it (test-exitcodes.sh reads them so). */
+#define EXIT_CODE_COLUMN 7
+
+/* One code and its MEANING, each line of it from EXIT_CODE_COLUMN. */
+static void usage_exit_code(FILE *f, int code, const char *meaning)
+{
+    int w = fprintf(f, "  %d", code);
+    for (const char *line = meaning; *line;) {
+        size_t n = strcspn(line, "\n");
+        fprintf(f, "%*s%.*s\n", EXIT_CODE_COLUMN - w, "", (int)n, line);
+        line += n + (line[n] == '\n');
+        w = 0;
+    }
+}
+
 static void usage_exit_codes(FILE *f)
 {
     fprintf(f, "Exit status:\n");
-    /* Two spaces at least after the code: test-man.sh reads them so. */
-#define EXIT_CODE_HELP(code, name, meaning) \
-    fprintf(f, "  %d%*s%s\n", code, code < 10 ? 3 : 2, "", meaning);
+#define EXIT_CODE_HELP(code, name, meaning) usage_exit_code(f, code, meaning);
     EXIT_CODE_TABLE(EXIT_CODE_HELP)
 #undef EXIT_CODE_HELP
 }

@@ -1,6 +1,5 @@
 /* The problems of a dump, added and worded once for every source. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -17,31 +16,17 @@
 #include "views/render.h"
 #include "target/thread.h"
 
-void problem(struct tt_dump *d, const char *cause, const char *fmt, ...)
-{
-    if (d->nproblems == TT_MAX_PROBLEMS) {
-        d->problems_dropped++;
-        return;
-    }
-    struct tt_problem *p = &d->problems[d->nproblems++];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p->message, sizeof(p->message), fmt, ap);
-    va_end(ap);
-    p->cause = cause;
-}
-
 void problems_registry(struct tt_dump *d, const char *where, const struct rtread_registry *reg)
 {
     if (reg->dup_chunks || reg->dup_ids)
-        problem(d, "registry_corrupt",
-                "%s: the task registry is corrupt: %u repeated chunk pointers and %llu "
-                "repeated task ids; each task is listed once",
-                where, reg->dup_chunks, (unsigned long long)reg->dup_ids);
+        dump_problem(d, "registry_corrupt",
+                     "%s: the task registry is corrupt: %u repeated chunk pointers and %llu "
+                     "repeated task ids; each task is listed once",
+                     where, reg->dup_chunks, (unsigned long long)reg->dup_ids);
     if (reg->cut)
-        problem(d, "cap_tasks",
-                "%s: the task registry lists more than %u tasks; %llu were not read", where,
-                RTREAD_MAX_TASKS, (unsigned long long)reg->cut);
+        dump_problem(d, "cap_tasks",
+                     "%s: the task registry lists more than %u tasks; %llu were not read", where,
+                     RTREAD_MAX_TASKS, (unsigned long long)reg->cut);
 }
 
 void problems_thread_stacks(struct tt_dump *d, const char *where, const char *stack, size_t failed,
@@ -49,16 +34,17 @@ void problems_thread_stacks(struct tt_dump *d, const char *where, const char *st
 {
     char safe[4 * 160 + 1]; /* livestack's and corethreads' first_error, escaped */
     if (failed)
-        problem(d, "thread_stack",
-                "%s: the %s of %zu thread%s inside a poll could not be read (%s)", where, stack,
-                failed, failed == 1 ? "" : "s", esc(safe, sizeof(safe), first_error, false));
+        dump_problem(d, "thread_stack",
+                     "%s: the %s of %zu thread%s inside a poll could not be read (%s)", where,
+                     stack, failed, failed == 1 ? "" : "s",
+                     esc(safe, sizeof(safe), first_error, false));
 }
 
 void problems_threads_cap(struct tt_dump *d, const char *where, size_t total)
 {
     if (total > THREAD_LIST_MAX)
-        problem(d, "cap_threads", "%s has %zu threads; --threads lists the first %u", where, total,
-                THREAD_LIST_MAX);
+        dump_problem(d, "cap_threads", "%s has %zu threads; --threads lists the first %u", where,
+                     total, THREAD_LIST_MAX);
 }
 
 /* Where a task stuck inside a poll is, for a one-line message:
@@ -144,10 +130,10 @@ static void report_missing(struct session *ss, bool stopped)
     const char *cause = interrupted ? "interrupted" : "timeout";
     size_t n = task_list(d, missing_inherited, list, sizeof(list));
     if (n > 0)
-        problem(&ss->d, cause,
-                "%s: %zu of %zu tasks did not report: %s; they were inherited from the parent "
-                "process at fork and nothing in this process has polled them since",
-                when, n, d->ntasks, list);
+        dump_problem(&ss->d, cause,
+                     "%s: %zu of %zu tasks did not report: %s; they were inherited from the parent "
+                     "process at fork and nothing in this process has polled them since",
+                     when, n, d->ntasks, list);
     n = task_list(d, missing_other, list, sizeof(list));
     size_t polling = 0;
     for (size_t i = 0; i < d->ntasks; i++)
@@ -155,19 +141,19 @@ static void report_missing(struct session *ss, bool stopped)
     /* A task inside a poll that never returns cannot be polled again: its
      * executor is not at fault, the poll is. */
     if (n > 0 && polling == n)
-        problem(&ss->d, cause,
-                "%s: %zu of %zu tasks did not report: %s; %s stuck inside a poll that has "
-                "not returned%s",
-                when, n, d->ntasks, list, n == 1 ? "it is" : "they are",
-                stopped ? " (the process is stopped: resume it with kill -CONT)" : "");
+        dump_problem(&ss->d, cause,
+                     "%s: %zu of %zu tasks did not report: %s; %s stuck inside a poll that has "
+                     "not returned%s",
+                     when, n, d->ntasks, list, n == 1 ? "it is" : "they are",
+                     stopped ? " (the process is stopped: resume it with kill -CONT)" : "");
     else if (n > 0)
-        problem(&ss->d, cause,
-                "%s: %zu of %zu tasks did not report: %s; their executor did not poll them "
-                "after the wake-up%s (%s)",
-                when, n, d->ntasks, list, polling ? ", or they are stuck inside a poll" : "",
-                stopped       ? "the process is stopped: resume it with kill -CONT"
-                : interrupted ? "the dump was cut short"
-                              : "is it blocked or busy?");
+        dump_problem(&ss->d, cause,
+                     "%s: %zu of %zu tasks did not report: %s; their executor did not poll them "
+                     "after the wake-up%s (%s)",
+                     when, n, d->ntasks, list, polling ? ", or they are stuck inside a poll" : "",
+                     stopped       ? "the process is stopped: resume it with kill -CONT"
+                     : interrupted ? "the dump was cut short"
+                                   : "is it blocked or busy?");
 }
 
 /* Whether a doorbell thread in system call NR sleeping in WCHAN is writing
@@ -241,8 +227,8 @@ void problems_of_dump(struct session *ss)
     for (int i = 0; i < o->ntasks; i++) {
         char safe[256];
         if (!o->task_matched[i])
-            problem(&ss->d, "task_unmatched", "no task with id or name '%s' in PID %d",
-                    esc(safe, sizeof(safe), o->tasks[i], false), (int)o->pid);
+            dump_problem(&ss->d, "task_unmatched", "no task with id or name '%s' in PID %d",
+                         esc(safe, sizeof(safe), o->tasks[i], false), (int)o->pid);
     }
     bool missing = false;
     for (size_t i = 0; i < d->ntasks; i++)
@@ -252,24 +238,24 @@ void problems_of_dump(struct session *ss)
     if (ss->gen != 0 && !ss->started && !stopped)
         doorbell_cause(ss, ss->doorbell_tid, cause, sizeof(cause));
     if (ss->gen != 0 && !ss->started)
-        problem(&ss->d, interrupted ? "interrupted" : "not_started",
-                "PID %d: the runtime did not start the dump %s %.3g s: its doorbell thread %d "
-                "did not run%s",
-                (int)o->pid, interrupted ? "before the interrupt, after" : "within",
-                interrupted ? (trt_clock_ns(CLOCK_MONOTONIC) - ss->t_start) / 1e9 : o->timeout,
-                (int)ss->doorbell_tid, cause);
+        dump_problem(&ss->d, interrupted ? "interrupted" : "not_started",
+                     "PID %d: the runtime did not start the dump %s %.3g s: its doorbell thread %d "
+                     "did not run%s",
+                     (int)o->pid, interrupted ? "before the interrupt, after" : "within",
+                     interrupted ? (trt_clock_ns(CLOCK_MONOTONIC) - ss->t_start) / 1e9 : o->timeout,
+                     (int)ss->doorbell_tid, cause);
     else if (ss->gen != 0 && missing)
         report_missing(ss, stopped);
     if (d->pcs_over)
-        problem(&ss->d, "cap_pcs",
-                "PID %d: more than %u distinct addresses in this dump; %llu are printed "
-                "unsymbolized",
-                (int)o->pid, DUMP_MAX_PCS, (unsigned long long)d->pcs_over);
+        dump_problem(&ss->d, "cap_pcs",
+                     "PID %d: more than %u distinct addresses in this dump; %llu are printed "
+                     "unsymbolized",
+                     (int)o->pid, DUMP_MAX_PCS, (unsigned long long)d->pcs_over);
     if (d->pcs_late)
-        problem(&ss->d, "deadline",
-                "PID %d: symbolizing ran out of time (see --timeout); %llu addresses are "
-                "printed unsymbolized",
-                (int)o->pid, (unsigned long long)d->pcs_late);
+        dump_problem(&ss->d, "deadline",
+                     "PID %d: symbolizing ran out of time (see --timeout); %llu addresses are "
+                     "printed unsymbolized",
+                     (int)o->pid, (unsigned long long)d->pcs_late);
     if (d->problems_dropped)
         msg("%zu more problems than the %d shown", d->problems_dropped, TT_MAX_PROBLEMS);
 }

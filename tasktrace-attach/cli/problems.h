@@ -1,6 +1,7 @@
 /* The ways a dump is incomplete, each recorded once, whatever the dump
  * came from (a process, a core, a saved dump): printed on stderr after the
- * output, and in the output itself. */
+ * output, and in the output itself.  Each is added by dump_problem
+ * (model/dump.h). */
 #ifndef TT_CLI_PROBLEMS_H
 #define TT_CLI_PROBLEMS_H
 
@@ -9,12 +10,6 @@
 #include "model/model.h"
 #include "cli/session.h"
 #include "target/rtread.h"
-
-/* Records one problem of D.  CAUSE is a stable identifier (docs/json.md);
- * the message holds target bytes only escaped.  Past TT_MAX_PROBLEMS the
- * problem is counted in d->problems_dropped, not kept. */
-void problem(struct tt_dump *d, const char *cause, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* The problems of a task registry REG read from WHERE ("PID 42", "core
  * FILE"): repeated chunks or ids, more tasks than were read. */

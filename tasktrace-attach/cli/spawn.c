@@ -33,9 +33,9 @@ int spawn_start(struct spawn *sp, void (*child)(void *arg, int wfd), void *arg)
     return 0;
 }
 
-/* Passes an interrupt of this process on to the child, once. */
-static void forward(struct spawn *sp)
+void spawn_forward(void *arg)
 {
+    struct spawn *sp = arg;
     if (sp->stop && *sp->stop && !sp->forwarded) {
         kill(sp->pid, SIGINT);
         sp->forwarded = true;
@@ -48,7 +48,7 @@ int spawn_finish(struct spawn *sp, void (*sink)(void *arg, char *buf, size_t n),
     char buf[1 << 16];
     int err = 0;
     for (;;) {
-        forward(sp);
+        spawn_forward(sp);
         ssize_t n = read(sp->fd, buf, sizeof(buf) - 1);
         if (n < 0 && errno == EINTR)
             continue;
@@ -57,11 +57,12 @@ int spawn_finish(struct spawn *sp, void (*sink)(void *arg, char *buf, size_t n),
         if (n <= 0)
             break;
         buf[n] = '\0';
-        sink(arg, buf, (size_t)n);
+        if (sink != NULL)
+            sink(arg, buf, (size_t)n);
     }
     close(sp->fd);
     sp->fd = -1;
     while (waitpid(sp->pid, status, 0) < 0 && errno == EINTR)
-        forward(sp);
+        spawn_forward(sp);
     return err;
 }

@@ -385,9 +385,9 @@ int compare_result_build(const struct compare *c, struct compare_result *r, char
     r->taken_ms[1] = parse_taken_at(db->taken_at);
     r->e = e;
     r->n = n;
-    r->status = r->count[COMPARE_STILL] ? COMPARE_EXIT_STILL
-                : c->npartial           ? COMPARE_EXIT_PARTIAL
-                                        : 0;
+    r->verdict = r->count[COMPARE_STILL] ? COMPARE_VERDICT_STILL
+                 : c->npartial           ? COMPARE_VERDICT_PARTIAL
+                                         : COMPARE_VERDICT_MOVED;
     return 0;
 }
 

@@ -22,15 +22,21 @@
 /* Most dumps in one comparison (--repeat's bound). */
 #define COMPARE_MAX_DUMPS 100
 
-/* The exit status when some task did not move; 0 when every task found in
- * the first and the last dump moved (or none was in both). */
-#define COMPARE_EXIT_STILL 3
-/* The exit status when no task was found still but some dump was partial
- * (its "complete" false): a task whose stacks the partial dump missed may
- * look as if it moved, so "none is stuck" is not certain.  A task still in
- * every dump is still whatever the dumps missed (its poll count did not
- * change), so COMPARE_EXIT_STILL wins over this. */
-#define COMPARE_EXIT_PARTIAL 1
+/* What a comparison found, which the tool's exit status tells
+ * (cli/exitcodes.h maps it). */
+enum compare_verdict {
+    /* Every task found in the first and the last dump moved (or none was
+     * in both). */
+    COMPARE_VERDICT_MOVED,
+    /* No task was found still but some dump was partial (its "complete"
+     * false): a task whose stacks the partial dump missed may look as if
+     * it moved, so "none is stuck" is not certain. */
+    COMPARE_VERDICT_PARTIAL,
+    /* Some task did not move.  A task still in every dump is still
+     * whatever the dumps missed (its poll count did not change), so this
+     * wins over COMPARE_VERDICT_PARTIAL. */
+    COMPARE_VERDICT_STILL,
+};
 
 struct compare_dump;
 
@@ -103,7 +109,7 @@ struct compare_result {
                                 hash), each kind's by id otherwise; malloc'd */
     size_t n;
     size_t count[COMPARE_KINDS]; /* entries of each kind */
-    int status;                  /* COMPARE_EXIT_STILL, COMPARE_EXIT_PARTIAL or 0 (see above) */
+    int verdict;                 /* enum compare_verdict */
 };
 
 /* Compares the first and the last dump added to C (at least two) into *R

@@ -455,17 +455,25 @@ static void dump_note_stacks_lost(struct tt_dump *d)
             len += (size_t)w;
         shown++;
     }
-    if (n == 0)
-        return;
+    if (n > 0)
+        dump_problem(d, "stacks_lost",
+                     "%zu task%s incomplete stacks (captures lost in the capture ring): %s%s", n,
+                     n == 1 ? " has" : "s have", list, n > shown ? ", ..." : "");
+}
+
+struct tt_problem *dump_problem(struct tt_dump *d, const char *cause, const char *fmt, ...)
+{
     if (d->nproblems == TT_MAX_PROBLEMS) {
         d->problems_dropped++;
-        return;
+        return NULL;
     }
     struct tt_problem *p = &d->problems[d->nproblems++];
-    p->cause = "stacks_lost";
-    snprintf(p->message, sizeof(p->message),
-             "%zu task%s incomplete stacks (captures lost in the capture ring): %s%s", n,
-             n == 1 ? " has" : "s have", list, n > shown ? ", ..." : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->message, sizeof(p->message), fmt, ap);
+    va_end(ap);
+    p->cause = cause;
+    return p;
 }
 
 bool dump_spawn_glue(const struct frame *f)
@@ -565,6 +573,64 @@ void dump_free(struct tt_dump *d)
     d->nraw_frames = d->raw_frames_cap = 0;
 }
 
+/* Whether the task in slot S goes into the dump of in->gen (REPORTED:
+ * it reported that generation): unless in->all_tasks, only those that
+ * reported it or owe it; and only those in->select picks. */
+static bool slot_listed(const struct trt_task_slot *s, const struct dump_in *in, bool reported)
+{
+    uint32_t gen = in->gen;
+    /* A doorbell that never started the generation marked nothing:
+     * then every task still waiting owes it. */
+    bool owing = gen != 0 && (s->pending_gen == gen || (!in->started && s->state != TRT_TASK_DONE));
+    /* Tasks created during the dump, or finished and not yet freed,
+     * were not part of it. */
+    if (gen != 0 && !reported && !owing && !in->all_tasks)
+        return false;
+    return !in->select || in->select(in->arg, s);
+}
+
+/* Fills TASK with what slot S says of it, its ages measured to NOW
+ * (unknown, -1, when in->now_ns is UINT64_MAX); REPORTED: it reported
+ * in->gen.  Its stacks and spawned_at are the records' and the
+ * symbolizer's. */
+static void task_from_slot(struct tt_task *task, const struct trt_task_slot *s,
+                           const struct dump_in *in, bool reported, uint64_t now)
+{
+    bool unknown = in->now_ns == UINT64_MAX;
+    task->id = s->id;
+    snprintf(task->name, sizeof(task->name), "%.*s", (int)sizeof(s->name), s->name);
+    task->state = s->state;
+    task->polls = s->polls;
+    task->idle_ns = s->poll_end_ns == 0 || unknown ? -1
+                    : now > s->poll_end_ns         ? (int64_t)(now - s->poll_end_ns)
+                                                   : 0;
+    task->tid = s->state == TRT_TASK_POLLING ? s->tid : 0;
+    /* Inside its current poll since poll_start_ns (livestack.c refreshes
+     * it when it reads the polling thread). */
+    task->poll_ns = s->state != TRT_TASK_POLLING || s->poll_start_ns == 0 || unknown ? -1
+                    : now > s->poll_start_ns ? (int64_t)(now - s->poll_start_ns)
+                                             : 0;
+    task->reported = reported || (in->gen == 0 && in->complete);
+    task->suspect = reported && (s->flags & TRT_TASK_F_SUSPECT);
+    /* Registered before the fork and not polled in this process since:
+     * the parent's executor polled it, and no thread of this one does. */
+    task->inherited = (s->flags & TRT_TASK_F_INHERITED) && in->fork_ns != 0 &&
+                      s->state != TRT_TASK_POLLING && s->poll_end_ns <= in->fork_ns;
+}
+
+/* How many records of RING, from *REC on, are task ID's, with *REC moved
+ * to the first of them.  The slots and the records are both sorted by
+ * task id: dump_build walks them together, *REC only forward. */
+static size_t records_of_task(const struct records_result *ring, size_t *rec, uint64_t id)
+{
+    while (*rec < ring->n && ring->recs[*rec].task_id < id)
+        (*rec)++;
+    size_t run = 0;
+    while (*rec + run < ring->n && ring->recs[*rec + run].task_id == id)
+        run++;
+    return run;
+}
+
 int dump_build(struct tt_dump *d, lookup_ctx *sym, struct trt_task_slot *slots, size_t nslots,
                struct records_result *ring, const struct dump_in *in)
 {
@@ -595,50 +661,18 @@ int dump_build(struct tt_dump *d, lookup_ctx *sym, struct trt_task_slot *slots, 
     d->complete = in->complete && ring->lost == 0;
     /* The runtime stamps polls with the coarse clock: compare like with like. */
     uint64_t now = in->now_ns ? in->now_ns : trt_clock_ns(CLOCK_MONOTONIC_COARSE);
-    bool unknown = in->now_ns == UINT64_MAX;
     size_t rec = 0;
     for (size_t i = 0; i < nslots; i++) {
         const struct trt_task_slot *s = &slots[i];
         bool reported = gen != 0 && s->traced_gen == gen;
-        /* A doorbell that never started the generation marked nothing:
-         * then every task still waiting owes it. */
-        bool owing =
-            gen != 0 && (s->pending_gen == gen || (!in->started && s->state != TRT_TASK_DONE));
-        /* Tasks created during the dump, or finished and not yet freed,
-         * were not part of it. */
-        if (gen != 0 && !reported && !owing && !in->all_tasks)
-            continue;
-        if (in->select && !in->select(in->arg, s))
+        if (!slot_listed(s, in, reported))
             continue;
         struct tt_task *task = &d->tasks[d->ntasks++];
-        task->id = s->id;
-        snprintf(task->name, sizeof(task->name), "%.*s", (int)sizeof(s->name), s->name);
+        task_from_slot(task, s, in, reported, now);
         if ((s->flags & TRT_TASK_F_SPAWN_PC) && s->spawn_pc != 0 &&
             (err = task_spawned_at(d, &pcs, task, sym, s->spawn_pc, in)) < 0)
             break;
-        task->state = s->state;
-        task->polls = s->polls;
-        task->idle_ns = s->poll_end_ns == 0 || unknown ? -1
-                        : now > s->poll_end_ns         ? (int64_t)(now - s->poll_end_ns)
-                                                       : 0;
-        task->tid = s->state == TRT_TASK_POLLING ? s->tid : 0;
-        /* Inside its current poll since poll_start_ns (livestack.c refreshes
-         * it when it reads the polling thread). */
-        task->poll_ns = s->state != TRT_TASK_POLLING || s->poll_start_ns == 0 || unknown ? -1
-                        : now > s->poll_start_ns ? (int64_t)(now - s->poll_start_ns)
-                                                 : 0;
-        task->reported = reported || (gen == 0 && in->complete);
-        task->suspect = reported && (s->flags & TRT_TASK_F_SUSPECT);
-        /* Registered before the fork and not polled in this process since:
-         * the parent's executor polled it, and no thread of this one does. */
-        task->inherited = (s->flags & TRT_TASK_F_INHERITED) && in->fork_ns != 0 &&
-                          s->state != TRT_TASK_POLLING && s->poll_end_ns <= in->fork_ns;
-        /* Both lists are sorted by task id: walk them together. */
-        while (rec < ring->n && ring->recs[rec].task_id < s->id)
-            rec++;
-        size_t run = 0;
-        while (rec + run < ring->n && ring->recs[rec + run].task_id == s->id)
-            run++;
+        size_t run = records_of_task(ring, &rec, s->id);
         /* No offset on a NULL array (no records at all): undefined. */
         const struct records_rec *mine = run ? ring->recs + rec : NULL;
         if ((err = task_add_stacks(d, &pcs, &fns, task, sym, mine, run, in, lens, &pool_used)) < 0)

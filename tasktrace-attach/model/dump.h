@@ -82,6 +82,15 @@ bool dump_spawn_glue(const struct frame *f);
  * on allocation failure it stays as it was. */
 void dump_task_error(struct tt_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Records one problem of D: CAUSE, a stable identifier (docs/json.md),
+ * borrowed for D's lifetime, and the message FMT formats (cut to fit
+ * tt_problem.message), which holds target bytes only escaped.  Past
+ * TT_MAX_PROBLEMS the problem is counted in d->problems_dropped, not
+ * kept.  The one way problems are added, whatever the dump came from.
+ * Returns the problem kept, or NULL when it was dropped. */
+struct tt_problem *dump_problem(struct tt_dump *d, const char *cause, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Frees what dump_build allocated and the live stacks and threads
  * livestack_fill and corethreads_fill added; leaves the strings (the
  * symbolizer's). */

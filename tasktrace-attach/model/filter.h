@@ -34,13 +34,17 @@ int filter_add_states(struct filter *f, const char *arg);
  * or -EINVAL. */
 int filter_set_min_idle(struct filter *f, const char *seconds);
 
+/* Whether any filter is set (filter_apply leaves D as it is without).
+ * Exported, with filter_task, for the filter suite, which tests each rule
+ * on tasks made up there; the tool calls filter_apply only. */
 bool filter_active(const struct filter *f);
 
 /* Whether task T passes every filter: one of the --state states; for
  * --min-idle, idle at least that long (idle_ns), or for a task inside a
  * poll, in that poll at least that long (poll_ns), unknown times failing;
  * for --match, a frame of its stacks or of its live thread stack, trimmed
- * as printed unless RAW, whose function or source file matches. */
+ * as printed unless RAW, whose function or source file matches.  The rule
+ * filter_apply applies to each task (exported for the filter suite). */
 bool filter_task(const struct filter *f, const struct tt_task *t, bool raw);
 
 /* Keeps in D->tasks[0 .. ntasks) the tasks that pass, in their order, and

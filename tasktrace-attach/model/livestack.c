@@ -184,27 +184,179 @@ static int livestack_capture(struct livestack_run *r, pid_t tid, struct thread_s
         if (err != -EPERM || attempt == 1000 ||
             (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns))
             return err;
-        char status[96], line[128];
-        long tracer = -1;
-        snprintf(status, sizeof(status), "/proc/%d/task/%d/status", (int)r->t->pid, (int)tid);
-        FILE *f = fopen(status, "re");
-        while (f && fgets(line, sizeof(line), f))
-            if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
-                break;
-        if (f)
-            fclose(f);
         /* The tracer read here is the one judged: read again, it may
          * already have let go (0), which is a hold that ended, not
          * another debugger. */
+        pid_t tracer = proc_tracer(r->t->pid, tid);
         char name[64];
-        if (tracer < 0 ||
-            (tracer > 0 && proc_thread_comm((pid_t)tracer, 0, name, sizeof(name)) == 0 &&
-             strcmp(name, self) != 0))
+        if (tracer < 0 || (tracer > 0 && proc_thread_comm(tracer, 0, name, sizeof(name)) == 0 &&
+                           strcmp(name, self) != 0))
             return err;
         seed = seed * 1103515245u + 12345u;
         struct timespec ts = {0, 1000000 + (long)(seed >> 8) % 1000000};
         nanosleep(&ts, NULL);
     }
+}
+
+/* Notes which polling slots name thread TID, each read before the stop
+ * (ok: still in its poll).  Returns whether any does. */
+static bool livestack_slots_before(struct livestack_run *r, pid_t tid)
+{
+    bool any = false;
+    for (size_t k = 0; k < r->nls; k++)
+        if (r->ls[k].tid == tid) {
+            r->ls[k].ok = livestack_slot_check(r->t, &r->ls[k], true);
+            any = true;
+        }
+    return any;
+}
+
+/* Stops TID once and unwinds it into STACK, or says in ERROR (LIVESTACK_ERROR_LEN bytes)
+ * why it has none: no unwinder, no time left, a thread in uninterruptible
+ * sleep, a stop or an unwind that failed.  Records the stop in the
+ * stats.  Returns 0 or -ENOMEM. */
+static int livestack_read(struct livestack_run *r, pid_t tid, struct tt_stack *stack, char *error)
+{
+    /* A thread in uninterruptible sleep would not stop until it leaves it
+     * (and would stay seized, then stopped, until this tool let it go):
+     * it is not tried.  One entering it right after this read costs the
+     * stop's timeout. */
+    struct thread_info info;
+    bool asleep = thread_read_info(r->t->pid, tid, &info) == 0 && info.state == 'D';
+    if (!r->uw) {
+        snprintf(error, LIVESTACK_ERROR_LEN, "%s", r->uw_error);
+        return 0;
+    }
+    if (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns) {
+        snprintf(error, LIVESTACK_ERROR_LEN, "not read: the time for thread stacks ran out");
+        if (r->st->out_of_time < LIVESTACK_MAX_UNREAD)
+            r->st->unread[r->st->out_of_time] = tid;
+        r->st->out_of_time++;
+        return 0;
+    }
+    if (asleep) {
+        snprintf(error, LIVESTACK_ERROR_LEN, "in uninterruptible sleep%s%s: not stopped",
+                 info.wchan[0] ? " in " : "", info.wchan);
+        return 0;
+    }
+    struct thread_snap snap;
+    int cerr = livestack_capture(r, tid, &snap);
+    if (snap.stopped_ns && r->st->nstops < LIVESTACK_MAX_STOPS) {
+        r->st->held_ns[r->st->nstops] = snap.held_ns;
+        r->st->stop_ns[r->st->nstops++] = snap.stopped_ns;
+    }
+    if (cerr < 0) {
+        livestack_error(error, LIVESTACK_ERROR_LEN, cerr);
+        return 0;
+    }
+    char why[128] = "";
+    int uerr = unwind_stack(r->uw, r->sym, &snap, stack, why, sizeof(why));
+    if (uerr == -ENOMEM)
+        return uerr;
+    if (uerr < 0)
+        snprintf(error, LIVESTACK_ERROR_LEN, "%s", why);
+    return 0;
+}
+
+int livestack_give(struct tt_task *task, pid_t tid, const struct tt_stack *stack, const char *error,
+                   bool in_poll)
+{
+    if (error[0])
+        dump_task_error(task, "%s", error);
+    else if (!in_poll)
+        dump_task_error(task,
+                        "the stack of thread %d shows no task poll: the thread that polled "
+                        "the task exited, and its id is another thread's",
+                        (int)tid);
+    else if (!task->has_thread_stack) { /* the same thread seen twice: the first stays */
+        int err = livestack_copy(&task->thread_stack, stack);
+        if (err < 0)
+            return err;
+        task->has_thread_stack = true;
+    }
+    return 0;
+}
+
+bool livestack_in_poll(const struct tt_stack *stack)
+{
+    bool in_poll = stack->truncated; /* the wrapper may be past the cut */
+    for (size_t i = 0; i < stack->n && !in_poll; i++)
+        in_poll = stack->frames[i] && tree_frame_is_wrapper(stack->frames[i]);
+    return in_poll;
+}
+
+/* Gives TASK, polling on thread TID in slot LS (SAME: the same poll
+ * before and after the stop), the thread's STACK, or the reason it gets
+ * none: ERROR, a poll it left, a slot not read again, a stack outside
+ * any poll (IN_POLL false).  Returns 0 or -ENOMEM. */
+static int livestack_give_task(struct livestack_slot *ls, struct tt_task *task, pid_t tid,
+                               bool same, const struct tt_stack *stack, const char *error,
+                               bool in_poll)
+{
+    if (ls->before.id == ls->id && ls->before.state == TRT_TASK_POLLING &&
+        ls->before.poll_start_ns != 0) {
+        uint64_t now = trt_clock_ns(CLOCK_MONOTONIC_COARSE);
+        task->poll_ns =
+            now > ls->before.poll_start_ns ? (int64_t)(now - ls->before.poll_start_ns) : 0;
+    }
+    if (!same && livestack_left_poll(ls, task))
+        return 0;
+    if (!same && ls->reread_failed)
+        dump_task_error(task,
+                        "the task's slot could not be read again after thread %d was "
+                        "stopped",
+                        (int)tid);
+    else if (!same)
+        dump_task_error(task, "the task left its poll on thread %d before its stack was read",
+                        (int)tid);
+    else
+        return livestack_give(task, tid, stack, error, in_poll);
+    return 0;
+}
+
+/* Hands thread TID's STACK (or ERROR) to the tasks of the dump whose
+ * slots name TID, each slot checked after the stop: a thread that moved
+ * on to other work meanwhile must not be shown as a task's.  Returns 0
+ * or -ENOMEM. */
+static int livestack_give_tasks(struct livestack_run *r, pid_t tid, const struct tt_stack *stack,
+                                const char *error, bool in_poll)
+{
+    for (size_t k = 0; k < r->nls; k++) {
+        struct livestack_slot *ls = &r->ls[k];
+        if (ls->tid != tid)
+            continue;
+        bool same = livestack_slot_check(r->t, ls, false) && ls->ok;
+        ls->ok = same;
+        for (size_t i = 0; i < r->d->ntasks; i++) {
+            struct tt_task *task = &r->d->tasks[i];
+            if (task->id != ls->id || task->state != TRT_TASK_POLLING)
+                continue;
+            int err = livestack_give_task(ls, task, tid, same, stack, error, in_poll);
+            if (err < 0)
+                return err;
+        }
+    }
+    return 0;
+}
+
+/* Gives the --threads entry THREAD of TID its STACK or ERROR, and the
+ * task it polls: a slot that names TID through the stop, when the stack
+ * shows a poll (or could not be read).  Returns 0 or -ENOMEM. */
+static int livestack_give_thread(struct livestack_run *r, pid_t tid, struct tt_thread *thread,
+                                 const struct tt_stack *stack, const char *error, bool in_poll)
+{
+    if (error[0]) {
+        snprintf(thread->error, sizeof(thread->error), "%s", error);
+    } else {
+        int err = livestack_copy(&thread->stack, stack);
+        if (err < 0)
+            return err;
+        thread->has_stack = true;
+    }
+    for (size_t k = 0; k < r->nls; k++)
+        if (r->ls[k].tid == tid && r->ls[k].ok && (in_poll || error[0]))
+            thread->task = r->ls[k].id;
+    return 0;
 }
 
 /* Stops TID once, unwinds it, and hands the stack to the tasks it polls
@@ -213,111 +365,16 @@ static int livestack_capture(struct livestack_run *r, pid_t tid, struct thread_s
 static int livestack_thread(struct livestack_run *r, pid_t tid, struct tt_thread *thread)
 {
     struct tt_stack stack = {0};
-    char error[128] = "";
-    bool any = false;
-    int err = 0;
-    /* Which polling slots name this thread, and are still in their poll. */
-    for (size_t k = 0; k < r->nls; k++)
-        if (r->ls[k].tid == tid) {
-            r->ls[k].ok = livestack_slot_check(r->t, &r->ls[k], true);
-            any = true;
-        }
-    /* A thread in uninterruptible sleep would not stop until it leaves it
-     * (and would stay seized, then stopped, until this tool let it go):
-     * it is not tried.  One entering it right after this read costs the
-     * stop's timeout. */
-    struct thread_info info;
-    bool asleep = thread_read_info(r->t->pid, tid, &info) == 0 && info.state == 'D';
-    if (!r->uw) {
-        snprintf(error, sizeof(error), "%s", r->uw_error);
-    } else if (r->o->deadline_ns && trt_clock_ns(CLOCK_MONOTONIC) >= r->o->deadline_ns) {
-        snprintf(error, sizeof(error), "not read: the time for thread stacks ran out");
-        if (r->st->out_of_time < LIVESTACK_MAX_UNREAD)
-            r->st->unread[r->st->out_of_time] = tid;
-        r->st->out_of_time++;
-    } else if (asleep) {
-        snprintf(error, sizeof(error), "in uninterruptible sleep%s%s: not stopped",
-                 info.wchan[0] ? " in " : "", info.wchan);
-    } else {
-        struct thread_snap snap;
-        int cerr = livestack_capture(r, tid, &snap);
-        if (snap.stopped_ns && r->st->nstops < LIVESTACK_MAX_STOPS) {
-            r->st->held_ns[r->st->nstops] = snap.held_ns;
-            r->st->stop_ns[r->st->nstops++] = snap.stopped_ns;
-        }
-        if (cerr < 0) {
-            livestack_error(error, sizeof(error), cerr);
-        } else {
-            char why[128] = "";
-            int uerr = unwind_stack(r->uw, r->sym, &snap, &stack, why, sizeof(why));
-            if (uerr == -ENOMEM)
-                return uerr;
-            if (uerr < 0)
-                snprintf(error, sizeof(error), "%s", why);
-        }
-    }
-    /* The slot names the thread, but only a stack through the task
-     * wrapper is inside a poll: a thread that exited in a poll leaves its
-     * slot behind, and its id may since belong to another thread. */
-    bool in_poll = stack.truncated; /* the wrapper may be past the cut */
-    for (size_t i = 0; i < stack.n && !in_poll; i++)
-        in_poll = stack.frames[i] && tree_frame_is_wrapper(stack.frames[i]);
-    for (size_t k = 0; any && k < r->nls; k++) {
-        struct livestack_slot *ls = &r->ls[k];
-        if (ls->tid != tid)
-            continue;
-        /* Checked after the stop: a thread that moved on to other work
-         * meanwhile must not be shown as this task's. */
-        bool same = livestack_slot_check(r->t, ls, false) && ls->ok;
-        ls->ok = same;
-        for (size_t i = 0; i < r->d->ntasks; i++) {
-            struct tt_task *task = &r->d->tasks[i];
-            if (task->id != ls->id || task->state != TRT_TASK_POLLING)
-                continue;
-            if (ls->before.id == ls->id && ls->before.state == TRT_TASK_POLLING &&
-                ls->before.poll_start_ns != 0) {
-                uint64_t now = trt_clock_ns(CLOCK_MONOTONIC_COARSE);
-                task->poll_ns =
-                    now > ls->before.poll_start_ns ? (int64_t)(now - ls->before.poll_start_ns) : 0;
-            }
-            if (!same && livestack_left_poll(ls, task))
-                continue;
-            if (!same && ls->reread_failed)
-                dump_task_error(task,
-                                "the task's slot could not be read again after thread %d was "
-                                "stopped",
-                                (int)tid);
-            else if (!same)
-                dump_task_error(task,
-                                "the task left its poll on thread %d before its stack was read",
-                                (int)tid);
-            else if (error[0])
-                dump_task_error(task, "%s", error);
-            else if (!in_poll)
-                dump_task_error(task,
-                                "the stack of thread %d shows no task poll: the thread that polled "
-                                "the task exited, and its id is another thread's",
-                                (int)tid);
-            else if (task->has_thread_stack)
-                continue; /* the same thread seen twice: the first stays */
-            else if ((err = livestack_copy(&task->thread_stack, &stack)) < 0)
-                goto out;
-            else
-                task->has_thread_stack = true;
-        }
-    }
-    if (thread) {
-        if (error[0]) {
-            snprintf(thread->error, sizeof(thread->error), "%s", error);
-        } else {
-            if ((err = livestack_copy(&thread->stack, &stack)) < 0)
-                goto out;
-            thread->has_stack = true;
-        }
-        for (size_t k = 0; k < r->nls; k++)
-            if (r->ls[k].tid == tid && r->ls[k].ok && (in_poll || error[0]))
-                thread->task = r->ls[k].id;
-    }
+    char error[LIVESTACK_ERROR_LEN] = "";
+    bool any = livestack_slots_before(r, tid);
+    int err = livestack_read(r, tid, &stack, error);
+    if (err < 0)
+        return err;
+    bool in_poll = livestack_in_poll(&stack);
+    if (any && (err = livestack_give_tasks(r, tid, &stack, error, in_poll)) < 0)
+        goto out;
+    if (thread)
+        err = livestack_give_thread(r, tid, thread, &stack, error, in_poll);
 out:
     free(stack.frames);
     return err;
@@ -329,42 +386,141 @@ static int pid_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Every polling slot of SLOTS into R->ls, whether or not its task is in
+ * the dump (with --threads a thread names the task it polls), with its
+ * thread's id in this tool's namespace. */
+static void livestack_slots(struct livestack_run *r, const struct trt_task_slot *slots,
+                            size_t nslots)
+{
+    for (size_t i = 0; i < nslots; i++) {
+        if (slots[i].state != TRT_TASK_POLLING || slots[i].tid <= 0)
+            continue;
+        struct livestack_slot *ls = &r->ls[r->nls++];
+        *ls = (struct livestack_slot){
+            .id = slots[i].id, .nstid = slots[i].tid, .polls = slots[i].polls};
+        /* The runtime publishes the thread's id in its own namespace. */
+        if (proc_thread_from_ns(r->t->pid, ls->nstid, &ls->tid) < 0)
+            ls->tid = 0;
+    }
+}
+
+/* The threads polling the dump's polling tasks, as their slots name
+ * them, into TIDS (room for d->ntasks, repeats allowed).  Returns how
+ * many. */
+static size_t livestack_polling_tids(const struct livestack_run *r, pid_t *tids)
+{
+    const struct tt_dump *d = r->d;
+    size_t ntids = 0;
+    for (size_t i = 0; i < d->ntasks; i++) {
+        const struct tt_task *task = &d->tasks[i];
+        if (task->state != TRT_TASK_POLLING)
+            continue;
+        for (size_t k = 0; k < r->nls; k++)
+            if (r->ls[k].id == task->id && r->ls[k].nstid == task->tid && r->ls[k].tid > 0 &&
+                ntids < d->ntasks)
+                tids[ntids++] = r->ls[k].tid;
+    }
+    return ntids;
+}
+
+/* --threads: lists the process's threads into ALL (room for
+ * THREAD_LIST_MAX), the first THREAD_LIST_MAX of them (*KEPT) into
+ * d->threads, and stops and reads each once.  Returns 0 or -ENOMEM. */
+static int livestack_list_threads(struct livestack_run *r, pid_t *all, size_t *kept)
+{
+    struct tt_dump *d = r->d;
+    pid_t pid = r->t->pid;
+    long n = thread_list(pid, all, THREAD_LIST_MAX);
+    d->threads_listed = true;
+    /* A process gone meanwhile has no threads to list. */
+    r->st->threads_total = n < 0 ? 0 : (size_t)n;
+    *kept = n < 0 ? 0 : (size_t)n < THREAD_LIST_MAX ? (size_t)n : THREAD_LIST_MAX;
+    d->threads = calloc(*kept ? *kept : 1, sizeof(*d->threads));
+    if (!d->threads)
+        return -ENOMEM;
+    for (size_t i = 0; i < *kept; i++) {
+        struct tt_thread *th = &d->threads[d->nthreads++];
+        th->tid = all[i];
+        struct thread_info info;
+        if (thread_read_info(pid, all[i], &info) == 0) {
+            memcpy(th->name, info.name, sizeof(th->name));
+            th->state = info.state;
+            memcpy(th->wchan, info.wchan, sizeof(th->wchan));
+        }
+        int err = livestack_thread(r, all[i], th);
+        if (err < 0)
+            return err;
+    }
+    return 0;
+}
+
+/* Names the thread of each polling task of the dump, and for each that
+ * got no live stack (not one that left its poll: it reported) why, the
+ * first in the stats. */
+static void livestack_note_tasks(struct livestack_run *r)
+{
+    struct tt_dump *d = r->d;
+    struct livestack_stats *st = r->st;
+    for (size_t i = 0; i < d->ntasks; i++) {
+        struct tt_task *task = &d->tasks[i];
+        if (task->state != TRT_TASK_POLLING)
+            continue;
+        pid_t host = 0;
+        bool left = false;
+        for (size_t k = 0; k < r->nls; k++)
+            if (r->ls[k].id == task->id) {
+                left = left || r->ls[k].left;
+                if (r->ls[k].nstid == task->tid)
+                    host = r->ls[k].tid;
+            }
+        if (left)
+            continue;
+        struct thread_info info;
+        if (host > 0 && thread_read_info(r->t->pid, host, &info) == 0)
+            memcpy(task->thread_name, info.name, sizeof(task->thread_name));
+        if (!task->has_thread_stack) {
+            if (!task->thread_error)
+                dump_task_error(task, host > 0 ? "its thread was not read"
+                                               : "the thread polling it exited (inside the poll)");
+            if (st->failed++ == 0)
+                snprintf(st->first_error, sizeof(st->first_error), "task %llu: %s",
+                         (unsigned long long)task->id,
+                         task->thread_error ? task->thread_error : "out of memory");
+        }
+    }
+}
+
+/* A process killed meanwhile takes its threads with it: that is the
+ * cause to name, not each task's.  A SIGKILL takes a moment to end a
+ * process whose thread this tool just released: up to 100 ms are given
+ * to the signs of its end (a dump with a failure only). */
+static void livestack_note_exit(pid_t pid, struct livestack_stats *st)
+{
+    for (int look = 0; st->failed && !st->exited && look < 20; look++) {
+        st->exited = proc_exiting(pid);
+        if (!st->exited) {
+            struct timespec nap = {0, 5000000};
+            nanosleep(&nap, NULL);
+        }
+    }
+}
+
 int livestack_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, lookup_ctx *sym,
                    uint64_t registry_addr, const struct trt_task_slot *slots, size_t nslots,
                    const struct livestack_opts *o, struct livestack_stats *st)
 {
     struct livestack_run r = {.d = d, .t = t, .sym = sym, .o = o, .st = st};
     pid_t *tids = NULL, *all = NULL;
-    size_t ntids = 0;
     int err = 0;
     memset(st, 0, sizeof(*st));
-    /* Every polling slot, whether or not its task is in the dump: with
-     * --threads a thread names the task it polls. */
     r.ls = calloc(nslots ? nslots : 1, sizeof(*r.ls));
     tids = calloc(d->ntasks ? d->ntasks : 1, sizeof(*tids));
     if (!r.ls || !tids) {
         err = -ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < nslots; i++) {
-        if (slots[i].state != TRT_TASK_POLLING || slots[i].tid <= 0)
-            continue;
-        struct livestack_slot *ls = &r.ls[r.nls++];
-        *ls = (struct livestack_slot){
-            .id = slots[i].id, .nstid = slots[i].tid, .polls = slots[i].polls};
-        /* The runtime publishes the thread's id in its own namespace. */
-        if (proc_thread_from_ns(t->pid, ls->nstid, &ls->tid) < 0)
-            ls->tid = 0;
-    }
-    for (size_t i = 0; i < d->ntasks; i++) {
-        struct tt_task *task = &d->tasks[i];
-        if (task->state != TRT_TASK_POLLING)
-            continue;
-        for (size_t k = 0; k < r.nls; k++)
-            if (r.ls[k].id == task->id && r.ls[k].nstid == task->tid && r.ls[k].tid > 0 &&
-                ntids < d->ntasks)
-                tids[ntids++] = r.ls[k].tid;
-    }
+    livestack_slots(&r, slots, nslots);
+    size_t ntids = livestack_polling_tids(&r, tids);
     if (ntids == 0 && !o->threads)
         goto out;
     if (r.nls && (err = livestack_locate(t, registry_addr, r.ls, r.nls)) == -ENOMEM)
@@ -383,32 +539,9 @@ int livestack_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, lookup_
     size_t kept = 0;
     if (o->threads) {
         all = calloc(THREAD_LIST_MAX, sizeof(*all));
-        if (!all) {
-            err = -ENOMEM;
+        err = all ? livestack_list_threads(&r, all, &kept) : -ENOMEM;
+        if (err < 0)
             goto out;
-        }
-        long n = thread_list(t->pid, all, THREAD_LIST_MAX);
-        d->threads_listed = true;
-        /* A process gone meanwhile has no threads to list. */
-        st->threads_total = n < 0 ? 0 : (size_t)n;
-        kept = n < 0 ? 0 : (size_t)n < THREAD_LIST_MAX ? (size_t)n : THREAD_LIST_MAX;
-        d->threads = calloc(kept ? kept : 1, sizeof(*d->threads));
-        if (!d->threads) {
-            err = -ENOMEM;
-            goto out;
-        }
-        for (size_t i = 0; i < kept; i++) {
-            struct tt_thread *th = &d->threads[d->nthreads++];
-            th->tid = all[i];
-            struct thread_info info;
-            if (thread_read_info(t->pid, all[i], &info) == 0) {
-                memcpy(th->name, info.name, sizeof(th->name));
-                th->state = info.state;
-                memcpy(th->wchan, info.wchan, sizeof(th->wchan));
-            }
-            if ((err = livestack_thread(&r, all[i], th)) < 0)
-                goto out;
-        }
     }
     qsort(tids, ntids, sizeof(*tids), pid_cmp);
     for (size_t i = 0; i < ntids; i++) {
@@ -418,44 +551,8 @@ int livestack_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, lookup_
         if ((err = livestack_thread(&r, tids[i], NULL)) < 0)
             goto out;
     }
-    for (size_t i = 0; i < d->ntasks; i++) {
-        struct tt_task *task = &d->tasks[i];
-        if (task->state != TRT_TASK_POLLING)
-            continue;
-        pid_t host = 0;
-        bool left = false;
-        for (size_t k = 0; k < r.nls; k++)
-            if (r.ls[k].id == task->id) {
-                left = left || r.ls[k].left;
-                if (r.ls[k].nstid == task->tid)
-                    host = r.ls[k].tid;
-            }
-        if (left)
-            continue;
-        struct thread_info info;
-        if (host > 0 && thread_read_info(t->pid, host, &info) == 0)
-            memcpy(task->thread_name, info.name, sizeof(task->thread_name));
-        if (!task->has_thread_stack) {
-            if (!task->thread_error)
-                dump_task_error(task, host > 0 ? "its thread was not read"
-                                               : "the thread polling it exited (inside the poll)");
-            if (st->failed++ == 0)
-                snprintf(st->first_error, sizeof(st->first_error), "task %llu: %s",
-                         (unsigned long long)task->id,
-                         task->thread_error ? task->thread_error : "out of memory");
-        }
-    }
-    /* A process killed meanwhile takes its threads with it: that is the
-     * cause to name, not each task's.  A SIGKILL takes a moment to end a
-     * process whose thread this tool just released: up to 100 ms are
-     * given to the signs of its end (a dump with a failure only). */
-    for (int look = 0; st->failed && !st->exited && look < 20; look++) {
-        st->exited = proc_exiting(t->pid);
-        if (!st->exited) {
-            struct timespec nap = {0, 5000000};
-            nanosleep(&nap, NULL);
-        }
-    }
+    livestack_note_tasks(&r);
+    livestack_note_exit(t->pid, st);
 out:
     st->late = thread_release_late(50);
     unwind_free(r.uw);

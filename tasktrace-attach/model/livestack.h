@@ -75,6 +75,26 @@ int livestack_fill(struct tt_dump *d, struct proc_target *t, Dwfl *dwfl, lookup_
  * BUF, or NULL (BUF empty) when there is none. */
 const char *livestack_where(const struct tt_task *task, char *buf, size_t len);
 
+/* Room for why a thread has no stack (a stop or an unwind that failed),
+ * here and in corethreads.c: dump_task_error keeps 127 bytes of it. */
+#define LIVESTACK_ERROR_LEN 128
+
+/* Whether STACK, a thread's stack, is inside a task's poll: a slot may
+ * name a thread that left the poll (a thread that exited in a poll leaves
+ * its slot behind, and its id may since belong to another thread), but
+ * only a stack through the task wrapper is in one.  A truncated stack
+ * counts as inside: the wrapper may be past the cut.  For the live
+ * stacks and a core's (corethreads.h). */
+bool livestack_in_poll(const struct tt_stack *stack);
+
+/* Gives TASK, polled by thread TID, that thread's STACK (a copy of its
+ * frames array, livestack_copy) when IN_POLL (livestack_in_poll) and the
+ * task has none yet (the first stays); else sets its thread_error to
+ * ERROR, when not "", or to a stack that shows no poll.  For the live
+ * stacks and a core's.  Returns 0 or -ENOMEM. */
+int livestack_give(struct tt_task *task, pid_t tid, const struct tt_stack *stack, const char *error,
+                   bool in_poll);
+
 /* Copies SRC into DST with a frames array of DST's own (malloc'd; the
  * frames themselves stay borrowed).  Returns 0 or -ENOMEM. */
 int livestack_copy(struct tt_stack *dst, const struct tt_stack *src);

@@ -502,14 +502,11 @@ static void symbolize_note_missing(struct symbolize_load *l)
         }
         used += (size_t)w;
     }
-    if (missing == 0 || l->d->nproblems == TT_MAX_PROBLEMS)
-        return;
-    struct tt_problem *p = &l->d->problems[l->d->nproblems++];
-    p->cause = "modules_missing";
-    snprintf(p->message, sizeof(p->message),
-             "%zu module%s of the dump could not be used, %s frames keep what the dump "
-             "says: %s",
-             missing, missing == 1 ? "" : "s", missing == 1 ? "its" : "their", list);
+    if (missing > 0)
+        dump_problem(l->d, "modules_missing",
+                     "%zu module%s of the dump could not be used, %s frames keep what the dump "
+                     "says: %s",
+                     missing, missing == 1 ? "" : "s", missing == 1 ? "its" : "their", list);
 }
 
 /* jsonread_each_fn of the first pass: notes the modules of one task's frames. */
@@ -681,19 +678,16 @@ static int symbolize_build(struct symbolize_load *l, const char *text, size_t le
     const struct jsonread_value *problems = jsonread_get(root, "problems");
     for (size_t i = 0; problems != NULL && problems->type == JSONREAD_ARRAY && i < problems->n;
          i++) {
-        if (d->nproblems == TT_MAX_PROBLEMS) {
-            d->problems_dropped++;
-            continue;
-        }
-        struct tt_problem *p = &d->problems[d->nproblems];
+        char message[sizeof(d->problems[0].message)];
+        jsonread_copy_str(&problems->items[i], "message", message, sizeof(message));
+        /* The cause is copied only for a problem kept. */
+        struct tt_problem *p = dump_problem(d, "unknown", "%s", message);
         const char *cause = jsonread_str(jsonread_get(&problems->items[i], "cause"));
-        p->cause = symbolize_strdup(l->z, cause != NULL ? cause : "unknown", &err);
-        if (p->cause == NULL) {
+        if (p != NULL && cause != NULL &&
+            (p->cause = symbolize_strdup(l->z, cause, &err)) == NULL) {
             err = symbolize_fail(l, -ENOMEM, "out of memory");
             goto out;
         }
-        jsonread_copy_str(&problems->items[i], "message", p->message, sizeof(p->message));
-        d->nproblems++;
     }
     symbolize_note_missing(l);
     d->complete = d->nproblems == 0;
@@ -718,8 +712,9 @@ int symbolize_load(const char *path, struct tt_dump *d, struct symbolize *z, boo
     /* Checked as --compare checks its files (jsonread_read_path): a FIFO or a
      * device is refused before a byte is read, a file past the bound
      * unread.  Stdin is what the user piped: read up to the bound. */
-    err = strcmp(path, "-") == 0 ? jsonread_read_fd(STDIN_FILENO, &text, &len, why, whylen)
-                                 : jsonread_read_path(path, &text, &len, why, whylen);
+    err = strcmp(path, "-") == 0
+              ? jsonread_read_fd(STDIN_FILENO, NULL, NULL, &text, &len, why, whylen)
+              : jsonread_read_path(path, &text, &len, why, whylen);
     if (err != 0)
         goto out;
     if ((z->dwfl = findfile_dwfl_begin()) == NULL || (z->sym = lookup_new(z->dwfl)) == NULL) {

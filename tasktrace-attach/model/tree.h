@@ -85,7 +85,9 @@ uint64_t tree_frame_hash_from(uint64_t h, const struct frame *f);
 int tree_build(const struct tt_stack *stacks, size_t nstacks, bool raw, struct tree *out);
 
 /* tree_build with COUNTS (NULL, or NSTACKS entries): each stack stands for
- * COUNTS[i] like captures, which the leaves counts add up. */
+ * COUNTS[i] like captures, which the leaves counts add up.  The text view
+ * (views/render_text.c) builds each task's tree with its stack_counts
+ * through it. */
 int tree_build_counted(const struct tt_stack *stacks, const size_t *counts, size_t nstacks,
                        bool raw, struct tree *out);
 

@@ -13,6 +13,7 @@
 #include "util/diag.h"
 #include "util/escape.h"
 #include "symbols/elfcheck.h"
+#include "target/proc.h"
 #include "target/safefile.h"
 #include "symbols/finddebug.h"
 
@@ -31,14 +32,12 @@
  * when the target's root is ours or not above PATH.  Returns OUT. */
 const char *finddebug_in_root(pid_t pid, const char *path, char *out, size_t len)
 {
-    char link[64], root[FINDDEBUG_PATH_MAX];
-    snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
-    ssize_t n = readlink(link, root, sizeof(root) - 1);
+    char root[FINDDEBUG_PATH_MAX];
+    long n = proc_root(pid, root, sizeof(root));
     size_t plen = strlen(path);
     snprintf(out, len, "%s", path);
     if (n <= 1 || root[0] != '/' || plen >= len)
         return out;
-    root[n] = '\0';
     if (strncmp(path, root, (size_t)n) == 0 && path[n] == '/')
         memmove(out, out + n, plen - (size_t)n + 1);
     return out;

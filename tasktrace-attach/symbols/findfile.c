@@ -18,6 +18,7 @@
 #include "symbols/elfcheck.h"
 #include "symbols/finddebug.h"
 #include "symbols/findsaved.h"
+#include "target/proc.h"
 #include "target/safefile.h"
 #include "symbols/findfile.h"
 
@@ -124,39 +125,40 @@ static int findfile_give(int fd, const char *name, char **file_name)
 
 /* ------------------------------------------------------- a live process */
 
+/* What findfile_mapping looks for, and finds. */
+struct findfile_mapping {
+    uint64_t base;
+    const char *name;
+    uint64_t end;
+    long lines;
+};
+
+/* proc_map_fn of findfile_mapping: stops at the mapping that starts at
+ * BASE (1 when it maps NAME, else -ENOENT), past it, or at
+ * FINDFILE_MAPS_MAX lines. */
+static int findfile_mapping_line(void *arg, const struct proc_map *m)
+{
+    struct findfile_mapping *f = arg;
+    /* The lines are in address order. */
+    if (f->lines++ >= FINDFILE_MAPS_MAX || m->start > f->base)
+        return -ENOENT;
+    if (m->start != f->base)
+        return 0;
+    if (strcmp(m->name, f->name) != 0)
+        return -ENOENT;
+    f->end = m->end;
+    return 1;
+}
+
 /* The mapping of process PID that starts at BASE and maps NAME, from
  * /proc/PID/maps.  Returns 0 with *END set, or -ENOENT. */
 static int findfile_mapping(pid_t pid, uint64_t base, const char *name, uint64_t *end)
 {
-    char path[64];
-    char *line = NULL;
-    size_t cap = 0;
-    int err = -ENOENT;
-    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
+    struct findfile_mapping f = {.base = base, .name = name};
+    if (proc_maps_each(pid, findfile_mapping_line, &f) != 1)
         return -ENOENT;
-    for (long n = 0; n < FINDFILE_MAPS_MAX && getline(&line, &cap, f) > 0; n++) {
-        uint64_t s, e;
-        int off = 0;
-        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %*s %*s %*s %n", &s, &e, &off) < 2 ||
-            off == 0)
-            continue;
-        /* The lines are in address order. */
-        if (s > base)
-            break;
-        if (s != base)
-            continue;
-        line[strcspn(line, "\n")] = '\0';
-        if (strcmp(line + off, name) == 0) {
-            *end = e;
-            err = 0;
-        }
-        break;
-    }
-    free(line);
-    fclose(f);
-    return err;
+    *end = f.end;
+    return 0;
 }
 
 /* The module MODNAME of process PID (CRED) mapped at BASE, through

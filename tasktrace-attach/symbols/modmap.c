@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 
 #include "symbols/modmap.h"
+#include "target/proc.h"
 
 /* Orders mappings by file, then address. */
 static int modmap_cmp(const void *a, const void *b)
@@ -240,72 +241,65 @@ void modmap_pid_free(struct modmap_map *maps, size_t n)
     free(maps);
 }
 
+/* What modmap_pid_read gathers as proc_maps_each reads. */
+struct modmap_pid_read {
+    struct modmap_map *m;
+    size_t used, have;
+    uint64_t *vdso_start, *vdso_end;
+};
+
+/* proc_map_fn of modmap_pid_read: keeps a mapping of a file, notes the
+ * [vdso].  Returns 0, 1 at MODMAP_MAPS_MAX, or -ENOMEM. */
+static int modmap_pid_line(void *arg, const struct proc_map *pm)
+{
+    struct modmap_pid_read *r = arg;
+    if (pm->end <= pm->start)
+        return 0;
+    if (strcmp(pm->name, "[vdso]") == 0) {
+        *r->vdso_start = pm->start;
+        *r->vdso_end = pm->end;
+        return 0;
+    }
+    if (pm->name[0] != '/' || (pm->inode == 0 && pm->dev_major == 0 && pm->dev_minor == 0))
+        return 0;
+    if (r->used == r->have) {
+        size_t want = r->have ? r->have * 2 : 64;
+        struct modmap_map *bigger = realloc(r->m, want * sizeof(*r->m));
+        if (bigger == NULL)
+            return -ENOMEM;
+        r->m = bigger;
+        r->have = want;
+    }
+    char *copy = strdup(pm->name);
+    if (copy == NULL)
+        return -ENOMEM;
+    const char *perms = pm->perms;
+    r->m[r->used++] = (struct modmap_map){
+        .start = pm->start,
+        .end = pm->end,
+        .offset = pm->offset,
+        .prot = (perms[0] == 'r' ? MODMAP_R : 0) | (perms[1] == 'w' ? MODMAP_W : 0) |
+                (perms[2] == 'x' ? MODMAP_X : 0),
+        .dev = makedev(pm->dev_major, pm->dev_minor),
+        .ino = pm->inode,
+        .name = copy,
+    };
+    return r->used == MODMAP_MAPS_MAX;
+}
+
 int modmap_pid_read(pid_t pid, struct modmap_map **maps, size_t *n, uint64_t *vdso_start,
                     uint64_t *vdso_end)
 {
-    char path[64];
-    char *line = NULL;
-    size_t cap = 0, used = 0, have = 0;
-    struct modmap_map *m = NULL;
-    int err = 0;
+    struct modmap_pid_read r = {.vdso_start = vdso_start, .vdso_end = vdso_end};
     *maps = NULL;
     *n = 0;
     *vdso_start = *vdso_end = 0;
-    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return -errno;
-    while (used < MODMAP_MAPS_MAX && getline(&line, &cap, f) > 0) {
-        uint64_t s, e, off, ino;
-        unsigned maj, min;
-        char perms[8];
-        int name = 0;
-        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n", &s, &e,
-                   perms, &off, &maj, &min, &ino, &name) < 7 ||
-            name == 0 || e <= s)
-            continue;
-        char *p = line + name;
-        p[strcspn(p, "\n")] = '\0';
-        if (strcmp(p, "[vdso]") == 0) {
-            *vdso_start = s;
-            *vdso_end = e;
-            continue;
-        }
-        if (p[0] != '/' || (ino == 0 && maj == 0 && min == 0))
-            continue;
-        if (used == have) {
-            size_t want = have ? have * 2 : 64;
-            struct modmap_map *bigger = realloc(m, want * sizeof(*m));
-            if (bigger == NULL) {
-                err = -ENOMEM;
-                break;
-            }
-            m = bigger;
-            have = want;
-        }
-        char *copy = strdup(p);
-        if (copy == NULL) {
-            err = -ENOMEM;
-            break;
-        }
-        m[used++] = (struct modmap_map){
-            .start = s,
-            .end = e,
-            .offset = off,
-            .prot = (perms[0] == 'r' ? MODMAP_R : 0) | (perms[1] == 'w' ? MODMAP_W : 0) |
-                    (perms[2] == 'x' ? MODMAP_X : 0),
-            .dev = makedev(maj, min),
-            .ino = ino,
-            .name = copy,
-        };
-    }
-    free(line);
-    fclose(f);
-    if (err != 0) {
-        modmap_pid_free(m, used);
+    int err = proc_maps_each(pid, modmap_pid_line, &r);
+    if (err < 0) {
+        modmap_pid_free(r.m, r.used);
         return err;
     }
-    *maps = m;
-    *n = used;
+    *maps = r.m;
+    *n = r.used;
     return 0;
 }

@@ -18,7 +18,8 @@
  * one module starting at the run's first mapping.
  *
  * Nothing here reads anything by itself but /proc/PID/maps in
- * modmap_pid_read: the caller supplies the program headers.  Every count
+ * modmap_pid_read, through proc_maps_each (target/proc.h): the caller
+ * supplies the program headers.  Every count
  * is bounded.  Not thread-safe only in that the arrays are the caller's. */
 #ifndef TT_MODMAP_H
 #define TT_MODMAP_H

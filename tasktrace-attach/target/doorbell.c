@@ -49,11 +49,8 @@ static int wait_stop(pid_t tid)
     }
 }
 
-/* Seizes `tid`, writes the request word, interrupts and detaches.  With
- * `next`, *gen is raised, while the thread is held, past the request word
- * and the active generation. */
-static int ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t *gen, bool next,
-                unsigned hold_ms, uint64_t *stopped_ns)
+int doorbell_ring_next(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t *gen,
+                       unsigned hold_ms, uint64_t *stopped_ns)
 {
     int err;
     *stopped_ns = 0;
@@ -61,25 +58,22 @@ static int ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_
      * tools never interleave their requests. */
     if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
         return -errno;
-    if (next) {
-        /* Only a tool holding the thread writes the request word: read
-         * now, it cannot change before our write.  A generation chosen
-         * from an earlier read could be one another tool already asked
-         * for, and the runtime would run it again, backwards. */
-        uint32_t words[2]; /* request, active */
-        _Static_assert(offsetof(struct trt_control, active) ==
-                           offsetof(struct trt_control, request) + 4,
-                       "request and active are adjacent");
-        err = proc_read(t, control_addr + offsetof(struct trt_control, request), words,
-                        sizeof(words));
-        if (err < 0)
-            goto detach;
-        for (int i = 0; i < 2; i++)
-            if ((int32_t)(words[i] + 1 - *gen) > 0)
-                *gen = words[i] + 1;
-        if (*gen == 0)
-            *gen = 1;
-    }
+    /* Only a tool holding the thread writes the request word: read
+     * now, it cannot change before our write.  A generation chosen
+     * from an earlier read could be one another tool already asked
+     * for, and the runtime would run it again, backwards. */
+    uint32_t words[2]; /* request, active */
+    _Static_assert(offsetof(struct trt_control, active) ==
+                       offsetof(struct trt_control, request) + 4,
+                   "request and active are adjacent");
+    err = proc_read(t, control_addr + offsetof(struct trt_control, request), words, sizeof(words));
+    if (err < 0)
+        goto detach;
+    for (int i = 0; i < 2; i++)
+        if ((int32_t)(words[i] + 1 - *gen) > 0)
+            *gen = words[i] + 1;
+    if (*gen == 0)
+        *gen = 1;
     /* The write goes before the interrupt, so the thread is stopped only
      * for the time it takes to notice the stop and be let go. */
     err = proc_write(t, control_addr + offsetof(struct trt_control, request), gen, sizeof(*gen));
@@ -106,16 +100,4 @@ detach:
     ptrace(PTRACE_DETACH, tid, 0, 0);
     watchdog_hold_end();
     return err;
-}
-
-int doorbell_ring(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t gen,
-                  unsigned hold_ms, uint64_t *stopped_ns)
-{
-    return ring(t, tid, control_addr, &gen, false, hold_ms, stopped_ns);
-}
-
-int doorbell_ring_next(struct proc_target *t, pid_t tid, uint64_t control_addr, uint32_t *gen,
-                       unsigned hold_ms, uint64_t *stopped_ns)
-{
-    return ring(t, tid, control_addr, gen, true, hold_ms, stopped_ns);
 }

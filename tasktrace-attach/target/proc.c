@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,14 +198,6 @@ int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len)
     return 0;
 }
 
-int proc_tracer_is(pid_t pid, pid_t tid, const char *comm)
-{
-    long tracer = status_field(pid, tid, "TracerPid");
-    char name[64];
-    return tracer > 0 && proc_thread_comm((pid_t)tracer, 0, name, sizeof(name)) == 0 &&
-           strcmp(name, comm) == 0;
-}
-
 void proc_explain_eperm(pid_t pid, pid_t tid, char *buf, size_t len)
 {
     long tracer = status_field(pid, tid, "TracerPid");
@@ -309,7 +302,7 @@ int proc_thread_from_ns(pid_t pid, pid_t nstid, pid_t *host_tid)
 pid_t proc_tracer(pid_t pid, pid_t tid)
 {
     long tracer = status_field(pid, tid, "TracerPid");
-    return tracer > 0 && (pid_t)tracer == tracer ? (pid_t)tracer : 0;
+    return tracer < 0 ? -1 : (pid_t)tracer == tracer ? (pid_t)tracer : 0;
 }
 
 pid_t proc_tgid(pid_t tid)
@@ -353,4 +346,43 @@ long proc_thread_syscall(pid_t pid, pid_t tid)
         nr = -1;
     fclose(f);
     return nr;
+}
+
+int proc_maps_each(pid_t pid, proc_map_fn fn, void *arg)
+{
+    char path[64];
+    char *line = NULL;
+    size_t cap = 0;
+    int ret = 0;
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -errno;
+    while (ret == 0 && getline(&line, &cap, f) > 0) {
+        struct proc_map m;
+        int name = 0;
+        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n", &m.start,
+                   &m.end, m.perms, &m.offset, &m.dev_major, &m.dev_minor, &m.inode, &name) < 7 ||
+            name == 0)
+            continue;
+        line[name + strcspn(line + name, "\n")] = '\0';
+        m.name = line + name;
+        ret = fn(arg, &m);
+    }
+    free(line);
+    fclose(f);
+    return ret;
+}
+
+long proc_root(pid_t pid, char *buf, size_t len)
+{
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+    ssize_t n = readlink(link, buf, len);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= len)
+        return -ENAMETOOLONG;
+    buf[n] = '\0';
+    return (long)n;
 }

@@ -1,5 +1,7 @@
 /* Reading and writing a target process's memory, and explaining why an
- * access was refused. */
+ * access was refused; and every file of /proc the tool parses (a
+ * process's state, threads, tracer, mappings and root): the layers above
+ * ask these functions, never /proc itself. */
 #ifndef TT_PROC_H
 #define TT_PROC_H
 
@@ -49,10 +51,6 @@ char proc_state(pid_t pid);
  * CAP_SYS_PTRACE, or kernel.yama.ptrace_scope. */
 void proc_explain_eperm(pid_t pid, pid_t tid, char *buf, size_t len);
 
-/* True when thread `tid` of `pid` is traced by a process whose name (comm,
- * at most 15 bytes) is `comm`. */
-int proc_tracer_is(pid_t pid, pid_t tid, const char *comm);
-
 /* Reads /proc/PID/task/TID/comm into buf (NUL-terminated, newline removed).
  * Returns 0 or -errno. */
 int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);
@@ -69,7 +67,8 @@ int proc_thread_comm(pid_t pid, pid_t tid, char *buf, size_t len);
 #define PROC_MAX_THREADS 100000
 int proc_thread_from_ns(pid_t pid, pid_t nstid, pid_t *host_tid);
 
-/* The tracer of thread TID of PID (its TracerPid), 0 if none or unknown. */
+/* The tracer of thread TID of PID (its TracerPid): 0 if none, -1 if
+ * unknown (its status file could not be read: the thread is gone). */
 pid_t proc_tracer(pid_t pid, pid_t tid);
 
 /* The thread group (process) of thread TID, 0 if unknown. */
@@ -83,5 +82,31 @@ int proc_stat(pid_t pid, char *state, bool *kthread, char *comm, size_t commlen)
 /* The number of the system call thread TID of PID is in, from
  * /proc/PID/task/TID/syscall; -1 when running or unknown. */
 long proc_thread_syscall(pid_t pid, pid_t tid);
+
+/* One line of /proc/PID/maps, as proc_maps_each parses it. */
+struct proc_map {
+    uint64_t start, end, offset;
+    char perms[8]; /* "r-xp" */
+    unsigned dev_major, dev_minor;
+    uint64_t inode;
+    const char *name; /* the path, "[vdso]"..., "" for none; its newline
+                         removed; valid during the call only */
+};
+
+/* Called by proc_maps_each with each mapping M, in address order.
+ * Returns 0 to go on, anything else to stop, which proc_maps_each then
+ * returns. */
+typedef int (*proc_map_fn)(void *arg, const struct proc_map *m);
+
+/* Reads /proc/PID/maps, the one reader of it, handing each line it can
+ * parse (a kernel's every line) to FN with ARG; FN bounds how many it
+ * takes.  Returns 0 at the end, what FN returned to stop, or -errno from
+ * opening the file (-ENOENT: no such process, -EACCES). */
+int proc_maps_each(pid_t pid, proc_map_fn fn, void *arg);
+
+/* The root directory of process PID (/proc/PID/root's target) into BUF
+ * (LEN bytes, NUL-terminated).  Returns its length, or -errno
+ * (-ENAMETOOLONG when it does not fit). */
+long proc_root(pid_t pid, char *buf, size_t len);
 
 #endif

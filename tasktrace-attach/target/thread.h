@@ -96,7 +96,10 @@ struct thread_info {
 int thread_read_info(pid_t pid, pid_t tid, struct thread_info *out);
 
 /* Parses the state letter out of a /proc stat line ("tid (comm) S ...";
- * comm may hold ')' and spaces).  Returns the letter, or 0. */
+ * comm may hold ')' and spaces).  Returns the letter, or 0.  The parser
+ * thread_read_info uses, exported for the thread suite: the lines a real
+ * stat file never shows (cut short, no state after the comm) can be given
+ * to it only directly. */
 char thread_parse_stat_state(const char *line, size_t len);
 
 /* Lists the threads of PID, ascending, into TIDS (room for MAX).  Returns

@@ -442,7 +442,8 @@ int jsonread_parse_each(const char *text, size_t len, const char *key, jsonread_
     return 0;
 }
 
-int jsonread_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen)
+int jsonread_read_fd(int fd, jsonread_wait_fn wait, void *wait_arg, char **text, size_t *textlen,
+                     char *why, size_t whylen)
 {
     struct stat st;
     char *buf = NULL;
@@ -480,6 +481,8 @@ int jsonread_read_fd(int fd, char **text, size_t *textlen, char *why, size_t why
             buf = grown;
             cap = grown_cap;
         }
+        if (wait != NULL)
+            wait(wait_arg);
         ssize_t n = read(fd, buf + len, cap - len);
         if (n < 0 && errno == EINTR)
             continue;
@@ -519,7 +522,7 @@ int jsonread_read_path(const char *path, char **text, size_t *textlen, char *why
         err = -EINVAL;
         snprintf(why, whylen, "not a regular file");
     } else {
-        err = jsonread_read_fd(fd, text, textlen, why, whylen);
+        err = jsonread_read_fd(fd, NULL, NULL, text, textlen, why, whylen);
     }
     if (fd >= 0)
         close(fd);

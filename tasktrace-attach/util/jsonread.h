@@ -57,13 +57,22 @@ struct jsonread_doc {
  * on, or -errno to stop the parse with that error. */
 typedef int (*jsonread_each_fn)(void *arg, const struct jsonread_value *item);
 
+/* Called by jsonread_read_fd with ARG before each read of its FD, one
+ * cut short by a signal included: a reader of a child's pipe passes an
+ * interrupt on to the child there (cli/spawn.h). */
+typedef void (*jsonread_wait_fn)(void *arg);
+
 /* Reads all of FD, at most JSONREAD_MAX_INPUT bytes, into a malloc'd
  * *TEXT (*TEXTLEN bytes, not NUL-terminated; the caller frees it): a
  * regular file larger than the bound is refused before a byte is read,
- * anything else (a pipe, a terminal) at the first byte past it.  FD stays
- * open.  Returns 0, or -E2BIG, -ENOMEM or the read's -errno with WHY
- * (WHYLEN bytes) set.  --symbolize's reader of its standard input. */
-int jsonread_read_fd(int fd, char **text, size_t *textlen, char *why, size_t whylen);
+ * anything else (a pipe, a terminal) at the first byte past it, which is
+ * left unread for the caller to drain.  WAIT (may be NULL) is called with
+ * WAIT_ARG before each read.  FD stays open.  The one reader of a whole
+ * document from a descriptor: --symbolize's standard input, a file, a
+ * --repeat child's pipe.  Returns 0, or -E2BIG, -ENOMEM or the read's
+ * -errno with WHY (WHYLEN bytes) set. */
+int jsonread_read_fd(int fd, jsonread_wait_fn wait, void *wait_arg, char **text, size_t *textlen,
+                     char *why, size_t whylen);
 
 /* Reads the document at PATH, a regular file, as jsonread_read_fd reads it.
  * What is not a regular file (a FIFO, a device, a directory) is refused

@@ -79,8 +79,7 @@ int render_json_error(FILE *f, int pid, const char *code, const char *message, i
 
 /* Writes the comparison of the first and the last dump added to C (at
  * least two; model/compare.h) to OUT: text, or one JSON document with
- * JSON (docs/json.md).  Returns COMPARE_EXIT_STILL, COMPARE_EXIT_PARTIAL
- * or 0 (compare.h), also when the reader of OUT went away (EPIPE: it has
+ * JSON (docs/json.md).  Returns its enum compare_verdict (compare.h), also when the reader of OUT went away (EPIPE: it has
  * what it wanted); or -1 with WHY and *CODE: "OUTPUT" when OUT could not
  * be written, "ENOMEM", "FAILED" with fewer than two dumps. */
 int compare_print(struct compare *c, bool json, FILE *out, char *why, size_t whylen,

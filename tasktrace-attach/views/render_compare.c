@@ -137,7 +137,7 @@ int compare_print(struct compare *c, bool json, FILE *out, char *why, size_t why
         print_json(c, &r, out);
     else
         print_text(c, &r, out);
-    int rc = r.status;
+    int rc = r.verdict;
     if (fflush(out) != 0 || ferror(out)) {
         int err = errno ? errno : EIO;
         snprintf(why, whylen, "cannot write the output: %s", strerror(err));

@@ -25,7 +25,7 @@ usage "needs a value" --timeout
 expect_output errors-usage "$TMP/usage.log"
 # --help, whole: its options and exit codes as the man page lists them.
 attach --help; expect_rc 0
-printf '%s\n' "$OUT" | grep -q '^  64  usage error' || fail "--help lacks exit codes"
+printf '%s\n' "$OUT" | grep -q '^  64  *usage error' || fail "--help lacks exit codes"
 [ -z "$ERR" ] || fail "--help wrote to stderr: $ERR"
 printf '%s\n' "$OUT" >"$TMP/help.txt"
 expect_output help "$TMP/help.txt"

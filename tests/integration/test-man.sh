@@ -1,6 +1,7 @@
 #!/bin/sh
 # The man pages: each renders without a warning; tasktrace-attach(1)
-# documents every option and exit status of --help and nothing more, and
+# documents every option of --help and nothing more (its exit statuses:
+# test-exitcodes.sh), and
 # shows the tree the tool really prints for examples/taskdump;
 # libtargetrt(3) names every public function, and its example program
 # compiles warning-free, runs, and dumps as the page shows; tasktrace-json(5)
@@ -118,12 +119,6 @@ diff -u "$TMP/help-long" "$TMP/man-long" ||
 for o in $(sed -n 's/^ *\(-[A-Za-z0-9]\), .*/\1/p' "$TMP/help"); do
     grep -qE "^\\.B[IR]* $o( |\$)" "$TMP/tags" || fail "tasktrace-attach(1) lacks the option $o"
 done
-section "$MAN1" "EXIT STATUS" >"$TMP/exit"
-sed -n 's/^  \([0-9][0-9]*\)  .*/\1/p' "$TMP/help" | sort -n >"$TMP/help-exit"
-[ -s "$TMP/help-exit" ] || fail "no exit status in --help"
-sed -n 's/^\.B \([0-9][0-9]*\)$/\1/p' "$TMP/exit" | sort -n >"$TMP/man-exit"
-diff -u "$TMP/help-exit" "$TMP/man-exit" ||
-    fail "the exit statuses of tasktrace-attach(1) (+) differ from --help (-)"
 for s in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" ENVIRONMENT FILES SECURITY EXAMPLES "SEE ALSO"; do
     grep -qE "^\\.SH \"?$s\"?\$" "$MAN1" || fail "tasktrace-attach(1) has no $s section"
 done

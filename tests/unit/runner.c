@@ -83,6 +83,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, suite_duration());
     srunner_add_suite(sr, suite_escape());
     srunner_add_suite(sr, suite_trim());
+    srunner_add_suite(sr, suite_dump());
     srunner_add_suite(sr, suite_render_folded());
     srunner_add_suite(sr, suite_render_out());
     srunner_add_suite(sr, suite_compare());

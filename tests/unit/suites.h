@@ -18,9 +18,10 @@
  *            and saved-dump sources, and through them finddebug and
  *            findsaved), findcore, and unwind (its one case needs
  *            ptrace);
- *   model    tree, group, filter, livestack, trim, compare, symbolize,
- *            corethreads (a case that needs a core); dump is run by the
- *            symbolize and corethreads suites;
+ *   model    dump (its problems; building a dump is run by the
+ *            symbolize and corethreads suites), tree, group, filter,
+ *            livestack, trim, compare, symbolize, corethreads (a case
+ *            that needs a core);
  *   views    render (render_text and render_json), render_folded,
  *            render_out, and render_compare in the compare suite;
  *   cli      no unit suite: the command line is tested by the integration
@@ -70,6 +71,7 @@ Suite *suite_watchdog(void);
 Suite *suite_rtread(void);
 Suite *suite_core(void);
 Suite *suite_diag(void);
+Suite *suite_dump(void);
 
 /* Need "ptrace": a child of the test stopped and unwound. */
 TCase *tcase_thread_ptrace(void);

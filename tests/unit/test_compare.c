@@ -49,8 +49,8 @@ static void add(struct compare *c, const struct tt_dump *d, char *causes, size_t
 }
 
 /* Prints C (as JSON with JSON) and checks that the output is WANT and
- * the result RC. */
-static void expect_print(struct compare *c, bool json, int rc, const char *want)
+ * the verdict VERDICT. */
+static void expect_print(struct compare *c, bool json, int verdict, const char *want)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -61,7 +61,7 @@ static void expect_print(struct compare *c, bool json, int rc, const char *want)
     int got = compare_print(c, json, f, why, sizeof(why), &code);
     ck_assert_msg(got >= 0, "compare_print: %s", why);
     ck_assert_int_eq(fclose(f), 0);
-    ck_assert_int_eq(got, rc);
+    ck_assert_int_eq(got, verdict);
     ck_assert_str_eq(buf, want);
     free(buf);
 }
@@ -137,12 +137,12 @@ START_TEST(test_compare_kinds)
     add(&c, &a, causes, sizeof(causes));
     ck_assert_str_eq(causes, "");
     add(&c, &b, causes, sizeof(causes));
-    expect_print(&c, true, COMPARE_EXIT_STILL,
+    expect_print(&c, true, COMPARE_VERDICT_STILL,
                  "{\"version\":1,\"pid\":4242,\"first_taken_at\":\"2026-11-18T11:06:40.000Z\","
                  "\"second_taken_at\":\"2026-11-18T11:06:41.500Z\",\"interval_ms\":1500,"
                  "\"dumps\":2,\"partial\":[],\"still\":[1],\"moved\":[2],"
                  "\"appeared\":[4],\"finished\":[3]}\n");
-    expect_print(&c, false, COMPARE_EXIT_STILL,
+    expect_print(&c, false, COMPARE_VERDICT_STILL,
                  "PID 4242, dumps 1.50s apart: 1 did not move, 1 moved, 1 appeared, "
                  "1 finished\n"
                  "did not move (same poll count, same stacks):\n"
@@ -174,12 +174,12 @@ START_TEST(test_compare_moved_and_partial)
     add(&c, &a, causes, sizeof(causes));
     add(&c, &b, causes, sizeof(causes));
     ck_assert_str_eq(causes, "timeout");
-    expect_print(&c, true, COMPARE_EXIT_PARTIAL,
+    expect_print(&c, true, COMPARE_VERDICT_PARTIAL,
                  "{\"version\":1,\"pid\":4242,\"first_taken_at\":\"2026-11-18T11:06:40.000Z\","
                  "\"second_taken_at\":\"2026-11-18T11:06:41.500Z\",\"interval_ms\":1500,"
                  "\"dumps\":2,\"partial\":[2],\"still\":[],\"moved\":[1,2],"
                  "\"appeared\":[4],\"finished\":[3]}\n");
-    expect_print(&c, false, COMPARE_EXIT_PARTIAL,
+    expect_print(&c, false, COMPARE_VERDICT_PARTIAL,
                  "PID 4242, dumps 1.50s apart: 0 did not move, 2 moved, 1 appeared, "
                  "1 finished\n"
                  "moved (polled in between):\n"

@@ -51,8 +51,12 @@ static void ring_from_child(pid_t tid, uint32_t gen)
         uint64_t stopped;
         if (proc_open(&t, parent) < 0)
             _exit(10);
-        int err = doorbell_ring(&t, tid, (uint64_t)(uintptr_t)&tasktrace_control, gen, 0, &stopped);
-        _exit(err == 0 ? 0 : err == -EPERM ? 77 : 11);
+        uint32_t asked = gen;
+        int err = doorbell_ring_next(&t, tid, (uint64_t)(uintptr_t)&tasktrace_control, &asked, 0,
+                                     &stopped);
+        /* GEN is past the request word and the active generation: it is
+         * the one asked for. */
+        _exit(err == 0 && asked == gen ? 0 : err == -EPERM ? 77 : err == 0 ? 12 : 11);
     }
     int st;
     ck_assert_int_eq(waitpid(child, &st, 0), child);

@@ -188,7 +188,7 @@ START_TEST(test_read_stream)
     ck_assert_int_eq(pipe(fds), 0);
     ck_assert_int_eq(write(fds[1], text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
     close(fds[1]);
-    ck_assert_int_eq(jsonread_read_fd(fds[0], &buf, &len, why, sizeof(why)), 0);
+    ck_assert_int_eq(jsonread_read_fd(fds[0], NULL, NULL, &buf, &len, why, sizeof(why)), 0);
     close(fds[0]);
     ck_assert_uint_eq(len, sizeof(text) - 1);
     ck_assert_int_eq(jsonread_parse(buf, len, &doc, why, sizeof(why)), 0);

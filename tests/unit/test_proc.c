@@ -1,6 +1,7 @@
 /* proc.c: a process's memory and /proc files, here this very process's:
  * memory read and written both ways (process_vm_* and /proc/PID/mem), its
- * state and thread names, thread ids mapped across PID namespaces. */
+ * state, thread names and tracer, thread ids mapped across PID namespaces,
+ * its mappings and root. */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -70,6 +71,47 @@ START_TEST(test_state_comm)
     ck_assert_int_eq(proc_thread_comm(getpid(), tid, name, 4), 0);
     ck_assert_str_eq(name, "tt-");
     ck_assert_int_lt(proc_thread_comm(getpid(), INT_MAX, name, sizeof(name)), 0);
+    /* A thread that is gone has an unknown tracer, not none. */
+    ck_assert_int_ge(proc_tracer(getpid(), tid), 0);
+    ck_assert_int_eq(proc_tracer(getpid(), INT_MAX), -1);
+}
+END_TEST
+
+/* proc_map_fn: counts the mappings, notes one that maps ARG's address,
+ * stops with 7 at the [stack]. */
+struct maps_seen {
+    uintptr_t addr;
+    size_t n;
+    bool found;
+    char perms[8];
+};
+
+static int maps_count(void *arg, const struct proc_map *m)
+{
+    struct maps_seen *seen = arg;
+    seen->n++;
+    if (m->start <= seen->addr && seen->addr < m->end) {
+        seen->found = true;
+        memcpy(seen->perms, m->perms, sizeof(seen->perms));
+    }
+    return strcmp(m->name, "[stack]") == 0 ? 7 : 0;
+}
+
+START_TEST(test_maps_root)
+{
+    /* This function's code is mapped executable; the walk stops where
+     * the callback says, with what it said. */
+    struct maps_seen seen = {.addr = (uintptr_t)maps_count};
+    ck_assert_int_eq(proc_maps_each(getpid(), maps_count, &seen), 7);
+    ck_assert(seen.found);
+    ck_assert_int_eq(seen.perms[2], 'x');
+    ck_assert_uint_gt(seen.n, 1);
+    ck_assert_int_eq(proc_maps_each(INT_MAX, maps_count, &seen), -ENOENT);
+    char root[64];
+    ck_assert_int_gt(proc_root(getpid(), root, sizeof(root)), 0);
+    ck_assert_int_eq(root[0], '/');
+    ck_assert_int_eq(proc_root(getpid(), root, 1), -ENAMETOOLONG);
+    ck_assert_int_eq(proc_root(INT_MAX, root, sizeof(root)), -ENOENT);
 }
 END_TEST
 
@@ -80,6 +122,7 @@ Suite *suite_proc(void)
     tcase_add_test(tc, test_memory);
     tcase_add_test(tc, test_state_comm);
     tcase_add_test(tc, test_thread_from_ns);
+    tcase_add_test(tc, test_maps_root);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,8 @@
 /* model/symbolize.c: saved dumps read back into the model of a dump and
  * symbolized offline against this very runner, unstripped: a --json
  * document whose names were blanked out, and a raw dump the runtime wrote
- * of tasks of this process. */
+ * of tasks of this process; a saved dump's problems and a module not
+ * found, kept or counted past the cap. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,17 @@ static int temp_file(char *path)
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     return fd;
+}
+
+/* SAVED written as the --json --raw view writes it, to a temporary file
+ * whose path goes into PATH (room for 64 bytes). */
+static void write_saved(const struct tt_dump *saved, char *path)
+{
+    FILE *f = fdopen(temp_file(path), "w");
+    ck_assert_ptr_nonnull(f);
+    struct render_opts raw = {.raw = true, .group = 0};
+    ck_assert_int_eq(render_json(f, saved, &raw), 0);
+    ck_assert_int_eq(fclose(f), 0);
 }
 
 /* The functions of every frame of every stack of task NAME in D, root
@@ -105,11 +117,7 @@ START_TEST(test_symbolize_json)
     struct tt_dump saved = {
         .pid = getpid(), .complete = true, .generation = 3, .ntasks = 1, .tasks = &task};
     char path[64];
-    FILE *f = fdopen(temp_file(path), "w");
-    ck_assert_ptr_nonnull(f);
-    struct render_opts raw = {.raw = true, .group = 0};
-    ck_assert_int_eq(render_json(f, &saved, &raw), 0);
-    ck_assert_int_eq(fclose(f), 0);
+    write_saved(&saved, path);
     lookup_free(sym);
     dwfl_end(dwfl);
 
@@ -176,6 +184,62 @@ START_TEST(test_symbolize_raw)
 }
 END_TEST
 
+/* A saved dump with NSAVED problems (cause "timeout") and one task whose
+ * frame names a module no file is found for, loaded into *D. */
+static void load_gone_module(size_t nsaved, struct tt_dump *d, struct symbolize *z)
+{
+    struct frame gone = {.module = "/nonexistent/tt-test/libgone.so",
+                         .build_id = "0123456789abcdef0123456789abcdef01234567",
+                         .pc = 0x7f0000001234,
+                         .module_off = 0x1234,
+                         .module_base = 0x7f0000000000};
+    const struct frame *frames[] = {&gone};
+    struct tt_stack st = {1, frames, false, false};
+    struct tt_task task = {
+        .id = 9, .name = "gone", .reported = true, .nstacks = 1, .stacks = &st, .poll_ns = -1};
+    struct tt_dump saved = {.pid = getpid(), .ntasks = 1, .tasks = &task};
+    for (size_t i = 0; i < nsaved; i++)
+        dump_problem(&saved, "timeout", "saved problem %zu", i);
+    char path[64];
+    write_saved(&saved, path);
+    /* No debuginfod: the module is missing here, at once. */
+    unsetenv("DEBUGINFOD_URLS");
+    char why[256] = "";
+    int err = symbolize_load(path, d, z, false, NULL, NULL, why, sizeof(why));
+    unlink(path);
+    ck_assert_msg(err == 0, "symbolize_load: %s", why);
+}
+
+START_TEST(test_symbolize_problems)
+{
+    /* Room for one more: the saved problems, their causes copied, then
+     * the missing module. */
+    struct tt_dump d = {0};
+    struct symbolize z = {0};
+    load_gone_module(TT_MAX_PROBLEMS - 1, &d, &z);
+    ck_assert(!d.complete);
+    ck_assert_uint_eq(d.nproblems, TT_MAX_PROBLEMS);
+    ck_assert_uint_eq(d.problems_dropped, 0);
+    ck_assert_str_eq(d.problems[0].cause, "timeout");
+    ck_assert_str_eq(d.problems[0].message, "saved problem 0");
+    ck_assert_str_eq(d.problems[TT_MAX_PROBLEMS - 1].cause, "modules_missing");
+    ck_assert_ptr_nonnull(
+        strstr(d.problems[TT_MAX_PROBLEMS - 1].message, "/nonexistent/tt-test/libgone.so"));
+    dump_free(&d);
+    symbolize_end(&z);
+
+    /* None left: the missing module is counted as dropped, not lost. */
+    memset(&d, 0, sizeof(d));
+    memset(&z, 0, sizeof(z));
+    load_gone_module(TT_MAX_PROBLEMS, &d, &z);
+    ck_assert_uint_eq(d.nproblems, TT_MAX_PROBLEMS);
+    ck_assert_uint_eq(d.problems_dropped, 1);
+    ck_assert_str_eq(d.problems[TT_MAX_PROBLEMS - 1].cause, "timeout");
+    dump_free(&d);
+    symbolize_end(&z);
+}
+END_TEST
+
 START_TEST(test_symbolize_refused)
 {
     char why[256];
@@ -216,6 +280,7 @@ Suite *suite_symbolize(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_symbolize_json);
     tcase_add_test(tc, test_symbolize_raw);
+    tcase_add_test(tc, test_symbolize_problems);
     tcase_add_test(tc, test_symbolize_refused);
     suite_add_tcase(s, tc);
     return s;
