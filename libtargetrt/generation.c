@@ -88,7 +88,10 @@ void trt__gen_start(uint32_t gen)
 }
 
 /* The last generation the runtime asked for itself (trt__dump_request):
- * the doorbell takes a request word holding any other value for a tool's. */
+ * the doorbell takes a request word holding any other value for a tool's.
+ * The value can outlive its request (a tool overwrote the word before the
+ * doorbell took it); a tool's requests are odd and this one's even, so a
+ * later tool's request never matches it. */
 static uint32_t inner_req;
 
 uint32_t trt__dump_request(void)
@@ -101,11 +104,8 @@ uint32_t trt__dump_request(void)
          * overwrite a tool's, whose generation it waits for. */
         if (req != 0 && req != active)
             break;
-        /* active + 2: a tool that read the word before this store picks
-         * active + 1 and overwrites it; the two never look alike. */
-        uint32_t gen = active + 2;
-        if (gen == 0)
-            gen = 1;
+        /* Even, where a tool's are odd (protocol.h). */
+        uint32_t gen = trt_gen_inner_next(active);
         uint32_t prev = __atomic_exchange_n(&inner_req, gen, __ATOMIC_SEQ_CST);
         if (__atomic_compare_exchange_n(&tasktrace_control.request, &req, gen, false,
                                         __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
@@ -124,7 +124,7 @@ uint32_t trt__dump_request(void)
 
 bool trt__gen_inner(uint32_t gen)
 {
-    return __atomic_load_n(&inner_req, __ATOMIC_SEQ_CST) == gen;
+    return (gen & 1u) == 0 && __atomic_load_n(&inner_req, __ATOMIC_SEQ_CST) == gen;
 }
 
 int trt__dump_wait(uint32_t gen, int timeout_ms)

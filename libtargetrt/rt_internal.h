@@ -306,12 +306,12 @@ void trt__gen_finish_one(uint32_t gen);
 /* Requests a generation from inside the process (dumpreq.c, the doorbell,
  * tests, bench) and wakes the doorbell; returns the generation that will
  * serve it.  A request already pending, a tool's or ours, is left as it
- * is; otherwise the word becomes active + 2, which no tool picks at the
- * same moment (a tool picks request + 1 or active + 1).  Lock-free and
- * async-signal-safe. */
+ * is; otherwise the word becomes the least even value past active
+ * (trt_gen_inner_next), which no tool picks: a tool's are odd
+ * (protocol.h).  Lock-free and async-signal-safe. */
 uint32_t trt__dump_request(void);
-/* Whether generation `gen` was the last one requested from inside: the
- * doorbell takes any other request for a tool's. */
+/* Whether generation `gen` is even and was the last one requested from
+ * inside: the doorbell takes any other request for a tool's. */
 bool trt__gen_inner(uint32_t gen);
 /* Waits up to timeout_ms for done >= gen; 0, or -ETIMEDOUT. */
 int trt__dump_wait(uint32_t gen, int timeout_ms);

@@ -75,11 +75,31 @@
 #define TRT_REGISTRY_MAGIC 0x3153474552545254ull
 #define TRT_RING_MAGIC 0x31474e4952545254ull
 
+/* The generation a tool asks for, having seen SEEN in the request word or
+ * as the active generation: the least odd value past it (never 0). */
+static inline uint32_t trt_gen_tool_next(uint32_t seen)
+{
+    return (seen + 1) | 1u;
+}
+
+/* The generation the runtime asks for itself while ACTIVE is the active
+ * one: the least even value past it, never 0.  A tool that read the
+ * request word before this one replaced it picks an odd value and
+ * overwrites it; the two never look alike. */
+static inline uint32_t trt_gen_inner_next(uint32_t active)
+{
+    uint32_t gen = (active + 2) & ~1u;
+    return gen != 0 ? gen : 2;
+}
+
 /* Control block: one per process, exported as TRT_CONTROL_SYMBOL.
  *
- * Dump protocol: the tool writes request = G (any value different from
- * active, normally active + 1; never 0), then makes the doorbell thread
- * re-check the word (see docs/protocol.md).  The runtime sets active = G,
+ * Dump protocol: the tool writes request = G (odd, past the request and
+ * active it read: trt_gen_tool_next), then makes the doorbell thread
+ * re-check the word (see docs/protocol.md).  The runtime's own
+ * generations, for dumps asked for from inside the process, are even
+ * (trt_gen_inner_next), so that the doorbell never takes a tool's request
+ * for its own, whatever raced with it.  The runtime sets active = G,
  * marks every live task as owing generation G, wakes them, and sets done = G
  * once each has been traced, completed or freed.  A tool that has read the
  * generation's records writes read_done = G; the runtime then gives the

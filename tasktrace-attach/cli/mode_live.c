@@ -200,7 +200,7 @@ static int ring_retrying(struct session *ss, pid_t tid)
         if (rtread_read_control(&ss->t, ss->control_addr, &now, why, sizeof(why)) == 0) {
             ss->ctl = now;
             if ((int32_t)(now.request - ss->gen) >= 0)
-                ss->gen = now.request + 1 ? now.request + 1 : 1;
+                ss->gen = trt_gen_tool_next(now.request);
         }
     }
 }
@@ -306,9 +306,7 @@ static int session_ring(struct session *ss)
     }
     /* Past any request still pending, so the runtime sees a change. */
     const struct trt_control *c = &ss->ctl;
-    ss->gen = (int32_t)(c->request - c->active) > 0 ? c->request + 1 : c->active + 1;
-    if (ss->gen == 0)
-        ss->gen = 1;
+    ss->gen = trt_gen_tool_next((int32_t)(c->request - c->active) > 0 ? c->request : c->active);
     session_watchdog();
     int err = ring_retrying(ss, tid);
     if (err == -ETIMEDOUT) {

@@ -58,10 +58,13 @@ int doorbell_ring_next(struct proc_target *t, pid_t tid, uint64_t control_addr, 
      * tools never interleave their requests. */
     if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
         return -errno;
-    /* Only a tool holding the thread writes the request word: read
-     * now, it cannot change before our write.  A generation chosen
-     * from an earlier read could be one another tool already asked
-     * for, and the runtime would run it again, backwards. */
+    /* Of the tools, only the one holding the thread writes the request
+     * word: read now, no other tool's request comes before our write.  A
+     * generation chosen from an earlier read could be one another tool
+     * already asked for, and the runtime would run it again, backwards.
+     * The program's own request (even) may still replace the word
+     * meanwhile: ours overwrites it, and our generation serves that dump
+     * too. */
     uint32_t words[2]; /* request, active */
     _Static_assert(offsetof(struct trt_control, active) ==
                        offsetof(struct trt_control, request) + 4,
@@ -70,10 +73,10 @@ int doorbell_ring_next(struct proc_target *t, pid_t tid, uint64_t control_addr, 
     if (err < 0)
         goto detach;
     for (int i = 0; i < 2; i++)
-        if ((int32_t)(words[i] + 1 - *gen) > 0)
-            *gen = words[i] + 1;
-    if (*gen == 0)
-        *gen = 1;
+        if ((int32_t)(trt_gen_tool_next(words[i]) - *gen) > 0)
+            *gen = trt_gen_tool_next(words[i]);
+    /* Odd, so that the runtime never takes it for one of its own. */
+    *gen |= 1u;
     /* The write goes before the interrupt, so the thread is stopped only
      * for the time it takes to notice the stop and be let go. */
     err = proc_write(t, control_addr + offsetof(struct trt_control, request), gen, sizeof(*gen));

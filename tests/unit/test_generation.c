@@ -144,6 +144,40 @@ START_TEST(stale_generation_is_superseded)
 }
 END_TEST
 
+/* A tool's generations are odd and the runtime's own even, past the value
+ * each saw, never 0, across the wrap: a request of the runtime's that a
+ * tool overwrote leaves a mark (the value it asked for) that no later
+ * tool's request can match, so a tool's generation is always kept for it
+ * (selfdump-busy once saw a tool's request taken for the runtime's own). */
+START_TEST(tool_and_inner_requests_never_alike)
+{
+    static const uint32_t seen[] = {
+        0, 1, 2, 3, 41, 42, 0x7ffffffe, 0x7fffffff, 0x80000000, 0xfffffffd, 0xfffffffe, 0xffffffff};
+    for (size_t i = 0; i < sizeof(seen) / sizeof(seen[0]); i++) {
+        uint32_t tool = trt_gen_tool_next(seen[i]), inner = trt_gen_inner_next(seen[i]);
+        ck_assert_uint_eq(tool & 1u, 1);
+        ck_assert_uint_eq(inner & 1u, 0);
+        ck_assert_uint_ne(inner, 0);
+        ck_assert_int_gt((int32_t)(tool - seen[i]), 0);
+        ck_assert_int_gt((int32_t)(inner - seen[i]), 0);
+        ck_assert_int_le((int32_t)(tool - seen[i]), 2);
+        ck_assert_int_le((int32_t)(inner - seen[i]), 4); /* 4: past 0, skipped */
+    }
+    /* The runtime's own request is marked as its own; the odd value a tool
+     * would write past it, or in its place, is not. */
+    setup_tasks();
+    uint32_t g = trt__dump_request();
+    ck_assert_uint_eq(g & 1u, 0);
+    ck_assert(!trt__gen_inner(g - 1));
+    ck_assert(!trt__gen_inner(g + 1));
+    ck_assert_int_eq(ttask_run_until_done(tasks, N, g, 5000), 0);
+    for (int i = 0; i < N; i++) {
+        tleaf_drop(&leaves[i]);
+        trt_traced_free(tasks[i].traced);
+    }
+}
+END_TEST
+
 Suite *suite_generation(void)
 {
     Suite *s = suite_create("generation");
@@ -154,6 +188,7 @@ Suite *suite_generation(void)
     tcase_add_test(tc, waiting_without_waker_is_suspect);
     tcase_add_test(tc, no_tasks_completes_at_once);
     tcase_add_test(tc, stale_generation_is_superseded);
+    tcase_add_test(tc, tool_and_inner_requests_never_alike);
     suite_add_tcase(s, tc);
     return s;
 }
