@@ -11,6 +11,9 @@ if [ "$("$TARGET" sanitizer)" = "sanitizer yes" ]; then
     exit 77
 fi
 
+# dump_gen: the generation of the dump in $OUT (a tool's are odd, not the
+# dump's number).
+dump_gen() { printf '%s\n' "$OUT" | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["generation"])'; }
 # last_done NAME: the target's last "done G ring_errno E ring_errno_gen R".
 last_done() { grep '^done ' "$TMP/$1.out" | tail -n 1; }
 wait_done() {
@@ -33,8 +36,9 @@ d = json.load(sys.stdin)
 assert sorted(t["name"] for t in d["tasks"]) == ["pender", "sleeper", "worker"], d
 assert all(t["reported"] and t["stacks"] for t in d["tasks"]), d
 ' || fail "eperm dump $i: $OUT"
-    wait_done eperm "$i"
-    [ "$(last_done eperm)" = "done $i ring_errno 0 ring_errno_gen $i" ] ||
+    g=$(dump_gen)
+    wait_done eperm "$g"
+    [ "$(last_done eperm)" = "done $g ring_errno 0 ring_errno_gen $g" ] ||
         fail "eperm: $(last_done eperm)"
 done
 sleep 0.5
@@ -45,8 +49,9 @@ kill -0 "$PID" || fail "the target died under EPERM: $(cat "$TMP/eperm.err")"
 start grow "$TARGET" sandbox-eperm 3000
 attach --json --timeout 5 "$PID"
 [ "$RC" -eq 0 ] || [ "$RC" -eq 1 ] || fail "grow: exit $RC: $ERR"
-wait_done grow 1
-[ "$(last_done grow)" = "done 1 ring_errno 1 ring_errno_gen 1" ] ||
+g=$(dump_gen)
+wait_done grow "$g"
+[ "$(last_done grow)" = "done $g ring_errno 1 ring_errno_gen $g" ] ||
     fail "grow: ring_errno is not EPERM (1): $(last_done grow)"
 printf '%s\n' "$OUT" | "$PYTHON" -c '
 import json, sys
@@ -62,7 +67,7 @@ start kill "$TARGET" sandbox-kill
 for i in 1 2 3 4; do
     attach --json "$PID"
     expect_rc 0
-    wait_done kill "$i"
+    wait_done kill "$(dump_gen)"
     sleep 0.3
     kill -0 "$PID" || fail "dump $i killed the target"
 done

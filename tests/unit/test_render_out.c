@@ -69,9 +69,9 @@ START_TEST(test_memo)
     struct render__memo m = {.owns = true};
     ck_assert_ptr_null(render__memo_find(&m, &keys[0]));
     for (int i = 0; i < N; i++) {
-        char *text = malloc(16);
+        char *text = malloc(24);
         ck_assert_ptr_nonnull(text);
-        int len = snprintf(text, 16, "path %d", i);
+        int len = snprintf(text, 24, "path %d", i);
         struct render__memo_entry e = {&keys[i], text, (size_t)len, (uint64_t)i};
         render__memo_add(&m, &e);
     }
@@ -80,7 +80,7 @@ START_TEST(test_memo)
         struct render__memo_entry *e = render__memo_find(&m, &keys[i]);
         ck_assert_ptr_nonnull(e);
         ck_assert_uint_eq(e->aux, (uint64_t)i);
-        char want[16];
+        char want[24]; /* "path " and any int */
         snprintf(want, sizeof(want), "path %d", i);
         ck_assert_str_eq(e->text, want);
     }
