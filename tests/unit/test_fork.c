@@ -2,12 +2,26 @@
  * and gets a working doorbell at its first task. */
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../libtargetrt/rt_internal.h"
 #include "gen_util.h"
 #include "suites.h"
+
+/* gcc 12's AddressSanitizer allocator takes no lock around fork(): a lock
+ * of it that another thread of the parent held is held for good in the
+ * child, whose doorbell thread then waits on it at its first allocation
+ * (seen: the child's dump never starts).  A plain build forks as glibc
+ * does, with malloc's locks reset in the child. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FORK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FORK_ASAN 1
+#endif
+#endif
 
 static atomic_bool stop;
 
@@ -72,7 +86,12 @@ Suite *suite_fork(void)
     Suite *s = suite_create("fork");
     TCase *tc = tcase_create("fork");
     tcase_set_timeout(tc, 60);
+#ifdef FORK_ASAN
+    printf("SKIP: fork_beside_waker_swaps: built with AddressSanitizer, whose allocator is not "
+           "fork-safe beside other threads\n");
+#else
     tcase_add_test(tc, fork_beside_waker_swaps);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }
