@@ -15,7 +15,7 @@
  *   util/     what needs nothing of the tool: the JSON reader (jsonread),
  *             escaping the target's bytes for a terminal and for JSON over
  *             one UTF-8 check (escape), durations (duration), the one
- *             stderr writer of the layers below cli (diag)
+ *             stderr writer, which cli's messages go through too (diag)
  *   target/   the process and its files: /proc and process memory (proc),
  *             safe files (safefile), the doorbell (doorbell), the
  *             runtime's structures (rtread), ring records (records), thread
